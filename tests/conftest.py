@@ -1,0 +1,41 @@
+import pytest
+
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from trialsite.models import Study
+
+
+@pytest.fixture
+def study(db) -> Study:
+    """The default study that the migrations create."""
+    return Study.objects.select_related("baseline_visit", "primary_visit").get()
+
+
+@pytest.fixture
+def site_a(db):
+    return SiteFactory(code="S01", name="Site one")
+
+
+@pytest.fixture
+def site_b(db):
+    return SiteFactory(code="S02", name="Site two")
+
+
+@pytest.fixture
+def coordinator_a(site_a):
+    return UserFactory(username="coord_a", role="Coordinator", sites=[site_a])
+
+
+@pytest.fixture
+def participant_a(study, site_a):
+    return ParticipantFactory(study=study, site=site_a, participant_id="S01-001")
+
+
+@pytest.fixture
+def participant_b(study, site_b):
+    return ParticipantFactory(study=study, site=site_b, participant_id="S02-001")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hash test passwords cheaply; production keeps Django's default hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,121 @@
+"""Login is required everywhere, and a site's staff see only their own sites' data."""
+
+import pytest
+from django.urls import URLPattern, get_resolver, reverse
+
+from tests.factories import UserFactory
+
+# Every data-capture view: how to build its URL for a participant. A new view must be added
+# here (test_every_view_is_covered fails otherwise) so its site boundary is tested.
+PARTICIPANT_VIEWS = {
+    "participant_detail": lambda participant: reverse("participant_detail", args=[participant.pk]),
+}
+LIST_VIEWS = {
+    "home": lambda: reverse("home"),
+    "participant_list": lambda: reverse("participant_list"),
+}
+PUBLIC_URL_NAMES = {"login", "set_language"}
+OTHER_APPS = {"admin"}
+
+
+def test_every_view_is_covered():
+    names = {
+        pattern.name
+        for pattern in get_resolver().url_patterns
+        if isinstance(pattern, URLPattern) and pattern.name
+    }
+    covered = set(PARTICIPANT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | {"logout"}
+    assert names <= covered, f"views without an access test: {sorted(names - covered)}"
+
+
+@pytest.mark.parametrize("name", sorted(LIST_VIEWS))
+def test_list_views_send_anonymous_users_to_login(client, db, name):
+    response = client.get(LIST_VIEWS[name]())
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
+def test_participant_views_send_anonymous_users_to_login(client, participant_a, name):
+    response = client.get(PARTICIPANT_VIEWS[name](participant_a))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
+def test_coordinator_opens_own_site_participant(
+    client, coordinator_a, participant_a, participant_b, name
+):
+    client.force_login(coordinator_a)
+    response = client.get(PARTICIPANT_VIEWS[name](participant_a))
+    assert response.status_code == 200
+    assert participant_b.participant_id not in response.content.decode()
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
+def test_coordinator_gets_404_for_other_site_participant(
+    client, coordinator_a, participant_b, name
+):
+    client.force_login(coordinator_a)
+    assert client.get(PARTICIPANT_VIEWS[name](participant_b)).status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(LIST_VIEWS))
+def test_list_views_show_only_own_sites(client, coordinator_a, participant_a, participant_b, name):
+    client.force_login(coordinator_a)
+    page = client.get(LIST_VIEWS[name]()).content.decode()
+    assert "S02" not in page
+    assert participant_b.participant_id not in page
+
+
+def test_participant_list_names_own_site_participants(client, coordinator_a, participant_a):
+    client.force_login(coordinator_a)
+    assert participant_a.participant_id in client.get(reverse("participant_list")).content.decode()
+
+
+@pytest.mark.parametrize("role", ["Monitor", "Data manager"])
+def test_cross_site_roles_see_every_site(client, participant_a, participant_b, role):
+    client.force_login(UserFactory(role=role))
+    page = client.get(reverse("participant_list")).content.decode()
+    assert participant_a.participant_id in page
+    assert participant_b.participant_id in page
+    assert client.get(reverse("participant_detail", args=[participant_b.pk])).status_code == 200
+
+
+def test_investigator_is_bounded_by_site_like_a_coordinator(client, site_b, participant_a):
+    client.force_login(UserFactory(role="Investigator", sites=[site_b]))
+    assert client.get(reverse("participant_detail", args=[participant_a.pk])).status_code == 404
+
+
+def test_user_without_site_or_role_sees_no_participant(client, participant_a):
+    client.force_login(UserFactory())
+    page = client.get(reverse("participant_list")).content.decode()
+    assert participant_a.participant_id not in page
+    assert client.get(reverse("participant_detail", args=[participant_a.pk])).status_code == 404
+
+
+def test_site_staff_cannot_open_admin(client, coordinator_a):
+    client.force_login(coordinator_a)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert "login" in response.url
+
+
+def test_login_page_is_public_and_logs_in(client, coordinator_a, settings):
+    settings.AXES_ENABLED = False
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(
+        reverse("login"), {"username": "coord_a", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+
+
+def test_repeated_failed_logins_lock_the_account_for_a_while(client, coordinator_a):
+    for _attempt in range(5):
+        client.post(reverse("login"), {"username": "coord_a", "password": "wrong"})
+    response = client.post(
+        reverse("login"), {"username": "coord_a", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session

@@ -1,0 +1,132 @@
+"""The demo cohort: built through the services, idempotent, and 4 of 5 SRI-4 responders at M3."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from responses.scoring import Assessment, Outcome, sri, treatment_failed
+from trialsite.demo import load_demo
+from trialsite.models import Participant, Site, Visit
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def demo(db):
+    load_demo(today=TODAY)
+
+
+def assessment(visit: Visit) -> Assessment:
+    return Assessment(
+        sledai=visit.sledai.answers(), pga=visit.pga.score, bilag=visit.bilag.grades()
+    )
+
+
+def test_demo_has_3_sites_and_11_infused_children_aged_6_to_17(demo):
+    participants = Participant.objects.all()
+    assert Site.objects.count() == 3
+    assert participants.count() == 11
+    assert all(p.infusion_date is not None for p in participants)
+    assert {p.age_at_enrollment for p in participants} <= set(range(6, 18))
+    assert min(p.age_at_enrollment for p in participants) == 6
+    assert max(p.age_at_enrollment for p in participants) == 17
+    assert {p.dose_cells_per_kg for p in participants} == {30_000, 100_000, 300_000}
+
+
+def test_every_demo_visit_has_complete_sledai_pga_and_bilag(demo):
+    for visit in Visit.objects.select_related("sledai", "pga", "bilag"):
+        assert None not in visit.sledai.answers().values(), visit
+        assert visit.pga.score is not None, visit
+        assert None not in visit.bilag.grades().values(), visit
+        assert visit.visit_date <= TODAY
+
+
+def test_five_reached_month_3_and_four_of_them_are_sri4_responders(demo):
+    m3_visits = Visit.objects.filter(visit_definition__code="M3").select_related(
+        "participant", "sledai", "pga", "bilag"
+    )
+    assert m3_visits.count() == 5
+    outcomes = {}
+    for visit in m3_visits:
+        participant = visit.participant
+        baseline = participant.visits.get(visit_definition__code="BL")
+        failed = treatment_failed(
+            visit_date=visit.visit_date,
+            treatment_failure_date=participant.treatment_failure_date,
+            withdrawal_date=participant.withdrawal_date,
+        )
+        result = sri(
+            threshold=4,
+            baseline=assessment(baseline),
+            visit=assessment(visit),
+            treatment_failure=failed,
+        )
+        outcomes[participant.participant_id] = (result.outcome, result.sledai_change)
+    # Hand check from the cohort table in trialsite/demo.py: baseline total - Month 3 total.
+    assert outcomes == {
+        "S01-001": (Outcome.RESPONDER, 4 - 16),
+        "S01-002": (Outcome.RESPONDER, 2 - 18),
+        "S02-003": (Outcome.RESPONDER, 4 - 19),
+        "S02-004": (Outcome.RESPONDER, 5 - 14),
+        "S03-005": (Outcome.NON_RESPONDER, 8 - 10),
+    }
+
+
+def test_the_non_responder_keeps_proteinuria_at_month_3(demo):
+    m3 = Visit.objects.get(participant__participant_id="S03-005", visit_definition__code="M3")
+    assert m3.sledai.proteinuria is True
+    assert m3.pga.score == Decimal("1.20")
+
+
+def test_the_other_six_are_earlier_in_follow_up(demo):
+    without_m3 = Participant.objects.exclude(visits__visit_definition__code="M3")
+    assert without_m3.count() == 6
+    for participant in without_m3:
+        assert participant.study_day(TODAY) < 90
+
+
+def test_demo_shows_one_out_of_window_visit(demo):
+    flagged = [str(v) for v in Visit.objects.select_related("participant") if v.in_window is False]
+    assert flagged == ["S02-004 M1"]
+
+
+def test_demo_data_carries_its_audit_reason(demo):
+    record = Participant.objects.get(participant_id="S01-001").history.get()
+    assert record.history_change_reason == "Demo cohort (manage.py load_demo)"
+    assert record.history_user.username == "admin"
+
+
+def test_load_demo_twice_changes_nothing(demo):
+    counts = (Participant.objects.count(), Visit.objects.count())
+    history = Participant.history.count()
+    assert load_demo(today=date(2026, 12, 1)).participants_created == []
+    assert (Participant.objects.count(), Visit.objects.count()) == counts
+    assert Participant.history.count() == history
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "sites"),
+    [
+        ("coordinator", "Coordinator", {"S01"}),
+        ("investigator", "Investigator", {"S02"}),
+        ("monitor", "Monitor", set()),
+        ("datamanager", "Data manager", set()),
+    ],
+)
+def test_demo_users_have_one_role_each(demo, username, role, sites):
+    user = get_user_model().objects.get(username=username)
+    assert [g.name for g in user.groups.all()] == [role]
+    assert {m.site.code for m in user.site_memberships.all()} == sites
+    assert not user.is_staff
+
+
+def test_load_demo_command_prints_the_logins(db, capsys):
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert "Created 11 demo participants" in out
+    for username in ("admin", "coordinator", "investigator", "monitor", "datamanager"):
+        assert username in out
+    assert "trial-demo-2026" in out

@@ -1,0 +1,228 @@
+"""Writes go through the services: validated, atomic, and recorded with author and reason."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from tests.factories import UserFactory
+from trialsite import services
+from trialsite.models import Participant, Visit, VisitDefinition
+
+ALL_ABSENT = dict.fromkeys(SLEDAI_FIELDS, False)
+ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
+
+
+@pytest.fixture
+def author(db):
+    return UserFactory(username="author", role="Coordinator")
+
+
+def definition(study, code: str) -> VisitDefinition:
+    return VisitDefinition.objects.get(study=study, code=code)
+
+
+def test_participant_create_records_author_and_reason(study, site_a, author):
+    participant = services.participant_create(
+        study=study,
+        site=site_a,
+        participant_id="S01-010",
+        sex="F",
+        age_at_enrollment=9,
+        enrollment_date=date(2026, 3, 1),
+        author=author,
+        reason="Enrolled at screening visit",
+    )
+    record = participant.history.get()
+    assert record.history_type == "+"
+    assert record.history_user == author
+    assert record.history_change_reason == "Enrolled at screening visit"
+
+
+def test_a_change_without_reason_is_refused(study, site_a, author):
+    with pytest.raises(ValidationError, match="Every change needs a reason"):
+        services.participant_create(
+            study=study,
+            site=site_a,
+            participant_id="S01-011",
+            sex="F",
+            age_at_enrollment=9,
+            enrollment_date=date(2026, 3, 1),
+            author=author,
+            reason="  ",
+        )
+    assert not Participant.objects.filter(participant_id="S01-011").exists()
+
+
+def test_scheduled_visit_twice_is_refused(participant_a, study, author):
+    bl = definition(study, "BL")
+    services.visit_create(
+        participant=participant_a,
+        visit_definition=bl,
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    with pytest.raises(ValidationError, match="This participant already has this visit"):
+        services.visit_create(
+            participant=participant_a,
+            visit_definition=bl,
+            visit_date=date(2026, 2, 3),
+            author=author,
+            reason="r",
+        )
+
+
+def test_unscheduled_visits_repeat_one_per_date(participant_a, study, author):
+    uns = definition(study, "UNS")
+    first, second = (
+        services.visit_create(
+            participant=participant_a,
+            visit_definition=uns,
+            visit_date=day,
+            author=author,
+            reason="r",
+        )
+        for day in (date(2026, 3, 1), date(2026, 3, 9))
+    )
+    assert (first.occurrence, second.occurrence) == (1, 2)
+    with pytest.raises(ValidationError, match="already has this visit on this date"):
+        services.visit_create(
+            participant=participant_a,
+            visit_definition=uns,
+            visit_date=date(2026, 3, 9),
+            author=author,
+            reason="r",
+        )
+
+
+def test_visit_before_enrolment_is_refused(participant_a, study, author):
+    with pytest.raises(ValidationError, match="before the enrolment date"):
+        services.visit_create(
+            participant=participant_a,
+            visit_definition=definition(study, "SCR"),
+            visit_date=participant_a.enrollment_date - timedelta(days=1),
+            author=author,
+            reason="r",
+        )
+
+
+def test_visit_in_the_future_is_refused(participant_a, study, author):
+    with pytest.raises(ValidationError, match="in the future"):
+        services.visit_create(
+            participant=participant_a,
+            visit_definition=definition(study, "M12"),
+            visit_date=timezone.localdate() + timedelta(days=1),
+            author=author,
+            reason="r",
+        )
+
+
+@pytest.mark.parametrize(
+    ("study_day", "in_window"),
+    [(75, False), (76, True), (90, True), (104, True), (105, False)],
+)
+def test_out_of_window_visit_is_kept_and_flagged(
+    participant_a, study, author, study_day, in_window
+):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "M3"),
+        visit_date=participant_a.infusion_date + timedelta(days=study_day),
+        author=author,
+        reason="r",
+    )
+    visit.refresh_from_db()
+    assert visit.study_day == study_day
+    assert visit.in_window is in_window
+
+
+def test_study_day_is_negative_before_infusion_and_unknown_without_it(participant_a, study):
+    visit = Visit(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=participant_a.infusion_date - timedelta(days=7),
+    )
+    assert visit.study_day == -7
+    participant_a.infusion_date = None
+    assert visit.study_day is None
+    assert visit.in_window is None
+
+
+def test_saving_assessments_twice_updates_them_and_keeps_history(participant_a, study, author):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        sledai=ALL_ABSENT,
+        pga=Decimal("1.20"),
+        bilag=ALL_E,
+        author=author,
+        reason="first",
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={**ALL_ABSENT, "arthritis": True},
+        pga=Decimal("1.50"),
+        bilag={**ALL_E, "musculoskeletal": "B"},
+        author=author,
+        reason="Source document verified: arthritis",
+    )
+    visit.refresh_from_db()
+    assert visit.pga.score == Decimal("1.50")
+    assert visit.sledai.arthritis is True
+    assert visit.sledai.lookback_days == 10
+    assert visit.bilag.musculoskeletal == "B"
+    assert [h.score for h in visit.pga.history.order_by("history_date")] == [
+        Decimal("1.20"),
+        Decimal("1.50"),
+    ]
+    latest = visit.sledai.history.latest("history_date")
+    assert latest.history_change_reason == "Source document verified: arthritis"
+    assert latest.history_user == author
+
+
+def test_not_assessed_is_stored_as_missing_not_as_absent(participant_a, study, author):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=visit, sledai={"seizure": False}, pga=None, bilag={}, author=author, reason="partial"
+    )
+    visit.refresh_from_db()
+    assert visit.sledai.seizure is False
+    assert visit.sledai.psychosis is None
+    assert visit.pga.score is None
+    assert visit.bilag.grades()["renal"] is None
+
+
+def test_invalid_pga_rolls_back_the_whole_save(participant_a, study, author):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    with pytest.raises(ValidationError, match=r"PGA is between 0\.00 and 3\.00"):
+        services.visit_save_assessments(
+            visit=visit,
+            sledai=ALL_ABSENT,
+            pga=Decimal("3.10"),
+            bilag=ALL_E,
+            author=author,
+            reason="r",
+        )
+    assert not hasattr(Visit.objects.get(pk=visit.pk), "sledai")

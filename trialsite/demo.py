@@ -1,0 +1,268 @@
+"""The demo cohort: 3 sites, 11 infused children, entered through the same services as users' data.
+
+Dates are relative to the day of loading, so the cohort always looks current: five participants
+have reached Month 3 (four SRI-4 responders; S03-005 keeps proteinuria, so SLEDAI-2K falls by 2)
+and six are earlier in follow-up. Each descriptor present at baseline resolves by a study day or
+persists (None); a visit shows the descriptors not yet resolved by its target day.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from trialsite import services
+from trialsite.models import Participant, Site, SiteMembership, Study
+
+DEMO_REASON = "Demo cohort (manage.py load_demo)"
+DEMO_PASSWORD = "trial-demo-2026"
+
+SITES = [
+    ("S01", "Eastern Children's Hospital"),
+    ("S02", "Northern University Children's Hospital"),
+    ("S03", "Southern Women and Children's Medical Center"),
+]
+
+# username, role (group), site codes; the superuser "admin" manages everything in Django admin.
+DEMO_USERS = [
+    ("coordinator", "Coordinator", ["S01"]),
+    ("investigator", "Investigator", ["S02"]),
+    ("monitor", "Monitor", []),
+    ("datamanager", "Data manager", []),
+]
+
+
+@dataclass(frozen=True)
+class DemoParticipant:
+    participant_id: str
+    site: str
+    sex: str
+    age: int
+    dose: int
+    infused_days_ago: int
+    visits: tuple[str, ...]  # visit codes after BL, in order
+    sledai: dict[str, int | None]  # descriptor present at baseline -> study day it resolves by
+    pga: tuple[str, ...]  # BL then each visit
+    bilag_baseline: dict[str, str]  # systems not named are E (never involved)
+    bilag_followup: dict[str, str]  # grades from Month 1 on
+
+
+COHORT = [
+    DemoParticipant(
+        "S01-001", "S01", "F", 14, 100_000, 130, ("D14", "M1", "M2", "M3"),
+        {"arthritis": 28, "rash": 56, "mucosal_ulcers": 28, "proteinuria": 56,
+         "low_complement": None, "increased_dna_binding": None},
+        ("2.10", "1.80", "1.20", "0.80", "0.50"),
+        {"musculoskeletal": "B", "mucocutaneous": "B", "renal": "B", "constitutional": "C"},
+        {"musculoskeletal": "D", "mucocutaneous": "C", "renal": "C", "constitutional": "D"},
+    ),
+    DemoParticipant(
+        "S01-002", "S01", "F", 11, 30_000, 120, ("D14", "M1", "M2", "M3"),
+        {"hematuria": 56, "proteinuria": 90, "pyuria": 28, "alopecia": 56,
+         "low_complement": None, "increased_dna_binding": 90},
+        ("2.50", "2.30", "1.60", "1.00", "0.70"),
+        {"renal": "A", "mucocutaneous": "C"},
+        {"renal": "C", "mucocutaneous": "D"},
+    ),
+    DemoParticipant(
+        "S02-003", "S02", "M", 16, 300_000, 110, ("D14", "M1", "M2", "M3"),
+        {"vasculitis": 28, "arthritis": 56, "rash": 56, "fever": 14,
+         "low_complement": None, "increased_dna_binding": None},
+        ("2.40", "2.00", "1.40", "0.90", "0.60"),
+        {"mucocutaneous": "A", "musculoskeletal": "B", "constitutional": "B"},
+        {"mucocutaneous": "C", "musculoskeletal": "C", "constitutional": "D"},
+    ),
+    DemoParticipant(
+        "S02-004", "S02", "F", 9, 100_000, 100, ("D14", "M1", "M2", "M3"),
+        {"pleurisy": 28, "pericarditis": 28, "arthritis": 56, "thrombocytopenia": 56,
+         "leukopenia": None, "low_complement": None, "increased_dna_binding": None},
+        ("1.90", "1.70", "1.10", "0.70", "0.40"),
+        {"cardiorespiratory": "B", "musculoskeletal": "B", "haematological": "C"},
+        {"cardiorespiratory": "D", "musculoskeletal": "D", "haematological": "C"},
+    ),
+    DemoParticipant(
+        "S03-005", "S03", "F", 15, 30_000, 125, ("D14", "M1", "M2", "M3"),
+        {"proteinuria": None, "rash": 56, "low_complement": None, "increased_dna_binding": None},
+        ("1.80", "1.70", "1.50", "1.30", "1.20"),
+        {"renal": "B", "mucocutaneous": "C"},
+        {"renal": "B", "mucocutaneous": "D"},
+    ),
+    DemoParticipant(
+        "S01-006", "S01", "F", 13, 300_000, 70, ("D14", "M1", "M2"),
+        {"arthritis": 28, "rash": 56, "mucosal_ulcers": 56,
+         "low_complement": None, "increased_dna_binding": None},
+        ("2.00", "1.80", "1.20", "0.90"),
+        {"musculoskeletal": "B", "mucocutaneous": "B"},
+        {"musculoskeletal": "D", "mucocutaneous": "C"},
+    ),
+    DemoParticipant(
+        "S01-007", "S01", "F", 8, 30_000, 60, ("D14", "M1", "M2"),
+        {"hematuria": 56, "proteinuria": None, "low_complement": None,
+         "increased_dna_binding": None},
+        ("2.20", "2.10", "1.70", "1.40"),
+        {"renal": "B"},
+        {"renal": "B"},
+    ),
+    DemoParticipant(
+        "S02-008", "S02", "M", 12, 100_000, 40, ("D14", "M1"),
+        {"arthritis": 28, "alopecia": None, "rash": 28,
+         "low_complement": None, "increased_dna_binding": None},
+        ("1.70", "1.50", "1.00"),
+        {"musculoskeletal": "B", "mucocutaneous": "C"},
+        {"musculoskeletal": "D", "mucocutaneous": "C"},
+    ),
+    DemoParticipant(
+        "S02-009", "S02", "F", 17, 300_000, 30, ("D14", "M1"),
+        {"pleurisy": 28, "arthritis": 28, "thrombocytopenia": None,
+         "low_complement": None, "increased_dna_binding": None},
+        ("2.00", "1.90", "1.20"),
+        {"cardiorespiratory": "B", "musculoskeletal": "B", "haematological": "C"},
+        {"cardiorespiratory": "D", "musculoskeletal": "D", "haematological": "C"},
+    ),
+    DemoParticipant(
+        "S03-010", "S03", "F", 6, 100_000, 20, ("D14",),
+        {"rash": None, "mucosal_ulcers": None, "arthritis": None,
+         "low_complement": None, "increased_dna_binding": None},
+        ("1.60", "1.50"),
+        {"mucocutaneous": "B", "musculoskeletal": "B"},
+        {"mucocutaneous": "B", "musculoskeletal": "B"},
+    ),
+    DemoParticipant(
+        "S03-011", "S03", "F", 10, 30_000, 10, ("D7",),
+        {"proteinuria": None, "hematuria": None, "low_complement": None,
+         "increased_dna_binding": None},
+        ("2.30", "2.20"),
+        {"renal": "A"},
+        {"renal": "A"},
+    ),
+]  # fmt: skip
+
+# Visit dates sit a day or two off target, as real visits do; S02-004 came late to Month 1,
+# which shows an out-of-window visit (kept and flagged, never refused).
+DATE_OFFSETS = {("S02-004", "M1"): 10}
+FOLLOWUP_GRADES_FROM_DAY = 28
+ENROLLED_DAYS_BEFORE_INFUSION = 35
+
+
+def sledai_answers(participant: DemoParticipant, study_day: int) -> dict[str, bool]:
+    """Return the 24 answers at a study day: a baseline descriptor until the day it resolves."""
+    present = {
+        field
+        for field, resolves_by in participant.sledai.items()
+        if resolves_by is None or study_day < resolves_by
+    }
+    return {field: field in present for field in SLEDAI_FIELDS}
+
+
+def bilag_grades(participant: DemoParticipant, study_day: int) -> dict[str, str]:
+    """Return the nine grades at a study day (baseline grades until Month 1)."""
+    grades = participant.bilag_baseline
+    if study_day >= FOLLOWUP_GRADES_FROM_DAY:
+        grades = participant.bilag_followup
+    return {system: grades.get(system, "E") for system in BILAG_SYSTEMS}
+
+
+def _visit_date(participant: DemoParticipant, infusion: date, code: str, target_day: int) -> date:
+    number = int(participant.participant_id[-3:])
+    offset = DATE_OFFSETS.get((participant.participant_id, code), number % 3 - 1)
+    return infusion + timedelta(days=target_day + offset)
+
+
+def _load_participant(
+    study: Study,
+    sites: dict[str, Site],
+    demo: DemoParticipant,
+    today: date,
+    author: AbstractBaseUser,
+) -> Participant:
+    infusion = today - timedelta(days=demo.infused_days_ago)
+    participant = services.participant_create(
+        study=study,
+        site=sites[demo.site],
+        participant_id=demo.participant_id,
+        sex=demo.sex,
+        age_at_enrollment=demo.age,
+        enrollment_date=infusion - timedelta(days=ENROLLED_DAYS_BEFORE_INFUSION),
+        infusion_date=infusion,
+        dose_cells_per_kg=demo.dose,
+        author=author,
+        reason=DEMO_REASON,
+    )
+    definitions = {definition.code: definition for definition in study.visit_definitions.all()}
+    codes = (study.baseline_visit.code, *demo.visits)
+    for code, pga in zip(codes, demo.pga, strict=True):
+        definition = definitions[code]
+        visit = services.visit_create(
+            participant=participant,
+            visit_definition=definition,
+            visit_date=_visit_date(demo, infusion, code, definition.target_day),
+            author=author,
+            reason=DEMO_REASON,
+        )
+        services.visit_save_assessments(
+            visit=visit,
+            sledai=sledai_answers(demo, definition.target_day),
+            pga=Decimal(pga),
+            bilag=bilag_grades(demo, definition.target_day),
+            author=author,
+            reason=DEMO_REASON,
+        )
+    return participant
+
+
+def _ensure_user(
+    username: str,
+    *,
+    role: str | None,
+    site_codes: list[str],
+    sites: dict[str, Site],
+    superuser: bool = False,
+) -> AbstractBaseUser:
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        if superuser:
+            user = User.objects.create_superuser(username, password=DEMO_PASSWORD)
+        else:
+            user = User.objects.create_user(username, password=DEMO_PASSWORD)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    for code in site_codes:
+        if not SiteMembership.objects.filter(user=user, site=sites[code]).exists():
+            membership = SiteMembership(user=user, site=sites[code])
+            services.save_with_audit(membership, author=None, reason=DEMO_REASON)
+    return user
+
+
+@dataclass(frozen=True)
+class DemoLoadResult:
+    participants_created: list[str]
+
+
+@transaction.atomic
+def load_demo(*, today: date) -> DemoLoadResult:
+    """Create the demo sites, users and cohort; what already exists is left as it is."""
+    study = Study.objects.select_related("baseline_visit").get()
+    sites = {}
+    for code, name in SITES:
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            site = Site(code=code, name=name)
+            services.save_with_audit(site, author=None, reason=DEMO_REASON)
+        sites[code] = site
+
+    admin = _ensure_user("admin", role=None, site_codes=[], sites=sites, superuser=True)
+    for username, role, site_codes in DEMO_USERS:
+        _ensure_user(username, role=role, site_codes=site_codes, sites=sites)
+
+    existing = set(study.participants.values_list("participant_id", flat=True))
+    created = [
+        _load_participant(study, sites, demo, today, admin).participant_id
+        for demo in COHORT
+        if demo.participant_id not in existing
+    ]
+    return DemoLoadResult(participants_created=created)

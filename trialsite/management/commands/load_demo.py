@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trialsite.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo sites, users and cohort (safe to run again: existing data is kept)."
+
+    def handle(self, *args, **options) -> None:
+        result = load_demo(today=timezone.localdate())
+        if result.participants_created:
+            self.stdout.write(
+                _("Created %(count)d demo participants: %(ids)s")
+                % {
+                    "count": len(result.participants_created),
+                    "ids": ", ".join(result.participants_created),
+                }
+            )
+        else:
+            self.stdout.write(_("The demo cohort is already loaded; nothing changed."))
+        self.stdout.write(
+            "\n"
+            + _("Demo logins (the password of each is %(password)s):") % {"password": DEMO_PASSWORD}
+        )
+        self.stdout.write(f"  {'admin':<14} {_('Superuser: Django admin, all sites')}")
+        for username, role, site_codes in DEMO_USERS:
+            sites = ", ".join(site_codes) if site_codes else _("all sites")
+            self.stdout.write(f"  {username:<14} {_(role)} ({sites})")

@@ -1,0 +1,502 @@
+"""The trial's data: studies and their visit schedule, sites, participants, visits, assessments.
+
+Models hold fields, constraints and simple properties only. Every write goes through
+trialsite.services; every clinical model keeps its audit history (django-simple-history).
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from responses.scoring import (
+    BILAG_GRADE_LABELS,
+    BILAG_GRADES,
+    BILAG_SYSTEM_LABELS,
+    BILAG_SYSTEMS,
+    SLEDAI_DESCRIPTORS,
+)
+
+SLEDAI_BY_FIELD = {descriptor.field: descriptor for descriptor in SLEDAI_DESCRIPTORS}
+
+SLEDAI_LOOKBACK_CHOICES = [(10, _("10 days (SLEDAI-2K)")), (30, _("30 days (validated variant)"))]
+PGA_MIN, PGA_MAX = 0, 3
+AGE_MIN, AGE_MAX = 0, 21
+
+
+def audit_history() -> HistoricalRecords:
+    """Return the audit history of a clinical model: author, time and reason of each change."""
+    return HistoricalRecords(
+        history_change_reason_field=models.TextField(null=True),
+        cascade_delete_history=False,
+    )
+
+
+class Study(models.Model):
+    """A trial protocol with its settings, editable in admin."""
+
+    name = models.CharField(_("name"), max_length=200)
+    protocol_number = models.CharField(_("protocol number"), max_length=50, unique=True)
+    baseline_visit = models.ForeignKey(
+        "VisitDefinition",
+        verbose_name=_("baseline visit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The visit every change-from-baseline endpoint compares with."),
+    )
+    primary_visit = models.ForeignKey(
+        "VisitDefinition",
+        verbose_name=_("primary timepoint"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The visit the primary endpoint is reported at."),
+    )
+    sledai_lookback_days = models.PositiveSmallIntegerField(
+        _("SLEDAI-2K look-back window (days)"), choices=SLEDAI_LOOKBACK_CHOICES, default=10
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+        ordering = ["protocol_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sledai_lookback_days__in=[10, 30]),
+                name="study_sledai_lookback_10_or_30",
+                violation_error_message=_("The SLEDAI-2K look-back window is 10 or 30 days."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol_number} {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("baseline_visit", "primary_visit"):
+            definition = getattr(self, field)
+            if definition is not None and definition.study_id != self.pk:
+                errors[field] = _("Choose a visit of this study's schedule.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Site(models.Model):
+    """A participating hospital."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["code"]
+        permissions = [("view_all_sites", _("Can see the data of every site"))]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class SiteMembership(models.Model):
+    """A user's access to one site's data (coordinators and investigators see only their sites)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="site_memberships",
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
+        ordering = ["site__code", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "site"],
+                name="site_membership_unique",
+                violation_error_message=_("This user is already a member of this site."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.site.code}"
+
+
+class VisitDefinition(models.Model):
+    """One visit of a study's schedule; study day 0 is the CAR-T infusion date."""
+
+    study = models.ForeignKey(
+        Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="visit_definitions"
+    )
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=100)
+    target_day = models.IntegerField(_("target study day"), null=True, blank=True)
+    window_low = models.IntegerField(_("window from (study day)"), null=True, blank=True)
+    window_high = models.IntegerField(_("window to (study day)"), null=True, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"))
+    repeatable = models.BooleanField(
+        _("repeatable"),
+        default=False,
+        help_text=_("Unscheduled visits may repeat (one per date) and have no target day."),
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("visit definition")
+        verbose_name_plural = _("visit schedule")
+        ordering = ["study", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "code"],
+                name="visit_definition_code_unique",
+                violation_error_message=_("This study already has a visit with this code."),
+            ),
+            models.UniqueConstraint(
+                fields=["study", "order"],
+                name="visit_definition_order_unique",
+                violation_error_message=_("This study already has a visit in this position."),
+            ),
+            models.CheckConstraint(
+                condition=Q(repeatable=True)
+                | Q(target_day__isnull=False, window_low__isnull=False, window_high__isnull=False),
+                name="visit_definition_scheduled_has_window",
+                violation_error_message=_(
+                    "A scheduled visit needs a target study day and a window."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(window_low__lte=models.F("target_day"))
+                & Q(target_day__lte=models.F("window_high")),
+                name="visit_definition_target_within_window",
+                violation_error_message=_("The target study day must lie within the window."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def is_in_window(self, study_day: int | None) -> bool | None:
+        """Say whether a study day is in this visit's window (None when it cannot be known)."""
+        if self.repeatable:
+            return True
+        if study_day is None:
+            return None
+        return self.window_low <= study_day <= self.window_high
+
+
+class Participant(models.Model):
+    """A child enrolled in the study."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+
+    study = models.ForeignKey(
+        Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="participants"
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="participants"
+    )
+    participant_id = models.CharField(_("participant ID"), max_length=30)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    age_at_enrollment = models.PositiveSmallIntegerField(_("age at enrolment (years)"))
+    enrollment_date = models.DateField(_("enrolment date"))
+    infusion_date = models.DateField(
+        _("CAR-T infusion date"), null=True, blank=True, help_text=_("Study day 0.")
+    )
+    dose_cells_per_kg = models.PositiveIntegerField(
+        _("dose (CAR+ cells/kg)"), null=True, blank=True
+    )
+    treatment_failure_date = models.DateField(
+        _("treatment failure date"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "First protocol-prohibited medication or rescue therapy; "
+            "visits on or after it are non-responders."
+        ),
+    )
+    withdrawal_date = models.DateField(_("withdrawal date"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["participant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "participant_id"],
+                name="participant_id_unique_in_study",
+                violation_error_message=_("This participant ID is already used in this study."),
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=["F", "M"]),
+                name="participant_sex_f_or_m",
+                violation_error_message=_("Sex is F or M."),
+            ),
+            models.CheckConstraint(
+                condition=Q(age_at_enrollment__gte=AGE_MIN, age_at_enrollment__lte=AGE_MAX),
+                name="participant_age_0_to_21",
+                violation_error_message=_("Age at enrolment is 0 to 21 years."),
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_cells_per_kg__gt=0),
+                name="participant_dose_positive",
+                violation_error_message=_("The dose must be more than 0 cells/kg."),
+            ),
+            models.CheckConstraint(
+                condition=Q(infusion_date__gte=models.F("enrollment_date")),
+                name="participant_infusion_after_enrollment",
+                violation_error_message=_("The infusion date cannot be before enrolment."),
+            ),
+            models.CheckConstraint(
+                condition=Q(treatment_failure_date__gte=models.F("enrollment_date")),
+                name="participant_failure_after_enrollment",
+                violation_error_message=_("The treatment failure date cannot be before enrolment."),
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawal_date__gte=models.F("enrollment_date")),
+                name="participant_withdrawal_after_enrollment",
+                violation_error_message=_("The withdrawal date cannot be before enrolment."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.participant_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("participant_detail", args=[self.pk])
+
+    def study_day(self, on: date) -> int | None:
+        """Return the study day of a date (infusion = day 0), or None before infusion is known."""
+        if self.infusion_date is None:
+            return None
+        return (on - self.infusion_date).days
+
+
+class Visit(models.Model):
+    """One visit of a participant. A visit outside its window is kept and flagged."""
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="visits"
+    )
+    visit_definition = models.ForeignKey(
+        VisitDefinition, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="visits"
+    )
+    visit_date = models.DateField(_("visit date"))
+    occurrence = models.PositiveSmallIntegerField(
+        _("occurrence"),
+        default=1,
+        help_text=_("1 for scheduled visits; numbers repeated (unscheduled) visits."),
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["participant", "visit_date", "visit_definition__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_definition", "occurrence"],
+                name="visit_unique_per_participant_and_code",
+                violation_error_message=_("This participant already has this visit."),
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "visit_definition", "visit_date"],
+                name="visit_unique_per_participant_code_and_date",
+                violation_error_message=_("This participant already has this visit on this date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(occurrence__gte=1),
+                name="visit_occurrence_positive",
+                violation_error_message=_("The occurrence starts at 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.visit_definition.code
+        if self.visit_definition.repeatable:
+            label = f"{label} {self.visit_date.isoformat()}"
+        return f"{self.participant.participant_id} {label}"
+
+    def clean(self) -> None:
+        if self.participant_id is None or self.visit_definition_id is None:
+            return
+        errors = {}
+        if self.visit_definition.study_id != self.participant.study_id:
+            errors["visit_definition"] = _("This visit is not in the participant's schedule.")
+        elif not self.visit_definition.repeatable and self.occurrence != 1:
+            errors["visit_definition"] = _("A scheduled visit takes place once.")
+        if self.visit_date is not None:
+            if self.visit_date < self.participant.enrollment_date:
+                errors["visit_date"] = _(
+                    "The visit date is before the enrolment date (%(date)s)."
+                ) % {"date": self.participant.enrollment_date.isoformat()}
+            elif self.visit_date > timezone.localdate():
+                errors["visit_date"] = _("The visit date is in the future.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def study_day(self) -> int | None:
+        return self.participant.study_day(self.visit_date)
+
+    @property
+    def in_window(self) -> bool | None:
+        return self.visit_definition.is_in_window(self.study_day)
+
+
+def sledai_descriptor_field(field: str) -> models.BooleanField:
+    """Return the model field for one SLEDAI-2K descriptor, labelled from the scoring table."""
+    descriptor = SLEDAI_BY_FIELD[field]
+    return models.BooleanField(
+        _(descriptor.label),
+        null=True,
+        blank=True,
+        help_text=_(descriptor.definition),
+    )
+
+
+class SledaiAssessment(models.Model):
+    """SLEDAI-2K at a visit: each descriptor present (True), absent (False) or not assessed (None).
+
+    Score only features attributable to active lupus, not to damage, infection or drugs.
+    """
+
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="sledai"
+    )
+    lookback_days = models.PositiveSmallIntegerField(
+        _("look-back window (days)"), choices=SLEDAI_LOOKBACK_CHOICES, default=10
+    )
+    seizure = sledai_descriptor_field("seizure")
+    psychosis = sledai_descriptor_field("psychosis")
+    organic_brain_syndrome = sledai_descriptor_field("organic_brain_syndrome")
+    visual_disturbance = sledai_descriptor_field("visual_disturbance")
+    cranial_nerve_disorder = sledai_descriptor_field("cranial_nerve_disorder")
+    lupus_headache = sledai_descriptor_field("lupus_headache")
+    cva = sledai_descriptor_field("cva")
+    vasculitis = sledai_descriptor_field("vasculitis")
+    arthritis = sledai_descriptor_field("arthritis")
+    myositis = sledai_descriptor_field("myositis")
+    urinary_casts = sledai_descriptor_field("urinary_casts")
+    hematuria = sledai_descriptor_field("hematuria")
+    proteinuria = sledai_descriptor_field("proteinuria")
+    pyuria = sledai_descriptor_field("pyuria")
+    rash = sledai_descriptor_field("rash")
+    alopecia = sledai_descriptor_field("alopecia")
+    mucosal_ulcers = sledai_descriptor_field("mucosal_ulcers")
+    pleurisy = sledai_descriptor_field("pleurisy")
+    pericarditis = sledai_descriptor_field("pericarditis")
+    low_complement = sledai_descriptor_field("low_complement")
+    increased_dna_binding = sledai_descriptor_field("increased_dna_binding")
+    fever = sledai_descriptor_field("fever")
+    thrombocytopenia = sledai_descriptor_field("thrombocytopenia")
+    leukopenia = sledai_descriptor_field("leukopenia")
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("SLEDAI-2K assessment")
+        verbose_name_plural = _("SLEDAI-2K assessments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lookback_days__in=[10, 30]),
+                name="sledai_lookback_10_or_30",
+                violation_error_message=_("The SLEDAI-2K look-back window is 10 or 30 days."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLEDAI-2K {self.visit}"
+
+    def answers(self) -> dict[str, bool | None]:
+        """Return the 24 answers keyed by descriptor field name."""
+        return {d.field: getattr(self, d.field) for d in SLEDAI_DESCRIPTORS}
+
+
+class PgaAssessment(models.Model):
+    """Physician Global Assessment at a visit, 0.00 (none) to 3.00 (severe); None = not assessed."""
+
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="pga"
+    )
+    score = models.DecimalField(_("PGA"), max_digits=3, decimal_places=2, null=True, blank=True)
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("physician global assessment")
+        verbose_name_plural = _("physician global assessments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=PGA_MIN, score__lte=PGA_MAX),
+                name="pga_score_0_to_3",
+                violation_error_message=_("PGA is between 0.00 and 3.00."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PGA {self.visit}"
+
+
+BILAG_GRADE_CHOICES = [(grade, _(BILAG_GRADE_LABELS[grade])) for grade in BILAG_GRADES]
+
+
+def bilag_system_field(system: str) -> models.CharField:
+    """Return the model field for one BILAG-2004 system's grade."""
+    return models.CharField(
+        _(BILAG_SYSTEM_LABELS[system]), max_length=1, choices=BILAG_GRADE_CHOICES, blank=True
+    )
+
+
+class BilagAssessment(models.Model):
+    """BILAG-2004 grades at a visit, one per organ system; "" = not assessed."""
+
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="bilag"
+    )
+    constitutional = bilag_system_field("constitutional")
+    mucocutaneous = bilag_system_field("mucocutaneous")
+    neuropsychiatric = bilag_system_field("neuropsychiatric")
+    musculoskeletal = bilag_system_field("musculoskeletal")
+    cardiorespiratory = bilag_system_field("cardiorespiratory")
+    gastrointestinal = bilag_system_field("gastrointestinal")
+    ophthalmic = bilag_system_field("ophthalmic")
+    renal = bilag_system_field("renal")
+    haematological = bilag_system_field("haematological")
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("BILAG-2004 assessment")
+        verbose_name_plural = _("BILAG-2004 assessments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(**{f"{system}__in": [*BILAG_GRADES, ""]}),
+                name=f"bilag_{system}_grade_a_to_e",
+                violation_error_message=_("A BILAG-2004 grade is A, B, C, D or E."),
+            )
+            for system in BILAG_SYSTEMS
+        ]
+
+    def __str__(self) -> str:
+        return f"BILAG-2004 {self.visit}"
+
+    def grades(self) -> dict[str, str | None]:
+        """Return the nine grades keyed by system, None where not assessed."""
+        return {system: getattr(self, system) or None for system in BILAG_SYSTEMS}

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from trialsite import views
+
+admin.site.site_header = _("Pediatric SLE CAR-T trial: administration")
+admin.site.site_title = _("Trial administration")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("participants/", views.participant_list, name="participant_list"),
+    path("participants/<int:pk>/", views.participant_detail, name="participant_detail"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
