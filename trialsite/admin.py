@@ -7,9 +7,14 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from responses.models import EndpointResult, VisitScore
+from responses.scoring import BILAG_SYSTEMS
+from responses.services import participant_recompute_responses, recompute_all_responses
+from trialsite import services
 from trialsite.models import (
     BilagAssessment,
     Participant,
@@ -37,13 +42,14 @@ class ChangeReasonForm(forms.ModelForm):
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
-    """Admin whose every save and delete records a reason in the audit history."""
+    """Admin whose every save and delete goes through the services with a reason."""
 
     form = ChangeReasonForm
 
     def save_model(self, request, obj, form, change):
-        obj._change_reason = form.cleaned_data[CHANGE_REASON_FIELD]
-        super().save_model(request, obj, form, change)
+        services.save_with_audit(
+            obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
 
     def save_formset(self, request, form, formset, change):
         reason = form.cleaned_data[CHANGE_REASON_FIELD]
@@ -52,8 +58,13 @@ class AuditedAdmin(SimpleHistoryAdmin):
         super().save_formset(request, form, formset, change)
 
     def delete_model(self, request, obj):
-        obj._change_reason = str(DELETED_IN_ADMIN)
-        super().delete_model(request, obj)
+        services.delete_with_audit(obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+
+    def get_actions(self, request):
+        # Bulk deletion would skip the reason and the rescoring.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 class VisitDefinitionInline(admin.TabularInline):
@@ -73,6 +84,11 @@ class StudyAdmin(AuditedAdmin):
     ]
     search_fields = ["protocol_number", "name"]
     inlines = [VisitDefinitionInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The baseline visit decides every change-from-baseline result.
+        recompute_all_responses()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in {"baseline_visit", "primary_visit"}:
@@ -168,6 +184,11 @@ class ParticipantAdmin(AuditedAdmin):
     date_hierarchy = "enrollment_date"
     list_select_related = ["site"]
 
+    def save_model(self, request, obj, form, change):
+        services.participant_save(
+            participant=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
+
 
 class SledaiInline(admin.StackedInline):
     model = SledaiAssessment
@@ -179,8 +200,29 @@ class PgaInline(admin.StackedInline):
     can_delete = False
 
 
+class BilagFormSet(BaseInlineFormSet):
+    """Refuse a grade E after the system was graded A..D at an earlier visit."""
+
+    def clean(self):
+        super().clean()
+        visit = self.instance
+        if visit.participant_id is None or visit.visit_date is None:
+            return
+        for form in self.forms:
+            if not form.is_valid() or (not form.has_changed() and form.instance.pk is None):
+                continue
+            grades = {system: form.cleaned_data.get(system) or None for system in BILAG_SYSTEMS}
+            errors = services.bilag_history_errors(
+                visit.participant, proposed_visit=visit, proposed_grades=grades
+            )
+            for system, messages in errors.items():
+                for message in messages:
+                    form.add_error(system, message)
+
+
 class BilagInline(admin.StackedInline):
     model = BilagAssessment
+    formset = BilagFormSet
     can_delete = False
 
 
@@ -193,3 +235,56 @@ class VisitAdmin(AuditedAdmin):
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
     inlines = [PgaInline, SledaiInline, BilagInline]
+
+    def save_model(self, request, obj, form, change):
+        services.visit_save(
+            visit=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The assessments were saved by the inlines: check and rescore the whole participant.
+        services.participant_check_bilag_history(participant=form.instance.participant)
+        participant_recompute_responses(participant=form.instance.participant)
+
+    def delete_model(self, request, obj):
+        services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+
+
+@admin.register(VisitScore)
+class VisitScoreAdmin(admin.ModelAdmin):
+    list_display = [
+        "visit",
+        "sledai_total",
+        "clinical_sledai_total",
+        "bilag_numeric",
+        "computed_at",
+    ]
+    search_fields = ["visit__participant__participant_id"]
+    list_select_related = ["visit__participant", "visit__visit_definition"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EndpointResult)
+class EndpointResultAdmin(VisitScoreAdmin):
+    list_display = [
+        "visit",
+        "endpoint",
+        "outcome",
+        "reason",
+        "sledai_change",
+        "new_bilag_a",
+        "new_bilag_b",
+        "pga_change",
+        "treatment_failure",
+        "computed_at",
+    ]
+    list_filter = ["endpoint", "outcome", "visit__visit_definition__code"]

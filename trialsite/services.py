@@ -1,7 +1,9 @@
-"""Every write to the trial's data: each service validates, saves with its audit entry, atomically.
+"""Every write to the trial's data: validated, saved with its audit entry, and rescored atomically.
 
 The audit entry of each change carries its author and reason (django-simple-history reads them
-from ``_history_user`` and ``_change_reason``); its time is the save time.
+from ``_history_user`` and ``_change_reason``); its time is the save time. Each service that
+changes something an outcome depends on ends by calling
+``responses.services.participant_recompute_responses`` in the same transaction.
 """
 
 from collections.abc import Mapping
@@ -14,7 +16,9 @@ from django.db import models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.services import participant_recompute_responses
 from trialsite.models import (
     BilagAssessment,
     Participant,
@@ -26,10 +30,10 @@ from trialsite.models import (
     VisitDefinition,
 )
 
+Author = AbstractBaseUser | None
 
-def save_with_audit(
-    instance: models.Model, *, author: AbstractBaseUser | None, reason: str
-) -> None:
+
+def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
     """Validate and save one row, recording who changed it and why in its audit history."""
     if not reason.strip():
         raise ValidationError(_("Every change needs a reason."))
@@ -39,7 +43,23 @@ def save_with_audit(
     instance.save()
 
 
+def delete_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
+    """Delete one row; its audit history keeps its last values with who deleted it and why."""
+    if not reason.strip():
+        raise ValidationError(_("Every change needs a reason."))
+    instance._history_user = author
+    instance._change_reason = reason
+    instance.delete()
+
+
 @transaction.atomic
+def participant_save(*, participant: Participant, author: Author, reason: str) -> Participant:
+    """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
+    save_with_audit(participant, author=author, reason=reason)
+    participant_recompute_responses(participant=participant)
+    return participant
+
+
 def participant_create(
     *,
     study: Study,
@@ -53,7 +73,7 @@ def participant_create(
     treatment_failure_date: date | None = None,
     withdrawal_date: date | None = None,
     withdrawal_reason: str = "",
-    author: AbstractBaseUser | None,
+    author: Author,
     reason: str,
 ) -> Participant:
     """Enrol a participant."""
@@ -70,34 +90,45 @@ def participant_create(
         withdrawal_date=withdrawal_date,
         withdrawal_reason=withdrawal_reason,
     )
-    save_with_audit(participant, author=author, reason=reason)
-    return participant
+    return participant_save(participant=participant, author=author, reason=reason)
 
 
 @transaction.atomic
+def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
+    """Record a visit or change its date; a new unscheduled visit gets the next number."""
+    if visit.pk is None and visit.visit_definition.repeatable:
+        latest = Visit.objects.filter(
+            participant=visit.participant, visit_definition=visit.visit_definition
+        ).aggregate(latest=Max("occurrence"))["latest"]
+        visit.occurrence = 1 if latest is None else latest + 1
+    save_with_audit(visit, author=author, reason=reason)
+    participant_check_bilag_history(participant=visit.participant)
+    participant_recompute_responses(participant=visit.participant)
+    return visit
+
+
 def visit_create(
     *,
     participant: Participant,
     visit_definition: VisitDefinition,
     visit_date: date,
-    author: AbstractBaseUser | None,
+    author: Author,
     reason: str,
 ) -> Visit:
-    """Record that a visit took place; a repeatable (unscheduled) visit gets the next number."""
-    occurrence = 1
-    if visit_definition.repeatable:
-        latest = participant.visits.filter(visit_definition=visit_definition).aggregate(
-            latest=Max("occurrence")
-        )["latest"]
-        occurrence = 1 if latest is None else latest + 1
-    visit = Visit(
-        participant=participant,
-        visit_definition=visit_definition,
-        visit_date=visit_date,
-        occurrence=occurrence,
-    )
-    save_with_audit(visit, author=author, reason=reason)
-    return visit
+    """Record that a visit took place."""
+    visit = Visit(participant=participant, visit_definition=visit_definition, visit_date=visit_date)
+    return visit_save(visit=visit, author=author, reason=reason)
+
+
+@transaction.atomic
+def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
+    """Delete a visit entered in error, with its assessments; its history keeps every value."""
+    participant = visit.participant
+    for model in (SledaiAssessment, PgaAssessment, BilagAssessment):
+        for row in model.objects.filter(visit=visit):
+            delete_with_audit(row, author=author, reason=reason)
+    delete_with_audit(visit, author=author, reason=reason)
+    participant_recompute_responses(participant=participant)
 
 
 def _assessment_for(model: type[models.Model], visit: Visit) -> models.Model:
@@ -112,10 +143,10 @@ def visit_save_assessments(
     sledai_lookback_days: int | None = None,
     pga: Decimal | None,
     bilag: Mapping[str, str | None],
-    author: AbstractBaseUser | None,
+    author: Author,
     reason: str,
 ) -> Visit:
-    """Store the SLEDAI-2K, PGA and BILAG-2004 of a visit (None = not assessed)."""
+    """Store the SLEDAI-2K, PGA and BILAG-2004 of a visit (None = not assessed) and rescore."""
     unknown = (set(sledai) - set(SLEDAI_FIELDS)) | (set(bilag) - set(BILAG_SYSTEMS))
     if unknown:
         raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
@@ -128,14 +159,73 @@ def visit_save_assessments(
     )
     for field in SLEDAI_FIELDS:
         setattr(sledai_row, field, sledai.get(field))
-    save_with_audit(sledai_row, author=author, reason=reason)
-
     pga_row = _assessment_for(PgaAssessment, visit)
     pga_row.score = pga
-    save_with_audit(pga_row, author=author, reason=reason)
-
     bilag_row = _assessment_for(BilagAssessment, visit)
     for system in BILAG_SYSTEMS:
         setattr(bilag_row, system, bilag.get(system) or "")
-    save_with_audit(bilag_row, author=author, reason=reason)
+    return visit_save_assessment_rows(
+        visit=visit, rows=[sledai_row, pga_row, bilag_row], author=author, reason=reason
+    )
+
+
+@transaction.atomic
+def visit_save_assessment_rows(
+    *, visit: Visit, rows: list[models.Model], author: Author, reason: str
+) -> Visit:
+    """Save assessment rows already filled in (by a form or the admin) and rescore the visit."""
+    for row in rows:
+        save_with_audit(row, author=author, reason=reason)
+    participant_check_bilag_history(participant=visit.participant)
+    participant_recompute_responses(participant=visit.participant)
     return visit
+
+
+def bilag_history_errors(
+    participant: Participant,
+    *,
+    proposed_visit: Visit | None = None,
+    proposed_grades: Mapping[str, str | None] | None = None,
+) -> dict[str, list[str]]:
+    """Find every BILAG-2004 grade E that follows an A..D of the same system, keyed by system.
+
+    A system once involved can no longer be "never involved" (clinical-rules.md section 3).
+    A form checks its unsaved grades (and the visit's unsaved date) by proposing them.
+    """
+    visits = list(
+        Visit.objects.filter(participant=participant, bilag__isnull=False)
+        .exclude(pk=proposed_visit.pk if proposed_visit is not None else None)
+        .select_related("visit_definition", "bilag")
+    )
+    grades_of = {visit.pk: visit.bilag.grades() for visit in visits}
+    if proposed_visit is not None and proposed_grades is not None:
+        visits.append(proposed_visit)
+        grades_of[proposed_visit.pk] = dict(proposed_grades)
+    visits.sort(key=lambda v: (v.visit_date, v.visit_definition.order, v.occurrence))
+    history = [grades_of[visit.pk] for visit in visits]
+    errors: dict[str, list[str]] = {}
+    for index, system in scoring.bilag_e_after_involvement(history):
+        earlier = next(
+            i for i in range(index) if history[i].get(system) in scoring.BILAG_INVOLVED_GRADES
+        )
+        errors.setdefault(system, []).append(
+            _(
+                "%(system)s cannot be E (never involved) at %(visit)s: it was graded %(grade)s "
+                "at %(earlier)s on %(date)s."
+            )
+            % {
+                "system": _(scoring.BILAG_SYSTEM_LABELS[system]),
+                "visit": visits[index].visit_definition.code,
+                "grade": history[earlier][system],
+                "earlier": visits[earlier].visit_definition.code,
+                "date": visits[earlier].visit_date.isoformat(),
+            }
+        )
+    return errors
+
+
+def participant_check_bilag_history(*, participant: Participant) -> None:
+    """Refuse the change (roll it back) when it leaves a BILAG E after involvement."""
+    errors = bilag_history_errors(participant)
+    if errors:
+        raise ValidationError(errors)

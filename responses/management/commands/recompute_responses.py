@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from responses.services import recompute_all_responses, stale_results
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every visit score and endpoint result from the stored data. With --check, "
+        "write nothing: list each stored result that differs from a fresh computation."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Compare only; exit with status 1 if any stored result differs.",
+        )
+
+    def handle(self, *args, check: bool, **options) -> None:
+        if check:
+            problems = stale_results()
+            for problem in problems:
+                self.stdout.write(problem)
+            if problems:
+                raise CommandError(
+                    _("%(count)d stored results differ from a fresh computation.")
+                    % {"count": len(problems)}
+                )
+            self.stdout.write(_("Every stored result equals a fresh computation."))
+            return
+        count = recompute_all_responses()
+        self.stdout.write(_("Recomputed %(count)d endpoint results.") % {"count": count})

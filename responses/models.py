@@ -1,0 +1,99 @@
+"""Stored results: per-visit scores and per-visit endpoint outcomes, written only by
+responses.services.participant_recompute_responses, so each always equals a fresh computation."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from responses.scoring import Outcome
+
+OUTCOME_CHOICES = [(outcome.value, _(outcome.value)) for outcome in Outcome]
+
+
+class Endpoint(models.TextChoices):
+    SRI4 = "sri4", _("SRI-4")
+    SRI5 = "sri5", _("SRI-5")
+    SRI6 = "sri6", _("SRI-6")
+
+
+#: SRI-X threshold of each SRI endpoint (clinical-rules.md section 4).
+SRI_ENDPOINT_THRESHOLDS = {Endpoint.SRI4: 4, Endpoint.SRI5: 5, Endpoint.SRI6: 6}
+
+
+class VisitScore(models.Model):
+    """The totals of a visit's assessments (None while an assessment is incomplete)."""
+
+    visit = models.OneToOneField(
+        "trialsite.Visit", verbose_name=_("visit"), on_delete=models.CASCADE, related_name="score"
+    )
+    sledai_total = models.PositiveSmallIntegerField(_("SLEDAI-2K"), null=True)
+    clinical_sledai_total = models.PositiveSmallIntegerField(_("clinical SLEDAI-2K"), null=True)
+    bilag_numeric = models.PositiveSmallIntegerField(_("BILAG-2004 numeric score"), null=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("visit score")
+        verbose_name_plural = _("visit scores")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sledai_total__lte=105),
+                name="visit_score_sledai_0_to_105",
+                violation_error_message=_("SLEDAI-2K is 0 to 105."),
+            ),
+            models.CheckConstraint(
+                condition=Q(bilag_numeric__lte=108),
+                name="visit_score_bilag_0_to_108",
+                violation_error_message=_("The numeric BILAG-2004 score is 0 to 108."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit}: SLEDAI-2K {self.sledai_total}"
+
+
+class EndpointResult(models.Model):
+    """One endpoint's outcome at one visit against baseline, with the components behind it."""
+
+    visit = models.ForeignKey(
+        "trialsite.Visit",
+        verbose_name=_("visit"),
+        on_delete=models.CASCADE,
+        related_name="endpoint_results",
+    )
+    endpoint = models.CharField(_("endpoint"), max_length=10, choices=Endpoint.choices)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=OUTCOME_CHOICES)
+    reason = models.TextField(_("reason"))
+    reason_parts = models.JSONField(
+        _("reason parts"), help_text=_("[template, parameters] pairs, to translate the reason.")
+    )
+    sledai_change = models.SmallIntegerField(_("SLEDAI-2K change"), null=True)
+    new_bilag_a = models.PositiveSmallIntegerField(_("new BILAG A"), null=True)
+    new_bilag_b = models.PositiveSmallIntegerField(_("new BILAG B"), null=True)
+    pga_change = models.DecimalField(_("PGA change"), max_digits=3, decimal_places=2, null=True)
+    treatment_failure = models.BooleanField(_("treatment failure"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("endpoint result")
+        verbose_name_plural = _("endpoint results")
+        ordering = ["visit", "endpoint"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "endpoint"],
+                name="endpoint_result_unique_per_visit",
+                violation_error_message=_("This visit already has a result for this endpoint."),
+            ),
+            models.CheckConstraint(
+                condition=Q(endpoint__in=Endpoint.values),
+                name="endpoint_result_known_endpoint",
+                violation_error_message=_("Unknown endpoint."),
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[outcome.value for outcome in Outcome]),
+                name="endpoint_result_known_outcome",
+                violation_error_message=_("Unknown outcome."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} {self.get_endpoint_display()}: {self.outcome}"
