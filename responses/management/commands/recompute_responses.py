@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from responses.services import recompute_all_responses, stale_results
 
@@ -24,7 +25,11 @@ class Command(BaseCommand):
                 self.stdout.write(problem)
             if problems:
                 raise CommandError(
-                    _("%(count)d stored results differ from a fresh computation.")
+                    ngettext(
+                        "%(count)d stored result differs from a fresh computation.",
+                        "%(count)d stored results differ from a fresh computation.",
+                        len(problems),
+                    )
                     % {"count": len(problems)}
                 )
             self.stdout.write(_("Every stored result equals a fresh computation."))

@@ -1,0 +1,332 @@
+"""Results on save: every write path rescores, and a stored result always equals a fresh one."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from responses.models import EndpointResult, VisitScore
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.services import stale_results
+from tests.factories import UserFactory
+from trialsite import services
+from trialsite.demo import load_demo
+from trialsite.models import Visit, VisitDefinition
+
+NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
+ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
+# Baseline: arthritis 4 + rash 2 + low complement 2 = 8 (clinical-rules.md section 1 weights).
+BASELINE_SLEDAI = {**NONE_PRESENT, "arthritis": True, "rash": True, "low_complement": True}
+# Month 3: low complement 2 = 2, a fall of 6.
+M3_SLEDAI = {**NONE_PRESENT, "low_complement": True}
+BASELINE_BILAG = {**ALL_E, "musculoskeletal": "B", "mucocutaneous": "C"}
+M3_BILAG = {**ALL_E, "musculoskeletal": "D", "mucocutaneous": "D"}
+
+
+def sri4(visit: Visit) -> EndpointResult:
+    return EndpointResult.objects.get(visit=visit, endpoint="sri4")
+
+
+def code(study, visit_code: str) -> VisitDefinition:
+    return VisitDefinition.objects.get(study=study, code=visit_code)
+
+
+@pytest.fixture
+def cohort(participant_a, study):
+    """One participant (infused 2026-02-09) with BL and M3: an SRI-4 responder by hand."""
+    bl = services.visit_create(
+        participant=participant_a,
+        visit_definition=code(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=None,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=bl,
+        sledai=BASELINE_SLEDAI,
+        pga=Decimal("2.00"),
+        bilag=BASELINE_BILAG,
+        author=None,
+        reason="r",
+    )
+    m3 = services.visit_create(
+        participant=participant_a,
+        visit_definition=code(study, "M3"),
+        visit_date=date(2026, 5, 10),
+        author=None,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=m3, sledai=M3_SLEDAI, pga=Decimal("1.00"), bilag=M3_BILAG, author=None, reason="r"
+    )
+    return participant_a, bl, m3
+
+
+def test_saving_a_visit_stores_its_scores_and_sri_results(cohort):
+    _participant, bl, m3 = cohort
+    assert VisitScore.objects.get(visit=bl).sledai_total == 8
+    assert VisitScore.objects.get(visit=m3).sledai_total == 2
+    # musculoskeletal B -> 8, mucocutaneous C -> 1 (A=12, B=8, C=1, D=E=0).
+    assert VisitScore.objects.get(visit=bl).bilag_numeric == 9
+    result = sri4(m3)
+    assert result.outcome == "responder"
+    assert (result.sledai_change, result.new_bilag_a, result.new_bilag_b) == (-6, 0, 0)
+    assert result.pga_change == Decimal("-1.00")
+    assert result.treatment_failure is False
+    # SRI-5 (fall 6 >= 5) and SRI-6 (6 >= 6) respond too; the baseline visit has no result.
+    assert {r.endpoint: r.outcome for r in m3.endpoint_results.all()} == {
+        "sri4": "responder",
+        "sri5": "responder",
+        "sri6": "responder",
+    }
+    assert not EndpointResult.objects.filter(visit=bl).exists()
+    assert stale_results() == []
+
+
+def test_editing_the_baseline_recomputes_later_visits(cohort):
+    _participant, bl, m3 = cohort
+    # Baseline without rash: 4 + 2 = 6, a fall of 4: still SRI-4, no longer SRI-5.
+    services.visit_save_assessments(
+        visit=bl,
+        sledai={**BASELINE_SLEDAI, "rash": False},
+        pga=Decimal("2.00"),
+        bilag=BASELINE_BILAG,
+        author=None,
+        reason="Rash was drug-induced",
+    )
+    outcomes = {r.endpoint: r.outcome for r in m3.endpoint_results.all()}
+    assert outcomes == {"sri4": "responder", "sri5": "non-responder", "sri6": "non-responder"}
+    assert sri4(m3).sledai_change == -4
+    assert stale_results() == []
+
+
+def test_baseline_pga_change_of_exactly_0_30_makes_a_non_responder(cohort):
+    _participant, bl, m3 = cohort
+    services.visit_save_assessments(
+        visit=bl,
+        sledai=BASELINE_SLEDAI,
+        pga=Decimal("0.70"),
+        bilag=BASELINE_BILAG,
+        author=None,
+        reason="Corrected PGA",
+    )
+    result = sri4(m3)
+    assert result.outcome == "non-responder"
+    assert result.pga_change == Decimal("0.30")
+    assert result.reason == "PGA rose by 0.30"
+
+
+@pytest.mark.parametrize(
+    ("failure_days_after_m3", "outcome"),
+    [(-1, "non-responder"), (0, "non-responder"), (1, "responder")],
+    ids=["failure-before-visit", "failure-on-visit", "failure-after-visit"],
+)
+def test_treatment_failure_date_change_recomputes(cohort, failure_days_after_m3, outcome):
+    participant, _bl, m3 = cohort
+    participant.treatment_failure_date = m3.visit_date + timedelta(days=failure_days_after_m3)
+    services.participant_save(participant=participant, author=None, reason="Rescue therapy")
+    assert sri4(m3).outcome == outcome
+    assert sri4(m3).treatment_failure is (failure_days_after_m3 <= 0)
+
+
+def test_withdrawal_before_the_visit_makes_a_non_responder(cohort):
+    participant, _bl, m3 = cohort
+    participant.withdrawal_date = m3.visit_date - timedelta(days=3)
+    participant.withdrawal_reason = "Family moved away"
+    services.participant_save(participant=participant, author=None, reason="Withdrawn")
+    assert sri4(m3).outcome == "non-responder"
+    # Every other component passes, so the reason names only the failure.
+    assert sri4(m3).reason == "treatment failure"
+
+
+def test_moving_the_baseline_after_the_visit_leaves_it_without_a_result(cohort):
+    _participant, bl, m3 = cohort
+    bl.visit_date = date(2026, 5, 11)
+    services.visit_save(visit=bl, author=None, reason="Date typo")
+    assert not EndpointResult.objects.filter(visit=m3).exists()
+    assert stale_results() == []
+
+
+def test_deleting_the_baseline_makes_later_visits_not_evaluable(cohort):
+    _participant, bl, m3 = cohort
+    bl_pk = bl.pk
+    services.visit_delete(visit=bl, author=None, reason="Entered for the wrong participant")
+    assert sri4(m3).outcome == "not evaluable"
+    assert sri4(m3).reason == "no baseline visit"
+    deletion = Visit.history.get(id=bl_pk, history_type="-")
+    assert deletion.history_change_reason == "Entered for the wrong participant"
+    assert deletion.visit_date == date(2026, 2, 2)
+    assert stale_results() == []
+
+
+def test_grade_e_after_involvement_is_refused_and_nothing_is_saved(cohort):
+    _participant, _bl, m3 = cohort
+    with pytest.raises(ValidationError) as excinfo:
+        services.visit_save_assessments(
+            visit=m3,
+            sledai=M3_SLEDAI,
+            pga=Decimal("0.50"),
+            bilag={**M3_BILAG, "musculoskeletal": "E"},
+            author=None,
+            reason="r",
+        )
+    assert excinfo.value.message_dict == {
+        "musculoskeletal": [
+            "Musculoskeletal cannot be E (never involved) at M3: it was graded B at BL on "
+            "2026-02-02."
+        ]
+    }
+    m3.refresh_from_db()
+    assert m3.bilag.musculoskeletal == "D"
+    assert m3.pga.score == Decimal("1.00")
+
+
+def test_an_earlier_visit_with_involvement_cannot_precede_a_grade_e(cohort, study):
+    participant, _bl, _m3 = cohort
+    m1 = services.visit_create(
+        participant=participant,
+        visit_definition=code(study, "M1"),
+        visit_date=date(2026, 3, 9),
+        author=None,
+        reason="r",
+    )
+    with pytest.raises(ValidationError, match="Renal cannot be E"):
+        services.visit_save_assessments(
+            visit=m1,
+            sledai=M3_SLEDAI,
+            pga=Decimal("1.00"),
+            bilag={**M3_BILAG, "renal": "C"},
+            author=None,
+            reason="r",
+        )
+
+
+def test_recompute_responses_check_finds_a_tampered_result(cohort):
+    _participant, _bl, m3 = cohort
+    call_command("recompute_responses", "--check")
+    EndpointResult.objects.filter(visit=m3, endpoint="sri4").update(outcome="non-responder")
+    # From the shell, CommandError exits with status 1.
+    with pytest.raises(CommandError, match="1 stored result differs"):
+        call_command("recompute_responses", "--check")
+    call_command("recompute_responses")
+    assert sri4(m3).outcome == "responder"
+    call_command("recompute_responses", "--check")
+
+
+def test_demo_loader_stores_results_equal_to_fresh_ones(db):
+    load_demo(today=date(2026, 11, 26))
+    assert stale_results() == []
+    m3_outcomes = EndpointResult.objects.filter(
+        endpoint="sri4", visit__visit_definition__code="M3"
+    ).values_list("visit__participant__participant_id", "outcome")
+    assert dict(m3_outcomes) == {
+        "S01-001": "responder",
+        "S01-002": "responder",
+        "S02-003": "responder",
+        "S02-004": "responder",
+        "S03-005": "non-responder",
+    }
+
+
+@pytest.fixture
+def superuser_client(client, db):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def admin_visit_post(visit: Visit, pga: str, renal: str, reason: str) -> dict:
+    """The admin change form of a visit, with its three inline assessments."""
+    data = {
+        "participant": visit.participant_id,
+        "visit_definition": visit.visit_definition_id,
+        "visit_date": visit.visit_date.isoformat(),
+        "occurrence": visit.occurrence,
+        "change_reason": reason,
+    }
+    for prefix, row in (("pga", visit.pga), ("sledai", visit.sledai), ("bilag", visit.bilag)):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": 1,
+                f"{prefix}-INITIAL_FORMS": 1,
+                f"{prefix}-MIN_NUM_FORMS": 0,
+                f"{prefix}-MAX_NUM_FORMS": 1,
+                f"{prefix}-0-id": row.pk,
+                f"{prefix}-0-visit": visit.pk,
+            }
+        )
+    data["pga-0-score"] = pga
+    data["sledai-0-lookback_days"] = visit.sledai.lookback_days
+    for field, present in visit.sledai.answers().items():
+        data[f"sledai-0-{field}"] = {True: "true", False: "false", None: "unknown"}[present]
+    for system, grade in visit.bilag.grades().items():
+        data[f"bilag-0-{system}"] = grade or ""
+    data["bilag-0-renal"] = renal
+    return data
+
+
+def test_admin_edit_of_the_baseline_recomputes_and_records_the_reason(superuser_client, cohort):
+    _participant, bl, m3 = cohort
+    response = superuser_client.post(
+        reverse("admin:trialsite_visit_change", args=[bl.pk]),
+        admin_visit_post(bl, pga="0.70", renal="E", reason="PGA corrected from source"),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert sri4(m3).outcome == "non-responder"
+    assert sri4(m3).pga_change == Decimal("0.30")
+    record = bl.pga.history.latest("history_date")
+    assert record.history_change_reason == "PGA corrected from source"
+    assert record.history_user.username == "root"
+    assert stale_results() == []
+
+
+def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, cohort):
+    _participant, bl, m3 = cohort
+    services.visit_save_assessments(
+        visit=m3,
+        sledai=M3_SLEDAI,
+        pga=Decimal("1.00"),
+        bilag={**M3_BILAG, "renal": "C"},
+        author=None,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=bl,
+        sledai=BASELINE_SLEDAI,
+        pga=Decimal("2.00"),
+        bilag={**BASELINE_BILAG, "renal": "B"},
+        author=None,
+        reason="r",
+    )
+    m3.refresh_from_db()
+    response = superuser_client.post(
+        reverse("admin:trialsite_visit_change", args=[m3.pk]),
+        admin_visit_post(m3, pga="1.00", renal="E", reason="r"),
+    )
+    assert response.status_code == 200
+    assert "Renal cannot be E (never involved) at M3" in response.content.decode()
+    m3.refresh_from_db()
+    assert m3.bilag.renal == "C"
+
+
+def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_client, cohort, study):
+    _participant, _bl, m3 = cohort
+    data = {
+        "name": study.name,
+        "protocol_number": study.protocol_number,
+        "baseline_visit": code(study, "M1").pk,
+        "primary_visit": study.primary_visit_id,
+        "sledai_lookback_days": 10,
+        "change_reason": "Protocol amendment",
+        "visit_definitions-TOTAL_FORMS": 0,
+        "visit_definitions-INITIAL_FORMS": 0,
+        "visit_definitions-MIN_NUM_FORMS": 0,
+        "visit_definitions-MAX_NUM_FORMS": 1000,
+    }
+    response = superuser_client.post(reverse("admin:trialsite_study_change", args=[study.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    # There is no M1 visit, so M3 (after M1 in the schedule) has no baseline.
+    assert sri4(m3).outcome == "not evaluable"
+    assert stale_results() == []
