@@ -235,6 +235,7 @@ class VisitAdmin(AuditedAdmin):
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
     inlines = [PgaInline, SledaiInline, BilagInline]
+    readonly_fields = ["occurrence"]
 
     def save_model(self, request, obj, form, change):
         services.visit_save(
