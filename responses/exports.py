@@ -1,0 +1,132 @@
+"""Write the report CSV files (interchange.md): responses.csv and cohort.csv.
+
+Cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe
+(OWASP "CSV injection"); numbers, including negative ones, are written as they are.
+"""
+
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TextIO
+
+from responses.selectors import CohortRow, ResponseRow
+
+RESPONSES_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "site",
+    "visit",
+    "visit_date",
+    "study_day",
+    "sledai2k",
+    "sledai2k_change",
+    "pga",
+    "pga_change",
+    "new_bilag_a",
+    "new_bilag_b",
+    "treatment_failure",
+    "sri4",
+    "sri5",
+    "sri6",
+    "sri4_reason",
+)
+COHORT_COLUMNS: tuple[str, ...] = (
+    "visit",
+    "reached",
+    "evaluable",
+    "responders",
+    "rate",
+    "ci_low",
+    "ci_high",
+)
+
+#: A cell starting with one of these is run as a formula by spreadsheets (OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+PGA_QUANTUM = Decimal("0.01")
+
+Cell = str | int | bool | Decimal | date | None
+
+
+def neutralise_formula(cell: str) -> str:
+    """Prefix an apostrophe to a cell a spreadsheet would run as a formula (not to numbers)."""
+    if cell.startswith(FORMULA_PREFIXES) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def format_cell(value: Cell) -> str:
+    """Write None as an empty cell, booleans as 1/0 and dates in ISO format."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def format_two_decimals(value: Decimal | None) -> str:
+    """Write a PGA or PGA change with exactly two decimals ("-0.50", "0.30")."""
+    if value is None:
+        return ""
+    # Adding zero turns a negative zero into 0.00.
+    return f"{value.quantize(PGA_QUANTUM) + 0:.2f}"
+
+
+def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
+    """Write a header and rows as CSV, every cell neutralised against formula injection."""
+    writer = csv.writer(out)
+    writer.writerow([neutralise_formula(column) for column in columns])
+    for row in rows:
+        writer.writerow([neutralise_formula(format_cell(value)) for value in row])
+
+
+def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
+    """Write responses.csv: one row per follow-up visit with its stored SRI-4/5/6 results."""
+    write_csv(
+        out,
+        RESPONSES_COLUMNS,
+        (
+            (
+                row.participant_id,
+                row.site,
+                row.visit,
+                row.visit_date,
+                row.study_day,
+                row.sledai2k,
+                row.sledai2k_change,
+                format_two_decimals(row.pga),
+                format_two_decimals(row.pga_change),
+                row.new_bilag_a,
+                row.new_bilag_b,
+                row.treatment_failure,
+                row.sri4,
+                row.sri5,
+                row.sri6,
+                row.sri4_reason,
+            )
+            for row in rows
+        ),
+    )
+
+
+def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow]) -> None:
+    """Write cohort.csv: per scheduled visit after baseline, reached, evaluable and responders."""
+    write_csv(
+        out,
+        COHORT_COLUMNS,
+        (
+            (
+                row.visit,
+                row.reached,
+                row.evaluable,
+                row.responders,
+                row.rate,
+                row.ci_low,
+                row.ci_high,
+            )
+            for row in rows
+        ),
+    )

@@ -1,0 +1,151 @@
+"""Report selectors: stored results, exact intervals, and a fixed number of queries."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.selectors import clopper_pearson, cohort_summary, response_rows
+from tests.factories import SiteFactory
+from trialsite import services
+from trialsite.models import Participant, Study, VisitDefinition
+
+ENROLLED = date(2025, 1, 6)
+INFUSED = date(2025, 2, 10)
+
+
+@pytest.mark.parametrize(
+    ("responders", "evaluable", "low", "high"),
+    [
+        # Published exact (Clopper-Pearson) 95% limits; 0 of n: (0, 1 - 0.025 ** (1/n)).
+        (4, 5, "0.2836", "0.9949"),
+        (0, 5, "0.0000", "0.5218"),
+        (5, 5, "0.4782", "1.0000"),
+        (1, 5, "0.0051", "0.7164"),
+        (2, 6, "0.0433", "0.7772"),
+        (1, 6, "0.0042", "0.6412"),
+    ],
+    ids=["4-of-5", "0-of-5", "5-of-5", "1-of-5", "2-of-6", "1-of-6"],
+)
+def test_clopper_pearson_matches_published_limits(responders, evaluable, low, high):
+    assert clopper_pearson(responders, evaluable) == (Decimal(low), Decimal(high))
+
+
+def record_visit(
+    participant: Participant, code: str, visit_date: date, present: set[str], pga: str | None
+) -> None:
+    definition = VisitDefinition.objects.get(study=participant.study, code=code)
+    visit = services.visit_create(
+        participant=participant,
+        visit_definition=definition,
+        visit_date=visit_date,
+        author=None,
+        reason="test",
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={field: field in present for field in SLEDAI_FIELDS},
+        pga=Decimal(pga) if pga is not None else None,
+        bilag=dict.fromkeys(BILAG_SYSTEMS, "E"),
+        author=None,
+        reason="test",
+    )
+
+
+def enrol(study: Study, site_code: str, participant_id: str) -> Participant:
+    return services.participant_create(
+        study=study,
+        site=SiteFactory(code=site_code),
+        participant_id=participant_id,
+        sex="F",
+        age_at_enrollment=12,
+        enrollment_date=ENROLLED,
+        infusion_date=INFUSED,
+        author=None,
+        reason="test",
+    )
+
+
+def build_cohort(study: Study, size: int) -> None:
+    """Each participant: BL (arthritis 4 + rash 2 = 6), M1 (rash, 2) and M3 (nothing, 0).
+
+    Even-numbered participants are at site S01, odd at S02. M1 drops 4: SRI-4 responder.
+    """
+    for number in range(size):
+        participant = enrol(study, f"S0{1 + number % 2}", f"Q-{number:03d}")
+        record_visit(participant, "BL", INFUSED - timedelta(days=7), {"arthritis", "rash"}, "1.50")
+        record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")
+        record_visit(participant, "M3", INFUSED + timedelta(days=90), set(), "0.50")
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_response_rows_take_two_queries_whatever_the_cohort_size(
+    study, size, django_assert_max_num_queries
+):
+    build_cohort(study, size)
+    with django_assert_max_num_queries(2):
+        rows = response_rows(study=study)
+    assert len(rows) == 2 * size
+    assert {(row.visit, row.sri4, row.sri6) for row in rows} == {
+        ("M1", "responder", "non-responder"),  # 6 -> 2: drop 4
+        ("M3", "responder", "responder"),  # 6 -> 0: drop 6
+    }
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_cohort_summary_takes_one_query_whatever_the_cohort_size(
+    study, size, django_assert_max_num_queries
+):
+    build_cohort(study, size)
+    with django_assert_max_num_queries(1):
+        rows = cohort_summary(study=study, endpoint="sri6")
+    m1, m3 = (next(row for row in rows if row.visit == code) for code in ("M1", "M3"))
+    assert (m1.reached, m1.evaluable, m1.responders, m1.rate) == (size, size, 0, Decimal("0"))
+    assert (m3.reached, m3.evaluable, m3.responders, m3.rate) == (size, size, size, Decimal(1))
+
+
+def test_selectors_restrict_to_the_participants_given(study):
+    build_cohort(study, 5)  # Q-000, Q-002, Q-004 at S01; Q-001, Q-003 at S02
+    at_s02 = Participant.objects.filter(site__code="S02")
+    rows = response_rows(study=study, participants=at_s02)
+    assert [(row.participant_id, row.visit) for row in rows] == [
+        ("Q-001", "M1"),
+        ("Q-001", "M3"),
+        ("Q-003", "M1"),
+        ("Q-003", "M3"),
+    ]
+    m3 = next(row for row in cohort_summary(study=study, endpoint="sri4", participants=at_s02)
+              if row.visit == "M3")  # fmt: skip
+    assert (m3.reached, m3.evaluable, m3.responders) == (2, 2, 2)
+
+
+def test_a_visit_without_result_counts_as_reached_but_not_evaluable(study):
+    participant = enrol(study, "S01", "R-001")
+    # Month 1 recorded before the baseline visit: it is not a follow-up visit, so no result.
+    record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")
+    record_visit(participant, "BL", INFUSED + timedelta(days=40), {"arthritis"}, "1.50")
+    m1 = next(row for row in cohort_summary(study=study, endpoint="sri4") if row.visit == "M1")
+    assert (m1.reached, m1.evaluable, m1.responders) == (1, 0, 0)
+    assert (m1.rate, m1.ci_low, m1.ci_high) == (None, None, None)
+    assert response_rows(study=study) == []
+
+
+def test_participants_without_baseline_still_get_not_evaluable_rows(study):
+    participant = enrol(study, "S01", "R-002")
+    record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")
+    (row,) = response_rows(study=study)
+    assert (row.visit, row.sri4, row.sri4_reason) == ("M1", "not evaluable", "no baseline visit")
+    assert (row.sledai2k, row.sledai2k_change, row.pga, row.pga_change) == (
+        2,
+        None,
+        Decimal("1.00"),
+        None,
+    )
+    m1 = next(row for row in cohort_summary(study=study, endpoint="sri4") if row.visit == "M1")
+    assert (m1.reached, m1.evaluable) == (1, 0)
+
+
+def test_cohort_summary_refuses_an_unknown_endpoint(study):
+    with pytest.raises(ValueError, match="Unknown endpoint"):
+        cohort_summary(study=study, endpoint="bicla")

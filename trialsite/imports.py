@@ -1,0 +1,847 @@
+"""Import participants and visits from CSV files (interchange.md), all or nothing.
+
+Each import reads the whole file first and checks the format of every row, then applies the rows
+in file order through trialsite.services inside one transaction, one savepoint per row, so a
+service's ValidationError is recorded against its row and the run goes on to find further
+problems. If any row has a problem, or on a dry run, the whole transaction is rolled back.
+Scores and endpoints are recomputed by the services, never here.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TypeVar
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from responses import scoring
+from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
+from trialsite import services
+from trialsite.models import AGE_MAX, AGE_MIN, Participant, Site, Study, Visit, VisitDefinition
+
+PARTICIPANT_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "site",
+    "sex",
+    "age_at_enrollment",
+    "enrollment_date",
+    "infusion_date",
+    "dose_cells_per_kg",
+    "treatment_failure_date",
+    "withdrawal_date",
+)
+SLEDAI_COLUMNS: dict[str, str] = {f"sledai_{name}": name for name in SLEDAI_FIELDS}
+BILAG_COLUMNS: dict[str, str] = {f"bilag_{system}": system for system in BILAG_SYSTEMS}
+VISIT_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "visit",
+    "visit_date",
+    "pga",
+    *SLEDAI_COLUMNS,
+    *BILAG_COLUMNS,
+)
+
+#: Participant fields an import sets, other than the study and the participant ID.
+PARTICIPANT_FIELDS: tuple[str, ...] = (
+    "site",
+    "sex",
+    "age_at_enrollment",
+    "enrollment_date",
+    "infusion_date",
+    "dose_cells_per_kg",
+    "treatment_failure_date",
+    "withdrawal_date",
+)
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+WHOLE_NUMBER = re.compile(r"\d+")
+#: The largest value every supported database holds in a PositiveIntegerField.
+DOSE_MAX = 2_147_483_647
+SLEDAI_CELLS: dict[str, bool | None] = {"1": True, "0": False, "": None}
+
+
+class InputError(ValueError):
+    """A command option or file that cannot be used at all (unknown study, user or file)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Problems and reports
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in an import file, at a spreadsheet row (header = row 1) and column."""
+
+    row: int
+    column: str
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.column and self.value is not None:
+            return _('row %(row)d, column %(column)s, value "%(value)s": %(message)s') % {
+                "row": self.row,
+                "column": self.column,
+                "value": self.value,
+                "message": self.message,
+            }
+        if self.column:
+            return _("row %(row)d, column %(column)s: %(message)s") % {
+                "row": self.row,
+                "column": self.column,
+                "message": self.message,
+            }
+        return _("row %(row)d: %(message)s") % {"row": self.row, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """An existing row the import changed, with the columns that changed."""
+
+    row: int
+    label: str
+    columns: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, on a dry run or with problems, would have done)."""
+
+    file_name: str
+    dry_run: bool
+    created: list[str] = field(default_factory=list)
+    changed: list[RowChange] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    sites_created: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        """Say whether the import's changes were kept in the database."""
+        return not self.dry_run and not self.problems
+
+
+# --------------------------------------------------------------------------------------------
+# Options shared by the import and export commands
+# --------------------------------------------------------------------------------------------
+
+
+def choose_study(protocol_number: str | None) -> Study:
+    """Return the study named by --study, or the only study when there is just one."""
+    studies = Study.objects.select_related("baseline_visit")
+    if protocol_number is not None:
+        study = studies.filter(protocol_number=protocol_number).first()
+        if study is None:
+            raise InputError(
+                _('There is no study with protocol number "%(protocol)s" (studies: %(known)s).')
+                % {"protocol": protocol_number, "known": _known_protocols()}
+            )
+        return study
+    found = list(studies[:2])
+    if not found:
+        raise InputError(_("There is no study in the database."))
+    if len(found) > 1:
+        raise InputError(
+            _("There are several studies; choose one with --study PROTOCOL_NUMBER (%(known)s).")
+            % {"known": _known_protocols()}
+        )
+    return found[0]
+
+
+def _known_protocols() -> str:
+    return ", ".join(
+        Study.objects.order_by("protocol_number").values_list("protocol_number", flat=True)
+    )
+
+
+def find_author(username: str | None) -> AbstractBaseUser | None:
+    """Return the user named by --user (the author of the audit entries), or None."""
+    if username is None:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InputError(_('There is no user "%(username)s".') % {"username": username})
+    return user
+
+
+def read_import_file(path: str) -> tuple[str, str]:
+    """Return the text of an import file (UTF-8, with or without BOM) and its file name."""
+    file_name = Path(path).name
+    try:
+        return Path(path).read_text(encoding="utf-8-sig"), file_name
+    except OSError as error:
+        raise InputError(
+            _("Cannot read %(file)s: %(error)s") % {"file": path, "error": error.strerror}
+        ) from error
+    except UnicodeDecodeError as error:
+        raise InputError(
+            _("%(file)s is not UTF-8 text (byte %(position)d); save it as CSV UTF-8.")
+            % {"file": path, "position": error.start + 1}
+        ) from error
+
+
+def import_reason(file_name: str) -> str:
+    """Return the audit reason of every change an import makes."""
+    return f"imported from {file_name}"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the file
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row: its spreadsheet row number and its cells keyed by column name."""
+
+    number: int
+    cells: Mapping[str, str]
+
+
+def read_rows(
+    text: str, expected_columns: tuple[str, ...], problems: list[Problem]
+) -> list[CsvRow] | None:
+    """Parse the CSV text; return its data rows, or None if the header is unusable.
+
+    The header must hold exactly the expected columns, in any order. Surrounding spaces in cells
+    are ignored; blank lines are skipped but still counted, as a spreadsheet numbers them.
+    """
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        problems.append(
+            Problem(1, "", None, _("The file is not valid CSV: %(error)s") % {"error": error})
+        )
+        return None
+    if not records or not any(cell.strip() for cell in records[0]):
+        problems.append(
+            Problem(1, "", None, _("The file is empty; the first row must be the header."))
+        )
+        return None
+    header = [cell.strip() for cell in records[0]]
+    header_problems = []
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            header_problems.append(
+                Problem(1, "", None, _("a column of the header has no name (an extra comma?)."))
+            )
+        elif name not in expected_columns:
+            header_problems.append(Problem(1, name, None, _("unknown column.")))
+        elif name in seen:
+            header_problems.append(Problem(1, name, None, _("the column appears more than once.")))
+        seen.add(name)
+    header_problems.extend(
+        Problem(1, name, None, _("required column missing from the header."))
+        for name in expected_columns
+        if name not in seen
+    )
+    if header_problems:
+        problems.extend(header_problems)
+        return None
+
+    rows = []
+    for number, record in enumerate(records[1:], start=2):
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue
+        if len(cells) != len(header):
+            problems.append(
+                Problem(
+                    number,
+                    "",
+                    None,
+                    _("the row has %(cells)d cells; the header has %(columns)d.")
+                    % {"cells": len(cells), "columns": len(header)},
+                )
+            )
+            continue
+        rows.append(CsvRow(number, dict(zip(header, cells, strict=True))))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Cell parsers: each returns the value or raises CellError with a translated message
+# --------------------------------------------------------------------------------------------
+
+
+class CellError(ValueError):
+    """A cell whose value the import cannot use."""
+
+
+T = TypeVar("T")
+
+
+def parse_date(cell: str) -> date:
+    """Parse a strict ISO date (YYYY-MM-DD)."""
+    if not ISO_DATE.fullmatch(cell):
+        raise CellError(_("a date must be written YYYY-MM-DD."))
+    try:
+        return date.fromisoformat(cell)
+    except ValueError as error:
+        raise CellError(_("this date does not exist.")) from error
+
+
+def parse_required(cell: str, parse: Callable[[str], T]) -> T:
+    """Parse a required cell."""
+    if cell == "":
+        raise CellError(_("a value is required."))
+    return parse(cell)
+
+
+def parse_optional(cell: str, parse: Callable[[str], T]) -> T | None:
+    """Parse an optional cell; empty means None."""
+    if cell == "":
+        return None
+    return parse(cell)
+
+
+def parse_sex(cell: str) -> str:
+    """Parse the sex: F or M."""
+    if cell not in Participant.Sex.values:
+        raise CellError(_("sex is F or M."))
+    return cell
+
+
+def parse_age(cell: str) -> int:
+    """Parse the age at enrolment: whole years 0..21."""
+    if not WHOLE_NUMBER.fullmatch(cell) or not AGE_MIN <= int(cell) <= AGE_MAX:
+        raise CellError(
+            _("the age at enrolment is a whole number of years from %(min)d to %(max)d.")
+            % {"min": AGE_MIN, "max": AGE_MAX}
+        )
+    return int(cell)
+
+
+def parse_dose(cell: str) -> int:
+    """Parse a dose in CAR+ cells/kg, e.g. 100000 or 1e5: a positive whole number."""
+    try:
+        value = Decimal(cell)
+    except InvalidOperation as error:
+        raise CellError(_("the dose is a number of cells per kg, e.g. 100000 or 1e5.")) from error
+    if not value.is_finite() or value <= 0 or value != value.to_integral_value():
+        raise CellError(_("the dose is a positive whole number of cells per kg."))
+    if value > DOSE_MAX:
+        raise CellError(_("the dose is too large."))
+    return int(value)
+
+
+def parse_pga(cell: str) -> Decimal:
+    """Parse a PGA: a number from 0.00 to 3.00 with at most two decimals."""
+    message = _("PGA is a number from 0.00 to 3.00 with at most two decimals.")
+    try:
+        return scoring.validate_pga(Decimal(cell))
+    except (InvalidOperation, ValueError) as error:
+        raise CellError(message) from error
+
+
+def parse_sledai(cell: str) -> bool | None:
+    """Parse a SLEDAI-2K answer: 1 present, 0 absent, empty not assessed."""
+    if cell not in SLEDAI_CELLS:
+        raise CellError(_("a SLEDAI-2K answer is 1 (present), 0 (absent) or empty."))
+    return SLEDAI_CELLS[cell]
+
+
+def parse_bilag(cell: str) -> str | None:
+    """Parse a BILAG-2004 grade: A to E, empty not assessed."""
+    if cell == "":
+        return None
+    if cell not in BILAG_GRADES:
+        raise CellError(_("a BILAG-2004 grade is A, B, C, D, E or empty."))
+    return cell
+
+
+class RowParser:
+    """Parse the cells of one row, collecting a Problem for each bad cell."""
+
+    def __init__(self, row: CsvRow, problems: list[Problem]) -> None:
+        self.row = row
+        self.problems = problems
+        self.ok = True
+
+    def cell(self, column: str, parse: Callable[[str], T]) -> T | None:
+        value = self.row.cells[column]
+        try:
+            return parse(value)
+        except CellError as error:
+            self.fail(column, str(error))
+            return None
+
+    def fail(self, column: str, message: str) -> None:
+        self.problems.append(
+            Problem(self.row.number, column, self.row.cells.get(column, ""), message)
+        )
+        self.ok = False
+
+
+def _required(parse: Callable[[str], T]) -> Callable[[str], T]:
+    return lambda cell: parse_required(cell, parse)
+
+
+def _optional(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+    return lambda cell: parse_optional(cell, parse)
+
+
+def _text(cell: str) -> str:
+    return cell
+
+
+# --------------------------------------------------------------------------------------------
+# Applying rows: savepoint per row, service errors mapped to columns
+# --------------------------------------------------------------------------------------------
+
+
+def _validation_problems(
+    error: ValidationError, row: CsvRow, column_of: Callable[[str], str]
+) -> list[Problem]:
+    """Turn a service's ValidationError into problems, keyed by CSV column where possible."""
+    if not hasattr(error, "error_dict"):
+        return [Problem(row.number, "", None, message) for message in error.messages]
+    problems = []
+    for key, errors in error.message_dict.items():
+        column = "" if key == NON_FIELD_ERRORS else column_of(key)
+        value = row.cells.get(column) if column else None
+        problems.extend(Problem(row.number, column, value, message) for message in errors)
+    return problems
+
+
+def _apply_rows(
+    rows: list[tuple[CsvRow, T]],
+    apply: Callable[[CsvRow, T], None],
+    column_of: Callable[[str], str],
+    problems: list[Problem],
+) -> None:
+    """Apply each row in its own savepoint; record a service's refusal against the row."""
+    for row, parsed in rows:
+        try:
+            with transaction.atomic():
+                apply(row, parsed)
+        except ValidationError as error:
+            problems.extend(_validation_problems(error, row, column_of))
+        except DatabaseError as error:
+            problems.append(
+                Problem(
+                    row.number,
+                    "",
+                    None,
+                    _("the database refused the row: %(error)s") % {"error": error},
+                )
+            )
+
+
+@transaction.atomic
+def _run(report: ImportReport, apply_all: Callable[[], None]) -> ImportReport:
+    apply_all()
+    if report.problems or report.dry_run:
+        transaction.set_rollback(True)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# participants.csv
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participant_id: str
+    site: str
+    sex: str
+    age_at_enrollment: int
+    enrollment_date: date
+    infusion_date: date | None
+    dose_cells_per_kg: int | None
+    treatment_failure_date: date | None
+    withdrawal_date: date | None
+
+
+def parse_participant_rows(
+    rows: list[CsvRow], *, known_sites: set[str], create_sites: bool, problems: list[Problem]
+) -> list[tuple[CsvRow, ParticipantRow]]:
+    """Check the format of every participant row; return the rows without a problem."""
+    parsed = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        cells = RowParser(row, problems)
+        participant_id = cells.cell("participant_id", _required(_text))
+        site = cells.cell("site", _required(_text))
+        if site is not None and not create_sites and site not in known_sites:
+            cells.fail("site", _("unknown site code (use --create-sites to create it)."))
+        values = {
+            "sex": cells.cell("sex", _required(parse_sex)),
+            "age_at_enrollment": cells.cell("age_at_enrollment", _required(parse_age)),
+            "enrollment_date": cells.cell("enrollment_date", _required(parse_date)),
+            "infusion_date": cells.cell("infusion_date", _optional(parse_date)),
+            "dose_cells_per_kg": cells.cell("dose_cells_per_kg", _optional(parse_dose)),
+            "treatment_failure_date": cells.cell("treatment_failure_date", _optional(parse_date)),
+            "withdrawal_date": cells.cell("withdrawal_date", _optional(parse_date)),
+        }
+        if participant_id is not None:
+            if participant_id in seen:
+                cells.fail(
+                    "participant_id",
+                    _("this participant is already in row %(row)d of the file.")
+                    % {"row": seen[participant_id]},
+                )
+            else:
+                seen[participant_id] = row.number
+        if cells.ok:
+            parsed.append((row, ParticipantRow(participant_id=participant_id, site=site, **values)))
+    return parsed
+
+
+def _participant_column(key: str) -> str:
+    if key in PARTICIPANT_COLUMNS:
+        return key
+    if key == "code":  # a site created with --create-sites
+        return "site"
+    return ""
+
+
+def import_participants(
+    text: str,
+    *,
+    file_name: str,
+    study: Study,
+    author: AbstractBaseUser | None,
+    create_sites: bool = False,
+    update: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import participants.csv: create participants and, with ``update``, change existing ones."""
+    report = ImportReport(file_name=file_name, dry_run=dry_run)
+    reason = import_reason(file_name)
+    rows = read_rows(text, PARTICIPANT_COLUMNS, report.problems)
+    if rows is None:
+        return report
+    known_sites = set(Site.objects.values_list("code", flat=True))
+    parsed = parse_participant_rows(
+        rows, known_sites=known_sites, create_sites=create_sites, problems=report.problems
+    )
+
+    def site_for(code: str) -> Site:
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            site = Site(code=code, name=code)
+            services.save_with_audit(site, author=author, reason=reason)
+            report.sites_created.append(code)
+        return site
+
+    def apply(row: CsvRow, values: ParticipantRow) -> None:
+        existing = Participant.objects.filter(
+            study=study, participant_id=values.participant_id
+        ).first()
+        if existing is not None and not update:
+            report.problems.append(
+                Problem(
+                    row.number,
+                    "participant_id",
+                    values.participant_id,
+                    _("this participant already exists (use --update to change it)."),
+                )
+            )
+            return
+        sites_before = len(report.sites_created)
+        try:
+            site = site_for(values.site)
+            if existing is None:
+                services.participant_create(
+                    study=study,
+                    participant_id=values.participant_id,
+                    site=site,
+                    **{
+                        name: getattr(values, name) for name in PARTICIPANT_FIELDS if name != "site"
+                    },
+                    author=author,
+                    reason=reason,
+                )
+                report.created.append(values.participant_id)
+                return
+            changed = _set_changed_fields(existing, values, site)
+            if not changed:
+                report.unchanged.append(values.participant_id)
+                return
+            services.participant_save(participant=existing, author=author, reason=reason)
+            report.changed.append(RowChange(row.number, values.participant_id, changed))
+        except (ValidationError, DatabaseError):
+            # The row's savepoint rolls back the site created for it.
+            del report.sites_created[sites_before:]
+            raise
+
+    return _run(
+        report,
+        lambda: _apply_rows(parsed, apply, _participant_column, report.problems),
+    )
+
+
+def _set_changed_fields(
+    participant: Participant, values: ParticipantRow, site: Site
+) -> tuple[str, ...]:
+    """Set the fields the row changes on the participant; return their column names."""
+    changed = []
+    if participant.site_id != site.pk:
+        participant.site = site
+        changed.append("site")
+    for name in PARTICIPANT_FIELDS:
+        if name == "site":
+            continue
+        new = getattr(values, name)
+        if getattr(participant, name) != new:
+            setattr(participant, name, new)
+            changed.append(name)
+    return tuple(changed)
+
+
+# --------------------------------------------------------------------------------------------
+# visits.csv
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    participant: Participant
+    definition: VisitDefinition
+    visit_date: date
+    pga: Decimal | None
+    sledai: dict[str, bool | None]
+    bilag: dict[str, str | None]
+
+    @property
+    def label(self) -> str:
+        label = f"{self.participant.participant_id} {self.definition.code}"
+        if self.definition.repeatable:
+            label = f"{label} {self.visit_date.isoformat()}"
+        return label
+
+
+def parse_visit_rows(
+    rows: list[CsvRow],
+    *,
+    participants: Mapping[str, Participant],
+    definitions: Mapping[str, VisitDefinition],
+    problems: list[Problem],
+) -> list[tuple[CsvRow, VisitRow]]:
+    """Check the format of every visit row; return the rows without a problem."""
+    parsed = []
+    seen: dict[tuple, int] = {}
+    for row in rows:
+        cells = RowParser(row, problems)
+        participant_id = cells.cell("participant_id", _required(_text))
+        participant = participants.get(participant_id) if participant_id is not None else None
+        if participant_id is not None and participant is None:
+            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        code = cells.cell("visit", _required(_text))
+        definition = definitions.get(code) if code is not None else None
+        if code is not None and definition is None:
+            cells.fail(
+                "visit",
+                _("not a visit code of the study's schedule (%(codes)s).")
+                % {"codes": ", ".join(definitions)},
+            )
+        visit_date = cells.cell("visit_date", _required(parse_date))
+        pga = cells.cell("pga", _optional(parse_pga))
+        sledai = {name: cells.cell(column, parse_sledai) for column, name in SLEDAI_COLUMNS.items()}
+        bilag = {name: cells.cell(column, parse_bilag) for column, name in BILAG_COLUMNS.items()}
+        if participant is not None and definition is not None and visit_date is not None:
+            key = (participant_id, code, visit_date if definition.repeatable else None)
+            if key in seen:
+                cells.fail(
+                    "visit",
+                    _("this visit is already in row %(row)d of the file.") % {"row": seen[key]},
+                )
+            else:
+                seen[key] = row.number
+        if cells.ok:
+            parsed.append((row, VisitRow(participant, definition, visit_date, pga, sledai, bilag)))
+    return parsed
+
+
+def _visit_column(key: str) -> str:
+    if key in ("visit_definition", "occurrence"):
+        return "visit"
+    if key == "participant":
+        return "participant_id"
+    if key == "visit_date":
+        return "visit_date"
+    if key == "score":
+        return "pga"
+    if key in SLEDAI_FIELDS:
+        return f"sledai_{key}"
+    if key in BILAG_SYSTEMS:
+        return f"bilag_{key}"
+    return ""
+
+
+def _find_visit(values: VisitRow) -> Visit | None:
+    """Return the stored visit the row describes (an unscheduled visit is keyed by its date)."""
+    visits = Visit.objects.filter(
+        participant=values.participant, visit_definition=values.definition
+    ).select_related("participant__study", "visit_definition", "sledai", "pga", "bilag")
+    if values.definition.repeatable:
+        visits = visits.filter(visit_date=values.visit_date)
+    return visits.first()
+
+
+def _changed_assessment_columns(visit: Visit, values: VisitRow) -> list[str]:
+    """Return the assessment columns whose stored value differs from the row."""
+    sledai = getattr(visit, "sledai", None)
+    pga = getattr(visit, "pga", None)
+    bilag = getattr(visit, "bilag", None)
+    stored_sledai = sledai.answers() if sledai is not None else dict.fromkeys(SLEDAI_FIELDS)
+    stored_bilag = bilag.grades() if bilag is not None else dict.fromkeys(BILAG_SYSTEMS)
+    stored_pga = pga.score if pga is not None else None
+    changed = []
+    if stored_pga != values.pga:
+        changed.append("pga")
+    changed.extend(
+        f"sledai_{name}" for name in SLEDAI_FIELDS if stored_sledai[name] != values.sledai[name]
+    )
+    changed.extend(
+        f"bilag_{system}"
+        for system in BILAG_SYSTEMS
+        if stored_bilag[system] != values.bilag[system]
+    )
+    return changed
+
+
+def import_visits(
+    text: str,
+    *,
+    file_name: str,
+    study: Study,
+    author: AbstractBaseUser | None,
+    update: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import visits.csv: record visits with their assessments; with ``update``, change them."""
+    report = ImportReport(file_name=file_name, dry_run=dry_run)
+    reason = import_reason(file_name)
+    rows = read_rows(text, VISIT_COLUMNS, report.problems)
+    if rows is None:
+        return report
+    ids = {row.cells["participant_id"] for row in rows}
+    participants = {
+        participant.participant_id: participant
+        for participant in Participant.objects.filter(
+            study=study, participant_id__in=ids
+        ).select_related("study")
+    }
+    definitions = {definition.code: definition for definition in study.visit_definitions.all()}
+    parsed = parse_visit_rows(
+        rows, participants=participants, definitions=definitions, problems=report.problems
+    )
+
+    def save_assessments(visit: Visit, values: VisitRow, lookback_days: int | None) -> None:
+        services.visit_save_assessments(
+            visit=visit,
+            sledai=values.sledai,
+            sledai_lookback_days=lookback_days,
+            pga=values.pga,
+            bilag=values.bilag,
+            author=author,
+            reason=reason,
+        )
+
+    def apply(row: CsvRow, values: VisitRow) -> None:
+        existing = _find_visit(values)
+        if existing is None:
+            visit = services.visit_create(
+                participant=values.participant,
+                visit_definition=values.definition,
+                visit_date=values.visit_date,
+                author=author,
+                reason=reason,
+            )
+            save_assessments(visit, values, None)
+            report.created.append(values.label)
+            return
+        if not update:
+            report.problems.append(
+                Problem(
+                    row.number,
+                    "visit",
+                    row.cells["visit"],
+                    _("this visit already exists (use --update to change it)."),
+                )
+            )
+            return
+        changed = []
+        if existing.visit_date != values.visit_date:
+            existing.visit_date = values.visit_date
+            services.visit_save(visit=existing, author=author, reason=reason)
+            changed.append("visit_date")
+        assessment_columns = _changed_assessment_columns(existing, values)
+        if assessment_columns:
+            # Keep the look-back window the visit was scored with.
+            sledai = getattr(existing, "sledai", None)
+            save_assessments(existing, values, sledai.lookback_days if sledai is not None else None)
+            changed.extend(assessment_columns)
+        if changed:
+            report.changed.append(RowChange(row.number, values.label, tuple(changed)))
+        else:
+            report.unchanged.append(values.label)
+
+    return _run(report, lambda: _apply_rows(parsed, apply, _visit_column, report.problems))
+
+
+def problem_summary(report: ImportReport) -> str:
+    """Say how many problems the file has and that nothing was written."""
+    count = len(report.problems)
+    return ngettext(
+        "%(count)d problem in %(file)s; nothing was imported.",
+        "%(count)d problems in %(file)s; nothing was imported.",
+        count,
+    ) % {"count": count, "file": report.file_name}
+
+
+def summary_lines(report: ImportReport) -> Iterator[str]:
+    """Describe what the import did (or would do), one line each, for the command's output."""
+    for change in report.changed:
+        values = {
+            "row": change.row,
+            "label": change.label,
+            "columns": ", ".join(change.columns),
+        }
+        if report.dry_run:
+            yield _("row %(row)d: %(label)s would be changed (%(columns)s)") % values
+        else:
+            yield _("row %(row)d: %(label)s changed (%(columns)s)") % values
+    if report.sites_created:
+        codes = {"codes": ", ".join(report.sites_created)}
+        if report.dry_run:
+            yield _("Sites that would be created: %(codes)s") % codes
+        else:
+            yield _("Sites created: %(codes)s") % codes
+    counts = {
+        "file": report.file_name,
+        "created": len(report.created),
+        "changed": len(report.changed),
+        "unchanged": len(report.unchanged),
+    }
+    if report.dry_run:
+        yield (
+            _(
+                "Dry run of %(file)s, nothing was written: %(created)d would be created, "
+                "%(changed)d would be changed, %(unchanged)d unchanged."
+            )
+            % counts
+        )
+    else:
+        yield (
+            _(
+                "Imported %(file)s: %(created)d created, %(changed)d changed, "
+                "%(unchanged)d unchanged."
+            )
+            % counts
+        )
