@@ -668,6 +668,8 @@ class Assessment:
     sledai: Mapping[str, bool | None]
     pga: Decimal | None
     bilag: Mapping[str, str | None]
+    #: False while the visit's form is saved "in progress": its data do not count as complete.
+    entry_complete: bool = True
 
     def __post_init__(self) -> None:
         """Validate the PGA and grades and freeze the mappings."""
@@ -778,6 +780,13 @@ def _missing_data_parts(
         parts.append(ReasonPart(gettext_noop("PGA missing at the visit")))
     if not _bilag_complete(visit.bilag):
         parts.append(ReasonPart(gettext_noop("BILAG-2004 incomplete at the visit")))
+    if parts:
+        return parts
+    # Every answer is given but a form was saved in progress: that alone keeps it out.
+    if not baseline.entry_complete:
+        parts.append(ReasonPart(gettext_noop("data entry in progress at baseline")))
+    if not visit.entry_complete:
+        parts.append(ReasonPart(gettext_noop("data entry in progress at the visit")))
     return parts
 
 

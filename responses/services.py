@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from responses import scoring
 from responses.models import SRI_ENDPOINT_THRESHOLDS, EndpointResult, VisitScore
-from trialsite.models import Participant, Visit
+from trialsite.models import EntryStatus, Participant, Visit
 
 
 def visit_assessment(visit: Visit) -> scoring.Assessment:
@@ -29,6 +29,7 @@ def visit_assessment(visit: Visit) -> scoring.Assessment:
         sledai=sledai.answers() if sledai is not None else {},
         pga=pga.score if pga is not None else None,
         bilag=bilag.grades() if bilag is not None else {},
+        entry_complete=visit.entry_status == EntryStatus.COMPLETE,
     )
 
 

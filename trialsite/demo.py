@@ -16,7 +16,7 @@ from django.db import transaction
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from trialsite import services
-from trialsite.models import Participant, Site, SiteMembership, Study
+from trialsite.models import Participant, Site, SiteMembership, Study, VisitDefinition
 
 DEMO_REASON = "Demo cohort (manage.py load_demo)"
 DEMO_PASSWORD = "trial-demo-2026"
@@ -44,7 +44,7 @@ class DemoParticipant:
     age: int
     dose: int
     infused_days_ago: int
-    visits: tuple[str, ...]  # visit codes after BL, in order
+    visits: tuple[str, ...]  # visit codes after BL with their own PGA (SCR, D0, D7 are added)
     sledai: dict[str, int | None]  # descriptor present at baseline -> study day it resolves by
     pga: tuple[str, ...]  # BL then each visit
     bilag_baseline: dict[str, str]  # systems not named are E (never involved)
@@ -145,6 +145,7 @@ COHORT = [
 # which shows an out-of-window visit (kept and flagged, never refused).
 DATE_OFFSETS = {("S02-004", "M1"): 10}
 FOLLOWUP_GRADES_FROM_DAY = 28
+EARLY_VISITS = ("SCR", "D0", "D7")
 ENROLLED_DAYS_BEFORE_INFUSION = 35
 
 
@@ -166,10 +167,12 @@ def bilag_grades(participant: DemoParticipant, study_day: int) -> dict[str, str]
     return {system: grades.get(system, "E") for system in BILAG_SYSTEMS}
 
 
-def _visit_date(participant: DemoParticipant, infusion: date, code: str, target_day: int) -> date:
+def _visit_date(participant: DemoParticipant, infusion: date, definition: VisitDefinition) -> date:
     number = int(participant.participant_id[-3:])
-    offset = DATE_OFFSETS.get((participant.participant_id, code), number % 3 - 1)
-    return infusion + timedelta(days=target_day + offset)
+    offset = DATE_OFFSETS.get((participant.participant_id, definition.code), number % 3 - 1)
+    if definition.window_low == definition.window_high:
+        offset = 0  # the infusion day is exact
+    return infusion + timedelta(days=definition.target_day + offset)
 
 
 def _load_participant(
@@ -193,13 +196,16 @@ def _load_participant(
         reason=DEMO_REASON,
     )
     definitions = {definition.code: definition for definition in study.visit_definitions.all()}
-    codes = (study.baseline_visit.code, *demo.visits)
-    for code, pga in zip(codes, demo.pga, strict=True):
+    pgas = dict(zip((study.baseline_visit.code, *demo.visits), demo.pga, strict=True))
+    # Screening, infusion day and day 7 are recorded too; the PGA is still the baseline one.
+    for code in EARLY_VISITS:
+        pgas.setdefault(code, demo.pga[0])
+    for code, pga in pgas.items():
         definition = definitions[code]
         visit = services.visit_create(
             participant=participant,
             visit_definition=definition,
-            visit_date=_visit_date(demo, infusion, code, definition.target_day),
+            visit_date=_visit_date(demo, infusion, definition),
             author=author,
             reason=DEMO_REASON,
         )

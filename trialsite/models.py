@@ -284,11 +284,32 @@ class Participant(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("participant_detail", args=[self.pk])
 
+    def clean(self) -> None:
+        # The constraints hold these too; here each error names its field for forms and imports.
+        if self.enrollment_date is None:
+            return
+        errors = {}
+        for field, message in (
+            ("infusion_date", _("The infusion date cannot be before enrolment.")),
+            ("treatment_failure_date", _("The treatment failure date cannot be before enrolment.")),
+            ("withdrawal_date", _("The withdrawal date cannot be before enrolment.")),
+        ):
+            value = getattr(self, field)
+            if value is not None and value < self.enrollment_date:
+                errors[field] = message
+        if errors:
+            raise ValidationError(errors)
+
     def study_day(self, on: date) -> int | None:
         """Return the study day of a date (infusion = day 0), or None before infusion is known."""
         if self.infusion_date is None:
             return None
         return (on - self.infusion_date).days
+
+
+class EntryStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETE = "complete", _("complete")
 
 
 class Visit(models.Model):
@@ -306,6 +327,13 @@ class Visit(models.Model):
         default=1,
         help_text=_("1 for scheduled visits; numbers repeated (unscheduled) visits."),
     )
+    entry_status = models.CharField(
+        _("data entry"),
+        max_length=20,
+        choices=EntryStatus.choices,
+        default=EntryStatus.IN_PROGRESS,
+        help_text=_("Only a visit whose entry is complete feeds the endpoints."),
+    )
     history = audit_history()
 
     class Meta:
@@ -322,6 +350,11 @@ class Visit(models.Model):
                 fields=["participant", "visit_definition", "visit_date"],
                 name="visit_unique_per_participant_code_and_date",
                 violation_error_message=_("This participant already has this visit on this date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(entry_status__in=EntryStatus.values),
+                name="visit_entry_status_known",
+                violation_error_message=_("Data entry is in progress or complete."),
             ),
             models.CheckConstraint(
                 condition=Q(occurrence__gte=1),
@@ -487,11 +520,12 @@ class BilagAssessment(models.Model):
         verbose_name_plural = _("BILAG-2004 assessments")
         constraints = [
             models.CheckConstraint(
-                condition=Q(**{f"{system}__in": [*BILAG_GRADES, ""]}),
-                name=f"bilag_{system}_grade_a_to_e",
+                condition=Q(
+                    *(Q(**{f"{system}__in": [*BILAG_GRADES, ""]}) for system in BILAG_SYSTEMS)
+                ),
+                name="bilag_grades_a_to_e",
                 violation_error_message=_("A BILAG-2004 grade is A, B, C, D or E."),
-            )
-            for system in BILAG_SYSTEMS
+            ),
         ]
 
     def __str__(self) -> str:
@@ -500,3 +534,99 @@ class BilagAssessment(models.Model):
     def grades(self) -> dict[str, str | None]:
         """Return the nine grades keyed by system, None where not assessed."""
         return {system: getattr(self, system) or None for system in BILAG_SYSTEMS}
+
+
+LAB_DECIMAL_FIELDS = (
+    "platelets",
+    "wbc",
+    "max_temperature_c",
+    "urine_rbc_per_hpf",
+    "urine_wbc_per_hpf",
+    "protein_24h_g",
+    "upcr",
+    "c3",
+    "c3_lower_limit",
+    "c4",
+    "c4_lower_limit",
+    "anti_dsdna",
+    "anti_dsdna_upper_limit",
+)
+#: Form order: each value next to its unit or its lab's limit.
+LAB_FIELDS = (
+    "platelets",
+    "wbc",
+    "max_temperature_c",
+    "urine_rbc_per_hpf",
+    "urine_wbc_per_hpf",
+    "urinary_casts",
+    "protein_24h_g",
+    "upcr",
+    "upcr_unit",
+    "c3",
+    "c3_lower_limit",
+    "c4",
+    "c4_lower_limit",
+    "anti_dsdna",
+    "anti_dsdna_upper_limit",
+)
+
+
+def lab_field(label: str, unit: str) -> models.DecimalField:
+    """Return a lab value field: a Decimal measurement, None when not done."""
+    return models.DecimalField(
+        label, max_digits=8, decimal_places=2, null=True, blank=True, help_text=unit
+    )
+
+
+class LabResult(models.Model):
+    """The lab values of a visit, with the local lab's limits; they suggest SLEDAI-2K items."""
+
+    class UpcrUnit(models.TextChoices):
+        G_PER_G = "g/g", _("g/g")
+        MG_PER_MMOL = "mg/mmol", _("mg/mmol")
+
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="labs"
+    )
+    platelets = lab_field(_("platelets"), _("x10^9/L"))
+    wbc = lab_field(_("white cells"), _("x10^9/L"))
+    max_temperature_c = lab_field(_("maximum temperature"), _("°C"))
+    urine_rbc_per_hpf = lab_field(_("urine red cells"), _("per high-power field"))
+    urine_wbc_per_hpf = lab_field(_("urine white cells"), _("per high-power field"))
+    urinary_casts = models.BooleanField(_("heme-granular or red-cell casts"), null=True, blank=True)
+    protein_24h_g = lab_field(_("24-hour urine protein"), _("g/24 h"))
+    upcr = lab_field(_("urine protein:creatinine ratio"), _("in the unit chosen"))
+    upcr_unit = models.CharField(
+        _("UPCR unit"), max_length=10, choices=UpcrUnit.choices, blank=True
+    )
+    c3 = lab_field(_("C3"), _("lab units"))
+    c3_lower_limit = lab_field(_("C3 lower limit of normal"), _("lab units"))
+    c4 = lab_field(_("C4"), _("lab units"))
+    c4_lower_limit = lab_field(_("C4 lower limit of normal"), _("lab units"))
+    anti_dsdna = lab_field(_("anti-dsDNA"), _("lab units"))
+    anti_dsdna_upper_limit = lab_field(_("anti-dsDNA upper limit of normal"), _("lab units"))
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("lab results")
+        verbose_name_plural = _("lab results")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(upcr_unit__in=["", "g/g", "mg/mmol"]),
+                name="lab_upcr_unit_known",
+                violation_error_message=_("The UPCR unit is g/g or mg/mmol."),
+            ),
+            models.CheckConstraint(
+                condition=Q(upcr__isnull=True) | ~Q(upcr_unit=""),
+                name="lab_upcr_has_unit",
+                violation_error_message=_("Give the unit of the urine protein:creatinine ratio."),
+            ),
+            models.CheckConstraint(
+                condition=Q(*(Q(**{f"{field}__gte": 0}) for field in LAB_DECIMAL_FIELDS)),
+                name="lab_values_not_negative",
+                violation_error_message=_("A lab value cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Labs {self.visit}"

@@ -1,9 +1,28 @@
 """Read queries for the data-capture screens, always bounded by the user's sites."""
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from trialsite.models import Participant, Site, Visit
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from responses import scoring
+from responses.models import EndpointResult
+from trialsite.models import (
+    LAB_FIELDS,
+    BilagAssessment,
+    EntryStatus,
+    LabResult,
+    Participant,
+    PgaAssessment,
+    Site,
+    SledaiAssessment,
+    Visit,
+    VisitDefinition,
+)
 
 ALL_SITES_PERMISSION = "trialsite.view_all_sites"
 
@@ -27,20 +46,358 @@ def participants_visible_to(user: AbstractBaseUser) -> QuerySet[Participant]:
     )
 
 
+def visits_visible_to(user: AbstractBaseUser) -> QuerySet[Visit]:
+    """Return the visits of the user's sites."""
+    return Visit.objects.filter(participant__in=participants_visible_to(user)).select_related(
+        "participant__site", "participant__study", "visit_definition"
+    )
+
+
 def site_overview(user: AbstractBaseUser) -> QuerySet[Site]:
     """Return the user's sites with their participant counts."""
     return sites_visible_to(user).annotate(participant_count=Count("participants")).order_by("code")
 
 
-def participant_timeline(participant: Participant) -> list[Visit]:
-    """Return a participant's visits in date order with their assessments, in one query."""
+PARTICIPANT_STATUSES = {
+    "not_infused": (_("enrolled, not infused"), Q(infusion_date__isnull=True)),
+    "on_study": (_("on study"), Q(infusion_date__isnull=False, withdrawal_date__isnull=True)),
+    "treatment_failure": (_("treatment failure"), Q(treatment_failure_date__isnull=False)),
+    "withdrawn": (_("withdrawn"), Q(withdrawal_date__isnull=False)),
+}
+
+
+def participant_list(
+    user: AbstractBaseUser,
+    *,
+    search: str = "",
+    site: str = "",
+    status: str = "",
+    dose: int | None = None,
+) -> QuerySet[Participant]:
+    """Return the participants the user may see, filtered, with their visit counts."""
+    participants = participants_visible_to(user)
+    if search:
+        participants = participants.filter(participant_id__icontains=search)
+    if site:
+        participants = participants.filter(site__code=site)
+    if status in PARTICIPANT_STATUSES:
+        participants = participants.filter(PARTICIPANT_STATUSES[status][1])
+    if dose is not None:
+        participants = participants.filter(dose_cells_per_kg=dose)
+    return participants.annotate(visit_count=Count("visits")).order_by("participant_id")
+
+
+def dose_levels(user: AbstractBaseUser) -> list[int]:
+    """Return the doses given at the user's sites, for the list filter."""
+    return list(
+        participants_visible_to(user)
+        .exclude(dose_cells_per_kg=None)
+        .order_by("dose_cells_per_kg")
+        .values_list("dose_cells_per_kg", flat=True)
+        .distinct()
+    )
+
+
+# Window status of a scheduled visit, recorded or not.
+IN_WINDOW = "in_window"
+OUT_OF_WINDOW = "out_of_window"
+UPCOMING = "upcoming"
+DUE = "due"
+OVERDUE = "overdue"
+NOT_SCHEDULED = "not_scheduled"
+WINDOW_STATUS_LABELS = {
+    IN_WINDOW: _("in window"),
+    OUT_OF_WINDOW: _("out of window"),
+    UPCOMING: _("upcoming"),
+    DUE: _("due now"),
+    OVERDUE: _("missing: window closed"),
+    NOT_SCHEDULED: _("not scheduled until infusion"),
+}
+
+
+def window_status(
+    participant: Participant, definition: VisitDefinition, visit: Visit | None, today: date
+) -> str:
+    """Say where a scheduled visit stands against its window."""
+    if visit is not None:
+        return OUT_OF_WINDOW if visit.in_window is False else IN_WINDOW
+    if participant.infusion_date is None:
+        return NOT_SCHEDULED
+    if today < participant.infusion_date + timedelta(days=definition.window_low):
+        return UPCOMING
+    if today <= participant.infusion_date + timedelta(days=definition.window_high):
+        return DUE
+    return OVERDUE
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    definition: VisitDefinition
+    visit: Visit | None
+    status: str
+    window_start: date | None
+    window_end: date | None
+    results: dict[str, EndpointResult] = field(default_factory=dict)
+
+    @property
+    def status_label(self) -> str:
+        return WINDOW_STATUS_LABELS[self.status]
+
+    @property
+    def sledai_band(self) -> str | None:
+        score = getattr(self.visit, "score", None)
+        if score is None or score.sledai_total is None:
+            return None
+        return scoring.activity_band(score.sledai_total).value
+
+    @property
+    def bilag_grades(self) -> list[tuple[str, str]]:
+        bilag = getattr(self.visit, "bilag", None)
+        if bilag is None:
+            return []
+        return [(system, grade or "") for system, grade in bilag.grades().items()]
+
+
+def _timeline_visits(participant: Participant) -> list[Visit]:
     return list(
         Visit.objects.filter(participant=participant)
-        .select_related("visit_definition", "sledai", "pga", "bilag")
+        .select_related("visit_definition", "pga", "bilag", "score")
+        .prefetch_related(
+            Prefetch("endpoint_results", queryset=EndpointResult.objects.order_by("endpoint"))
+        )
         .order_by("visit_date", "visit_definition__order", "occurrence")
     )
 
 
-def participant_list(user: AbstractBaseUser) -> QuerySet[Participant]:
-    """Return the participants the user may see with their visit counts."""
-    return participants_visible_to(user).annotate(visit_count=Count("visits"))
+def participant_timeline(participant: Participant, today: date) -> list[TimelineRow]:
+    """Return the schedule as rows, recorded or missing, then the unscheduled visits by date."""
+    visits = _timeline_visits(participant)
+    recorded = {v.visit_definition_id: v for v in visits if not v.visit_definition.repeatable}
+    rows = []
+    definitions = participant.study.visit_definitions.order_by("order")
+    for definition in definitions:
+        if definition.repeatable:
+            continue
+        visit = recorded.get(definition.pk)
+        window_start = window_end = None
+        if participant.infusion_date is not None:
+            window_start = participant.infusion_date + timedelta(days=definition.window_low)
+            window_end = participant.infusion_date + timedelta(days=definition.window_high)
+        rows.append(
+            TimelineRow(
+                definition=definition,
+                visit=visit,
+                status=window_status(participant, definition, visit, today),
+                window_start=window_start,
+                window_end=window_end,
+                results=_results_of(visit),
+            )
+        )
+    for visit in visits:
+        if visit.visit_definition.repeatable:
+            rows.append(
+                TimelineRow(
+                    definition=visit.visit_definition,
+                    visit=visit,
+                    status=IN_WINDOW,
+                    window_start=None,
+                    window_end=None,
+                    results=_results_of(visit),
+                )
+            )
+    return rows
+
+
+def _results_of(visit: Visit | None) -> dict[str, EndpointResult]:
+    if visit is None:
+        return {}
+    return {result.endpoint: result for result in visit.endpoint_results.all()}
+
+
+@dataclass(frozen=True)
+class ScheduleAlert:
+    participant: Participant
+    definition: VisitDefinition
+    status: str
+    window_start: date
+    window_end: date
+
+    @property
+    def status_label(self) -> str:
+        return WINDOW_STATUS_LABELS[self.status]
+
+
+def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
+    """List the scheduled visits due now or missed, for infused participants still on study."""
+    participants = (
+        participants_visible_to(user)
+        .filter(infusion_date__isnull=False, withdrawal_date__isnull=True)
+        .prefetch_related(
+            Prefetch("visits", queryset=Visit.objects.only("participant_id", "visit_definition_id"))
+        )
+    )
+    definitions = list(
+        VisitDefinition.objects.filter(repeatable=False).order_by("study_id", "order")
+    )
+    alerts = []
+    for participant in participants:
+        recorded = {visit.visit_definition_id for visit in participant.visits.all()}
+        for definition in definitions:
+            if definition.study_id != participant.study_id or definition.pk in recorded:
+                continue
+            status = window_status(participant, definition, None, today)
+            if status in (DUE, OVERDUE):
+                alerts.append(
+                    ScheduleAlert(
+                        participant=participant,
+                        definition=definition,
+                        status=status,
+                        window_start=participant.infusion_date
+                        + timedelta(days=definition.window_low),
+                        window_end=participant.infusion_date
+                        + timedelta(days=definition.window_high),
+                    )
+                )
+    alerts.sort(key=lambda alert: (alert.status != DUE, alert.window_end))
+    return alerts
+
+
+def out_of_window_visits(user: AbstractBaseUser) -> list[Visit]:
+    """List the recorded visits that fell outside their window (protocol deviations)."""
+    visits = visits_visible_to(user).filter(
+        visit_definition__repeatable=False, participant__infusion_date__isnull=False
+    )
+    return [visit for visit in visits.order_by("-visit_date") if visit.in_window is False]
+
+
+def incomplete_visits(user: AbstractBaseUser) -> QuerySet[Visit]:
+    """List the visits whose data entry is still in progress."""
+    return (
+        visits_visible_to(user).filter(entry_status=EntryStatus.IN_PROGRESS).order_by("visit_date")
+    )
+
+
+@dataclass(frozen=True)
+class RecentChange:
+    when: datetime
+    who: str
+    what: str
+    kind: str
+    reason: str
+    participant_id: str
+    visit: Visit | None
+
+
+HISTORY_KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+
+def recent_changes(user: AbstractBaseUser, limit: int = 10) -> list[RecentChange]:
+    """Return the latest audited changes to the participants and visits of the user's sites."""
+    participants = participants_visible_to(user).values("pk")
+    visit_ids = Visit.objects.filter(participant__in=participants).values("pk")
+    # (history rows, what they are, the field naming their visit; None for participants)
+    sources = [
+        (Participant.history.filter(id__in=participants), _("participant"), None),
+        (Visit.history.filter(id__in=visit_ids), _("visit"), "id"),
+        (SledaiAssessment.history.filter(visit_id__in=visit_ids), _("SLEDAI-2K"), "visit_id"),
+        (PgaAssessment.history.filter(visit_id__in=visit_ids), _("PGA"), "visit_id"),
+        (BilagAssessment.history.filter(visit_id__in=visit_ids), _("BILAG-2004"), "visit_id"),
+    ]
+    latest = sorted(
+        (
+            (record, label, visit_field)
+            for rows, label, visit_field in sources
+            for record in rows.select_related("history_user").order_by("-history_date")[:limit]
+        ),
+        key=lambda item: item[0].history_date,
+        reverse=True,
+    )[:limit]
+    visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
+        [getattr(record, field) for record, _label, field in latest if field is not None]
+    )
+    changes = []
+    for record, label, visit_field in latest:
+        visit = visits.get(getattr(record, visit_field)) if visit_field is not None else None
+        if visit_field is None:
+            participant_id = record.participant_id
+        else:
+            participant_id = visit.participant.participant_id if visit is not None else ""
+        changes.append(
+            RecentChange(
+                when=record.history_date,
+                who=record.history_user.get_username() if record.history_user else _("system"),
+                what=label,
+                kind=HISTORY_KINDS[record.history_type],
+                reason=record.history_change_reason or "",
+                participant_id=participant_id,
+                visit=visit,
+            )
+        )
+    return changes
+
+
+def scoring_labs(values: Mapping[str, object]) -> scoring.Labs:
+    """Turn lab values keyed by LabResult field (stored or typed) into the scoring input."""
+    return scoring.Labs(
+        **{field: values.get(field) for field in LAB_FIELDS if field != "upcr_unit"},
+        upcr_unit=values.get("upcr_unit") or None,
+    )
+
+
+def lab_suggestions(labs: LabResult | None) -> list[scoring.SledaiDescriptor]:
+    """Return the SLEDAI-2K descriptors a visit's stored labs suggest, in form order."""
+    if labs is None:
+        return []
+    suggested = scoring.sledai_suggestions(
+        scoring_labs({field: getattr(labs, field) for field in LAB_FIELDS})
+    )
+    return [d for d in scoring.SLEDAI_DESCRIPTORS if d.field in suggested]
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    sledai_total: int | None
+    clinical_sledai_total: int | None
+    band: str | None
+    present: list[scoring.SledaiDescriptor]
+    unanswered: int
+    pga: Decimal | None
+    bilag: list[tuple[str, str]]
+    bilag_numeric: int | None
+    suggestions: list[scoring.SledaiDescriptor]
+
+
+def visit_summary(visit: Visit) -> VisitSummary:
+    """Return what a visit's page shows of its scores (totals as stored by the recompute)."""
+    score = getattr(visit, "score", None)
+    sledai = getattr(visit, "sledai", None)
+    answers = sledai.answers() if sledai is not None else dict.fromkeys(scoring.SLEDAI_FIELDS)
+    pga = getattr(visit, "pga", None)
+    bilag = getattr(visit, "bilag", None)
+    grades = bilag.grades() if bilag is not None else dict.fromkeys(scoring.BILAG_SYSTEMS)
+    total = score.sledai_total if score is not None else None
+    return VisitSummary(
+        sledai_total=total,
+        clinical_sledai_total=score.clinical_sledai_total if score is not None else None,
+        band=scoring.activity_band(total).value if total is not None else None,
+        present=[d for d in scoring.SLEDAI_DESCRIPTORS if answers[d.field] is True],
+        unanswered=sum(1 for value in answers.values() if value is None),
+        pga=pga.score if pga is not None else None,
+        bilag=[(scoring.BILAG_SYSTEM_LABELS[s], grades[s] or "") for s in scoring.BILAG_SYSTEMS],
+        bilag_numeric=score.bilag_numeric if score is not None else None,
+        suggestions=lab_suggestions(getattr(visit, "labs", None)),
+    )
+
+
+def activity_band_boundaries() -> list[tuple[int, str]]:
+    """Return each SLEDAI-2K band's lowest total with its translated name, for the form."""
+    return [
+        (total, str(_(scoring.activity_band(total).value)))
+        for total in (
+            0,
+            scoring.ACTIVITY_BAND_MILD_FROM,
+            scoring.ACTIVITY_BAND_MODERATE_FROM,
+            scoring.ACTIVITY_BAND_HIGH_FROM,
+            scoring.ACTIVITY_BAND_VERY_HIGH_FROM,
+        )
+    ]

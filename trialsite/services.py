@@ -20,7 +20,10 @@ from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import participant_recompute_responses
 from trialsite.models import (
+    LAB_FIELDS,
     BilagAssessment,
+    EntryStatus,
+    LabResult,
     Participant,
     PgaAssessment,
     Site,
@@ -124,7 +127,7 @@ def visit_create(
 def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     """Delete a visit entered in error, with its assessments; its history keeps every value."""
     participant = visit.participant
-    for model in (SledaiAssessment, PgaAssessment, BilagAssessment):
+    for model in (SledaiAssessment, PgaAssessment, BilagAssessment, LabResult):
         for row in model.objects.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
     delete_with_audit(visit, author=author, reason=reason)
@@ -135,6 +138,17 @@ def _assessment_for(model: type[models.Model], visit: Visit) -> models.Model:
     return model.objects.filter(visit=visit).first() or model(visit=visit)
 
 
+def missing_answers(
+    sledai: Mapping[str, bool | None], pga: Decimal | None, bilag: Mapping[str, str | None]
+) -> list[str]:
+    """Name every SLEDAI-2K descriptor, the PGA and every BILAG-2004 system left unanswered."""
+    missing = [field for field in SLEDAI_FIELDS if sledai.get(field) is None]
+    if pga is None:
+        missing.append("pga")
+    missing.extend(system for system in BILAG_SYSTEMS if not bilag.get(system))
+    return missing
+
+
 @transaction.atomic
 def visit_save_assessments(
     *,
@@ -143,13 +157,28 @@ def visit_save_assessments(
     sledai_lookback_days: int | None = None,
     pga: Decimal | None,
     bilag: Mapping[str, str | None],
+    labs: Mapping[str, object] | None = None,
+    complete: bool | None = None,
     author: Author,
     reason: str,
 ) -> Visit:
-    """Store the SLEDAI-2K, PGA and BILAG-2004 of a visit (None = not assessed) and rescore."""
+    """Store the SLEDAI-2K, PGA, BILAG-2004 (None = not assessed) and labs of a visit, and rescore.
+
+    ``complete=True`` marks the entry complete and requires every answer; ``False`` saves it in
+    progress (it feeds no endpoint); ``None`` marks it complete exactly when every answer is given
+    (imports, the demo loader).
+    """
     unknown = (set(sledai) - set(SLEDAI_FIELDS)) | (set(bilag) - set(BILAG_SYSTEMS))
+    unknown |= set(labs or {}) - set(LAB_FIELDS)
     if unknown:
         raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
+    missing = missing_answers(sledai, pga, bilag)
+    if complete and missing:
+        raise ValidationError(
+            {field: _("Answer this before marking the visit complete.") for field in missing}
+        )
+    if complete is None:
+        complete = not missing
 
     sledai_row = _assessment_for(SledaiAssessment, visit)
     sledai_row.lookback_days = (
@@ -164,9 +193,20 @@ def visit_save_assessments(
     bilag_row = _assessment_for(BilagAssessment, visit)
     for system in BILAG_SYSTEMS:
         setattr(bilag_row, system, bilag.get(system) or "")
-    return visit_save_assessment_rows(
-        visit=visit, rows=[sledai_row, pga_row, bilag_row], author=author, reason=reason
+    rows: list[models.Model] = [sledai_row, pga_row, bilag_row]
+    lab_values_given = labs is not None and any(
+        value is not None and value != "" for value in labs.values()
     )
+    if lab_values_given or (labs is not None and LabResult.objects.filter(visit=visit).exists()):
+        lab_row = _assessment_for(LabResult, visit)
+        for field in LAB_FIELDS:
+            setattr(lab_row, field, labs.get(field, "" if field == "upcr_unit" else None))
+        rows.append(lab_row)
+    entry_status = EntryStatus.COMPLETE if complete else EntryStatus.IN_PROGRESS
+    if visit.entry_status != entry_status:
+        visit.entry_status = entry_status
+        rows.append(visit)
+    return visit_save_assessment_rows(visit=visit, rows=rows, author=author, reason=reason)
 
 
 @transaction.atomic

@@ -1,27 +1,81 @@
 """Data-capture screens. Every query starts from the user's sites (trialsite.selectors)."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from trialsite import selectors
+from responses import scoring
+from responses.models import Endpoint
+from trialsite import selectors, services
+from trialsite.forms import AssessmentForm, ParticipantForm, VisitForm
+from trialsite.history import visit_changes
+from trialsite.models import Study
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
     return render(
         request,
         "trialsite/home.html",
         {
             "sites": selectors.site_overview(request.user),
             "sees_all_sites": selectors.user_sees_all_sites(request.user),
+            "alerts": selectors.schedule_alerts(request.user, today),
+            "out_of_window": selectors.out_of_window_visits(request.user),
+            "incomplete": selectors.incomplete_visits(request.user),
+            "changes": selectors.recent_changes(request.user),
+            "today": today,
         },
     )
 
 
 def participant_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "search": request.GET.get("q", "").strip(),
+        "site": request.GET.get("site", ""),
+        "status": request.GET.get("status", ""),
+        "dose": int(request.GET["dose"]) if request.GET.get("dose", "").isdigit() else None,
+    }
     return render(
         request,
         "trialsite/participant_list.html",
-        {"participants": selectors.participant_list(request.user)},
+        {
+            "participants": selectors.participant_list(request.user, **filters),
+            "filters": filters,
+            "sites": selectors.sites_visible_to(request.user),
+            "statuses": {key: label for key, (label, _q) in selectors.PARTICIPANT_STATUSES.items()},
+            "doses": selectors.dose_levels(request.user),
+        },
+    )
+
+
+@permission_required("trialsite.add_participant", raise_exception=True)
+def participant_create(request: HttpRequest) -> HttpResponse:
+    return _participant_form(request, participant=None)
+
+
+@permission_required("trialsite.change_participant", raise_exception=True)
+def participant_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    return _participant_form(request, participant=participant)
+
+
+def _participant_form(request: HttpRequest, participant) -> HttpResponse:
+    study = participant.study if participant is not None else Study.objects.get()
+    form = ParticipantForm(
+        request.POST or None, instance=participant, user=request.user, study=study
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = services.participant_save(
+            participant=form.save(commit=False), author=request.user, reason=form.change_reason()
+        )
+        messages.success(request, _("Participant %(id)s saved.") % {"id": saved.participant_id})
+        return redirect(saved)
+    return render(
+        request, "trialsite/participant_form.html", {"form": form, "participant": participant}
     )
 
 
@@ -30,5 +84,103 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "trialsite/participant_detail.html",
-        {"participant": participant, "visits": selectors.participant_timeline(participant)},
+        {
+            "participant": participant,
+            "rows": selectors.participant_timeline(participant, timezone.localdate()),
+            "endpoints": Endpoint.choices,
+            "bilag_systems": scoring.BILAG_SYSTEMS,
+        },
+    )
+
+
+@permission_required("trialsite.add_visit", raise_exception=True)
+def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    initial = {}
+    if "code" in request.GET:
+        initial["visit_definition"] = participant.study.visit_definitions.filter(
+            code=request.GET["code"]
+        ).first()
+    form = VisitForm(request.POST or None, participant=participant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        visit = services.visit_save(
+            visit=form.save(commit=False), author=request.user, reason=form.change_reason()
+        )
+        return redirect("visit_entry", pk=visit.pk)
+    return render(request, "trialsite/visit_form.html", {"form": form, "participant": participant})
+
+
+@permission_required("trialsite.change_visit", raise_exception=True)
+def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
+    form = VisitForm(request.POST or None, instance=visit, participant=visit.participant)
+    if request.method == "POST" and form.is_valid():
+        services.visit_save(
+            visit=form.save(commit=False), author=request.user, reason=form.change_reason()
+        )
+        messages.success(request, _("Visit date saved."))
+        return redirect("visit_detail", pk=visit.pk)
+    return render(
+        request,
+        "trialsite/visit_form.html",
+        {"form": form, "participant": visit.participant, "visit": visit},
+    )
+
+
+@permission_required("trialsite.change_visit", raise_exception=True)
+def visit_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(
+        selectors.visits_visible_to(request.user).select_related("sledai", "pga", "bilag", "labs"),
+        pk=pk,
+    )
+    form = AssessmentForm(
+        request.POST or None, visit=visit, initial=AssessmentForm.initial_for(visit)
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save(author=request.user)
+        messages.success(request, _("Visit saved and scored."))
+        return redirect("visit_detail", pk=visit.pk)
+    suggestions = selectors.lab_suggestions(getattr(visit, "labs", None))
+    return render(
+        request,
+        "trialsite/visit_entry.html",
+        {
+            "form": form,
+            "visit": visit,
+            "suggestions": suggestions,
+            "suggested_fields": [descriptor.field for descriptor in suggestions],
+            "attribution_note": _(scoring.SLEDAI_ATTRIBUTION_NOTE),
+            "bands": selectors.activity_band_boundaries(),
+        },
+    )
+
+
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(
+        selectors.visits_visible_to(request.user).select_related(
+            "sledai", "pga", "bilag", "labs", "score"
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "trialsite/visit_detail.html",
+        {
+            "visit": visit,
+            "summary": selectors.visit_summary(visit),
+            "results": visit.endpoint_results.order_by("endpoint"),
+            "changes": visit_changes(visit),
+        },
+    )
+
+
+def lab_suggestions(request: HttpRequest) -> JsonResponse:
+    """Say which SLEDAI-2K descriptors lab values suggest (the form asks as values are typed)."""
+    suggested = scoring.sledai_suggestions(AssessmentForm.labs_from_query(request.GET))
+    descriptors = [d for d in scoring.SLEDAI_DESCRIPTORS if d.field in suggested]
+    return JsonResponse(
+        {
+            "suggested": [d.field for d in descriptors],
+            "labels": [_(d.label) for d in descriptors],
+        }
     )

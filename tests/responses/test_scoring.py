@@ -6,6 +6,7 @@ Every expected value is typed from the spec or from a hand calculation shown bes
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 from dataclasses import FrozenInstanceError
@@ -1010,6 +1011,24 @@ def test_not_evaluable_reason_lists_every_gap() -> None:
     )
     assert result.outcome == Outcome.NOT_EVALUABLE
     assert result.reason == "PGA missing at baseline; BILAG-2004 incomplete at the visit"
+
+
+@pytest.mark.parametrize("where", ["baseline", "visit"])
+def test_data_entry_in_progress_is_not_evaluable_though_every_answer_is_given(where: str) -> None:
+    baseline, visit = responder_pair()
+    in_progress = dataclasses.replace(
+        baseline if where == "baseline" else visit, entry_complete=False
+    )
+    if where == "baseline":
+        baseline = in_progress
+    else:
+        visit = in_progress
+    result = sri(threshold=4, baseline=baseline, visit=visit, treatment_failure=False)
+    assert result.outcome == Outcome.NOT_EVALUABLE
+    expected = "at baseline" if where == "baseline" else "at the visit"
+    assert result.reason == f"data entry in progress {expected}"
+    # The components are still shown: 4 - 10.
+    assert result.sledai_change == -6
 
 
 def test_incomplete_data_is_not_evaluable_even_when_a_component_already_failed() -> None:

@@ -243,7 +243,7 @@ def admin_visit_post(visit: Visit, pga: str, renal: str, reason: str) -> dict:
         "participant": visit.participant_id,
         "visit_definition": visit.visit_definition_id,
         "visit_date": visit.visit_date.isoformat(),
-        "occurrence": visit.occurrence,
+        "entry_status": visit.entry_status,
         "change_reason": reason,
     }
     for prefix, row in (("pga", visit.pga), ("sledai", visit.sledai), ("bilag", visit.bilag)):

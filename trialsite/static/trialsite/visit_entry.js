@@ -1,0 +1,58 @@
+// Visit entry: running SLEDAI-2K total and band, PGA slider, "mark unanswered absent",
+// and lab suggestions asked from the server (the rules live only in responses/scoring.py).
+// The total shown here is a guide; the total saved is computed by the server.
+(function () {
+  var form = document.getElementById("visit-entry");
+  if (!form) { return; }
+  var bands = JSON.parse(document.getElementById("sledai-bands").textContent);
+  var radios = form.querySelectorAll("input[type=radio][data-weight]");
+  var names = Array.from(new Set(Array.from(radios).map(function (r) { return r.name; })));
+
+  function updateTotal() {
+    var total = 0, unanswered = 0;
+    names.forEach(function (name) {
+      var checked = form.querySelector("input[name='" + name + "']:checked");
+      if (!checked) { unanswered += 1; }
+      else if (checked.value === "1") { total += parseInt(checked.dataset.weight, 10); }
+    });
+    var band = bands.filter(function (b) { return total >= b[0]; }).pop();
+    document.getElementById("sledai-total").textContent = total;
+    document.getElementById("sledai-band").textContent = band ? band[1] : "";
+    document.getElementById("sledai-unanswered").textContent = unanswered;
+  }
+  radios.forEach(function (r) { r.addEventListener("change", updateTotal); });
+  document.getElementById("mark-absent").addEventListener("click", function () {
+    names.forEach(function (name) {
+      if (!form.querySelector("input[name='" + name + "']:checked")) {
+        form.querySelector("input[name='" + name + "'][value='0']").checked = true;
+      }
+    });
+    form.dispatchEvent(new Event("change"));
+    updateTotal();
+  });
+  updateTotal();
+
+  var pga = document.getElementById("id_pga"), slider = document.getElementById("pga-slider");
+  slider.addEventListener("input", function () { pga.value = parseFloat(slider.value).toFixed(2); });
+  pga.addEventListener("input", function () { if (pga.value !== "") { slider.value = pga.value; } });
+
+  function showSuggestions(fields, labels) {
+    form.querySelectorAll("[data-suggestion]").forEach(function (badge) {
+      badge.classList.toggle("d-none", fields.indexOf(badge.dataset.suggestion) === -1);
+    });
+    if (labels) { document.getElementById("suggestion-list").textContent = labels.join(", ") || "-"; }
+  }
+  showSuggestions(JSON.parse(document.getElementById("initial-suggestions").textContent));
+
+  var labs = document.getElementById("labs"), pending = null;
+  labs.addEventListener("input", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      var params = new URLSearchParams();
+      labs.querySelectorAll("input, select").forEach(function (el) { params.append(el.name, el.value); });
+      fetch(form.dataset.suggestUrl + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (data) { showSuggestions(data.suggested, data.labels); });
+    }, 300);
+  });
+})();
