@@ -1,0 +1,241 @@
+"""The data-capture screens: what they show, what they refuse, and their query budgets."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from trialsite import services
+from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
+
+NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
+ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
+
+
+def add_participant_with_bl_and_m3(study, site, number: int) -> Participant:
+    participant = ParticipantFactory(
+        study=study,
+        site=site,
+        participant_id=f"{site.code}-{number:03d}",
+        enrollment_date=date(2026, 1, 5),
+        infusion_date=date(2026, 2, 9),
+    )
+    for code, visit_date, present in (
+        ("BL", date(2026, 2, 2), {"arthritis": True, "rash": True}),
+        ("M3", date(2026, 5, 10), {}),
+    ):
+        visit = services.visit_create(
+            participant=participant,
+            visit_definition=VisitDefinition.objects.get(study=study, code=code),
+            visit_date=visit_date,
+            author=None,
+            reason="test",
+        )
+        services.visit_save_assessments(
+            visit=visit,
+            sledai={**NONE_PRESENT, **present},
+            pga=Decimal("1.00"),
+            bilag=ALL_E,
+            author=None,
+            reason="test",
+        )
+    return participant
+
+
+@pytest.fixture
+def cohort(study, site_a, coordinator_a):
+    def grow(size: int) -> list[Participant]:
+        start = Participant.objects.count()
+        return [
+            add_participant_with_bl_and_m3(study, site_a, start + n) for n in range(1, size + 1)
+        ]
+
+    return grow
+
+
+# Each screen's budget holds for 2 and for 12 participants: no query per participant.
+SCREENS = {
+    "home": lambda participant: reverse("home"),
+    "participant_list": lambda participant: reverse("participant_list"),
+    "participant_detail": lambda participant: reverse("participant_detail", args=[participant.pk]),
+    "visit_detail": lambda participant: reverse(
+        "visit_detail", args=[participant.visits.get(visit_definition__code="M3").pk]
+    ),
+    "visit_entry": lambda participant: reverse(
+        "visit_entry", args=[participant.visits.get(visit_definition__code="M3").pk]
+    ),
+}
+QUERY_BUDGET = 25
+
+
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+def test_screen_query_count_does_not_grow_with_the_cohort(
+    client, coordinator_a, cohort, django_assert_max_num_queries, screen
+):
+    client.force_login(coordinator_a)
+    for size in (2, 10):
+        participants = cohort(size)
+        url = SCREENS[screen](participants[0])
+        with django_assert_max_num_queries(QUERY_BUDGET):
+            assert client.get(url).status_code == 200
+
+
+def test_timeline_shows_missing_visits_and_the_sri_result(client, coordinator_a, cohort):
+    (participant,) = cohort(1)
+    client.force_login(coordinator_a)
+    page = client.get(reverse("participant_detail", args=[participant.pk])).content.decode()
+    # Arthritis 4 + rash 2 = 6 at baseline, 0 at Month 3: a fall of 6.
+    assert "SRI-4: responder" in page
+    assert "SLEDAI-2K fell by 6" in page
+    assert "missing: window closed" in page  # D0, D7... were never recorded
+    assert "Record SCR" in page
+
+
+def test_coordinator_cannot_enrol_into_another_site(client, coordinator_a, site_b):
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("participant_create"),
+        {
+            "site": site_b.pk,
+            "participant_id": "S02-900",
+            "sex": "F",
+            "age_at_enrollment": 10,
+            "enrollment_date": "2026-03-01",
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Participant.objects.filter(participant_id="S02-900").exists()
+
+
+def test_enrolment_then_withdrawal_needs_a_reason(client, coordinator_a, site_a):
+    client.force_login(coordinator_a)
+    data = {
+        "site": site_a.pk,
+        "participant_id": "S01-900",
+        "sex": "M",
+        "age_at_enrollment": 16,
+        "enrollment_date": "2026-03-01",
+        "infusion_date": "2026-04-01",
+        "dose_cells_per_kg": "30000",
+    }
+    response = client.post(reverse("participant_create"), data)
+    participant = Participant.objects.get(participant_id="S01-900")
+    assert response.url == participant.get_absolute_url()
+    assert participant.history.get().history_change_reason == "Initial entry"
+
+    edit = reverse("participant_edit", args=[participant.pk])
+    response = client.post(edit, {**data, "withdrawal_date": "2026-06-01"})
+    page = response.content.decode()
+    assert "Give the reason for the withdrawal." in page
+    assert "This field is required." in page  # the reason for the change itself
+    response = client.post(
+        edit,
+        {
+            **data,
+            "withdrawal_date": "2026-06-01",
+            "withdrawal_reason": "Family moved abroad",
+            "change_reason": "Withdrawal reported by phone",
+        },
+    )
+    assert response.status_code == 302
+    participant.refresh_from_db()
+    assert participant.withdrawal_date == date(2026, 6, 1)
+    latest = participant.history.latest("history_date")
+    assert latest.history_change_reason == "Withdrawal reported by phone"
+    assert latest.history_user == coordinator_a
+
+
+def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(client, coordinator_a, cohort):
+    (participant,) = cohort(1)
+    m3 = participant.visits.get(visit_definition__code="M3")
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("visit_entry", args=[m3.pk]),
+        {
+            "pga": "0.80",
+            "lookback_days": "10",
+            "sledai_arthritis": "0",
+            "entry_status": "in_progress",
+            "change_reason": "Waiting for the urine results",
+        },
+    )
+    assert response.status_code == 302
+    m3.refresh_from_db()
+    assert m3.entry_status == EntryStatus.IN_PROGRESS
+    assert m3.sledai.rash is None
+    result = m3.endpoint_results.get(endpoint="sri4")
+    assert result.outcome == "not evaluable"
+    assert "SLEDAI-2K incomplete at the visit" in result.reason
+
+
+def test_visit_page_shows_what_the_last_save_changed(client, coordinator_a, cohort):
+    (participant,) = cohort(1)
+    m3 = participant.visits.get(visit_definition__code="M3")
+    services.visit_save_assessments(
+        visit=m3,
+        sledai=NONE_PRESENT,
+        pga=Decimal("0.70"),
+        bilag=ALL_E,
+        author=coordinator_a,
+        reason="PGA transcribed wrongly",
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("visit_detail", args=[m3.pk])).content.decode()
+    assert "PGA transcribed wrongly" in page
+    assert "1.00 &rarr; <strong>0.70</strong>" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "suggested"),
+    [
+        ({"lab_platelets": "99.9"}, ["thrombocytopenia"]),
+        ({"lab_platelets": "100"}, []),
+        ({"lab_upcr": "51", "lab_upcr_unit": "mg/mmol"}, ["proteinuria"]),
+        ({"lab_c3": "0.8", "lab_c3_lower_limit": "0.9"}, ["low_complement"]),
+        ({"lab_platelets": "not a number", "lab_wbc": "-1"}, []),
+    ],
+)
+def test_lab_suggestions_come_from_the_scoring_rules(client, coordinator_a, query, suggested):
+    client.force_login(coordinator_a)
+    response = client.get(reverse("lab_suggestions"), query)
+    assert response.json()["suggested"] == suggested
+
+
+def test_home_lists_due_and_incomplete_visits(client, coordinator_a, study, site_a):
+    infused = timezone.localdate() - timedelta(days=30)
+    participant = ParticipantFactory(
+        study=study,
+        site=site_a,
+        participant_id="S01-300",
+        enrollment_date=infused - timedelta(days=40),
+        infusion_date=infused,
+    )
+    visit = services.visit_create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(study=study, code="D14"),
+        visit_date=infused + timedelta(days=14),
+        author=coordinator_a,
+        reason="test",
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("home")).content.decode()
+    assert "S01-300" in page
+    # Day 30: Month 1 (window 21-35) is due; D14 was recorded, its entry still in progress.
+    assert "due now" in page
+    assert reverse("visit_entry", args=[visit.pk]) in page
+    assert "visit created" in page  # recent changes
+
+
+def test_other_site_visits_never_appear_on_home(client, coordinator_a, study):
+    other = SiteFactory(code="S09")
+    add_participant_with_bl_and_m3(study, other, 1)
+    UserFactory(username="coord_b", role="Coordinator", sites=[other])
+    client.force_login(coordinator_a)
+    page = client.get(reverse("home")).content.decode()
+    assert "S09" not in page
+    assert not Visit.objects.filter(participant__site__code="S01").exists()
