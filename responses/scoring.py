@@ -400,6 +400,24 @@ UPCR_THRESHOLDS: dict[str, Decimal] = {
 }
 
 
+#: The lab values that are numbers (each a Decimal or None in Labs).
+LAB_DECIMAL_FIELDS: tuple[str, ...] = (
+    "platelets",
+    "wbc",
+    "max_temperature_c",
+    "urine_rbc_per_hpf",
+    "urine_wbc_per_hpf",
+    "protein_24h_g",
+    "upcr",
+    "c3",
+    "c3_lower_limit",
+    "c4",
+    "c4_lower_limit",
+    "anti_dsdna",
+    "anti_dsdna_upper_limit",
+)
+
+
 @dataclass(frozen=True)
 class Labs:
     """Hold the lab values of one visit; None means not done.
@@ -427,21 +445,7 @@ class Labs:
 
     def __post_init__(self) -> None:
         """Reject non-Decimal, non-finite and negative numbers and unknown UPCR units."""
-        for name in (
-            "platelets",
-            "wbc",
-            "max_temperature_c",
-            "urine_rbc_per_hpf",
-            "urine_wbc_per_hpf",
-            "protein_24h_g",
-            "upcr",
-            "c3",
-            "c3_lower_limit",
-            "c4",
-            "c4_lower_limit",
-            "anti_dsdna",
-            "anti_dsdna_upper_limit",
-        ):
+        for name in LAB_DECIMAL_FIELDS:
             value = getattr(self, name)
             if value is None:
                 continue

@@ -20,6 +20,7 @@ from responses.scoring import (
     BILAG_GRADES,
     BILAG_SYSTEM_LABELS,
     BILAG_SYSTEMS,
+    LAB_DECIMAL_FIELDS,
     SLEDAI_DESCRIPTORS,
 )
 
@@ -536,21 +537,6 @@ class BilagAssessment(models.Model):
         return {system: getattr(self, system) or None for system in BILAG_SYSTEMS}
 
 
-LAB_DECIMAL_FIELDS = (
-    "platelets",
-    "wbc",
-    "max_temperature_c",
-    "urine_rbc_per_hpf",
-    "urine_wbc_per_hpf",
-    "protein_24h_g",
-    "upcr",
-    "c3",
-    "c3_lower_limit",
-    "c4",
-    "c4_lower_limit",
-    "anti_dsdna",
-    "anti_dsdna_upper_limit",
-)
 #: Form order: each value next to its unit or its lab's limit.
 LAB_FIELDS = (
     "platelets",

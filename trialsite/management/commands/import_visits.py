@@ -1,20 +1,16 @@
-from argparse import ArgumentParser
-
-from django.core.management.base import BaseCommand, CommandError
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from trialsite.imports import (
-    InputError,
-    choose_study,
-    find_author,
-    import_visits,
-    problem_summary,
-    read_import_file,
-    summary_lines,
-)
+from trialsite.imports import ImportReport, import_visits
+from trialsite.management.base import ImportCommand
+from trialsite.models import Study
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
+    file_help = gettext_lazy("The visits.csv file (UTF-8).")
+    update_help = gettext_lazy("Change visits that already exist (date and assessments).")
+
     @property
     def help(self) -> str:
         return _(
@@ -23,56 +19,17 @@ class Command(BaseCommand):
             'audited with the reason "imported from <file name>" and rescored.'
         )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("file", help=_("The visits.csv file (UTF-8)."))
-        parser.add_argument(
-            "--update",
-            action="store_true",
-            help=_("Change visits that already exist (date and assessments)."),
-        )
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help=_("Check everything and report what would change, but write nothing."),
-        )
-        parser.add_argument(
-            "--study",
-            metavar="PROTOCOL_NUMBER",
-            help=_("The study to import into (required when there are several)."),
-        )
-        parser.add_argument(
-            "--user",
-            metavar="USERNAME",
-            help=_("The user recorded as the author of the changes in the audit trail."),
-        )
-
-    def handle(
+    def run_import(
         self,
-        *args: str,
-        file: str,
+        text: str,
+        *,
+        file_name: str,
+        study: Study,
+        author: AbstractBaseUser | None,
         update: bool,
         dry_run: bool,
-        study: str | None,
-        user: str | None,
-        **options: object,
-    ) -> None:
-        try:
-            text, file_name = read_import_file(file)
-            chosen_study = choose_study(study)
-            author = find_author(user)
-        except InputError as error:
-            raise CommandError(str(error)) from error
-        report = import_visits(
-            text,
-            file_name=file_name,
-            study=chosen_study,
-            author=author,
-            update=update,
-            dry_run=dry_run,
+        options: dict[str, object],
+    ) -> ImportReport:
+        return import_visits(
+            text, file_name=file_name, study=study, author=author, update=update, dry_run=dry_run
         )
-        if report.problems:
-            for problem in report.problems:
-                self.stderr.write(str(problem))
-            raise CommandError(problem_summary(report))
-        for line in summary_lines(report):
-            self.stdout.write(line)
