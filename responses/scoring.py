@@ -656,8 +656,6 @@ SRI_MAX_NEW_BILAG_B = 1
 #: New BILAG A systems allowed (Furie 2009): none.
 SRI_MAX_NEW_BILAG_A = 0
 #: SRI-4 is the primary endpoint; SRI-5 and SRI-6 are secondary (spec section 4).
-SRI_PRIMARY_THRESHOLD = 4
-SRI_THRESHOLDS: tuple[int, ...] = (4, 5, 6)
 #: Baseline grades from which a B at the visit counts as new (spec section 4, rule 3).
 SRI_NEW_B_FROM_GRADES: frozenset[str] = frozenset({"C", "D", "E"})
 

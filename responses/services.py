@@ -7,12 +7,13 @@ always equals a fresh computation (``recompute_responses --check`` verifies it).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from responses import scoring
@@ -33,21 +34,24 @@ def visit_assessment(visit: Visit) -> scoring.Assessment:
     )
 
 
-def _visits_with_assessments() -> "Iterable[Visit]":
+def _visits_with_assessments() -> QuerySet[Visit]:
     return Visit.objects.select_related(
         "participant__study", "visit_definition", "sledai", "pga", "bilag"
     ).order_by("participant_id", "visit_date", "visit_definition__order", "occurrence")
 
 
 def follow_up_visits(
-    participant: Participant, visits: list[Visit]
+    *, participant: Participant, visits: list[Visit]
 ) -> tuple[Visit | None, list[Visit]]:
     """Return the baseline visit and the visits compared with it.
 
     With a baseline visit, the follow-up visits are those dated after it. Without one, they are
-    the visits after the baseline in the schedule (they are then not evaluable).
+    the visits after the baseline in the schedule (they are then not evaluable). A study whose
+    baseline visit is not set yet compares nothing.
     """
     baseline_definition = participant.study.baseline_visit
+    if baseline_definition is None:
+        return None, []
     baseline = next((v for v in visits if v.visit_definition_id == baseline_definition.pk), None)
     if baseline is not None:
         return baseline, [v for v in visits if v.visit_date > baseline.visit_date]
@@ -56,12 +60,14 @@ def follow_up_visits(
 
 @dataclass(frozen=True)
 class FreshResults:
+    """A participant's scores and endpoint results as computed now, not yet saved."""
+
     scores: list[VisitScore]
     endpoint_results: list[EndpointResult]
 
 
 def compute_participant(
-    participant: Participant, visits: list[Visit], now: datetime
+    *, participant: Participant, visits: list[Visit], now: datetime
 ) -> FreshResults:
     """Compute the scores of every visit and the SRI results of every follow-up visit."""
     assessments = {visit.pk: visit_assessment(visit) for visit in visits}
@@ -75,7 +81,7 @@ def compute_participant(
         )
         for visit in visits
     ]
-    baseline, follow_ups = follow_up_visits(participant, visits)
+    baseline, follow_ups = follow_up_visits(participant=participant, visits=visits)
     results = []
     for visit in follow_ups:
         failed = scoring.treatment_failed(
@@ -113,14 +119,14 @@ def participant_recompute_responses(*, participant: Participant) -> None:
     """Rebuild a participant's visit scores and endpoint results from the stored data."""
     participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
     visits = list(_visits_with_assessments().filter(participant=participant))
-    fresh = compute_participant(participant, visits, timezone.now())
+    fresh = compute_participant(participant=participant, visits=visits, now=timezone.now())
     VisitScore.objects.filter(visit__participant=participant).delete()
     EndpointResult.objects.filter(visit__participant=participant).delete()
     VisitScore.objects.bulk_create(fresh.scores)
     EndpointResult.objects.bulk_create(fresh.endpoint_results)
 
 
-def _fresh_by_participant() -> "Iterable[tuple[Participant, FreshResults]]":
+def _fresh_by_participant() -> Iterator[tuple[Participant, FreshResults]]:
     visits_by_participant: dict[int, list[Visit]] = defaultdict(list)
     for visit in _visits_with_assessments():
         visits_by_participant[visit.participant_id].append(visit)
@@ -128,7 +134,9 @@ def _fresh_by_participant() -> "Iterable[tuple[Participant, FreshResults]]":
     for participant in Participant.objects.select_related("study__baseline_visit"):
         yield (
             participant,
-            compute_participant(participant, visits_by_participant[participant.pk], now),
+            compute_participant(
+                participant=participant, visits=visits_by_participant[participant.pk], now=now
+            ),
         )
 
 
@@ -160,7 +168,7 @@ RESULT_FIELDS = (
 )
 
 
-def _comparable(row: VisitScore | EndpointResult, fields: tuple[str, ...]) -> tuple:
+def _comparable(row: VisitScore | EndpointResult, fields: tuple[str, ...]) -> tuple[object, ...]:
     values = []
     for field in fields:
         value = getattr(row, field)

@@ -29,6 +29,7 @@ from trialsite.models import (
 
 CHANGE_REASON_FIELD = "change_reason"
 DELETED_IN_ADMIN = _("Deleted in admin")
+SITE_ACCESS_CHANGED = _("Site access changed on the user's admin page")
 
 
 class ChangeReasonForm(forms.ModelForm):
@@ -94,6 +95,8 @@ class StudyAdmin(AuditedAdmin):
         if db_field.name in {"baseline_visit", "primary_visit"}:
             study_id = request.resolver_match.kwargs.get("object_id")
             kwargs["queryset"] = VisitDefinition.objects.filter(study_id=study_id)
+            # A study being edited has its schedule: every endpoint needs these two.
+            kwargs["required"] = study_id is not None
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -112,6 +115,11 @@ class VisitDefinitionAdmin(AuditedAdmin):
     list_filter = ["study", "repeatable"]
     search_fields = ["code", "name"]
     ordering = ["study", "order"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Without a baseline visit, follow-up visits are those after BL in the schedule order.
+        recompute_all_responses()
 
 
 class SiteMembershipInline(admin.TabularInline):
@@ -156,6 +164,15 @@ class TrialUserAdmin(UserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups", "site_memberships__site")
+
+    def has_delete_permission(self, request, obj=None):
+        # The audit trail names its authors: deactivate a user who leaves, never delete one.
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            inline_form.instance._change_reason = str(SITE_ACCESS_CHANGED)
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description=_("roles"))
     def roles(self, user) -> str:
@@ -235,7 +252,21 @@ class VisitAdmin(AuditedAdmin):
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
     inlines = [PgaInline, SledaiInline, BilagInline]
-    readonly_fields = ["occurrence"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The services number repeated visits and set the entry status from the answers; a
+        # recorded visit stays with its participant and visit (record another one instead).
+        if obj is None:
+            return ["occurrence", "entry_status"]
+        return ["participant", "visit_definition", "occurrence", "entry_status"]
+
+    def get_deleted_objects(self, objs, request):
+        # Only a visit's own assessments and labs protect it, and visit_delete removes them
+        # first (each audited). A new model that protects visits must be handled here.
+        deletable, model_count, _perms_needed, _protected = super().get_deleted_objects(
+            objs, request
+        )
+        return deletable, model_count, set(), []
 
     def save_model(self, request, obj, form, change):
         services.visit_save(

@@ -1,6 +1,7 @@
 """Data-entry forms. They validate input and hand it to trialsite.services; they save nothing."""
 
 from decimal import Decimal
+from itertools import chain
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
@@ -94,6 +95,14 @@ class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
             not_in_future(self, field)
         if cleaned.get("withdrawal_date") is not None and not cleaned.get("withdrawal_reason"):
             self.add_error("withdrawal_reason", _("Give the reason for the withdrawal."))
+        participant_id = cleaned.get("participant_id")
+        taken = Participant.objects.filter(
+            study=self.instance.study, participant_id=participant_id
+        ).exclude(pk=self.instance.pk)
+        if participant_id and taken.exists():
+            self.add_error(
+                "participant_id", _("This participant ID is already used in this study.")
+            )
         return cleaned
 
 
@@ -134,6 +143,17 @@ class VisitForm(ChangeReasonMixin, forms.ModelForm):
             self.add_error(
                 "visit_date", _("An unscheduled visit is already recorded on this date.")
             )
+        bilag = getattr(self.instance, "bilag", None)
+        if visit_date is not None and bilag is not None:
+            # A new date can put a grade E after an involved grade at another visit.
+            self.instance.visit_date = visit_date
+            errors = services.bilag_history_errors(
+                self.instance.participant,
+                proposed_visit=self.instance,
+                proposed_grades=bilag.grades(),
+            )
+            for message in chain.from_iterable(errors.values()):
+                self.add_error("visit_date", message)
         return cleaned
 
 

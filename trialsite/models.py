@@ -21,13 +21,14 @@ from responses.scoring import (
     BILAG_SYSTEM_LABELS,
     BILAG_SYSTEMS,
     LAB_DECIMAL_FIELDS,
+    PGA_MAX,
+    PGA_MIN,
     SLEDAI_DESCRIPTORS,
 )
 
 SLEDAI_BY_FIELD = {descriptor.field: descriptor for descriptor in SLEDAI_DESCRIPTORS}
 
 SLEDAI_LOOKBACK_CHOICES = [(10, _("10 days (SLEDAI-2K)")), (30, _("30 days (validated variant)"))]
-PGA_MIN, PGA_MAX = 0, 3
 AGE_MIN, AGE_MAX = 0, 21
 
 
@@ -298,6 +299,16 @@ class Participant(models.Model):
             value = getattr(self, field)
             if value is not None and value < self.enrollment_date:
                 errors[field] = message
+        today = timezone.localdate()
+        for field in (
+            "enrollment_date",
+            "infusion_date",
+            "treatment_failure_date",
+            "withdrawal_date",
+        ):
+            value = getattr(self, field)
+            if value is not None and value > today and field not in errors:
+                errors[field] = _("This date is in the future.")
         if errors:
             raise ValidationError(errors)
 

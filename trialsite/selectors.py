@@ -161,7 +161,7 @@ class TimelineRow:
 def _timeline_visits(participant: Participant) -> list[Visit]:
     return list(
         Visit.objects.filter(participant=participant)
-        .select_related("visit_definition", "pga", "bilag", "score")
+        .select_related("participant", "visit_definition", "pga", "bilag", "score")
         .prefetch_related(
             Prefetch("endpoint_results", queryset=EndpointResult.objects.order_by("endpoint"))
         )

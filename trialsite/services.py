@@ -99,6 +99,11 @@ def participant_create(
 @transaction.atomic
 def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
     """Record a visit or change its date; a new unscheduled visit gets the next number."""
+    moved_from = (
+        Visit.objects.filter(pk=visit.pk).exclude(participant=visit.participant_id).first()
+        if visit.pk is not None
+        else None
+    )
     if visit.pk is None and visit.visit_definition.repeatable:
         latest = Visit.objects.filter(
             participant=visit.participant, visit_definition=visit.visit_definition
@@ -107,6 +112,8 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
     save_with_audit(visit, author=author, reason=reason)
     participant_check_bilag_history(participant=visit.participant)
     participant_recompute_responses(participant=visit.participant)
+    if moved_from is not None:
+        participant_recompute_responses(participant=moved_from.participant)
     return visit
 
 

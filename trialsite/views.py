@@ -37,7 +37,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         "search": request.GET.get("q", "").strip(),
         "site": request.GET.get("site", ""),
         "status": request.GET.get("status", ""),
-        "dose": int(request.GET["dose"]) if request.GET.get("dose", "").isdigit() else None,
+        "dose": _whole_number(request.GET.get("dose", "")),
     }
     return render(
         request,
@@ -50,6 +50,11 @@ def participant_list(request: HttpRequest) -> HttpResponse:
             "doses": selectors.dose_levels(request.user),
         },
     )
+
+
+def _whole_number(text: str) -> int | None:
+    """Read a filter value; anything but a plain whole number means no filter."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @permission_required("trialsite.add_participant", raise_exception=True)

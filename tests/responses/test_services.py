@@ -11,7 +11,7 @@ from django.urls import reverse
 from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import stale_results
-from tests.factories import UserFactory
+from tests.factories import ParticipantFactory, UserFactory
 from trialsite import services
 from trialsite.demo import load_demo
 from trialsite.models import Visit, VisitDefinition
@@ -330,3 +330,87 @@ def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_clie
     # There is no M1 visit, so M3 (after M1 in the schedule) has no baseline.
     assert sri4(m3).outcome == "not evaluable"
     assert stale_results() == []
+
+
+def test_a_visit_moved_to_another_participant_rescores_both(cohort, study, site_a):
+    _participant, bl, m3 = cohort
+    other = ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
+    bl.participant = other
+    services.visit_save(visit=bl, author=None, reason="Entered under the wrong participant")
+    assert sri4(m3).reason == "no baseline visit"
+    assert stale_results() == []
+
+
+def test_admin_keeps_a_recorded_visit_with_its_participant(superuser_client, cohort, study, site_a):
+    _participant, bl, _m3 = cohort
+    other = ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
+    data = admin_visit_post(bl, pga="2.00", renal="E", reason="r")
+    data["participant"] = other.pk
+    response = superuser_client.post(reverse("admin:trialsite_visit_change", args=[bl.pk]), data)
+    assert response.status_code == 302
+    bl.refresh_from_db()
+    assert bl.participant_id != other.pk
+
+
+def test_admin_deletes_a_visit_with_its_assessments_and_rescores(superuser_client, cohort):
+    _participant, bl, m3 = cohort
+    url = reverse("admin:trialsite_visit_delete", args=[bl.pk])
+    assert "Cannot delete" not in superuser_client.get(url).content.decode()
+    response = superuser_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Visit.objects.filter(pk=bl.pk).exists()
+    assert sri4(m3).reason == "no baseline visit"
+    assert stale_results() == []
+
+
+def test_admin_reordering_the_schedule_rescores(superuser_client, participant_a, study):
+    # Without a BL visit, follow-up visits are those after BL in the schedule.
+    scr = services.visit_create(
+        participant=participant_a,
+        visit_definition=code(study, "SCR"),
+        visit_date=date(2026, 1, 12),
+        author=None,
+        reason="r",
+    )
+    assert not EndpointResult.objects.filter(visit=scr).exists()
+    definition = code(study, "SCR")
+    response = superuser_client.post(
+        reverse("admin:trialsite_visitdefinition_change", args=[definition.pk]),
+        {
+            "study": study.pk,
+            "code": "SCR",
+            "name": "Screening",
+            "target_day": -28,
+            "window_low": -42,
+            "window_high": -8,
+            "order": 50,
+            "change_reason": "Schedule reordered",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert EndpointResult.objects.get(visit=scr, endpoint="sri4").reason == "no baseline visit"
+    assert stale_results() == []
+
+
+def test_admin_cannot_clear_the_study_baseline(superuser_client, study):
+    data = {
+        "name": study.name,
+        "protocol_number": study.protocol_number,
+        "baseline_visit": "",
+        "primary_visit": study.primary_visit_id,
+        "sledai_lookback_days": 10,
+        "change_reason": "r",
+        "visit_definitions-TOTAL_FORMS": 0,
+        "visit_definitions-INITIAL_FORMS": 0,
+        "visit_definitions-MIN_NUM_FORMS": 0,
+        "visit_definitions-MAX_NUM_FORMS": 1000,
+    }
+    response = superuser_client.post(reverse("admin:trialsite_study_change", args=[study.pk]), data)
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+
+
+def test_users_are_deactivated_not_deleted(superuser_client):
+    user = UserFactory(username="leaver", role="Coordinator")
+    url = reverse("admin:auth_user_delete", args=[user.pk])
+    assert superuser_client.get(url).status_code == 403

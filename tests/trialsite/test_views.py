@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -239,3 +240,79 @@ def test_other_site_visits_never_appear_on_home(client, coordinator_a, study):
     page = client.get(reverse("home")).content.decode()
     assert "S09" not in page
     assert not Visit.objects.filter(participant__site__code="S01").exists()
+
+
+def test_moving_a_visit_date_that_would_break_bilag_history_is_refused_on_the_field(
+    client, coordinator_a, cohort, study
+):
+    (participant,) = cohort(1)
+    # Month 3 (2026-05-10) has renal E. An unscheduled visit after it with renal B is fine;
+    # moving that visit before Month 3 would put Month 3's E after an involved grade.
+    uns = services.visit_create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(study=study, code="UNS"),
+        visit_date=date(2026, 6, 1),
+        author=None,
+        reason="test",
+    )
+    services.visit_save_assessments(
+        visit=uns,
+        sledai=NONE_PRESENT,
+        pga=Decimal("1.00"),
+        bilag={**ALL_E, "renal": "B"},
+        author=None,
+        reason="test",
+    )
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("visit_edit", args=[uns.pk]),
+        {
+            "visit_definition": uns.visit_definition_id,
+            "visit_date": "2026-03-01",
+            "change_reason": "Date typo",
+        },
+    )
+    assert response.status_code == 200
+    assert (
+        "Renal cannot be E (never involved) at M3: it was graded B at UNS on 2026-03-01."
+        in response.content.decode()
+    )
+    uns.refresh_from_db()
+    assert uns.visit_date == date(2026, 6, 1)
+
+
+def test_a_participant_id_taken_at_another_site_is_refused_on_the_field(
+    client, coordinator_a, study, site_a
+):
+    ParticipantFactory(study=study, site=SiteFactory(code="S07"), participant_id="X-001")
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("participant_create"),
+        {
+            "site": site_a.pk,
+            "participant_id": "X-001",
+            "sex": "F",
+            "age_at_enrollment": 9,
+            "enrollment_date": "2026-03-01",
+        },
+    )
+    assert response.status_code == 200
+    assert "This participant ID is already used in this study." in response.content.decode()
+
+
+@pytest.mark.parametrize("dose", ["abc", "²", "-1", "1e5"])
+def test_a_nonsense_list_filter_is_ignored(client, coordinator_a, dose):
+    client.force_login(coordinator_a)
+    assert client.get(reverse("participant_list"), {"dose": dose}).status_code == 200
+
+
+def test_participant_dates_cannot_be_in_the_future(study, site_a):
+    participant = ParticipantFactory.build(
+        study=study,
+        site=site_a,
+        enrollment_date=timezone.localdate(),
+        infusion_date=timezone.localdate() + timedelta(days=1),
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        participant.full_clean()
+    assert excinfo.value.message_dict == {"infusion_date": ["This date is in the future."]}

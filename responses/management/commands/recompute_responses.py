@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from responses.services import recompute_all_responses, stale_results
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Recompute every visit score and endpoint result from the stored data. With --check, "
         "write nothing: list each stored result that differs from a fresh computation."
     )
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Compare only; exit with status 1 if any stored result differs.",
+            help=_("Compare only; exit with status 1 if any stored result differs."),
         )
 
     def handle(self, *args, check: bool, **options) -> None:
