@@ -72,6 +72,10 @@ class ImportCommand(BaseCommand):
             author = find_author(user)
         except InputError as error:
             raise CommandError(str(error)) from error
+        if author is None:
+            self.stderr.write(
+                _("No --user given: the audit trail will show these changes without an author.")
+            )
         report = self.run_import(
             text,
             file_name=file_name,
