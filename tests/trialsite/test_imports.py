@@ -471,7 +471,8 @@ def test_every_problem_of_a_file_is_listed(bl_c001, tmp_path):
     with pytest.raises(CommandError, match=r"7 problems in visits\.csv; nothing was imported"):
         call_command("import_visits", path, stdout=StringIO(), stderr=stderr)
     assert database_state() == before
-    lines = stderr.getvalue().splitlines()
+    warning, *lines = stderr.getvalue().splitlines()
+    assert warning == "No --user given: the audit trail will show these changes without an author."
     assert [line.split(":")[0] for line in lines] == [
         'row 3, column pga, value "3.5"',
         'row 3, column sledai_fever, value "yes"',
