@@ -124,3 +124,20 @@ def test_assessment_errors_are_shown_on_the_field_with_values_kept(page: Page, p
     page.get_by_role("button", name="Save in progress").click()
     expect(page.get_by_text("entry in progress").first).to_be_visible()
     expect(page.get_by_role("row", name=re.compile("^SRI-4"))).to_contain_text("not evaluable")
+
+
+def test_leaving_a_form_with_unsaved_changes_asks_first(page: Page, participant):
+    log_in(page, "coordinator")
+    baseline = participant.visits.get()
+    page.goto(f"/visits/{baseline.pk}/entry/")
+    page.get_by_label("PGA (0.00 to 3.00)").fill("2.10")
+    dialogs = []
+
+    def answer(dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
