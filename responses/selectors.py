@@ -6,14 +6,18 @@ Participant queryset (a user's sites, report filters); it is used as a subquery.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from functools import cached_property, lru_cache
+from statistics import median
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, FilteredRelation, Max, OuterRef, Q, QuerySet
+from django.urls import reverse
 from scipy.stats import binomtest
 
-from responses.models import Endpoint, EndpointResult
-from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome
+from responses.models import Endpoint, EndpointResult, VisitScore
+from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
 from trialsite.models import Participant, Study, Visit, VisitDefinition
 
 #: Rates and confidence limits are reported with four decimals.
@@ -55,6 +59,28 @@ class CohortRow:
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        return as_percent(self.rate)
+
+    @property
+    def ci_low_percent(self) -> Decimal | None:
+        return as_percent(self.ci_low)
+
+    @property
+    def ci_high_percent(self) -> Decimal | None:
+        return as_percent(self.ci_high)
+
+
+PERCENT_QUANTUM = Decimal("0.1")
+
+
+def as_percent(proportion: Decimal | None) -> Decimal | None:
+    """Show a four-decimal proportion as a percent with one decimal (0.2836 -> 28.4)."""
+    if proportion is None:
+        return None
+    return (proportion * 100).quantize(PERCENT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def _has_any_assessment() -> Q:
@@ -116,6 +142,7 @@ def _response_row(visit: Visit) -> ResponseRow:
     )
 
 
+@lru_cache(maxsize=4096)
 def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
     """Return the exact (Clopper-Pearson) 95% interval of a proportion, to four decimals."""
     interval = binomtest(successes, trials).proportion_ci(
@@ -175,3 +202,632 @@ def _cohort_row(definition: VisitDefinition) -> CohortRow:
         ci_low=ci_low,
         ci_high=ci_high,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Cohort reports (issue 5): the study, not-evaluable names, intention to treat, the response
+# matrix, baseline characteristics and the data behind the plots. Each selector reads stored
+# results for the participants given (a user's sites with the report filters applied).
+# --------------------------------------------------------------------------------------------
+
+
+def current_study() -> Study:
+    """Return the study the site runs, with its baseline and primary visits (one study today)."""
+    return Study.objects.select_related("baseline_visit", "primary_visit").get()
+
+
+def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
+    """Return the scheduled visits after the baseline in schedule order (the report's columns)."""
+    definitions = VisitDefinition.objects.filter(study=study, repeatable=False)
+    if study.baseline_visit is not None:
+        definitions = definitions.filter(order__gt=study.baseline_visit.order)
+    return list(definitions.order_by("order"))
+
+
+def data_cut(participants: QuerySet[Participant]) -> datetime | None:
+    """Return when the latest stored score of these participants was computed (None if none)."""
+    return VisitScore.objects.filter(visit__participant__in=participants).aggregate(
+        latest=Max("computed_at")
+    )["latest"]
+
+
+#: Reason shown for a visit on or before the baseline visit, which has no stored result.
+NO_RESULT_REASON = gettext_noop("visit not dated after the baseline visit, so not compared")
+
+
+@dataclass(frozen=True)
+class NotEvaluable:
+    """A participant who reached a visit but is not evaluable there, with the stored reason."""
+
+    participant_pk: int
+    participant_id: str
+    site: str
+    visit_date: date
+    reason_parts: tuple[tuple[str, dict], ...]
+
+
+def _result_relation(endpoint: str) -> FilteredRelation:
+    return FilteredRelation("endpoint_results", condition=Q(endpoint_results__endpoint=endpoint))
+
+
+def not_evaluable_at(
+    *,
+    visit_definition: VisitDefinition,
+    endpoint: str,
+    participants: QuerySet[Participant],
+) -> list[NotEvaluable]:
+    """Name who reached a visit without an evaluable result, with the reason. One query.
+
+    These are exactly the cohort summary's reached - evaluable at that visit: a stored result
+    "not evaluable" (reason as stored), or no stored result at all (the visit is dated on or
+    before the baseline visit).
+    """
+    visits = (
+        Visit.objects.filter(participant__in=participants, visit_definition=visit_definition)
+        .annotate(result=_result_relation(endpoint))
+        .filter(Q(result__isnull=True) | Q(result__outcome=Outcome.NOT_EVALUABLE))
+        .order_by("participant__participant_id")
+        .values_list(
+            "participant_id",
+            "participant__participant_id",
+            "participant__site__code",
+            "visit_date",
+            "result__reason_parts",
+        )
+    )
+    return [
+        NotEvaluable(
+            participant_pk=pk,
+            participant_id=participant_id,
+            site=site,
+            visit_date=visit_date,
+            reason_parts=tuple(
+                (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
+            ),
+        )
+        for pk, participant_id, site, visit_date, parts in visits
+    ]
+
+
+class IttCategory(StrEnum):
+    """Where an infused participant stands at a visit in the intention-to-treat analysis."""
+
+    RESPONDER = gettext_noop("responder")
+    NON_RESPONDER = gettext_noop("non-responder")
+    NOT_EVALUABLE = gettext_noop("not evaluable")
+    MISSING = gettext_noop("missing")
+    WITHDRAWN = gettext_noop("withdrawn")
+    TREATMENT_FAILURE = gettext_noop("treatment failure")
+
+
+@dataclass(frozen=True)
+class IttRow:
+    """One scheduled visit in the intention-to-treat analysis: every category is counted."""
+
+    visit: str
+    visit_name: str
+    target_day: int
+    denominator: int
+    responders: int
+    non_responders: int
+    not_evaluable: int
+    missing: int
+    withdrawn: int
+    treatment_failure: int
+    rate: Decimal | None
+    ci_low: Decimal | None
+    ci_high: Decimal | None
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        return as_percent(self.rate)
+
+    @property
+    def ci_low_percent(self) -> Decimal | None:
+        return as_percent(self.ci_low)
+
+    @property
+    def ci_high_percent(self) -> Decimal | None:
+        return as_percent(self.ci_high)
+
+
+@dataclass(frozen=True)
+class _IttParticipant:
+    infusion_date: date
+    withdrawal_date: date | None
+    treatment_failure_date: date | None
+
+
+@dataclass(frozen=True)
+class _RecordedVisit:
+    visit_date: date
+    outcome: str | None
+    treatment_failure: bool | None
+
+
+def itt_category(
+    participant: _IttParticipant, recorded: _RecordedVisit | None, target_date: date
+) -> IttCategory:
+    """Classify one infused participant at one visit whose target date has passed.
+
+    1. A recorded visit with a stored result decides: responder; not evaluable; a
+       non-responder whose result carries the treatment-failure flag is "withdrawn" when the
+       withdrawal date is on or before the visit date, otherwise "treatment failure"; any other
+       non-responder is "non-responder".
+    2. A recorded visit without a stored result (dated on or before the baseline visit) is
+       "not evaluable".
+    3. No recorded visit: "withdrawn" when the withdrawal date is on or before the target date;
+       otherwise "treatment failure" when the treatment-failure date is on or before the target
+       date; otherwise "missing" (even while the visit window is still open).
+    """
+    if recorded is not None:
+        if recorded.outcome == Outcome.RESPONDER:
+            return IttCategory.RESPONDER
+        if recorded.outcome == Outcome.NON_RESPONDER:
+            if not recorded.treatment_failure:
+                return IttCategory.NON_RESPONDER
+            withdrawal = participant.withdrawal_date
+            if withdrawal is not None and withdrawal <= recorded.visit_date:
+                return IttCategory.WITHDRAWN
+            return IttCategory.TREATMENT_FAILURE
+        return IttCategory.NOT_EVALUABLE
+    if participant.withdrawal_date is not None and participant.withdrawal_date <= target_date:
+        return IttCategory.WITHDRAWN
+    failure = participant.treatment_failure_date
+    if failure is not None and failure <= target_date:
+        return IttCategory.TREATMENT_FAILURE
+    return IttCategory.MISSING
+
+
+def itt_summary(
+    *,
+    study: Study,
+    endpoint: str,
+    participants: QuerySet[Participant],
+    today: date,
+) -> list[IttRow]:
+    """Count the intention-to-treat analysis per scheduled visit after baseline. Three queries.
+
+    Denominator at a visit: every infused participant (infusion date known) whose target date
+    (infusion date + the visit's target study day) is on or before ``today``, plus any infused
+    participant who already has the visit recorded (an early visit is never dropped). Each is
+    classified by :func:`itt_category`; every category except responder counts as a
+    non-responder in the ITT rate, whose exact 95% interval is given like the observed one.
+    """
+    definitions = [d for d in scheduled_follow_up_definitions(study) if d.target_day is not None]
+    infused = {
+        pk: _IttParticipant(infusion, withdrawal, failure)
+        for pk, infusion, withdrawal, failure in participants.filter(
+            study=study, infusion_date__isnull=False
+        ).values_list("pk", "infusion_date", "withdrawal_date", "treatment_failure_date")
+    }
+    recorded: dict[tuple[int, int], _RecordedVisit] = {}
+    visits = (
+        Visit.objects.filter(
+            participant__in=participants.filter(infusion_date__isnull=False),
+            visit_definition__in=[d.pk for d in definitions],
+        )
+        .annotate(result=_result_relation(endpoint))
+        .values_list(
+            "participant_id",
+            "visit_definition_id",
+            "visit_date",
+            "result__outcome",
+            "result__treatment_failure",
+        )
+    )
+    for participant_pk, definition_pk, visit_date, outcome, failure in visits:
+        recorded[(participant_pk, definition_pk)] = _RecordedVisit(visit_date, outcome, failure)
+    rows = []
+    for definition in definitions:
+        counts = dict.fromkeys(IttCategory, 0)
+        for pk, participant in infused.items():
+            target_date = participant.infusion_date + timedelta(days=definition.target_day)
+            visit = recorded.get((pk, definition.pk))
+            if visit is None and target_date > today:
+                continue
+            counts[itt_category(participant, visit, target_date)] += 1
+        rows.append(_itt_row(definition, counts))
+    return rows
+
+
+def _itt_row(definition: VisitDefinition, counts: dict[IttCategory, int]) -> IttRow:
+    denominator = sum(counts.values())
+    responders = counts[IttCategory.RESPONDER]
+    rate = ci_low = ci_high = None
+    if denominator > 0:
+        rate = _proportion(responders, denominator)
+        ci_low, ci_high = clopper_pearson(responders, denominator)
+    return IttRow(
+        visit=definition.code,
+        visit_name=definition.name,
+        target_day=definition.target_day,
+        denominator=denominator,
+        responders=responders,
+        non_responders=counts[IttCategory.NON_RESPONDER],
+        not_evaluable=counts[IttCategory.NOT_EVALUABLE],
+        missing=counts[IttCategory.MISSING],
+        withdrawn=counts[IttCategory.WITHDRAWN],
+        treatment_failure=counts[IttCategory.TREATMENT_FAILURE],
+        rate=rate,
+        ci_low=ci_low,
+        ci_high=ci_high,
+    )
+
+
+def _proportion(successes: int, trials: int) -> Decimal:
+    return (Decimal(successes) / Decimal(trials)).quantize(
+        PROPORTION_QUANTUM, rounding=ROUND_HALF_UP
+    )
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One participant's visit: its stored SLEDAI-2K total and endpoint result with components."""
+
+    visit_date: date
+    study_day: int | None
+    sledai_total: int | None
+    pga: Decimal | None
+    outcome: str | None
+    sledai_change: int | None
+    new_bilag_a: int | None
+    new_bilag_b: int | None
+    pga_change: Decimal | None
+    treatment_failure: bool | None
+    reason_parts: tuple[tuple[str, dict], ...]
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    participant_pk: int
+    participant_id: str
+    site: str
+    dose_cells_per_kg: int | None
+    cells: tuple[MatrixCell | None, ...]
+
+    @cached_property
+    def url(self) -> str:
+        return reverse("participant_detail", args=[self.participant_pk])
+
+
+@dataclass(frozen=True)
+class MatrixColumn:
+    visit: str
+    visit_name: str
+    is_baseline: bool
+
+
+@dataclass(frozen=True)
+class ResponseMatrix:
+    columns: tuple[MatrixColumn, ...]
+    rows: tuple[MatrixRow, ...]
+    participant_count: int
+    page: int
+    page_count: int
+
+
+#: Participants per page of the response matrix (the CSV download has them all).
+MATRIX_PAGE_SIZE = 100
+
+
+def response_matrix(
+    *,
+    study: Study,
+    endpoint: str,
+    participants: QuerySet[Participant],
+    page: int = 1,
+    page_size: int = MATRIX_PAGE_SIZE,
+) -> ResponseMatrix:
+    """Return participants x scheduled visits (baseline, then the visits after it). Three queries.
+
+    One page of ``page_size`` participants (by participant ID) is returned; a page number out of
+    range is brought back into range.
+
+    A cell holds the stored SLEDAI-2K total and the stored endpoint result of the visit; an empty
+    cell is a visit not recorded. Unscheduled visits are not columns (they are in responses.csv).
+    """
+    definitions = scheduled_follow_up_definitions(study)
+    if study.baseline_visit is not None:
+        definitions = [study.baseline_visit, *definitions]
+    column_of = {definition.pk: index for index, definition in enumerate(definitions)}
+    everyone = list(
+        participants.filter(study=study)
+        .order_by("participant_id")
+        .values_list("pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date")
+    )
+    page_count = max(1, -(-len(everyone) // page_size))
+    page = min(max(page, 1), page_count)
+    people = everyone[(page - 1) * page_size : page * page_size]
+    cells: dict[int, list[MatrixCell | None]] = {
+        person[0]: [None] * len(definitions) for person in people
+    }
+    infusion = {person[0]: person[4] for person in people}
+    visits = (
+        Visit.objects.filter(
+            participant__in=[person[0] for person in people],
+            visit_definition__in=list(column_of),
+        )
+        .annotate(result=_result_relation(endpoint))
+        .values_list(
+            "participant_id",
+            "visit_definition_id",
+            "visit_date",
+            "score__sledai_total",
+            "pga__score",
+            "result__outcome",
+            "result__sledai_change",
+            "result__new_bilag_a",
+            "result__new_bilag_b",
+            "result__pga_change",
+            "result__treatment_failure",
+            "result__reason_parts",
+        )
+    )
+    for participant_pk, definition_pk, visit_date, *values in visits:
+        if participant_pk not in cells:
+            continue
+        infused = infusion[participant_pk]
+        cells[participant_pk][column_of[definition_pk]] = MatrixCell(
+            visit_date=visit_date,
+            study_day=(visit_date - infused).days if infused is not None else None,
+            sledai_total=values[0],
+            pga=values[1],
+            outcome=values[2],
+            sledai_change=values[3],
+            new_bilag_a=values[4],
+            new_bilag_b=values[5],
+            pga_change=values[6],
+            treatment_failure=values[7],
+            reason_parts=tuple((template, params) for template, params in values[8] or []),
+        )
+    baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
+    return ResponseMatrix(
+        columns=tuple(
+            MatrixColumn(d.code, d.name, is_baseline=d.pk == baseline_pk) for d in definitions
+        ),
+        rows=tuple(
+            MatrixRow(pk, participant_id, site, dose, tuple(cells[pk]))
+            for pk, participant_id, site, dose, _infused in people
+        ),
+        participant_count=len(everyone),
+        page=page,
+        page_count=page_count,
+    )
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and range of the values known (``n`` of them); None when none is known."""
+
+    n: int
+    median: Decimal | None
+    low: Decimal | None
+    high: Decimal | None
+
+
+def spread(values: list[Decimal]) -> Spread:
+    """Return the median (exact, on Decimals) and the range of some values."""
+    if not values:
+        return Spread(0, None, None, None)
+    return Spread(len(values), median(values), min(values), max(values))
+
+
+@dataclass(frozen=True)
+class BaselineGroup:
+    """Baseline characteristics of one dose level (``dose`` None: no dose recorded) or all."""
+
+    is_overall: bool
+    dose_cells_per_kg: int | None
+    n: int
+    age: Spread
+    female: int
+    male: int
+    dose_counts: tuple[tuple[int | None, int], ...]
+    sledai: Spread
+    pga: Spread
+    bilag_a_systems: int
+    bilag_b_systems: int
+    baseline_missing: int
+
+
+@dataclass(frozen=True)
+class BaselineTable:
+    doses: tuple[int | None, ...]
+    groups: tuple[BaselineGroup, ...]
+
+
+@dataclass(frozen=True)
+class _BaselinePerson:
+    age: int
+    sex: str
+    dose: int | None
+    sledai: int | None
+    pga: Decimal | None
+    grades: tuple[str, ...]
+    has_baseline: bool
+
+
+def baseline_characteristics(*, study: Study, participants: QuerySet[Participant]) -> BaselineTable:
+    """Describe the participants at baseline, by dose level and overall. Two queries.
+
+    Medians and ranges count the participants with a stored value (SLEDAI-2K total complete,
+    PGA given); BILAG A and B are the numbers of systems graded A (or B) at baseline, summed
+    over the group's participants.
+    """
+    people = participants.filter(study=study).values_list(
+        "pk", "age_at_enrollment", "sex", "dose_cells_per_kg"
+    )
+    baseline: dict[int, tuple] = {}
+    if study.baseline_visit is not None:
+        fields = ["score__sledai_total", "pga__score", *(f"bilag__{s}" for s in BILAG_SYSTEMS)]
+        for participant_pk, *values in Visit.objects.filter(
+            participant__in=participants, visit_definition=study.baseline_visit
+        ).values_list("participant_id", *fields):
+            baseline[participant_pk] = tuple(values)
+    persons = []
+    for pk, age, sex, dose in people:
+        sledai, pga, *grades = baseline.get(pk, (None, None, *[None] * len(BILAG_SYSTEMS)))
+        persons.append(
+            _BaselinePerson(
+                age, sex, dose, sledai, pga, tuple(g or "" for g in grades), pk in baseline
+            )
+        )
+    doses = tuple(sorted({p.dose for p in persons}, key=lambda d: (d is None, d or 0)))
+    groups = [_baseline_group([p for p in persons if p.dose == d], doses, d) for d in doses]
+    groups.append(_baseline_group(persons, doses, None, is_overall=True))
+    return BaselineTable(doses=doses, groups=tuple(groups))
+
+
+def _baseline_group(
+    persons: list[_BaselinePerson],
+    doses: tuple[int | None, ...],
+    dose: int | None,
+    *,
+    is_overall: bool = False,
+) -> BaselineGroup:
+    return BaselineGroup(
+        is_overall=is_overall,
+        dose_cells_per_kg=dose,
+        n=len(persons),
+        age=spread([Decimal(p.age) for p in persons]),
+        female=sum(1 for p in persons if p.sex == Participant.Sex.FEMALE),
+        male=sum(1 for p in persons if p.sex == Participant.Sex.MALE),
+        dose_counts=tuple((d, sum(1 for p in persons if p.dose == d)) for d in doses),
+        sledai=spread([Decimal(p.sledai) for p in persons if p.sledai is not None]),
+        pga=spread([p.pga for p in persons if p.pga is not None]),
+        bilag_a_systems=sum(p.grades.count("A") for p in persons),
+        bilag_b_systems=sum(p.grades.count("B") for p in persons),
+        baseline_missing=sum(1 for p in persons if not p.has_baseline),
+    )
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One participant's stored values over study day, in date order."""
+
+    participant_id: str
+    points: tuple[tuple[int, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class VisitMedian:
+    visit: str
+    target_day: int
+    median: Decimal
+    n: int
+
+
+@dataclass(frozen=True)
+class TrajectorySet:
+    trajectories: tuple[Trajectory, ...]
+    medians: tuple[VisitMedian, ...]
+
+
+@dataclass(frozen=True)
+class ScoreTrajectories:
+    sledai: TrajectorySet
+    pga: TrajectorySet
+
+
+def score_trajectories(*, study: Study, participants: QuerySet[Participant]) -> ScoreTrajectories:
+    """Return SLEDAI-2K and PGA over study day per infused participant, with the median at each
+    scheduled visit (placed at its target study day). One query."""
+    visits = (
+        Visit.objects.filter(
+            participant__in=participants.filter(study=study, infusion_date__isnull=False)
+        )
+        .order_by("participant__participant_id", "visit_date", "visit_definition__order")
+        .values_list(
+            "participant__participant_id",
+            "participant__infusion_date",
+            "visit_date",
+            "visit_definition__code",
+            "visit_definition__target_day",
+            "visit_definition__order",
+            "visit_definition__repeatable",
+            "score__sledai_total",
+            "pga__score",
+        )
+    )
+    sledai_points: dict[str, list[tuple[int, Decimal]]] = {}
+    pga_points: dict[str, list[tuple[int, Decimal]]] = {}
+    sledai_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
+    pga_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
+    for pid, infused, visit_date, code, target, order, repeatable, sledai, pga in visits:
+        day = (visit_date - infused).days
+        key = (order, code, target)
+        for value, points, by_visit in (
+            (Decimal(sledai) if sledai is not None else None, sledai_points, sledai_by_visit),
+            (pga, pga_points, pga_by_visit),
+        ):
+            if value is None:
+                continue
+            points.setdefault(pid, []).append((day, value))
+            if not repeatable:
+                by_visit.setdefault(key, []).append(value)
+    return ScoreTrajectories(
+        sledai=_trajectory_set(sledai_points, sledai_by_visit),
+        pga=_trajectory_set(pga_points, pga_by_visit),
+    )
+
+
+def _trajectory_set(
+    points: dict[str, list[tuple[int, Decimal]]],
+    by_visit: dict[tuple[int, str, int], list[Decimal]],
+) -> TrajectorySet:
+    return TrajectorySet(
+        trajectories=tuple(Trajectory(pid, tuple(values)) for pid, values in points.items()),
+        medians=tuple(
+            VisitMedian(code, target, median(values), len(values))
+            for (_order, code, target), values in sorted(by_visit.items())
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class BilagGrid:
+    """BILAG-2004 grades at one visit: a row of nine grades ("" = not graded) per participant."""
+
+    visit: str
+    visit_name: str
+    participant_ids: tuple[str, ...]
+    grades: tuple[tuple[str, ...], ...]
+
+
+def bilag_grids(
+    *,
+    study: Study,
+    participants: QuerySet[Participant],
+    visit_definition: VisitDefinition,
+) -> tuple[BilagGrid, BilagGrid]:
+    """Return the grades at baseline and at a chosen visit, for the same participants in the same
+    order (those with either visit recorded; a visit not recorded is a row of ""). One query."""
+    baseline = study.baseline_visit
+    wanted = [d.pk for d in (baseline, visit_definition) if d is not None]
+    rows = (
+        Visit.objects.filter(participant__in=participants, visit_definition__in=wanted)
+        .order_by("participant__participant_id")
+        .values_list(
+            "participant__participant_id",
+            "visit_definition_id",
+            *(f"bilag__{system}" for system in BILAG_SYSTEMS),
+        )
+    )
+    by_visit: dict[int, dict[str, tuple[str, ...]]] = {pk: {} for pk in wanted}
+    order: dict[str, None] = {}
+    for participant_id, definition_pk, *grades in rows:
+        order[participant_id] = None
+        by_visit[definition_pk][participant_id] = tuple(g or "" for g in grades)
+    empty = ("",) * len(BILAG_SYSTEMS)
+
+    def grid(definition: VisitDefinition | None) -> BilagGrid:
+        found = by_visit.get(definition.pk, {}) if definition is not None else {}
+        return BilagGrid(
+            visit=definition.code if definition is not None else "",
+            visit_name=definition.name if definition is not None else "",
+            participant_ids=tuple(order),
+            grades=tuple(found.get(pid, empty) for pid in order),
+        )
+
+    return grid(baseline), grid(visit_definition)

@@ -18,6 +18,9 @@ LIST_VIEWS = {
     "participant_list": lambda: reverse("participant_list"),
     "participant_create": lambda: reverse("participant_create"),
     "cohort_summary": lambda: reverse("cohort_summary"),
+    "report_matrix": lambda: reverse("report_matrix"),
+    "report_baseline": lambda: reverse("report_baseline"),
+    "report_plots": lambda: reverse("report_plots"),
     "lab_suggestions": lambda: reverse("lab_suggestions"),
 }
 PUBLIC_URL_NAMES = {"login", "set_language"}

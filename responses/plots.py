@@ -1,0 +1,312 @@
+"""Server-rendered report plots: matplotlib figures written as SVG to inline in the page.
+
+Each function takes plain data (the selectors' dataclasses) and returns a :class:`Plot`: the SVG
+markup with ``role="img"`` and a ``<title>`` text alternative, plus the title and description the
+page shows as a visible caption. Figures are built with ``matplotlib.figure.Figure`` (not pyplot),
+so no global figure registry holds them: each is freed when the function returns, and rendering is
+thread-safe. ``svg.hashsalt`` and an empty date make the output the same for the same data.
+"""
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import matplotlib
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from responses.scoring import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
+from responses.selectors import BilagGrid, CohortRow, IttRow, TrajectorySet
+
+#: Okabe-Ito colours (distinguishable with colour-vision deficiency).
+PARTICIPANT_COLOUR = "#56B4E9"
+MEDIAN_COLOUR = "#000000"
+OBSERVED_COLOUR = "#0072B2"
+ITT_COLOUR = "#D55E00"
+#: BILAG-2004 grades from severe to never involved, then "not graded".
+GRADE_COLOURS = ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0", "#F7F7F7", "#BDBDBD"]
+#: Above this many participants their lines are drawn as one embedded image, to keep pages small.
+RASTERIZE_LINES_FROM = 150
+#: Up to this many participants the heat map names them and prints each grade.
+LABEL_ROWS_UP_TO = 40
+WIDTH_IN = 8.0
+HEIGHT_IN = 4.0
+RASTER_DPI = 150
+
+
+@dataclass(frozen=True)
+class Plot:
+    """An SVG figure ready to inline, with its title and text alternative."""
+
+    svg: SafeString
+    title: str
+    description: str
+
+
+def _svg(figure: Figure, *, name: str, title: str, description: str) -> Plot:
+    """Write a figure as SVG and make it accessible: role="img", aria-label and <title>."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"trialsite-{name}", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
+    markup = buffer.getvalue()
+    markup = markup[markup.index("<svg") :]  # drop the XML declaration and DOCTYPE
+    root_end = markup.index(">")
+    label = escape(f"{title}. {description}")
+    markup = (
+        markup[:root_end]
+        + f' role="img" aria-label="{label}" class="report-plot-svg"'
+        + ">"
+        + f"<title>{label}</title>"
+        + markup[root_end + 1 :]
+    )
+    # Only matplotlib's own output and escaped text are marked safe.
+    return Plot(svg=mark_safe(markup), title=title, description=description)
+
+
+def _figure(height: float = HEIGHT_IN, *, constrained: bool = False) -> Figure:
+    """Return a figure; fixed margins suit the line plots and are faster than a layout engine."""
+    if constrained:
+        return Figure(figsize=(WIDTH_IN, height), layout="constrained")
+    figure = Figure(figsize=(WIDTH_IN, height))
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.91, bottom=0.13)
+    return figure
+
+
+def _no_data(figure: Figure, title: str) -> None:
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    axes.text(0.5, 0.5, _("No data for these filters"), ha="center", va="center", fontsize=12)
+    axes.set_axis_off()
+
+
+def _float(value: Decimal | int) -> float:
+    # Plot coordinates only: every reported number stays a Decimal.
+    return float(value)
+
+
+def trajectory_plot(
+    data: TrajectorySet,
+    *,
+    name: str,
+    title: str,
+    y_label: str,
+    y_limits: tuple[float, float] | None = None,
+) -> Plot:
+    """Draw one line per participant over study day and the median at each scheduled visit."""
+    figure = _figure()
+    if not data.trajectories:
+        _no_data(figure, title)
+        return _svg(figure, name=name, title=title, description=_("No data for these filters."))
+    axes = figure.add_subplot()
+    lines = [[(day, _float(value)) for day, value in t.points] for t in data.trajectories]
+    many = len(lines) >= RASTERIZE_LINES_FROM
+    collection = LineCollection(
+        lines,
+        colors=PARTICIPANT_COLOUR,
+        linewidths=0.8 if many else 1.2,
+        alpha=0.35 if many else 0.7,
+        label=_("participants (%(count)s)") % {"count": len(lines)},
+        rasterized=many,
+    )
+    axes.add_collection(collection)
+    for line in lines:
+        if len(line) == 1 and not many:
+            axes.plot(*line[0], "o", color=PARTICIPANT_COLOUR, markersize=3)
+    axes.plot(
+        [m.target_day for m in data.medians],
+        [_float(m.median) for m in data.medians],
+        color=MEDIAN_COLOUR,
+        linewidth=2.2,
+        marker="o",
+        markersize=4,
+        label=_("median at each scheduled visit"),
+    )
+    axes.autoscale_view()
+    if y_limits is not None:
+        axes.set_ylim(*y_limits)
+    axes.axvline(0, color="#888888", linewidth=0.8, linestyle="--")
+    axes.set_title(title)
+    axes.set_xlabel(_("Study day (day 0 = CAR-T infusion)"))
+    axes.set_ylabel(y_label)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper right", frameon=False)
+    days = [day for line in lines for day, _value in line]
+    description = _("%(count)s participants from study day %(first)s to %(last)s; %(medians)s.") % {
+        "count": len(lines),
+        "first": min(days),
+        "last": max(days),
+        "medians": ", ".join(
+            _("median %(value)s at %(visit)s") % {"value": m.median, "visit": m.visit}
+            for m in data.medians
+        ),
+    }
+    return _svg(figure, name=name, title=title, description=description)
+
+
+def sledai_plot(data: TrajectorySet) -> Plot:
+    return trajectory_plot(
+        data,
+        name="sledai",
+        title=_("SLEDAI-2K over study day"),
+        y_label=_("SLEDAI-2K total"),
+    )
+
+
+def pga_plot(data: TrajectorySet) -> Plot:
+    return trajectory_plot(
+        data,
+        name="pga",
+        title=_("Physician Global Assessment over study day"),
+        y_label=_("PGA (0 none to 3 severe)"),
+        y_limits=(0, 3.05),
+    )
+
+
+def _whole_percent(value: Decimal) -> int:
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _percent(value: Decimal) -> float:
+    return _float(value * 100)
+
+
+def response_rate_plot(
+    observed: Sequence[CohortRow], itt: Sequence[IttRow], endpoint_label: str
+) -> Plot:
+    """Draw the observed and intention-to-treat response rates by visit with exact 95% CIs."""
+    title = _("%(endpoint)s response rate by visit") % {"endpoint": endpoint_label}
+    figure = _figure()
+    shown = [row for row in observed if row.rate is not None]
+    shown_itt = [row for row in itt if row.rate is not None]
+    if not shown and not shown_itt:
+        _no_data(figure, title)
+        return _svg(figure, name="rate", title=title, description=_("No evaluable visit yet."))
+    axes = figure.add_subplot()
+    codes = [row.visit for row in observed]
+    position = {code: index for index, code in enumerate(codes)}
+    for rows, colour, label, offset, face, counts in (
+        (shown, OBSERVED_COLOUR, _("observed (evaluable)"), -0.12, OBSERVED_COLOUR, "evaluable"),
+        (shown_itt, ITT_COLOUR, _("intention to treat"), 0.12, "white", "denominator"),
+    ):
+        if not rows:
+            continue
+        x = [position[row.visit] + offset for row in rows]
+        y = [_percent(row.rate) for row in rows]
+        below = [_percent(row.rate - row.ci_low) for row in rows]
+        above = [_percent(row.ci_high - row.rate) for row in rows]
+        axes.errorbar(
+            x,
+            y,
+            yerr=[below, above],
+            fmt="o",
+            color=colour,
+            markerfacecolor=face,
+            capsize=4,
+            label=label,
+        )
+        for xi, row in zip(x, rows, strict=True):
+            axes.annotate(
+                f"{row.responders}/{getattr(row, counts)}",
+                (xi, _percent(row.ci_high)),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=7,
+                color=colour,
+            )
+    axes.set_xticks(range(len(codes)), codes)
+    axes.set_ylim(0, 110)
+    axes.set_yticks(range(0, 101, 20))
+    axes.set_title(title)
+    axes.set_xlabel(_("Visit"))
+    axes.set_ylabel(_("Responders (%) with exact 95% CI"))
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="upper left", frameon=False)
+    description = "; ".join(
+        _("%(visit)s: %(responders)s of %(evaluable)s (%(rate)s%%, 95%% CI %(low)s-%(high)s%%)")
+        % {
+            "visit": row.visit,
+            "responders": row.responders,
+            "evaluable": row.evaluable,
+            "rate": _whole_percent(row.rate),
+            "low": _whole_percent(row.ci_low),
+            "high": _whole_percent(row.ci_high),
+        }
+        for row in shown
+    )
+    return _svg(figure, name="rate", title=title, description=description or title)
+
+
+GRADE_INDEX = {grade: index for index, grade in enumerate(BILAG_GRADES)}
+NOT_GRADED_INDEX = len(BILAG_GRADES)
+
+
+def bilag_heatmap(baseline: BilagGrid, visit: BilagGrid) -> Plot:
+    """Draw BILAG-2004 grades, participants x nine systems, at baseline and at a chosen visit."""
+    title = _("BILAG-2004 grades at %(baseline)s and %(visit)s") % {
+        "baseline": baseline.visit,
+        "visit": visit.visit,
+    }
+    count = len(baseline.participant_ids)
+    height = min(14.0, max(HEIGHT_IN, 2.5 + 0.28 * count))
+    figure = _figure(height, constrained=True)
+    if count == 0:
+        _no_data(figure, title)
+        return _svg(figure, name="bilag", title=title, description=_("No data for these filters."))
+    colour_map = ListedColormap(GRADE_COLOURS)
+    system_labels = [_(BILAG_SYSTEM_LABELS[system]) for system in BILAG_SYSTEMS]
+    axes_pair = figure.subplots(1, 2, sharey=True)
+    labelled = count <= LABEL_ROWS_UP_TO
+    for axes, grid in zip(axes_pair, (baseline, visit), strict=True):
+        cells = [
+            [GRADE_INDEX.get(grade, NOT_GRADED_INDEX) for grade in grades] for grades in grid.grades
+        ]
+        axes.imshow(
+            cells,
+            cmap=colour_map,
+            vmin=-0.5,
+            vmax=NOT_GRADED_INDEX + 0.5,
+            aspect="auto",
+            interpolation="none",
+        )
+        axes.set_title(f"{grid.visit} {grid.visit_name}", fontsize=10)
+        axes.set_xticks(range(len(BILAG_SYSTEMS)), system_labels, rotation=60, ha="right")
+        axes.set_xlabel(_("Organ system"))
+        if labelled:
+            for row, grades in enumerate(grid.grades):
+                for column, grade in enumerate(grades):
+                    if grade != "":
+                        colour = "white" if grade == "A" else "black"
+                        axes.text(column, row, grade, ha="center", va="center", color=colour)
+    if labelled:
+        axes_pair[0].set_yticks(range(count), baseline.participant_ids)
+    else:
+        axes_pair[0].set_yticks([])
+    axes_pair[0].set_ylabel(_("Participant (%(count)s)") % {"count": count})
+    figure.suptitle(title)
+    figure.legend(
+        handles=[
+            Patch(facecolor=colour, edgecolor="#999999", label=label)
+            for colour, label in zip(GRADE_COLOURS, [*BILAG_GRADES, _("not recorded")], strict=True)
+        ],
+        loc="outside lower center",
+        ncols=len(GRADE_COLOURS),
+        frameon=False,
+    )
+    description = "; ".join(
+        _("%(visit)s: %(a)s systems graded A and %(b)s graded B in %(count)s participants")
+        % {
+            "visit": grid.visit,
+            "a": sum(grades.count("A") for grades in grid.grades),
+            "b": sum(grades.count("B") for grades in grid.grades),
+            "count": sum(1 for grades in grid.grades if any(g != "" for g in grades)),
+        }
+        for grid in (baseline, visit)
+    )
+    return _svg(figure, name="bilag", title=title, description=description)

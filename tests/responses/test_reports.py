@@ -1,0 +1,531 @@
+"""Cohort reports: numbers against hand counts, filters, site boundaries and query budgets."""
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from responses import selectors
+from responses.exports import COHORT_COLUMNS, RESPONSES_COLUMNS
+from responses.reports import FilterChoices, ReportFilters, headline_sentence
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.selectors import (
+    CohortRow,
+    IttCategory,
+    _IttParticipant,
+    _RecordedVisit,
+    itt_category,
+)
+from tests.factories import SiteFactory, UserFactory
+from trialsite import services
+from trialsite.demo import load_demo
+from trialsite.models import Participant, Study, VisitDefinition
+
+ENROLLED = date(2025, 1, 6)
+INFUSED = date(2025, 2, 10)
+BL_DATE = INFUSED - timedelta(days=7)
+M3_DATE = INFUSED + timedelta(days=90)  # 2025-05-11, also the Month 3 target date
+AFTER_M3 = date(2025, 6, 30)
+REPORT_PAGES = ["cohort_summary", "report_matrix", "report_baseline", "report_plots"]
+
+# Baseline: arthritis 4 + rash 2 + low complement 2 = 8 (clinical-rules.md section 1 weights).
+BL_PRESENT = {"arthritis", "rash", "low_complement"}
+
+
+def record_visit(
+    participant: Participant,
+    code: str,
+    visit_date: date,
+    present: set[str],
+    pga: str | None,
+    bilag: dict[str, str],
+) -> None:
+    visit = services.visit_create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(study=participant.study, code=code),
+        visit_date=visit_date,
+        author=None,
+        reason="test",
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={field: field in present for field in SLEDAI_FIELDS},
+        pga=Decimal(pga) if pga is not None else None,
+        bilag=bilag,
+        author=None,
+        reason="test",
+    )
+
+
+def grades(**named: str) -> dict[str, str]:
+    return {**dict.fromkeys(BILAG_SYSTEMS, "E"), **named}
+
+
+def enrol(study: Study, participant_id: str, site: str, sex: str, age: int, dose: int, **dates):
+    return services.participant_create(
+        study=study,
+        site=SiteFactory(code=site),
+        participant_id=participant_id,
+        sex=sex,
+        age_at_enrollment=age,
+        enrollment_date=ENROLLED,
+        infusion_date=dates.pop("infusion_date", INFUSED),
+        dose_cells_per_kg=dose,
+        author=None,
+        reason="test",
+        **dates,
+    )
+
+
+@pytest.fixture
+def cohort(study):
+    """Seven children; every baseline has musculoskeletal B, Month 3 has it D (no new A or B).
+
+    | id    | site | sex | age | dose   | BL SLEDAI | BL PGA | Month 3                           |
+    | H-001 | S01  | F   | 8   | 30000  | 8         | 2.00   | SLEDAI 2 (fall 6): responder      |
+    | H-002 | S01  | F   | 14  | 100000 | 8 (renal A)| 1.50  | SLEDAI 6 (fall 2): non-responder  |
+    | H-003 | S02  | M   | 15  | 100000 | 8         | 2.50   | PGA missing: not evaluable        |
+    | H-004 | S01  | F   | 10  | 30000  | 12 (+pyuria 4)| 1.00 | not recorded: missing          |
+    | H-005 | S02  | F   | 16  | 100000 | 8         | 2.20   | withdrew 2025-04-01: withdrawn    |
+    | H-006 | S01  | M   | 5   | 30000  | 8         | 1.80   | SLEDAI 2, rescue 2025-04-15: TF   |
+    | H-007 | S02  | F   | 12  | 100000 | 8         | 2.10   | infused 2025-05-20: not yet due   |
+    """
+    rows = [
+        ("H-001", "S01", "F", 8, 30_000, "2.00", {}, {}),
+        ("H-002", "S01", "F", 14, 100_000, "1.50", {}, {}),
+        ("H-003", "S02", "M", 15, 100_000, "2.50", {}, {}),
+        ("H-004", "S01", "F", 10, 30_000, "1.00", {}, {}),
+        ("H-005", "S02", "F", 16, 100_000, "2.20", {"withdrawal_date": date(2025, 4, 1)}, {}),
+        ("H-006", "S01", "M", 5, 30_000, "1.80", {"treatment_failure_date": date(2025, 4, 15)}, {}),
+        ("H-007", "S02", "F", 12, 100_000, "2.10", {"infusion_date": date(2025, 5, 20)}, {}),
+    ]
+    people = {}
+    for pid, site, sex, age, dose, pga, dates, _unused in rows:
+        people[pid] = enrol(study, pid, site, sex, age, dose, **dates)
+        present = BL_PRESENT | ({"pyuria"} if pid == "H-004" else set())
+        bl_grades = grades(musculoskeletal="B", **({"renal": "A"} if pid == "H-002" else {}))
+        bl_date = BL_DATE if pid != "H-007" else date(2025, 5, 13)
+        record_visit(people[pid], "BL", bl_date, present, pga, bl_grades)
+    m3_grades = grades(musculoskeletal="D")
+    record_visit(people["H-001"], "M3", M3_DATE, {"low_complement"}, "0.50", m3_grades)
+    record_visit(
+        people["H-002"],
+        "M3",
+        M3_DATE,
+        {"arthritis", "low_complement"},
+        "0.50",
+        grades(musculoskeletal="D", renal="C"),
+    )
+    record_visit(people["H-003"], "M3", M3_DATE, {"low_complement"}, None, m3_grades)
+    record_visit(people["H-006"], "M3", M3_DATE, {"low_complement"}, "0.50", m3_grades)
+    return people
+
+
+def row_of(rows, code: str):
+    return next(row for row in rows if row.visit == code)
+
+
+def test_cohort_summary_at_month_3_matches_the_hand_count(study, cohort):
+    rows = selectors.cohort_summary(
+        study=study, endpoint="sri4", participants=Participant.objects.all()
+    )
+    m3 = row_of(rows, "M3")
+    # Reached: H-001, H-002, H-003, H-006. Evaluable: all but H-003 (PGA missing).
+    # Responders: H-001 only (H-002 fell by 2; H-006 had rescue therapy before Month 3).
+    assert (m3.reached, m3.evaluable, m3.responders) == (4, 3, 1)
+    # 1 of 3: exact 95% interval 0.0084-0.9057 (published: 1 - 0.975^(1/3) = 0.0084).
+    assert (m3.rate, m3.ci_low, m3.ci_high) == (
+        Decimal("0.3333"),
+        Decimal("0.0084"),
+        Decimal("0.9057"),
+    )
+    assert headline_sentence(m3, "SRI-4") == (
+        "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
+    )
+
+
+def test_headline_sentence_of_the_seed_cohort_rounds_to_whole_percents():
+    # 4 of 5: 80%, exact interval 0.2836-0.9949 (Clopper-Pearson, published).
+    row = CohortRow(
+        "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949")
+    )
+    assert headline_sentence(row, "SRI-4") == (
+        "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
+    )
+
+
+def test_headline_sentence_without_evaluable_participants_says_so():
+    row = CohortRow("M3", "Month 3", 1, 0, 0, None, None, None)
+    assert headline_sentence(row, "SRI-5") == (
+        "No participant with follow-up reaching Month 3 is evaluable for SRI-5 yet."
+    )
+
+
+def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
+    (item,) = selectors.not_evaluable_at(
+        visit_definition=study.primary_visit,
+        endpoint="sri4",
+        participants=Participant.objects.all(),
+    )
+    assert (item.participant_id, item.site, item.visit_date) == ("H-003", "S02", M3_DATE)
+    assert item.reason_parts == (("PGA missing at the visit", {}),)
+
+
+def test_itt_at_month_3_counts_every_category(study, cohort):
+    rows = selectors.itt_summary(
+        study=study, endpoint="sri4", participants=Participant.objects.all(), today=AFTER_M3
+    )
+    m3 = row_of(rows, "M3")
+    # Infused with the Month 3 target date (2025-05-11) passed: H-001..H-006 (H-007 due 08-18).
+    # H-001 responder, H-002 non-responder, H-003 not evaluable, H-004 missing, H-005 withdrawn
+    # (2025-04-01 <= target), H-006 treatment failure (rescue 2025-04-15 <= visit).
+    assert (
+        m3.denominator,
+        m3.responders,
+        m3.non_responders,
+        m3.not_evaluable,
+        m3.missing,
+        m3.withdrawn,
+        m3.treatment_failure,
+    ) == (6, 1, 1, 1, 1, 1, 1)
+    # 1 of 6: published exact limits 0.0042-0.6412.
+    assert (m3.rate, m3.ci_low, m3.ci_high) == (
+        Decimal("0.1667"),
+        Decimal("0.0042"),
+        Decimal("0.6412"),
+    )
+
+
+def test_itt_counts_a_participant_from_the_target_date_on(study, cohort):
+    participants = Participant.objects.all()
+
+    def month_3(today: date):
+        itt = selectors.itt_summary(
+            study=study, endpoint="sri4", participants=participants, today=today
+        )
+        return row_of(itt, "M3")
+
+    # The day before the target date only the recorded Month 3 visits count (H-001/2/3/6).
+    before = month_3(M3_DATE - timedelta(days=1))
+    assert (before.denominator, before.missing, before.withdrawn) == (4, 0, 0)
+    # On the target date H-004 (missing) and H-005 (withdrawn) join.
+    on_target = month_3(M3_DATE)
+    assert (on_target.denominator, on_target.missing, on_target.withdrawn) == (6, 1, 1)
+
+
+PERSON = _IttParticipant(INFUSED, None, None)
+TARGET = M3_DATE
+
+
+@pytest.mark.parametrize(
+    ("person", "recorded", "expected"),
+    [
+        (PERSON, _RecordedVisit(TARGET, "responder", False), IttCategory.RESPONDER),
+        (PERSON, _RecordedVisit(TARGET, "non-responder", False), IttCategory.NON_RESPONDER),
+        (PERSON, _RecordedVisit(TARGET, "not evaluable", False), IttCategory.NOT_EVALUABLE),
+        (PERSON, _RecordedVisit(TARGET, None, None), IttCategory.NOT_EVALUABLE),
+        (
+            _IttParticipant(INFUSED, None, TARGET),
+            _RecordedVisit(TARGET, "non-responder", True),
+            IttCategory.TREATMENT_FAILURE,
+        ),
+        (
+            _IttParticipant(INFUSED, TARGET, None),
+            _RecordedVisit(TARGET, "non-responder", True),
+            IttCategory.WITHDRAWN,
+        ),
+        (PERSON, None, IttCategory.MISSING),
+        (_IttParticipant(INFUSED, TARGET, None), None, IttCategory.WITHDRAWN),
+        (
+            _IttParticipant(INFUSED, TARGET + timedelta(days=1), None),
+            None,
+            IttCategory.MISSING,
+        ),
+        (_IttParticipant(INFUSED, None, TARGET), None, IttCategory.TREATMENT_FAILURE),
+        (
+            _IttParticipant(INFUSED, TARGET - timedelta(days=3), TARGET - timedelta(days=9)),
+            None,
+            IttCategory.WITHDRAWN,
+        ),
+        (
+            _IttParticipant(INFUSED, None, TARGET + timedelta(days=1)),
+            None,
+            IttCategory.MISSING,
+        ),
+    ],
+    ids=[
+        "recorded-responder",
+        "recorded-non-responder",
+        "recorded-not-evaluable",
+        "recorded-without-result",
+        "recorded-after-rescue",
+        "recorded-after-withdrawal",
+        "not-recorded",
+        "withdrawn-on-target-date",
+        "withdrawn-day-after-target-is-missing",
+        "rescue-on-target-date",
+        "withdrawal-wins-over-rescue",
+        "rescue-day-after-target-is-missing",
+    ],
+)
+def test_itt_category_rules(person, recorded, expected):
+    assert itt_category(person, recorded, TARGET) == expected
+
+
+def test_baseline_characteristics_by_dose_and_overall(study, cohort):
+    table = selectors.baseline_characteristics(study=study, participants=Participant.objects.all())
+    low, high, overall = table.groups
+    assert table.doses == (30_000, 100_000)
+    # 30000: H-001 (8 y, F), H-004 (10 y, F), H-006 (5 y, M); SLEDAI 8, 12, 8; PGA 2.00 1.00 1.80.
+    assert (low.n, low.female, low.male) == (3, 2, 1)
+    assert (low.age.median, low.age.low, low.age.high) == (8, 5, 10)
+    assert (low.sledai.median, low.sledai.low, low.sledai.high) == (8, 8, 12)
+    assert (low.pga.median, low.pga.low, low.pga.high) == (
+        Decimal("1.80"),
+        Decimal("1.00"),
+        Decimal("2.00"),
+    )
+    assert (low.bilag_a_systems, low.bilag_b_systems) == (0, 3)
+    # 100000: H-002 14, H-003 15, H-005 16, H-007 12 -> median (14 + 15) / 2 = 14.5.
+    # PGA 1.50, 2.10, 2.20, 2.50 -> median (2.10 + 2.20) / 2 = 2.15, exactly.
+    assert (high.n, high.female, high.male) == (4, 3, 1)
+    assert high.age.median == Decimal("14.5")
+    assert high.pga.median == Decimal("2.15")
+    assert (high.bilag_a_systems, high.bilag_b_systems) == (1, 4)  # H-002 renal A
+    # Overall: ages 5 8 10 12 14 15 16 -> 12; PGA 1.00 .. 2.50, middle 2.00.
+    assert (overall.n, overall.age.median, overall.age.low, overall.age.high) == (7, 12, 5, 16)
+    assert (overall.pga.median, overall.pga.low, overall.pga.high) == (
+        Decimal("2.00"),
+        Decimal("1.00"),
+        Decimal("2.50"),
+    )
+    assert overall.dose_counts == ((30_000, 3), (100_000, 4))
+    assert (overall.bilag_a_systems, overall.bilag_b_systems, overall.baseline_missing) == (1, 7, 0)
+
+
+def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
+    matrix = selectors.response_matrix(
+        study=study, endpoint="sri4", participants=Participant.objects.all()
+    )
+    codes = [column.visit for column in matrix.columns]
+    assert codes[0] == "BL"
+    assert "M3" in codes
+    rows = {row.participant_id: row for row in matrix.rows}
+    assert list(rows) == [f"H-00{n}" for n in range(1, 8)]
+    bl, m3 = codes.index("BL"), codes.index("M3")
+    h1 = rows["H-001"].cells
+    assert (h1[bl].sledai_total, h1[bl].outcome) == (8, None)
+    # Month 3: low complement 2, a fall of 6; PGA 2.00 -> 0.50.
+    assert (h1[m3].sledai_total, h1[m3].outcome, h1[m3].sledai_change) == (2, "responder", -6)
+    assert (h1[m3].pga_change, h1[m3].treatment_failure, h1[m3].study_day) == (
+        Decimal("-1.50"),
+        False,
+        90,
+    )
+    assert rows["H-006"].cells[m3].treatment_failure is True
+    assert rows["H-004"].cells[m3] is None
+
+
+# --------------------------------------------------------------------------------------------
+# Pages: the demo cohort, filters, CSV, site boundaries, query budgets
+# --------------------------------------------------------------------------------------------
+
+
+def test_filters_parse_only_offered_values():
+    choices = FilterChoices(sites=("S01",), doses=(30_000,), visits=())
+    query = QueryDict("site=S02&dose=30000&sex=F&age=12-17&endpoint=sri5")
+    filters = ReportFilters.from_query(query, choices)
+    assert (filters.site, filters.dose, filters.sex, filters.age, filters.endpoint) == (
+        None,
+        30_000,
+        "F",
+        "12-17",
+        "sri5",
+    )
+    assert filters.querystring == "?dose=30000&sex=F&age=12-17&endpoint=sri5"
+
+
+CSV_REQUESTS = [
+    ("cohort_summary", {"format": "csv"}),
+    ("cohort_summary", {"format": "csv", "table": "itt"}),
+    ("report_matrix", {"format": "csv"}),
+    ("report_baseline", {"format": "csv"}),
+]
+
+
+def test_coordinator_sees_only_own_site_in_pages_and_csv(client, study, cohort):
+    client.force_login(UserFactory(role="Coordinator", sites=[SiteFactory(code="S01")]))
+    for name, params in [(name, {}) for name in REPORT_PAGES] + CSV_REQUESTS:
+        content = client.get(reverse(name), params).content.decode()
+        assert "S02" not in content, name
+        for other in ("H-003", "H-005", "H-007"):
+            assert other not in content, name
+        # Asking for the other site is ignored: the user's sites bound every report.
+        asked = client.get(reverse(name), {**params, "site": "S02"}).content.decode()
+        for other in ("H-003", "H-005", "H-007"):
+            assert other not in asked, name
+    matrix = client.get(reverse("report_matrix"), {"site": "S02"}).content.decode()
+    assert "H-001" in matrix
+
+
+def test_coordinator_summary_counts_only_own_site(client, study, cohort):
+    client.force_login(UserFactory(role="Coordinator", sites=[SiteFactory(code="S01")]))
+    page = client.get(reverse("cohort_summary")).content.decode()
+    # S01 at Month 3: H-001 responder, H-002 and H-006 non-responders (H-003 is at S02).
+    assert "1 of 3 participants with follow-up reaching Month 3" in page
+    assert "not evaluable:" not in page
+
+
+def build_cohort(study: Study, size: int) -> None:
+    """Each participant: BL (SLEDAI 8) and Month 3 (SLEDAI 2, a responder), at S01 or S02."""
+    for number in range(size):
+        participant = enrol(
+            study, f"Q-{number:03d}", f"S0{1 + number % 2}", "F", 6 + number % 12, 100_000
+        )
+        record_visit(participant, "BL", BL_DATE, BL_PRESENT, "2.00", grades(renal="B"))
+        record_visit(participant, "M3", M3_DATE, {"rash"}, "1.00", grades(renal="D"))
+
+
+REPORT_QUERY_BUDGET = 18
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_report_queries_do_not_grow_with_the_cohort(
+    client, study, size, django_assert_max_num_queries
+):
+    build_cohort(study, size)
+    client.force_login(UserFactory(role="Data manager"))
+    # Per request: session, user, permissions and the session save (6); the report itself
+    # reads the study, filter choices, data cut and its tables: about ten, whatever the size.
+    for name, params in [(name, {"site": "S01", "age": "6-11"}) for name in REPORT_PAGES]:
+        with django_assert_max_num_queries(REPORT_QUERY_BUDGET, info=name):
+            assert client.get(reverse(name), params).status_code == 200
+    for name, params in CSV_REQUESTS:
+        with django_assert_max_num_queries(REPORT_QUERY_BUDGET, info=name):
+            assert client.get(reverse(name), params).status_code == 200
+
+
+def test_matrix_csv_has_the_responses_csv_columns(client, study, cohort):
+    client.force_login(UserFactory(role="Data manager"))
+    rows = csv_rows(client.get(reverse("report_matrix"), {"format": "csv"}))
+    assert tuple(rows[0]) == RESPONSES_COLUMNS
+    # Follow-up visits with an assessment: Month 3 of H-001, H-002, H-003, H-006.
+    assert [(row[0], row[2], row[12]) for row in rows[1:]] == [
+        ("H-001", "M3", "responder"),
+        ("H-002", "M3", "non-responder"),
+        ("H-003", "M3", "not evaluable"),
+        ("H-006", "M3", "non-responder"),
+    ]
+
+
+# The demo cohort stays loaded until the end of the module, so its tests come last.
+
+DEMO_TODAY = date(2026, 11, 26)
+DEMO_HEADLINE = (
+    "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
+)
+
+
+@pytest.fixture(scope="module")
+def demo_cohort(django_db_setup, django_db_blocker):
+    """Load the demo once for this module; each test still runs in its own rolled-back block."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_demo(today=min(DEMO_TODAY, timezone.localdate()))
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def data_manager(demo_cohort, db, client):
+    client.force_login(UserFactory(username="dm", role="Data manager"))
+    return client
+
+
+def test_demo_summary_states_4_of_5_at_month_3(data_manager):
+    page = data_manager.get(reverse("cohort_summary")).content.decode()
+    assert DEMO_HEADLINE in page
+    assert "28.4%\N{EN DASH}99.5%" in page
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_demo_summary_csv_has_the_cohort_csv_columns_and_numbers(data_manager):
+    rows = csv_rows(data_manager.get(reverse("cohort_summary"), {"format": "csv"}))
+    assert tuple(rows[0]) == COHORT_COLUMNS
+    assert ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949"] in rows
+
+
+def test_site_filter_changes_every_table_and_plot(data_manager):
+    # S01: S01-001 and S01-002 responded at Month 3; S01-006 and S01-007 are earlier (demo.py).
+    summary = data_manager.get(reverse("cohort_summary"), {"site": "S01"}).content.decode()
+    assert (
+        "2 of 2 participants with follow-up reaching Month 3 achieved SRI-4 (100%; 95% CI 16-100%)"
+        in summary
+    )
+    cohort_csv = csv_rows(
+        data_manager.get(reverse("cohort_summary"), {"site": "S01", "format": "csv"})
+    )
+    assert ["M3", "2", "2", "2", "1.0000", "0.1581", "1.0000"] in cohort_csv
+    itt_csv = csv_rows(
+        data_manager.get(
+            reverse("cohort_summary"), {"site": "S01", "format": "csv", "table": "itt"}
+        )
+    )
+    assert itt_csv[0][:3] == ["visit", "denominator", "responders"]
+    assert next(row for row in itt_csv if row[0] == "M3")[1:3] == ["2", "2"]
+    matrix = data_manager.get(reverse("report_matrix"), {"site": "S01"}).content.decode()
+    assert "4 participants" in matrix
+    assert "S02-003" not in matrix
+    baseline_csv = csv_rows(
+        data_manager.get(reverse("report_baseline"), {"site": "S01", "format": "csv"})
+    )
+    assert baseline_csv[-1][:2] == ["overall", "4"]
+    plots = data_manager.get(reverse("report_plots"), {"site": "S01"}).content.decode()
+    assert "4 participants from study day" in plots
+    assert "in 4 participants" in plots  # BILAG-2004 grades at baseline
+
+
+def test_dose_sex_and_age_filters_narrow_the_baseline_table(data_manager):
+    # Demo: 0.3 x10^5 = S01-002 (11 y), S01-007 (8 y), S03-005 (15 y), S03-011 (10 y), all girls.
+    rows = csv_rows(
+        data_manager.get(reverse("report_baseline"), {"dose": "30000", "format": "csv"})
+    )
+    assert [row[:2] for row in rows[1:]] == [["30000", "4"], ["overall", "4"]]
+    rows = csv_rows(data_manager.get(reverse("report_baseline"), {"sex": "M", "format": "csv"}))
+    assert rows[-1][:2] == ["overall", "2"]  # S02-003 and S02-008
+    rows = csv_rows(data_manager.get(reverse("report_baseline"), {"age": "6-11", "format": "csv"}))
+    # 6-11: S01-002 11, S02-004 9, S01-007 8, S03-010 6, S03-011 10.
+    assert rows[-1][:2] == ["overall", "5"]
+
+
+def test_invalid_filter_values_are_ignored(data_manager):
+    junk = {
+        "site": "XX",
+        "dose": "abc",
+        "sex": "Q",
+        "age": "99",
+        "endpoint": "bicla",
+        "visit": "ZZ",
+    }
+    for name in REPORT_PAGES:
+        response = data_manager.get(reverse(name), junk)
+        assert response.status_code == 200
+    assert DEMO_HEADLINE in data_manager.get(reverse("cohort_summary"), junk).content.decode()
+
+
+def test_links_and_downloads_keep_the_filters(data_manager):
+    page = data_manager.get(reverse("cohort_summary"), {"site": "S01", "sex": "F"}).content
+    page = page.decode()
+    assert f'href="{reverse("report_matrix")}?site=S01&amp;sex=F"' in page
+    csv_link = "?site=S01&amp;sex=F&amp;format=csv&amp;table=itt"
+    assert f'href="{reverse("cohort_summary")}{csv_link}"' in page
+    assert "Site: S01; Dose level: all; Sex: Female" in page
