@@ -7,14 +7,19 @@ so no global figure registry holds them: each is freed when the function returns
 thread-safe. ``svg.hashsalt`` and an empty date make the output the same for the same data.
 """
 
+import functools
+import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import matplotlib
+from django.core.cache import cache
+from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
@@ -38,6 +43,29 @@ LABEL_ROWS_UP_TO = 40
 WIDTH_IN = 8.0
 HEIGHT_IN = 4.0
 RASTER_DPI = 150
+
+
+PLOT_CACHE_SECONDS = 60 * 60
+
+
+def cached(render: Callable[..., "Plot"]) -> Callable[..., "Plot"]:
+    """Keep a rendered plot for the same data and language: rendering dominates a report's time
+    (over a second for 2,000 participants), computing its data does not. The key is the data
+    itself, so a change of any stored result gives a new key and nothing is ever stale."""
+
+    @functools.wraps(render)
+    def wrapper(*args: object) -> Plot:
+        # Plain frozen dataclasses of text and numbers; lazy labels are made text first.
+        data = tuple(str(arg) if isinstance(arg, Promise) else arg for arg in args)
+        fingerprint = hashlib.sha256(repr((get_language(), data)).encode()).hexdigest()
+        key = f"report-plot:{render.__name__}:{fingerprint}"
+        plot = cache.get(key)
+        if plot is None:
+            plot = render(*args)
+            cache.set(key, plot, PLOT_CACHE_SECONDS)
+        return plot
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,7 @@ def trajectory_plot(
     return _svg(figure, name=name, title=title, description=description)
 
 
+@cached
 def sledai_plot(data: TrajectorySet) -> Plot:
     return trajectory_plot(
         data,
@@ -158,6 +187,7 @@ def sledai_plot(data: TrajectorySet) -> Plot:
     )
 
 
+@cached
 def pga_plot(data: TrajectorySet) -> Plot:
     return trajectory_plot(
         data,
@@ -176,6 +206,7 @@ def _percent(value: Decimal) -> float:
     return _float(value * 100)
 
 
+@cached
 def response_rate_plot(
     observed: Sequence[CohortRow], itt: Sequence[IttRow], endpoint_label: str
 ) -> Plot:
@@ -247,6 +278,7 @@ GRADE_INDEX = {grade: index for index, grade in enumerate(BILAG_GRADES)}
 NOT_GRADED_INDEX = len(BILAG_GRADES)
 
 
+@cached
 def bilag_heatmap(baseline: BilagGrid, visit: BilagGrid) -> Plot:
     """Draw BILAG-2004 grades, participants x nine systems, at baseline and at a chosen visit."""
     title = _("BILAG-2004 grades at %(baseline)s and %(visit)s") % {

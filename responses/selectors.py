@@ -5,6 +5,7 @@ results (responses.models), never recomputing them. ``participants`` restricts a
 Participant queryset (a user's sites, report filters); it is used as a subquery.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,47 +100,78 @@ def response_rows(
     """Return a row for each follow-up visit with any assessment, by participant then date.
 
     The follow-up visits are those with stored endpoint results (after the baseline visit).
-    Two queries: the visits with their scores, and their endpoint results.
+    Two queries of plain values (a cohort has tens of thousands of visits): the visits with
+    their scores, and their endpoint results.
     """
     visits = (
         Visit.objects.filter(participant__study=study)
         .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
         .filter(_has_any_assessment())
-        .select_related("participant__site", "visit_definition", "score", "pga")
-        .prefetch_related("endpoint_results")
-        .order_by(
-            "participant__participant_id", "visit_date", "visit_definition__order", "occurrence"
-        )
     )
     if participants is not None:
         visits = visits.filter(participant__in=participants)
-    return [_response_row(visit) for visit in visits]
-
-
-def _response_row(visit: Visit) -> ResponseRow:
-    results = {result.endpoint: result for result in visit.endpoint_results.all()}
-    primary = results[Endpoint.SRI4]
-    score = getattr(visit, "score", None)
-    pga = getattr(visit, "pga", None)
-    participant = visit.participant
-    return ResponseRow(
-        participant_id=participant.participant_id,
-        site=participant.site.code,
-        visit=visit.visit_definition.code,
-        visit_date=visit.visit_date,
-        study_day=participant.study_day(visit.visit_date),
-        sledai2k=score.sledai_total if score is not None else None,
-        sledai2k_change=primary.sledai_change,
-        pga=pga.score if pga is not None else None,
-        pga_change=primary.pga_change,
-        new_bilag_a=primary.new_bilag_a,
-        new_bilag_b=primary.new_bilag_b,
-        treatment_failure=primary.treatment_failure,
-        sri4=primary.outcome,
-        sri5=results[Endpoint.SRI5].outcome,
-        sri6=results[Endpoint.SRI6].outcome,
-        sri4_reason=primary.reason,
-    )
+    results: dict[int, dict[str, tuple]] = defaultdict(dict)
+    for visit_id, endpoint, *values in EndpointResult.objects.filter(
+        visit__in=visits.values("pk")
+    ).values_list(
+        "visit_id",
+        "endpoint",
+        "outcome",
+        "reason",
+        "sledai_change",
+        "pga_change",
+        "new_bilag_a",
+        "new_bilag_b",
+        "treatment_failure",
+    ):
+        results[visit_id][endpoint] = values
+    rows = []
+    for (
+        visit_id,
+        participant_id,
+        site,
+        code,
+        visit_date,
+        infusion_date,
+        sledai2k,
+        pga,
+    ) in visits.order_by(
+        "participant__participant_id", "visit_date", "visit_definition__order", "occurrence"
+    ).values_list(
+        "pk",
+        "participant__participant_id",
+        "participant__site__code",
+        "visit_definition__code",
+        "visit_date",
+        "participant__infusion_date",
+        "score__sledai_total",
+        "pga__score",
+    ):
+        by_endpoint = results[visit_id]
+        outcome, reason, sledai_change, pga_change, new_a, new_b, failure = by_endpoint[
+            Endpoint.SRI4
+        ]
+        rows.append(
+            ResponseRow(
+                participant_id=participant_id,
+                site=site,
+                visit=code,
+                visit_date=visit_date,
+                study_day=(visit_date - infusion_date).days if infusion_date is not None else None,
+                sledai2k=sledai2k,
+                sledai2k_change=sledai_change,
+                pga=pga,
+                pga_change=pga_change,
+                new_bilag_a=new_a,
+                new_bilag_b=new_b,
+                treatment_failure=failure,
+                sri4=outcome,
+                sri5=by_endpoint[Endpoint.SRI5][0],
+                sri6=by_endpoint[Endpoint.SRI6][0],
+                sri4_reason=reason,
+            )
+        )
+    return rows
 
 
 @lru_cache(maxsize=4096)

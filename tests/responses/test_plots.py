@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from responses import plots
 from responses.selectors import (
@@ -135,3 +136,20 @@ def test_many_participants_are_drawn_as_one_image_and_stay_labelled():
     root = parse(plots.sledai_plot(many))
     assert root.find(f".//{SVG}image") is not None
     assert "SLEDAI-2K total" in texts(root)
+
+
+def test_a_plot_is_rendered_once_for_the_same_data(monkeypatch):
+    cache.clear()
+    calls = []
+    original = plots.Figure.savefig
+
+    def counting_savefig(figure, *args, **kwargs):
+        calls.append(1)
+        return original(figure, *args, **kwargs)
+
+    monkeypatch.setattr(plots.Figure, "savefig", counting_savefig)
+    empty = TrajectorySet(trajectories=(), medians=())
+    first = plots.sledai_plot(empty)
+    second = plots.sledai_plot(empty)
+    assert first == second
+    assert len(calls) == 1
