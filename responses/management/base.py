@@ -1,0 +1,53 @@
+"""What the two CSV export commands share: --study, --out, and writing the file."""
+
+import io
+from argparse import ArgumentParser
+from collections.abc import Sequence
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from trialsite.imports import InputError, choose_study
+from trialsite.models import Study
+
+
+class ExportCommand(BaseCommand):
+    """Write the rows that ``write_csv`` turns into CSV to FILE or to standard output."""
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--out", metavar="FILE", help=_("Write to this file instead of standard output.")
+        )
+        parser.add_argument(
+            "--study",
+            metavar="PROTOCOL_NUMBER",
+            help=_("The study to export (required when there are several)."),
+        )
+
+    def rows(self, study: Study, options: dict[str, object]) -> Sequence[object]:
+        raise NotImplementedError
+
+    def write_csv(self, buffer: io.StringIO, rows: Sequence[object]) -> None:
+        raise NotImplementedError
+
+    def handle(self, *args: str, out: str | None, study: str | None, **options: object) -> None:
+        try:
+            chosen_study = choose_study(study)
+        except InputError as error:
+            raise CommandError(str(error)) from error
+        rows = self.rows(chosen_study, options)
+        buffer = io.StringIO(newline="")
+        self.write_csv(buffer, rows)
+        if out is None:
+            self.stdout.write(buffer.getvalue(), ending="")
+            return
+        try:
+            with open(out, "w", encoding="utf-8", newline="") as file:
+                file.write(buffer.getvalue())
+        except OSError as error:
+            raise CommandError(
+                _("Cannot write %(file)s: %(error)s") % {"file": out, "error": error.strerror}
+            ) from error
+        self.stdout.write(
+            _("Wrote %(count)d rows to %(file)s.") % {"count": len(rows), "file": out}
+        )
