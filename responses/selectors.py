@@ -48,15 +48,9 @@ class ResponseRow:
     sri4_reason: str
 
 
-@dataclass(frozen=True)
-class CohortRow:
-    """One scheduled visit after baseline: how many reached it and how many responded."""
+class ShowsRateAsPercent:
+    """Give a row with ``rate``, ``ci_low`` and ``ci_high`` proportions their percents."""
 
-    visit: str
-    visit_name: str
-    reached: int
-    evaluable: int
-    responders: int
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
@@ -72,6 +66,20 @@ class CohortRow:
     @property
     def ci_high_percent(self) -> Decimal | None:
         return as_percent(self.ci_high)
+
+
+@dataclass(frozen=True)
+class CohortRow(ShowsRateAsPercent):
+    """One scheduled visit after baseline: how many reached it and how many responded."""
+
+    visit: str
+    visit_name: str
+    reached: int
+    evaluable: int
+    responders: int
+    rate: Decimal | None
+    ci_low: Decimal | None
+    ci_high: Decimal | None
 
 
 PERCENT_QUANTUM = Decimal("0.1")
@@ -333,7 +341,7 @@ class IttCategory(StrEnum):
 
 
 @dataclass(frozen=True)
-class IttRow:
+class IttRow(ShowsRateAsPercent):
     """One scheduled visit in the intention-to-treat analysis: every category is counted."""
 
     visit: str
@@ -349,18 +357,6 @@ class IttRow:
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
-
-    @property
-    def rate_percent(self) -> Decimal | None:
-        return as_percent(self.rate)
-
-    @property
-    def ci_low_percent(self) -> Decimal | None:
-        return as_percent(self.ci_low)
-
-    @property
-    def ci_high_percent(self) -> Decimal | None:
-        return as_percent(self.ci_high)
 
 
 @dataclass(frozen=True)
