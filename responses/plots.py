@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import matplotlib
 from django.core.cache import cache
@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
-from responses.selectors import BilagGrid, CohortRow, IttRow, TrajectorySet
+from responses.selectors import BilagGrid, CohortRow, IttRow, TrajectorySet, whole_percents
 
 #: Okabe-Ito colours (distinguishable with colour-vision deficiency).
 PARTICIPANT_COLOUR = "#56B4E9"
@@ -198,10 +198,6 @@ def pga_plot(data: TrajectorySet) -> Plot:
     )
 
 
-def _whole_percent(value: Decimal) -> int:
-    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def _percent(value: Decimal) -> float:
     return _float(value * 100)
 
@@ -259,23 +255,26 @@ def response_rate_plot(
     axes.set_ylabel(_("Responders (%) with exact 95% CI"))
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="upper left", frameon=False)
-    description = "; ".join(
-        _("%(visit)s: %(responders)s of %(evaluable)s (%(rate)s%%, 95%% CI %(low)s-%(high)s%%)")
-        % {
-            "visit": row.visit,
-            "responders": row.responders,
-            "evaluable": row.evaluable,
-            "rate": _whole_percent(row.rate),
-            "low": _whole_percent(row.ci_low),
-            "high": _whole_percent(row.ci_high),
-        }
-        for row in shown
-    )
+    description = "; ".join(_rate_description(row) for row in shown)
     return _svg(figure, name="rate", title=title, description=description or title)
 
 
 GRADE_INDEX = {grade: index for index, grade in enumerate(BILAG_GRADES)}
 NOT_GRADED_INDEX = len(BILAG_GRADES)
+
+
+def _rate_description(row: CohortRow) -> str:
+    rate, low, high = whole_percents(row.responders, row.evaluable)
+    return _(
+        "%(visit)s: %(responders)s of %(evaluable)s (%(rate)s%%, 95%% CI %(low)s-%(high)s%%)"
+    ) % {
+        "visit": row.visit,
+        "responders": row.responders,
+        "evaluable": row.evaluable,
+        "rate": rate,
+        "low": low,
+        "high": high,
+    }
 
 
 @cached

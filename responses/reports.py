@@ -8,7 +8,6 @@ choices offered to the user is ignored (the filter is off), never an error.
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ from django.utils.translation import ngettext
 
 from responses.exports import format_two_decimals, write_csv
 from responses.models import Endpoint
-from responses.selectors import BaselineGroup, BaselineTable, CohortRow, IttRow
+from responses.selectors import BaselineGroup, BaselineTable, CohortRow, IttRow, whole_percents
 from trialsite.models import Participant, VisitDefinition
 from trialsite.templatetags.trial import dose as dose_label
 
@@ -64,7 +63,7 @@ class ReportFilters:
         visit = query.get("visit") or None
         return cls(
             site=site if site in choices.sites else None,
-            dose=int(dose) if dose.isdigit() and int(dose) in choices.doses else None,
+            dose=int(dose) if is_whole_number(dose) and int(dose) in choices.doses else None,
             sex=sex if sex in SEXES else None,
             age=age if age in AGE_BANDS else None,
             endpoint=endpoint if endpoint in Endpoint.values else Endpoint.SRI4.value,
@@ -131,9 +130,9 @@ def filter_description(filters: ReportFilters) -> list[tuple[str, str]]:
     return described
 
 
-def whole_percent(proportion: Decimal) -> int:
-    """Round a proportion to a whole percent, halves up (0.2836 -> 28, 0.9949 -> 99)."""
-    return int((proportion * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def is_whole_number(text: str) -> bool:
+    """Say whether a query value is a plain whole number ("²" is a digit but not a number)."""
+    return text.isascii() and text.isdigit()
 
 
 def headline_sentence(row: CohortRow | None, endpoint_label: str) -> str:
@@ -150,6 +149,7 @@ def headline_sentence(row: CohortRow | None, endpoint_label: str) -> str:
             _("No participant with follow-up reaching %(visit)s is evaluable for %(endpoint)s yet.")
             % {"visit": row.visit_name, "endpoint": endpoint_label}
         )
+    rate, low, high = whole_percents(row.responders, row.evaluable)
     return ngettext(
         "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
         "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
@@ -161,9 +161,9 @@ def headline_sentence(row: CohortRow | None, endpoint_label: str) -> str:
         "evaluable": row.evaluable,
         "visit": row.visit_name,
         "endpoint": endpoint_label,
-        "rate": whole_percent(row.rate),
-        "low": whole_percent(row.ci_low),
-        "high": whole_percent(row.ci_high),
+        "rate": rate,
+        "low": low,
+        "high": high,
     }
 
 

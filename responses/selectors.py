@@ -183,16 +183,36 @@ def response_rows(
 
 
 @lru_cache(maxsize=4096)
-def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
-    """Return the exact (Clopper-Pearson) 95% interval of a proportion, to four decimals."""
+def _exact_interval(successes: int, trials: int) -> tuple[Decimal, Decimal]:
+    """Return the exact (Clopper-Pearson) 95% interval of a proportion, unrounded."""
     interval = binomtest(successes, trials).proportion_ci(
         confidence_level=CONFIDENCE_LEVEL, method="exact"
     )
-    return _four_decimals(interval.low), _four_decimals(interval.high)
+    return Decimal(str(float(interval.low))), Decimal(str(float(interval.high)))
 
 
-def _four_decimals(value: float) -> Decimal:
-    return Decimal(str(float(value))).quantize(PROPORTION_QUANTUM, rounding=ROUND_HALF_UP)
+def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
+    """Return the exact (Clopper-Pearson) 95% interval of a proportion, to four decimals."""
+    low, high = _exact_interval(successes, trials)
+    return _rounded(low, PROPORTION_QUANTUM), _rounded(high, PROPORTION_QUANTUM)
+
+
+def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
+    """Return the rate and its exact 95% interval as whole percents, as a sentence gives them.
+
+    Each is rounded once, from the exact value (rounding the four-decimal figures again would
+    turn 55.498% into 56%).
+    """
+    low, high = _exact_interval(successes, trials)
+    rate = Decimal(successes) / Decimal(trials)
+    return tuple(int(_rounded(value * 100, WHOLE)) for value in (rate, low, high))
+
+
+WHOLE = Decimal(1)
+
+
+def _rounded(value: Decimal, quantum: Decimal) -> Decimal:
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def cohort_summary(
@@ -228,9 +248,7 @@ def cohort_summary(
 def _cohort_row(definition: VisitDefinition) -> CohortRow:
     rate = ci_low = ci_high = None
     if definition.evaluable > 0:
-        rate = (Decimal(definition.responders) / Decimal(definition.evaluable)).quantize(
-            PROPORTION_QUANTUM, rounding=ROUND_HALF_UP
-        )
+        rate = _proportion(definition.responders, definition.evaluable)
         ci_low, ci_high = clopper_pearson(definition.responders, definition.evaluable)
     return CohortRow(
         visit=definition.code,
@@ -484,9 +502,7 @@ def _itt_row(definition: VisitDefinition, counts: dict[IttCategory, int]) -> Itt
 
 
 def _proportion(successes: int, trials: int) -> Decimal:
-    return (Decimal(successes) / Decimal(trials)).quantize(
-        PROPORTION_QUANTUM, rounding=ROUND_HALF_UP
-    )
+    return _rounded(Decimal(successes) / Decimal(trials), PROPORTION_QUANTUM)
 
 
 @dataclass(frozen=True)

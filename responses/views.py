@@ -23,6 +23,7 @@ from responses.reports import (
     csv_response,
     filter_description,
     headline_sentence,
+    is_whole_number,
     write_baseline_csv,
     write_itt_csv,
 )
@@ -118,7 +119,7 @@ def report_matrix(request: HttpRequest) -> HttpResponse:
         study=report.study,
         endpoint=report.filters.endpoint,
         participants=report.participants,
-        page=int(page) if page.isdigit() else 1,
+        page=int(page) if is_whole_number(page) else 1,
     )
     return render(
         request,

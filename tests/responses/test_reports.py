@@ -21,6 +21,7 @@ from responses.selectors import (
     _IttParticipant,
     _RecordedVisit,
     itt_category,
+    whole_percents,
 )
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services
@@ -158,6 +159,20 @@ def test_headline_sentence_of_the_seed_cohort_rounds_to_whole_percents():
     assert headline_sentence(row, "SRI-4") == (
         "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
     )
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "percents"),
+    [
+        # Clopper-Pearson 95%: 4/5 0.2836-0.9949; 9/10 0.554984-0.997471, whose lower limit
+        # is 55% (55.498%), not the 56% that rounding 0.5550 again would give.
+        (4, 5, (80, 28, 99)),
+        (9, 10, (90, 55, 100)),
+        (0, 5, (0, 0, 52)),
+    ],
+)
+def test_sentence_percents_are_rounded_once_from_the_exact_values(successes, trials, percents):
+    assert whole_percents(successes, trials) == percents
 
 
 def test_headline_sentence_without_evaluable_participants_says_so():
@@ -520,6 +535,9 @@ def test_invalid_filter_values_are_ignored(data_manager):
         response = data_manager.get(reverse(name), junk)
         assert response.status_code == 200
     assert DEMO_HEADLINE in data_manager.get(reverse("cohort_summary"), junk).content.decode()
+    # "²" is a digit to str.isdigit() but no number.
+    for name in REPORT_PAGES:
+        assert data_manager.get(reverse(name), {"dose": "²", "page": "²"}).status_code == 200
 
 
 def test_links_and_downloads_keep_the_filters(data_manager):
