@@ -397,14 +397,14 @@ def itt_category(
     """Classify one infused participant at one visit whose target date has passed.
 
     1. A recorded visit with a stored result decides: responder; not evaluable; a
-       non-responder whose result carries the treatment-failure flag is "withdrawn" when the
-       withdrawal date is on or before the visit date, otherwise "treatment failure"; any other
-       non-responder is "non-responder".
+       non-responder whose result carries the treatment-failure flag is "withdrawn" or
+       "treatment failure", whichever of the two came first on or before the visit date; any
+       other non-responder is "non-responder".
     2. A recorded visit without a stored result (dated on or before the baseline visit) is
        "not evaluable".
-    3. No recorded visit: "withdrawn" when the withdrawal date is on or before the target date;
-       otherwise "treatment failure" when the treatment-failure date is on or before the target
-       date; otherwise "missing" (even while the visit window is still open).
+    3. No recorded visit: the first of withdrawal and treatment failure on or before the target
+       date; without either, "missing" (even while the visit window is still open).
+    A withdrawal and a treatment failure on the same day count as withdrawn.
     """
     if recorded is not None:
         if recorded.outcome == Outcome.RESPONDER:
@@ -412,17 +412,22 @@ def itt_category(
         if recorded.outcome == Outcome.NON_RESPONDER:
             if not recorded.treatment_failure:
                 return IttCategory.NON_RESPONDER
-            withdrawal = participant.withdrawal_date
-            if withdrawal is not None and withdrawal <= recorded.visit_date:
-                return IttCategory.WITHDRAWN
-            return IttCategory.TREATMENT_FAILURE
+            return _first_stop(participant, recorded.visit_date) or IttCategory.TREATMENT_FAILURE
         return IttCategory.NOT_EVALUABLE
-    if participant.withdrawal_date is not None and participant.withdrawal_date <= target_date:
-        return IttCategory.WITHDRAWN
-    failure = participant.treatment_failure_date
-    if failure is not None and failure <= target_date:
-        return IttCategory.TREATMENT_FAILURE
-    return IttCategory.MISSING
+    return _first_stop(participant, target_date) or IttCategory.MISSING
+
+
+def _first_stop(participant: _IttParticipant, on_or_before: date) -> IttCategory | None:
+    """Return the earlier of withdrawal and treatment failure up to a date, if either."""
+    stops = sorted(
+        (stop_date, rank, category)
+        for stop_date, rank, category in (
+            (participant.withdrawal_date, 0, IttCategory.WITHDRAWN),
+            (participant.treatment_failure_date, 1, IttCategory.TREATMENT_FAILURE),
+        )
+        if stop_date is not None and stop_date <= on_or_before
+    )
+    return stops[0][2] if stops else None
 
 
 def itt_summary(

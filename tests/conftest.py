@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from trialsite.models import Study
@@ -39,3 +40,10 @@ def participant_b(study, site_b):
 def fast_password_hasher(settings):
     """Hash test passwords cheaply; production keeps Django's default hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in English: a request through LocaleMiddleware leaves its language on."""
+    yield
+    translation.deactivate()

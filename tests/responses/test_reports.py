@@ -266,7 +266,22 @@ TARGET = M3_DATE
         (
             _IttParticipant(INFUSED, TARGET - timedelta(days=3), TARGET - timedelta(days=9)),
             None,
+            IttCategory.TREATMENT_FAILURE,
+        ),
+        (
+            _IttParticipant(INFUSED, TARGET - timedelta(days=9), TARGET - timedelta(days=3)),
+            None,
             IttCategory.WITHDRAWN,
+        ),
+        (
+            _IttParticipant(INFUSED, TARGET - timedelta(days=3), TARGET - timedelta(days=3)),
+            None,
+            IttCategory.WITHDRAWN,
+        ),
+        (
+            _IttParticipant(INFUSED, TARGET - timedelta(days=1), TARGET - timedelta(days=5)),
+            _RecordedVisit(TARGET, "non-responder", True),
+            IttCategory.TREATMENT_FAILURE,
         ),
         (
             _IttParticipant(INFUSED, None, TARGET + timedelta(days=1)),
@@ -285,7 +300,10 @@ TARGET = M3_DATE
         "withdrawn-on-target-date",
         "withdrawn-day-after-target-is-missing",
         "rescue-on-target-date",
-        "withdrawal-wins-over-rescue",
+        "earlier-rescue-wins-over-later-withdrawal",
+        "earlier-withdrawal-wins-over-later-rescue",
+        "same-day-counts-as-withdrawn",
+        "recorded-rescue-before-withdrawal",
         "rescue-day-after-target-is-missing",
     ],
 )
