@@ -19,7 +19,7 @@ from scipy.stats import binomtest
 
 from responses.models import Endpoint, EndpointResult, VisitScore
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
-from trialsite.models import Participant, Study, Visit, VisitDefinition
+from trialsite.models import EntryStatus, Participant, Study, Visit, VisitDefinition
 
 #: Rates and confidence limits are reported with four decimals.
 PROPORTION_QUANTUM = Decimal("0.0001")
@@ -700,9 +700,10 @@ class _BaselinePerson:
 def baseline_characteristics(*, study: Study, participants: QuerySet[Participant]) -> BaselineTable:
     """Describe the participants at baseline, by dose level and overall. Two queries.
 
-    Medians and ranges count the participants with a stored value (SLEDAI-2K total complete,
-    PGA given); BILAG A and B are the numbers of systems graded A (or B) at baseline, summed
-    over the group's participants.
+    Only a baseline whose entry is complete counts (as for the endpoints). Medians and ranges
+    count the participants with a stored value (SLEDAI-2K total complete, PGA given); BILAG A
+    and B are the numbers of systems graded A (or B) at baseline, summed over the group's
+    participants.
     """
     people = participants.filter(study=study).values_list(
         "pk", "age_at_enrollment", "sex", "dose_cells_per_kg"
@@ -711,7 +712,9 @@ def baseline_characteristics(*, study: Study, participants: QuerySet[Participant
     if study.baseline_visit is not None:
         fields = ["score__sledai_total", "pga__score", *(f"bilag__{s}" for s in BILAG_SYSTEMS)]
         for participant_pk, *values in Visit.objects.filter(
-            participant__in=participants, visit_definition=study.baseline_visit
+            participant__in=participants,
+            visit_definition=study.baseline_visit,
+            entry_status=EntryStatus.COMPLETE,
         ).values_list("participant_id", *fields):
             baseline[participant_pk] = tuple(values)
     persons = []
@@ -781,10 +784,12 @@ class ScoreTrajectories:
 
 def score_trajectories(*, study: Study, participants: QuerySet[Participant]) -> ScoreTrajectories:
     """Return SLEDAI-2K and PGA over study day per infused participant, with the median at each
-    scheduled visit (placed at its target study day). One query."""
+    scheduled visit (placed at its target study day); visits still in progress are left out.
+    One query."""
     visits = (
         Visit.objects.filter(
-            participant__in=participants.filter(study=study, infusion_date__isnull=False)
+            participant__in=participants.filter(study=study, infusion_date__isnull=False),
+            entry_status=EntryStatus.COMPLETE,
         )
         .order_by("participant__participant_id", "visit_date", "visit_definition__order")
         .values_list(
@@ -851,11 +856,16 @@ def bilag_grids(
     visit_definition: VisitDefinition,
 ) -> tuple[BilagGrid, BilagGrid]:
     """Return the grades at baseline and at a chosen visit, for the same participants in the same
-    order (those with either visit recorded; a visit not recorded is a row of ""). One query."""
+    order (those with either visit complete; a visit not recorded or still in progress is a row
+    of ""). One query."""
     baseline = study.baseline_visit
     wanted = [d.pk for d in (baseline, visit_definition) if d is not None]
     rows = (
-        Visit.objects.filter(participant__in=participants, visit_definition__in=wanted)
+        Visit.objects.filter(
+            participant__in=participants,
+            visit_definition__in=wanted,
+            entry_status=EntryStatus.COMPLETE,
+        )
         .order_by("participant__participant_id")
         .values_list(
             "participant__participant_id",

@@ -342,6 +342,27 @@ def test_baseline_characteristics_by_dose_and_overall(study, cohort):
     assert (overall.bilag_a_systems, overall.bilag_b_systems, overall.baseline_missing) == (1, 7, 0)
 
 
+def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, cohort):
+    h007 = Participant.objects.get(participant_id="H-007")
+    baseline = h007.visits.get(visit_definition=study.baseline_visit)
+    services.visit_save_assessments(
+        visit=baseline,
+        sledai=baseline.sledai.answers(),
+        pga=baseline.pga.score,
+        bilag=baseline.bilag.grades(),
+        complete=False,
+        author=None,
+        reason="Awaiting source verification",
+    )
+    table = selectors.baseline_characteristics(study=study, participants=Participant.objects.all())
+    overall = table.groups[-1]
+    # H-007 (12 y, PGA 2.10) still counts in n and age, but no longer in SLEDAI-2K, PGA, BILAG:
+    # PGA 1.00 1.50 1.80 2.00 2.20 2.50 -> median (1.80 + 2.00) / 2 = 1.90.
+    assert (overall.n, overall.baseline_missing) == (7, 1)
+    assert overall.pga.median == Decimal("1.90")
+    assert overall.bilag_b_systems == 6
+
+
 def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
     matrix = selectors.response_matrix(
         study=study, endpoint="sri4", participants=Participant.objects.all()
