@@ -8,7 +8,7 @@ import csv
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
 from responses.selectors import CohortRow, ResponseRow
@@ -71,8 +71,9 @@ def format_two_decimals(value: Decimal | None) -> str:
     """Write a PGA or PGA change with exactly two decimals ("-0.50", "0.30")."""
     if value is None:
         return ""
-    # Adding zero turns a negative zero into 0.00.
-    return f"{value.quantize(PGA_QUANTUM) + 0:.2f}"
+    # Halves round up, as every figure here does (a median PGA of 1.365 is 1.37); adding zero
+    # turns a negative zero into 0.00.
+    return f"{value.quantize(PGA_QUANTUM, rounding=ROUND_HALF_UP) + 0:.2f}"
 
 
 def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:

@@ -54,6 +54,9 @@ def test_formula_cells_are_neutralised_and_numbers_kept(cell, written):
         (Decimal("0.3"), "0.30"),
         (Decimal("2"), "2.00"),
         (Decimal("-0.00"), "0.00"),
+        # A median of 1.20 and 1.53 is 1.365: halves round up, not to even.
+        (Decimal("1.365"), "1.37"),
+        (Decimal("1.375"), "1.38"),
         (None, ""),
     ],
 )
