@@ -525,6 +525,8 @@ class MatrixCell:
     pga_change: Decimal | None
     treatment_failure: bool | None
     reason_parts: tuple[tuple[str, dict], ...]
+    #: A visit of a follow-up column without a result was dated on or before the baseline visit.
+    follow_up_column: bool
 
 
 @dataclass(frozen=True)
@@ -613,6 +615,7 @@ def response_matrix(
             "result__reason_parts",
         )
     )
+    baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
     for participant_pk, definition_pk, visit_date, *values in visits:
         if participant_pk not in cells:
             continue
@@ -629,8 +632,8 @@ def response_matrix(
             pga_change=values[6],
             treatment_failure=values[7],
             reason_parts=tuple((template, params) for template, params in values[8] or []),
+            follow_up_column=definition_pk != baseline_pk,
         )
-    baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
     return ResponseMatrix(
         columns=tuple(
             MatrixColumn(d.code, d.name, is_baseline=d.pk == baseline_pk) for d in definitions

@@ -363,6 +363,30 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
     assert overall.bilag_b_systems == 6
 
 
+def test_a_matrix_visit_dated_before_baseline_shows_as_not_evaluable(
+    study, cohort, data_manager_for_cohort
+):
+    h001 = Participant.objects.get(participant_id="H-001")
+    baseline = h001.visits.get(visit_definition=study.baseline_visit)
+    services.visit_create(
+        participant=h001,
+        visit_definition=VisitDefinition.objects.get(study=study, code="D7"),
+        visit_date=baseline.visit_date - timedelta(days=1),
+        author=None,
+        reason="Entered with the wrong date",
+    )
+    matrix = selectors.response_matrix(
+        study=study, endpoint="sri4", participants=Participant.objects.all()
+    )
+    codes = [column.visit for column in matrix.columns]
+    cells = next(row for row in matrix.rows if row.participant_id == "H-001").cells
+    d7, bl = cells[codes.index("D7")], cells[codes.index("BL")]
+    assert (d7.outcome, d7.follow_up_column) == (None, True)
+    assert bl.follow_up_column is False
+    page = data_manager_for_cohort.get(reverse("report_matrix")).content.decode()
+    assert "visit not dated after the baseline visit, so not compared" in page
+
+
 def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
     matrix = selectors.response_matrix(
         study=study, endpoint="sri4", participants=Participant.objects.all()
@@ -493,6 +517,12 @@ def demo_cohort(django_db_setup, django_db_blocker):
         load_demo(today=min(DEMO_TODAY, timezone.localdate()))
         yield
         transaction.set_rollback(True)
+
+
+@pytest.fixture
+def data_manager_for_cohort(cohort, client):
+    client.force_login(UserFactory(username="dm_cohort", role="Data manager"))
+    return client
 
 
 @pytest.fixture
