@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS
-from responses.services import participant_recompute_responses, recompute_all_responses
+from responses.services import recompute_all_responses
 from trialsite import services
 from trialsite.models import (
     BilagAssessment,
@@ -276,8 +276,7 @@ class VisitAdmin(AuditedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # The assessments were saved by the inlines: check and rescore the whole participant.
-        services.participant_check_bilag_history(participant=form.instance.participant)
-        participant_recompute_responses(participant=form.instance.participant)
+        services.participant_rescore(participant=form.instance.participant)
 
     def delete_model(self, request, obj):
         services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))

@@ -115,17 +115,28 @@ WINDOW_STATUS_LABELS = {
 }
 
 
+def window_dates(participant: Participant, definition: VisitDefinition) -> tuple[date, date] | None:
+    """Return the first and last day of a scheduled visit's window, once infusion is known."""
+    if participant.infusion_date is None:
+        return None
+    return (
+        participant.infusion_date + timedelta(days=definition.window_low),
+        participant.infusion_date + timedelta(days=definition.window_high),
+    )
+
+
 def window_status(
     participant: Participant, definition: VisitDefinition, visit: Visit | None, today: date
 ) -> str:
     """Say where a scheduled visit stands against its window."""
     if visit is not None:
         return OUT_OF_WINDOW if visit.in_window is False else IN_WINDOW
-    if participant.infusion_date is None:
+    window = window_dates(participant, definition)
+    if window is None:
         return NOT_SCHEDULED
-    if today < participant.infusion_date + timedelta(days=definition.window_low):
+    if today < window[0]:
         return UPCOMING
-    if today <= participant.infusion_date + timedelta(days=definition.window_high):
+    if today <= window[1]:
         return DUE
     return OVERDUE
 
@@ -179,10 +190,7 @@ def participant_timeline(participant: Participant, today: date) -> list[Timeline
         if definition.repeatable:
             continue
         visit = recorded.get(definition.pk)
-        window_start = window_end = None
-        if participant.infusion_date is not None:
-            window_start = participant.infusion_date + timedelta(days=definition.window_low)
-            window_end = participant.infusion_date + timedelta(days=definition.window_high)
+        window_start, window_end = window_dates(participant, definition) or (None, None)
         rows.append(
             TimelineRow(
                 definition=definition,
@@ -247,15 +255,14 @@ def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
                 continue
             status = window_status(participant, definition, None, today)
             if status in (DUE, OVERDUE):
+                window_start, window_end = window_dates(participant, definition)
                 alerts.append(
                     ScheduleAlert(
                         participant=participant,
                         definition=definition,
                         status=status,
-                        window_start=participant.infusion_date
-                        + timedelta(days=definition.window_low),
-                        window_end=participant.infusion_date
-                        + timedelta(days=definition.window_high),
+                        window_start=window_start,
+                        window_end=window_end,
                     )
                 )
     alerts.sort(key=lambda alert: (alert.status != DUE, alert.window_end))

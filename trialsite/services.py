@@ -36,10 +36,14 @@ from trialsite.models import (
 Author = AbstractBaseUser | None
 
 
-def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
-    """Validate and save one row, recording who changed it and why in its audit history."""
+def _require_reason(reason: str) -> None:
     if not reason.strip():
         raise ValidationError(_("Every change needs a reason."))
+
+
+def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
+    """Validate and save one row, recording who changed it and why in its audit history."""
+    _require_reason(reason)
     instance.full_clean()
     instance._history_user = author
     instance._change_reason = reason
@@ -48,8 +52,7 @@ def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> N
 
 def delete_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
     """Delete one row; its audit history keeps its last values with who deleted it and why."""
-    if not reason.strip():
-        raise ValidationError(_("Every change needs a reason."))
+    _require_reason(reason)
     instance._history_user = author
     instance._change_reason = reason
     instance.delete()
@@ -110,8 +113,7 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
         ).aggregate(latest=Max("occurrence"))["latest"]
         visit.occurrence = 1 if latest is None else latest + 1
     save_with_audit(visit, author=author, reason=reason)
-    participant_check_bilag_history(participant=visit.participant)
-    participant_recompute_responses(participant=visit.participant)
+    participant_rescore(participant=visit.participant)
     if moved_from is not None:
         participant_recompute_responses(participant=moved_from.participant)
     return visit
@@ -223,8 +225,7 @@ def visit_save_assessment_rows(
     """Save assessment rows already filled in (by a form or the admin) and rescore the visit."""
     for row in rows:
         save_with_audit(row, author=author, reason=reason)
-    participant_check_bilag_history(participant=visit.participant)
-    participant_recompute_responses(participant=visit.participant)
+    participant_rescore(participant=visit.participant)
     return visit
 
 
@@ -276,3 +277,9 @@ def participant_check_bilag_history(*, participant: Participant) -> None:
     errors = bilag_history_errors(participant)
     if errors:
         raise ValidationError(errors)
+
+
+def participant_rescore(*, participant: Participant) -> None:
+    """After a visit or its assessments changed: refuse a broken BILAG history, then rescore."""
+    participant_check_bilag_history(participant=participant)
+    participant_recompute_responses(participant=participant)
