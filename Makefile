@@ -1,11 +1,16 @@
 # Two commands on a fresh machine: `make run` (demo site on http://127.0.0.1:8000) and `make test`.
+# `make serve` is production (docs/deployment.md).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 # Development defaults; production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DATABASE_URL itself.
 export DJANGO_DEBUG ?= 1
+# Production: debug is off whatever the environment says; gunicorn's address and worker count.
+PRODUCTION := env DJANGO_DEBUG=0
+GUNICORN_BIND ?= 127.0.0.1:8000
+GUNICORN_WORKERS ?= 3
 
-.PHONY: run test lint format migrate demo clean
+.PHONY: run serve test lint format migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +35,15 @@ demo: migrate
 
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The environment supplies DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, ...: the deploy
+# check stops here, before anything is changed, when one is missing or unsafe.
+serve: $(VENV)/.installed | var
+	$(PRODUCTION) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(PRODUCTION) $(BIN)/python manage.py migrate --noinput
+	$(PRODUCTION) $(BIN)/python manage.py collectstatic --noinput
+	exec $(PRODUCTION) $(BIN)/gunicorn trialsite.wsgi --bind '$(GUNICORN_BIND)' \
+		--workers '$(GUNICORN_WORKERS)' --access-logfile - --no-control-socket
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

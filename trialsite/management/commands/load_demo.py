@@ -1,14 +1,27 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trialsite.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo sites, users and cohort (safe to run again: existing data is kept)."
+    help = gettext_lazy(
+        "Load the demo sites, users and cohort for development (safe to run again: existing data "
+        "is kept). Refuses unless DJANGO_DEBUG is on."
+    )
 
     def handle(self, *args, **options) -> None:
+        # The demo planted in production would be a superuser with a published password.
+        if not settings.DEBUG:
+            raise CommandError(
+                _(
+                    "The demo cohort and its published passwords are for development only; "
+                    "nothing was loaded. Set DJANGO_DEBUG=1 to load them."
+                )
+            )
         result = load_demo(today=timezone.localdate())
         if result.participants_created:
             self.stdout.write(
