@@ -46,6 +46,21 @@ RASTER_DPI = 150
 
 
 PLOT_CACHE_SECONDS = 60 * 60
+#: Matplotlib settings while a plot is drawn. Text is drawn as typed, never read as mathtext:
+#: participant IDs, visit codes and names come from users, and "$x^{$" is a label, not markup
+#: that fails to parse. Text objects read the setting when created, so it covers the whole drawing.
+PLAIN_TEXT_RC = {"text.parse_math": False}
+
+
+def plain_text(draw: Callable[..., "Plot"]) -> Callable[..., "Plot"]:
+    """Draw the plot with every text shown literally (no mathtext, see PLAIN_TEXT_RC)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: object, **kwargs: object) -> Plot:
+        with matplotlib.rc_context(PLAIN_TEXT_RC):
+            return draw(*args, **kwargs)
+
+    return wrapper
 
 
 def cached(render: Callable[..., "Plot"]) -> Callable[..., "Plot"]:
@@ -118,6 +133,7 @@ def _float(value: Decimal | int) -> float:
     return float(value)
 
 
+@plain_text
 def trajectory_plot(
     data: TrajectorySet,
     *,
@@ -203,6 +219,7 @@ def _percent(value: Decimal) -> float:
 
 
 @cached
+@plain_text
 def response_rate_plot(
     observed: Sequence[CohortRow], itt: Sequence[IttRow], endpoint_label: str
 ) -> Plot:
@@ -278,6 +295,7 @@ def _rate_description(row: CohortRow) -> str:
 
 
 @cached
+@plain_text
 def bilag_heatmap(baseline: BilagGrid, visit: BilagGrid) -> Plot:
     """Draw BILAG-2004 grades, participants x nine systems, at baseline and at a chosen visit."""
     title = _("BILAG-2004 grades at %(baseline)s and %(visit)s") % {

@@ -2,15 +2,18 @@
 
 Every write path (web forms, admin, imports, the demo loader) calls
 ``participant_recompute_responses`` inside its own transaction after changing anything an outcome
-depends on. A participant's results are rebuilt whole from the stored data, so a stored result
-always equals a fresh computation (``recompute_responses --check`` verifies it).
+depends on. A participant's results are computed whole from the stored data, under the
+participant's lock, and the stored rows are brought in line in place, so a stored result always
+equals a fresh computation (``recompute_responses --check`` verifies it), also when many users
+save at once.
 """
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,6 +21,7 @@ from django.utils import timezone
 
 from responses import scoring
 from responses.models import SRI_ENDPOINT_THRESHOLDS, EndpointResult, VisitScore
+from trialsite.locks import lock_participants
 from trialsite.models import EntryStatus, Participant, Visit
 
 
@@ -114,47 +118,6 @@ def compute_participant(
     return FreshResults(scores=scores, endpoint_results=results)
 
 
-@transaction.atomic
-def participant_recompute_responses(*, participant: Participant) -> None:
-    """Rebuild a participant's visit scores and endpoint results from the stored data."""
-    participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
-    visits = list(_visits_with_assessments().filter(participant=participant))
-    fresh = compute_participant(participant=participant, visits=visits, now=timezone.now())
-    VisitScore.objects.filter(visit__participant=participant).delete()
-    EndpointResult.objects.filter(visit__participant=participant).delete()
-    VisitScore.objects.bulk_create(fresh.scores)
-    EndpointResult.objects.bulk_create(fresh.endpoint_results)
-
-
-def _fresh_by_participant() -> Iterator[tuple[Participant, FreshResults]]:
-    visits_by_participant: dict[int, list[Visit]] = defaultdict(list)
-    for visit in _visits_with_assessments():
-        visits_by_participant[visit.participant_id].append(visit)
-    now = timezone.now()
-    for participant in Participant.objects.select_related("study__baseline_visit"):
-        yield (
-            participant,
-            compute_participant(
-                participant=participant, visits=visits_by_participant[participant.pk], now=now
-            ),
-        )
-
-
-@transaction.atomic
-def recompute_all_responses() -> int:
-    """Rebuild every participant's results; return how many results were written."""
-    scores: list[VisitScore] = []
-    results: list[EndpointResult] = []
-    for _participant, fresh in _fresh_by_participant():
-        scores.extend(fresh.scores)
-        results.extend(fresh.endpoint_results)
-    VisitScore.objects.all().delete()
-    EndpointResult.objects.all().delete()
-    VisitScore.objects.bulk_create(scores, batch_size=1000)
-    EndpointResult.objects.bulk_create(results, batch_size=1000)
-    return len(results)
-
-
 SCORE_FIELDS = ("sledai_total", "clinical_sledai_total", "bilag_numeric")
 RESULT_FIELDS = (
     "outcome",
@@ -174,6 +137,92 @@ def _comparable(row: VisitScore | EndpointResult, fields: tuple[str, ...]) -> tu
         value = getattr(row, field)
         values.append(value.normalize() if isinstance(value, Decimal) else value)
     return tuple(values)
+
+
+def _score_key(score: VisitScore) -> int:
+    return score.visit_id
+
+
+def _result_key(result: EndpointResult) -> tuple[int, str]:
+    return result.visit_id, result.endpoint
+
+
+def _sync_rows(
+    model: type[VisitScore] | type[EndpointResult],
+    *,
+    stored: QuerySet,
+    fresh: list,
+    key: Callable[[Any], object],
+    fields: tuple[str, ...],
+) -> None:
+    """Make the stored rows equal the fresh ones in place: update what differs, add what is new,
+    delete what is no longer expected. Unchanged rows are not written (their ``computed_at`` is
+    the time their values were last computed)."""
+    stored_by_key = {key(row): row for row in stored}
+    to_create, to_update = [], []
+    for row in fresh:
+        current = stored_by_key.pop(key(row), None)
+        if current is None:
+            to_create.append(row)
+        elif _comparable(current, fields) != _comparable(row, fields):
+            for field in (*fields, "computed_at"):
+                setattr(current, field, getattr(row, field))
+            to_update.append(current)
+    if stored_by_key:
+        model.objects.filter(pk__in=[row.pk for row in stored_by_key.values()]).delete()
+    model.objects.bulk_update(to_update, [*fields, "computed_at"], batch_size=1000)
+    model.objects.bulk_create(to_create, batch_size=1000)
+
+
+def _store(fresh: FreshResults, *, scores: QuerySet, results: QuerySet) -> None:
+    _sync_rows(VisitScore, stored=scores, fresh=fresh.scores, key=_score_key, fields=SCORE_FIELDS)
+    _sync_rows(
+        EndpointResult,
+        stored=results,
+        fresh=fresh.endpoint_results,
+        key=_result_key,
+        fields=RESULT_FIELDS,
+    )
+
+
+@transaction.atomic
+def participant_recompute_responses(*, participant: Participant) -> None:
+    """Rebuild a participant's visit scores and endpoint results from the stored data."""
+    lock_participants([participant.pk])
+    participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
+    visits = list(_visits_with_assessments().filter(participant=participant))
+    fresh = compute_participant(participant=participant, visits=visits, now=timezone.now())
+    _store(
+        fresh,
+        scores=VisitScore.objects.filter(visit__participant=participant),
+        results=EndpointResult.objects.filter(visit__participant=participant),
+    )
+
+
+def _fresh_by_participant() -> Iterator[tuple[Participant, FreshResults]]:
+    visits_by_participant: dict[int, list[Visit]] = defaultdict(list)
+    for visit in _visits_with_assessments():
+        visits_by_participant[visit.participant_id].append(visit)
+    now = timezone.now()
+    for participant in Participant.objects.select_related("study__baseline_visit"):
+        yield (
+            participant,
+            compute_participant(
+                participant=participant, visits=visits_by_participant[participant.pk], now=now
+            ),
+        )
+
+
+@transaction.atomic
+def recompute_all_responses() -> int:
+    """Rebuild every participant's results; return how many endpoint results there are."""
+    lock_participants()
+    fresh = FreshResults(scores=[], endpoint_results=[])
+    for _participant, participant_fresh in _fresh_by_participant():
+        fresh.scores.extend(participant_fresh.scores)
+        fresh.endpoint_results.extend(participant_fresh.endpoint_results)
+    _store(fresh, scores=VisitScore.objects.all(), results=EndpointResult.objects.all())
+    return len(fresh.endpoint_results)
 
 
 def stale_results() -> list[str]:

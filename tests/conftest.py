@@ -1,4 +1,7 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps as django_apps
 from django.utils import translation
 
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
@@ -34,6 +37,18 @@ def participant_a(study, site_a):
 @pytest.fixture
 def participant_b(study, site_b):
     return ParticipantFactory(study=study, site=site_b, participant_id="S02-001")
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Recreate what the migrations create (default study, roles and their rights): live-server
+    tests commit their data and flush the whole database after each test."""
+    if not Study.objects.exists():
+        migration = import_module("trialsite.migrations.0002_default_study_and_roles")
+        migration.create_default_study(django_apps, None)
+        migration.create_roles(django_apps, None)
+        rights = import_module("trialsite.migrations.0005_grant_import_data_to_data_managers")
+        rights.grant_import_data(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,16 @@
 """Factories with deterministic clinical values."""
 
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from trialsite.models import Participant, Site, SiteMembership, Study
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from trialsite import services
+from trialsite.models import Participant, Site, SiteMembership, Study, Visit, VisitDefinition
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -53,3 +57,34 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     enrollment_date = date(2026, 1, 5)
     infusion_date = date(2026, 2, 9)
     dose_cells_per_kg = 100_000
+
+
+NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
+ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
+
+
+def record_visit(
+    participant: Participant,
+    code: str,
+    visit_date: date,
+    *,
+    pga: str = "1.00",
+    sledai: Mapping[str, bool | None] = NONE_PRESENT,
+    bilag: Mapping[str, str | None] = ALL_E,
+) -> Visit:
+    """Record a visit and its assessments through the services, as a coordinator would."""
+    visit = services.visit_create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(study=participant.study, code=code),
+        visit_date=visit_date,
+        author=None,
+        reason="test",
+    )
+    return services.visit_save_assessments(
+        visit=visit,
+        sledai=sledai,
+        pga=Decimal(pga),
+        bilag=bilag,
+        author=None,
+        reason="test",
+    )

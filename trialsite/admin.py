@@ -14,7 +14,10 @@ from simple_history.admin import SimpleHistoryAdmin
 from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS
 from responses.services import recompute_all_responses
-from trialsite import services
+from trialsite import services, versions
+from trialsite.formfields import DIGIT_FIELD_OVERRIDES
+from trialsite.forms import OpenedVersionMixin
+from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
     BilagAssessment,
     Participant,
@@ -26,6 +29,7 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+from trialsite.validators import validate_multiline_text
 
 CHANGE_REASON_FIELD = "change_reason"
 DELETED_IN_ADMIN = _("Deleted in admin")
@@ -39,13 +43,42 @@ class ChangeReasonForm(forms.ModelForm):
         label=_("Reason for this change"),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Recorded in the audit trail with your name and the time."),
+        validators=[validate_multiline_text],
     )
+
+
+class AuditedAdminForm(OpenedVersionMixin, ChangeReasonForm):
+    """An admin form that asks why, and refuses a save from a page opened before another user
+    changed the record. Admin validates and saves in one transaction, so the lock taken here
+    holds until the save is committed."""
+
+    # Declared here so that admin lays it out (as a hidden input); a stored record's form
+    # replaces it with its version in __init__.
+    opened_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.add_opened_version(versions.record_sources(self.instance))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.lock()
+        self.check_opened_version()
+        return cleaned
+
+    def lock(self) -> None:
+        """Lock what this save changes (trialsite.locks)."""
+        if self.instance.pk is not None:
+            lock_record(self.instance)
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
     """Admin whose every save and delete goes through the services with a reason."""
 
-    form = ChangeReasonForm
+    form = AuditedAdminForm
+    # Numbers and dates take the digits 0-9 only, here and in every inline (each sets these).
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
 
     def save_model(self, request, obj, form, change):
         services.save_with_audit(
@@ -70,6 +103,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
 class VisitDefinitionInline(admin.TabularInline):
     model = VisitDefinition
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
     extra = 0
     fields = ["order", "code", "name", "target_day", "window_low", "window_high", "repeatable"]
 
@@ -124,6 +158,7 @@ class VisitDefinitionAdmin(AuditedAdmin):
 
 class SiteMembershipInline(admin.TabularInline):
     model = SiteMembership
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
     extra = 1
     autocomplete_fields = ["site"]
 
@@ -183,8 +218,19 @@ class TrialUserAdmin(UserAdmin):
         return ", ".join(membership.site.code for membership in user.site_memberships.all())
 
 
+class ParticipantAdminForm(AuditedAdminForm):
+    def lock(self) -> None:
+        study = self.cleaned_data.get("study")
+        if self.instance.pk is not None or study is not None:
+            lock_participant_save(
+                study_id=self.instance.study_id if self.instance.pk is not None else study.pk,
+                participant_id=self.instance.pk,
+            )
+
+
 @admin.register(Participant)
 class ParticipantAdmin(AuditedAdmin):
+    form = ParticipantAdminForm
     list_display = [
         "participant_id",
         "site",
@@ -209,11 +255,13 @@ class ParticipantAdmin(AuditedAdmin):
 
 class SledaiInline(admin.StackedInline):
     model = SledaiAssessment
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
 
 
 class PgaInline(admin.StackedInline):
     model = PgaAssessment
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
 
 
@@ -240,12 +288,25 @@ class BilagFormSet(BaseInlineFormSet):
 class BilagInline(admin.StackedInline):
     model = BilagAssessment
     formset = BilagFormSet
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
+
+
+class VisitAdminForm(AuditedAdminForm):
+    def lock(self) -> None:
+        participant = (
+            self.instance.participant
+            if self.instance.pk is not None
+            else self.cleaned_data.get("participant")
+        )
+        if participant is not None:
+            lock_participants([participant.pk])
 
 
 @admin.register(Visit)
 class VisitAdmin(AuditedAdmin):
-    list_display = ["participant", "visit_definition", "occurrence", "visit_date"]
+    form = VisitAdminForm
+    list_display = ["participant", "visit_definition", "occurrence", "visit_date", "entry_status"]
     list_filter = ["visit_definition__code", "participant__site"]
     search_fields = ["participant__participant_id"]
     date_hierarchy = "visit_date"
@@ -275,8 +336,11 @@ class VisitAdmin(AuditedAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # The assessments were saved by the inlines: check and rescore the whole participant.
-        services.participant_rescore(participant=form.instance.participant)
+        # The inlines saved the assessments: the entry status follows the answers, then the
+        # participant's BILAG-2004 history is checked and everything rescored.
+        services.visit_recheck_entry(
+            visit=form.instance, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
 
     def delete_model(self, request, obj):
         services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))

@@ -226,8 +226,13 @@ def _ensure_user(
     role: str | None,
     site_codes: list[str],
     sites: dict[str, Site],
+    author: AbstractBaseUser | None,
     superuser: bool = False,
 ) -> AbstractBaseUser:
+    """Return the demo user, created if need be, with its role and site memberships.
+
+    The memberships are audited with ``author`` (the demo superuser) as their author.
+    """
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -240,7 +245,7 @@ def _ensure_user(
     for code in site_codes:
         if not SiteMembership.objects.filter(user=user, site=sites[code]).exists():
             membership = SiteMembership(user=user, site=sites[code])
-            services.save_with_audit(membership, author=None, reason=DEMO_REASON)
+            services.save_with_audit(membership, author=author, reason=DEMO_REASON)
     return user
 
 
@@ -253,17 +258,18 @@ class DemoLoadResult:
 def load_demo(*, today: date) -> DemoLoadResult:
     """Create the demo sites, users and cohort; what already exists is left as it is."""
     study = Study.objects.select_related("baseline_visit").get()
+    # The superuser first: it is the author of every audited row the demo writes.
+    admin = _ensure_user("admin", role=None, site_codes=[], sites={}, author=None, superuser=True)
     sites = {}
     for code, name in SITES:
         site = Site.objects.filter(code=code).first()
         if site is None:
             site = Site(code=code, name=name)
-            services.save_with_audit(site, author=None, reason=DEMO_REASON)
+            services.save_with_audit(site, author=admin, reason=DEMO_REASON)
         sites[code] = site
 
-    admin = _ensure_user("admin", role=None, site_codes=[], sites=sites, superuser=True)
     for username, role, site_codes in DEMO_USERS:
-        _ensure_user(username, role=role, site_codes=site_codes, sites=sites)
+        _ensure_user(username, role=role, site_codes=site_codes, sites=sites, author=admin)
 
     existing = set(study.participants.values_list("participant_id", flat=True))
     created = [

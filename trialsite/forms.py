@@ -5,12 +5,14 @@ from itertools import chain
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils import timezone
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from responses import scoring
-from trialsite import selectors, services
+from trialsite import selectors, services, versions
+from trialsite.formfields import DecimalField, formfield_for_model_field
+from trialsite.history import HistorySource
 from trialsite.models import (
     BILAG_GRADE_CHOICES,
     LAB_FIELDS,
@@ -21,6 +23,7 @@ from trialsite.models import (
     Study,
     Visit,
 )
+from trialsite.validators import validate_single_line_text
 
 INITIAL_ENTRY_REASON = _("Initial entry")
 
@@ -41,19 +44,62 @@ class ChangeReasonMixin:
             required=editing,
             widget=forms.TextInput(),
             help_text=_("Recorded in the audit trail with your name and the time."),
+            validators=[validate_single_line_text],
         )
 
     def change_reason(self) -> str:
         return self.cleaned_data.get("change_reason") or str(INITIAL_ENTRY_REASON)
 
 
-def not_in_future(form: forms.Form, field: str) -> None:
-    value = form.cleaned_data.get(field)
-    if value is not None and value > timezone.localdate():
-        form.add_error(field, _("This date is in the future."))
+OPENED_VERSION = "opened_version"
 
 
-class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
+class OpenedVersionMixin:
+    """Refuse a save from a form opened before another user changed its record.
+
+    The form carries the version of the rows it shows (trialsite.versions) in a hidden field.
+    ``check_opened_version`` runs in ``clean()``, while the caller holds the participant's lock,
+    so no change can come in between the check and the save.
+    """
+
+    version_sources: list[HistorySource] | None = None
+
+    def add_opened_version(self, sources: list[HistorySource]) -> None:
+        self.version_sources = sources
+        self.fields[OPENED_VERSION] = forms.CharField(
+            widget=forms.HiddenInput, initial=lambda: versions.current_version(sources)
+        )
+
+    def check_opened_version(self) -> None:
+        if self.version_sources is None or OPENED_VERSION not in self.cleaned_data:
+            return
+        changes = versions.changes_since(self.version_sources, self.cleaned_data[OPENED_VERSION])
+        if changes == []:
+            return
+        self.add_error(None, versions.conflict_messages(changes))
+        # The page now shows what changed: saving it again replaces those values on purpose.
+        self.data = self.data.copy()
+        self.data[self.add_prefix(OPENED_VERSION)] = versions.current_version(self.version_sources)
+
+    def field_for(self, key: str) -> str | None:
+        """Return the form field that shows a service's error about ``key`` (None: the form)."""
+        return key if key in self.fields else None
+
+    @property
+    def field_error_count(self) -> int:
+        """Count the fields with an error (the form's own errors are not a field's)."""
+        return sum(1 for name in self.errors if name != NON_FIELD_ERRORS)
+
+    def add_refusal(self, error: ValidationError) -> None:
+        """Show a service's refusal on the form, each message on its field where it has one."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for key, messages in error.message_dict.items():
+            self.add_error(None if key == NON_FIELD_ERRORS else self.field_for(key), messages)
+
+
+class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
     class Meta:
         model = Participant
         fields = [
@@ -75,6 +121,7 @@ class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
             "withdrawal_date": DateInput(),
             "withdrawal_reason": forms.Textarea(attrs={"rows": 2}),
         }
+        formfield_callback = formfield_for_model_field
 
     def __init__(self, *args, user: AbstractBaseUser, study: Study, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -83,16 +130,11 @@ class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
         self.fields["age_at_enrollment"].widget.attrs.update({"min": 0, "max": 21})
         self.fields["dose_cells_per_kg"].help_text = _("CAR+ cells per kg, e.g. 100000 for 1x10^5.")
         self.add_change_reason(editing=self.instance.pk is not None)
+        if self.instance.pk is not None:
+            self.add_opened_version(versions.participant_sources(self.instance.pk))
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        for field in (
-            "enrollment_date",
-            "infusion_date",
-            "treatment_failure_date",
-            "withdrawal_date",
-        ):
-            not_in_future(self, field)
         if cleaned.get("withdrawal_date") is not None and not cleaned.get("withdrawal_reason"):
             self.add_error("withdrawal_reason", _("Give the reason for the withdrawal."))
         participant_id = cleaned.get("participant_id")
@@ -103,16 +145,18 @@ class ParticipantForm(ChangeReasonMixin, forms.ModelForm):
             self.add_error(
                 "participant_id", _("This participant ID is already used in this study.")
             )
+        self.check_opened_version()
         return cleaned
 
 
-class VisitForm(ChangeReasonMixin, forms.ModelForm):
+class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
     """Record a visit (which one, and when) or correct its date."""
 
     class Meta:
         model = Visit
         fields = ["visit_definition", "visit_date"]
         widgets = {"visit_date": DateInput()}
+        formfield_callback = formfield_for_model_field
 
     def __init__(self, *args, participant: Participant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -122,10 +166,12 @@ class VisitForm(ChangeReasonMixin, forms.ModelForm):
         )
         if self.instance.pk is not None:
             self.fields["visit_definition"].disabled = True
+            self.add_opened_version(versions.visit_date_sources(self.instance.pk))
         self.add_change_reason(editing=self.instance.pk is not None)
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        self.check_opened_version()
         definition = cleaned.get("visit_definition")
         visit_date = cleaned.get("visit_date")
         if definition is None:
@@ -189,7 +235,9 @@ def lab_form_fields() -> dict[str, forms.Field]:
         elif field == "upcr_unit":
             form_field = model_field.formfield(required=False)
         else:
-            form_field = model_field.formfield(required=False, min_value=Decimal("0"))
+            form_field = formfield_for_model_field(
+                model_field, required=False, min_value=Decimal("0")
+            )
             form_field.widget.attrs.update({"min": "0", "step": "any"})
         form_field.label = capfirst(model_field.verbose_name)
         form_field.help_text = model_field.help_text
@@ -214,10 +262,10 @@ class LabValuesForm(forms.Form):
         }
 
 
-class AssessmentForm(ChangeReasonMixin, forms.Form):
+class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     """PGA, the 24 SLEDAI-2K descriptors, the nine BILAG-2004 systems and the labs of a visit."""
 
-    pga = forms.DecimalField(
+    pga = DecimalField(
         label=_("Physician Global Assessment (PGA)"),
         required=False,
         help_text=_("0 none, 1 mild, 2 moderate, 3 severe. Rate it before adding up SLEDAI-2K."),
@@ -246,6 +294,7 @@ class AssessmentForm(ChangeReasonMixin, forms.Form):
             )
         self.fields.update(lab_form_fields())
         self.add_change_reason(editing=hasattr(visit, "sledai"))
+        self.add_opened_version(versions.visit_entry_sources(visit.pk))
 
     def sledai_answers(self) -> dict[str, bool | None]:
         answers = {}
@@ -326,7 +375,21 @@ class AssessmentForm(ChangeReasonMixin, forms.Form):
                 )
                 if form_name not in self.errors:
                     self.add_error(form_name, _("Answer this before marking the visit complete."))
+        self.check_opened_version()
         return cleaned
+
+    def field_for(self, key: str) -> str | None:
+        names = {"score": "pga", "lookback_days": "lookback_days"}
+        for name in (
+            names.get(key),
+            sledai_field_name(key),
+            bilag_field_name(key),
+            lab_field_name(key),
+            key,
+        ):
+            if name in self.fields:
+                return name
+        return None
 
     def save(self, *, author: AbstractBaseUser) -> Visit:
         return services.visit_save_assessments(

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.models import (
@@ -32,7 +34,12 @@ class AuditEntry:
     what: str
     kind: str
     changes: list[FieldChange]
+    history_id: int = 0
     latest_save: bool = False
+
+
+#: The audit history of one kind of row, with what people call it ("PGA", "visit").
+HistorySource = tuple[QuerySet, Promise]
 
 
 def _display(record, field: str) -> str:
@@ -47,9 +54,11 @@ def _display(record, field: str) -> str:
     return str(display()) if display is not None else str(value)
 
 
-def _entries(history, what: str) -> list[AuditEntry]:
-    records = list(history.select_related("history_user").order_by("history_date"))
-    entries = []
+def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
+    """Return the audit entries of one history, oldest first; saves that changed nothing are
+    left out."""
+    records = list(history.select_related("history_user").order_by("history_id"))
+    found = []
     previous = None
     for record in records:
         changes = []
@@ -65,7 +74,7 @@ def _entries(history, what: str) -> list[AuditEntry]:
             ]
         kinds = {"+": _("entered"), "~": _("changed"), "-": _("deleted")}
         if record.history_type != "~" or changes:
-            entries.append(
+            found.append(
                 AuditEntry(
                     when=record.history_date,
                     who=record.history_user.get_username() if record.history_user else "",
@@ -73,32 +82,37 @@ def _entries(history, what: str) -> list[AuditEntry]:
                     what=str(what),
                     kind=str(kinds[record.history_type]),
                     changes=changes,
+                    history_id=record.history_id,
                 )
             )
         previous = record
-    return entries
+    return found
+
+
+def visit_sources(visit_id: int) -> list[HistorySource]:
+    """Return the histories of a visit and of its assessments and labs."""
+    return [
+        (Visit.history.filter(id=visit_id), _("visit")),
+        (PgaAssessment.history.filter(visit_id=visit_id), _("PGA")),
+        (SledaiAssessment.history.filter(visit_id=visit_id), _("SLEDAI-2K")),
+        (BilagAssessment.history.filter(visit_id=visit_id), _("BILAG-2004")),
+        (LabResult.history.filter(visit_id=visit_id), _("labs")),
+    ]
 
 
 def visit_changes(visit: Visit, limit: int = 30) -> list[AuditEntry]:
     """Return the visit's audit trail, newest first; the entries of its last save are marked."""
-    sources = [
-        (Visit.history.filter(id=visit.pk), _("visit")),
-        (PgaAssessment.history.filter(visit_id=visit.pk), _("PGA")),
-        (SledaiAssessment.history.filter(visit_id=visit.pk), _("SLEDAI-2K")),
-        (BilagAssessment.history.filter(visit_id=visit.pk), _("BILAG-2004")),
-        (LabResult.history.filter(visit_id=visit.pk), _("labs")),
-    ]
-    entries = sorted(
-        (entry for history, what in sources for entry in _entries(history, what)),
+    entries_ = sorted(
+        (entry for history, what in visit_sources(visit.pk) for entry in entries(history, what)),
         key=lambda entry: entry.when,
         reverse=True,
     )[:limit]
-    if not entries:
+    if not entries_:
         return []
-    newest = entries[0]
+    newest = entries_[0]
     return [
         AuditEntry(**{**entry.__dict__, "latest_save": _same_save(entry, newest)})
-        for entry in entries
+        for entry in entries_
     ]
 
 

@@ -10,7 +10,7 @@ Scores and endpoints are recomputed by the services, never here.
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,7 +27,13 @@ from django.utils.translation import ngettext
 from responses import scoring
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
 from trialsite import services
+from trialsite.locks import lock_participants, lock_study
 from trialsite.models import AGE_MAX, AGE_MIN, Participant, Site, Study, Visit, VisitDefinition
+from trialsite.validators import (
+    validate_ascii_digits,
+    validate_single_line_text,
+    validate_trial_date,
+)
 
 PARTICIPANT_COLUMNS: tuple[str, ...] = (
     "participant_id",
@@ -63,8 +69,9 @@ PARTICIPANT_FIELDS: tuple[str, ...] = (
     "withdrawal_date",
 )
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-WHOLE_NUMBER = re.compile(r"\d+")
+# [0-9], not \d: \d matches every Unicode digit.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+WHOLE_NUMBER = re.compile(r"[0-9]+")
 #: The largest value every supported database holds in a PositiveIntegerField.
 DOSE_MAX = 2_147_483_647
 SLEDAI_CELLS: dict[str, bool | None] = {"1": True, "0": False, "": None}
@@ -165,14 +172,38 @@ def _known_protocols() -> str:
     )
 
 
-def find_author(username: str | None) -> AbstractBaseUser | None:
-    """Return the user named by --user (the author of the audit entries), or None."""
+#: The right to import (the Data manager role; superusers have every right).
+IMPORT_PERMISSION = "trialsite.import_data"
+
+
+def find_author(username: str | None) -> AbstractBaseUser:
+    """Return the user named by --user, the author of the audit entries.
+
+    The user must be active and allowed to import (``check_importer``).
+    """
     if username is None:
-        return None
+        raise InputError(
+            _(
+                "Name the user who imports with --user USERNAME: the audit trail records the "
+                "author of every change."
+            )
+        )
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise InputError(_('There is no user "%(username)s".') % {"username": username})
+    check_importer(user)
     return user
+
+
+def check_importer(user: AbstractBaseUser) -> None:
+    """Refuse an inactive user, or one whose role may not import (e.g. a monitor)."""
+    values = {"username": user.get_username()}
+    if not user.is_active:
+        raise InputError(_('The user "%(username)s" is inactive and cannot import.') % values)
+    if not user.has_perm(IMPORT_PERMISSION):
+        raise InputError(
+            _('The user "%(username)s" may not import data; data managers may.') % values
+        )
 
 
 def read_import_file(path: str) -> tuple[str, str]:
@@ -232,8 +263,19 @@ def read_rows(
     header = [cell.strip() for cell in records[0]]
     header_problems = []
     seen: set[str] = set()
-    for name in header:
-        if not name:
+    for index, name in enumerate(header, start=1):
+        refusal = control_character_refusal(name)
+        if refusal is not None:
+            header_problems.append(
+                Problem(
+                    1,
+                    "",
+                    None,
+                    _("column %(index)d of the header: %(message)s")
+                    % {"index": index, "message": refusal},
+                )
+            )
+        elif not name:
             header_problems.append(
                 Problem(1, "", None, _("a column of the header has no name (an extra comma?)."))
             )
@@ -267,8 +309,29 @@ def read_rows(
                 )
             )
             continue
+        refused = [
+            Problem(number, column, None, refusal)
+            for column, cell in zip(header, cells, strict=True)
+            if (refusal := control_character_refusal(cell)) is not None
+        ]
+        if refused:
+            problems.extend(refused)
+            continue
         rows.append(CsvRow(number, dict(zip(header, cells, strict=True))))
     return rows
+
+
+def control_character_refusal(cell: str) -> str | None:
+    """Return why a cell is refused for holding a control character, or None if it holds none.
+
+    Every cell is single-line text. Its value is left out of the problem, which names the
+    character's code point instead of printing it.
+    """
+    try:
+        validate_single_line_text(cell)
+    except ValidationError as error:
+        return error.messages[0]
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,14 +346,32 @@ class CellError(ValueError):
 T = TypeVar("T")
 
 
+def require_ascii_digits(cell: str) -> None:
+    """Refuse a cell whose number or date is written with digits other than 0-9."""
+    try:
+        validate_ascii_digits(cell)
+    except ValidationError as error:
+        raise CellError(error.messages[0]) from None
+
+
 def parse_date(cell: str) -> date:
-    """Parse a strict ISO date (YYYY-MM-DD)."""
+    """Parse a strict ISO date (YYYY-MM-DD) from 1900-01-01 to today.
+
+    The date rule is the model fields' (validate_trial_date); checking it here too lists the
+    problem with the row's other format problems instead of only once the row is applied.
+    """
+    require_ascii_digits(cell)
     if not ISO_DATE.fullmatch(cell):
         raise CellError(_("a date must be written YYYY-MM-DD."))
     try:
-        return date.fromisoformat(cell)
+        value = date.fromisoformat(cell)
     except ValueError as error:
         raise CellError(_("this date does not exist.")) from error
+    try:
+        validate_trial_date(value)
+    except ValidationError as error:
+        raise CellError(error.messages[0]) from None
+    return value
 
 
 def parse_required(cell: str, parse: Callable[[str], T]) -> T:
@@ -316,6 +397,7 @@ def parse_sex(cell: str) -> str:
 
 def parse_age(cell: str) -> int:
     """Parse the age at enrolment: whole years 0..21."""
+    require_ascii_digits(cell)
     if not WHOLE_NUMBER.fullmatch(cell) or not AGE_MIN <= int(cell) <= AGE_MAX:
         raise CellError(
             _("the age at enrolment is a whole number of years from %(min)d to %(max)d.")
@@ -326,6 +408,7 @@ def parse_age(cell: str) -> int:
 
 def parse_dose(cell: str) -> int:
     """Parse a dose in CAR+ cells/kg, e.g. 100000 or 1e5: a positive whole number."""
+    require_ascii_digits(cell)
     try:
         value = Decimal(cell)
     except InvalidOperation as error:
@@ -340,6 +423,7 @@ def parse_dose(cell: str) -> int:
 def parse_pga(cell: str) -> Decimal:
     """Parse a PGA: a number from 0.00 to 3.00 with at most two decimals."""
     message = _("PGA is a number from 0.00 to 3.00 with at most two decimals.")
+    require_ascii_digits(cell)
     try:
         return scoring.validate_pga(Decimal(cell))
     except (InvalidOperation, ValueError) as error:
@@ -441,7 +525,17 @@ def _apply_rows(
 
 
 @transaction.atomic
-def _run(report: ImportReport, apply_all: Callable[[], None]) -> ImportReport:
+def _run(
+    report: ImportReport,
+    apply_all: Callable[[], None],
+    *,
+    study: Study,
+    participant_ids: Iterable[int],
+) -> ImportReport:
+    # Take every lock the import needs up front, in the site's lock order (trialsite.locks), so
+    # an import never waits for a lock while holding another that a concurrent write wants.
+    lock_study(study.pk)
+    lock_participants(participant_ids)
     apply_all()
     if report.problems or report.dry_run:
         transaction.set_rollback(True)
@@ -514,12 +608,13 @@ def import_participants(
     *,
     file_name: str,
     study: Study,
-    author: AbstractBaseUser | None,
+    author: AbstractBaseUser,
     create_sites: bool = False,
     update: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
     """Import participants.csv: create participants and, with ``update``, change existing ones."""
+    check_importer(author)
     report = ImportReport(file_name=file_name, dry_run=dry_run)
     reason = import_reason(file_name)
     rows = read_rows(text, PARTICIPANT_COLUMNS, report.problems)
@@ -582,6 +677,10 @@ def import_participants(
     return _run(
         report,
         lambda: _apply_rows(parsed, apply, _participant_column, report.problems),
+        study=study,
+        participant_ids=Participant.objects.filter(
+            study=study, participant_id__in=[values.participant_id for _row, values in parsed]
+        ).values_list("pk", flat=True),
     )
 
 
@@ -720,11 +819,12 @@ def import_visits(
     *,
     file_name: str,
     study: Study,
-    author: AbstractBaseUser | None,
+    author: AbstractBaseUser,
     update: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
     """Import visits.csv: record visits with their assessments; with ``update``, change them."""
+    check_importer(author)
     report = ImportReport(file_name=file_name, dry_run=dry_run)
     reason = import_reason(file_name)
     rows = read_rows(text, VISIT_COLUMNS, report.problems)
@@ -792,7 +892,12 @@ def import_visits(
         else:
             report.unchanged.append(values.label)
 
-    return _run(report, lambda: _apply_rows(parsed, apply, _visit_column, report.problems))
+    return _run(
+        report,
+        lambda: _apply_rows(parsed, apply, _visit_column, report.problems),
+        study=study,
+        participant_ids=[participant.pk for participant in participants.values()],
+    )
 
 
 def problem_summary(report: ImportReport) -> str:

@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -24,6 +23,15 @@ from responses.scoring import (
     PGA_MAX,
     PGA_MIN,
     SLEDAI_DESCRIPTORS,
+)
+from trialsite.validators import (
+    STUDY_DAY_MAX,
+    STUDY_DAY_MIN,
+    study_day_range_message,
+    study_day_validators,
+    validate_multiline_text,
+    validate_single_line_text,
+    validate_trial_date,
 )
 
 SLEDAI_BY_FIELD = {descriptor.field: descriptor for descriptor in SLEDAI_DESCRIPTORS}
@@ -43,8 +51,10 @@ def audit_history() -> HistoricalRecords:
 class Study(models.Model):
     """A trial protocol with its settings, editable in admin."""
 
-    name = models.CharField(_("name"), max_length=200)
-    protocol_number = models.CharField(_("protocol number"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line_text])
+    protocol_number = models.CharField(
+        _("protocol number"), max_length=50, unique=True, validators=[validate_single_line_text]
+    )
     baseline_visit = models.ForeignKey(
         "VisitDefinition",
         verbose_name=_("baseline visit"),
@@ -72,6 +82,7 @@ class Study(models.Model):
         verbose_name = _("study")
         verbose_name_plural = _("studies")
         ordering = ["protocol_number"]
+        permissions = [("import_data", _("Can import CSV data"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sledai_lookback_days__in=[10, 30]),
@@ -96,8 +107,10 @@ class Study(models.Model):
 class Site(models.Model):
     """A participating hospital."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(
+        _("code"), max_length=20, unique=True, validators=[validate_single_line_text]
+    )
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line_text])
     history = audit_history()
 
     class Meta:
@@ -146,11 +159,17 @@ class VisitDefinition(models.Model):
     study = models.ForeignKey(
         Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="visit_definitions"
     )
-    code = models.CharField(_("code"), max_length=10)
-    name = models.CharField(_("name"), max_length=100)
-    target_day = models.IntegerField(_("target study day"), null=True, blank=True)
-    window_low = models.IntegerField(_("window from (study day)"), null=True, blank=True)
-    window_high = models.IntegerField(_("window to (study day)"), null=True, blank=True)
+    code = models.CharField(_("code"), max_length=10, validators=[validate_single_line_text])
+    name = models.CharField(_("name"), max_length=100, validators=[validate_single_line_text])
+    target_day = models.IntegerField(
+        _("target study day"), null=True, blank=True, validators=study_day_validators
+    )
+    window_low = models.IntegerField(
+        _("window from (study day)"), null=True, blank=True, validators=study_day_validators
+    )
+    window_high = models.IntegerField(
+        _("window to (study day)"), null=True, blank=True, validators=study_day_validators
+    )
     order = models.PositiveSmallIntegerField(_("order"))
     repeatable = models.BooleanField(
         _("repeatable"),
@@ -188,6 +207,16 @@ class VisitDefinition(models.Model):
                 name="visit_definition_target_within_window",
                 violation_error_message=_("The target study day must lie within the window."),
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    *(
+                        Q(**{f"{field}__gte": STUDY_DAY_MIN, f"{field}__lte": STUDY_DAY_MAX})
+                        for field in ("target_day", "window_low", "window_high")
+                    )
+                ),
+                name="visit_definition_study_days_in_range",
+                violation_error_message=study_day_range_message,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,12 +244,18 @@ class Participant(models.Model):
     site = models.ForeignKey(
         Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="participants"
     )
-    participant_id = models.CharField(_("participant ID"), max_length=30)
+    participant_id = models.CharField(
+        _("participant ID"), max_length=30, validators=[validate_single_line_text]
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     age_at_enrollment = models.PositiveSmallIntegerField(_("age at enrolment (years)"))
-    enrollment_date = models.DateField(_("enrolment date"))
+    enrollment_date = models.DateField(_("enrolment date"), validators=[validate_trial_date])
     infusion_date = models.DateField(
-        _("CAR-T infusion date"), null=True, blank=True, help_text=_("Study day 0.")
+        _("CAR-T infusion date"),
+        null=True,
+        blank=True,
+        help_text=_("Study day 0."),
+        validators=[validate_trial_date],
     )
     dose_cells_per_kg = models.PositiveIntegerField(
         _("dose (CAR+ cells/kg)"), null=True, blank=True
@@ -233,9 +268,14 @@ class Participant(models.Model):
             "First protocol-prohibited medication or rescue therapy; "
             "visits on or after it are non-responders."
         ),
+        validators=[validate_trial_date],
     )
-    withdrawal_date = models.DateField(_("withdrawal date"), null=True, blank=True)
-    withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
+    withdrawal_date = models.DateField(
+        _("withdrawal date"), null=True, blank=True, validators=[validate_trial_date]
+    )
+    withdrawal_reason = models.TextField(
+        _("withdrawal reason"), blank=True, validators=[validate_multiline_text]
+    )
     history = audit_history()
 
     class Meta:
@@ -299,16 +339,6 @@ class Participant(models.Model):
             value = getattr(self, field)
             if value is not None and value < self.enrollment_date:
                 errors[field] = message
-        today = timezone.localdate()
-        for field in (
-            "enrollment_date",
-            "infusion_date",
-            "treatment_failure_date",
-            "withdrawal_date",
-        ):
-            value = getattr(self, field)
-            if value is not None and value > today and field not in errors:
-                errors[field] = _("This date is in the future.")
         if errors:
             raise ValidationError(errors)
 
@@ -333,7 +363,7 @@ class Visit(models.Model):
     visit_definition = models.ForeignKey(
         VisitDefinition, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="visits"
     )
-    visit_date = models.DateField(_("visit date"))
+    visit_date = models.DateField(_("visit date"), validators=[validate_trial_date])
     occurrence = models.PositiveSmallIntegerField(
         _("occurrence"),
         default=1,
@@ -389,13 +419,10 @@ class Visit(models.Model):
             errors["visit_definition"] = _("This visit is not in the participant's schedule.")
         elif not self.visit_definition.repeatable and self.occurrence != 1:
             errors["visit_definition"] = _("A scheduled visit takes place once.")
-        if self.visit_date is not None:
-            if self.visit_date < self.participant.enrollment_date:
-                errors["visit_date"] = _(
-                    "The visit date is before the enrolment date (%(date)s)."
-                ) % {"date": self.participant.enrollment_date.isoformat()}
-            elif self.visit_date > timezone.localdate():
-                errors["visit_date"] = _("The visit date is in the future.")
+        if self.visit_date is not None and self.visit_date < self.participant.enrollment_date:
+            errors["visit_date"] = _("The visit date is before the enrolment date (%(date)s).") % {
+                "date": self.participant.enrollment_date.isoformat()
+            }
         if errors:
             raise ValidationError(errors)
 

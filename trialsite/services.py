@@ -4,6 +4,9 @@ The audit entry of each change carries its author and reason (django-simple-hist
 from ``_history_user`` and ``_change_reason``); its time is the save time. Each service that
 changes something an outcome depends on ends by calling
 ``responses.services.participant_recompute_responses`` in the same transaction.
+
+Each service first locks what it derives from (trialsite.locks: the participant, or the study to
+enrol), so concurrent saves for one participant run one after the other.
 """
 
 from collections.abc import Mapping
@@ -19,6 +22,7 @@ from django.utils.translation import gettext as _
 from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import participant_recompute_responses
+from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     LAB_FIELDS,
     BilagAssessment,
@@ -32,13 +36,19 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+from trialsite.validators import validate_multiline_text
 
 Author = AbstractBaseUser | None
 
 
 def _require_reason(reason: str) -> None:
+    """Refuse an empty reason, or one holding control characters other than line breaks and tabs.
+
+    The reason may come from a textarea (admin), so the multi-line text rule applies.
+    """
     if not reason.strip():
         raise ValidationError(_("Every change needs a reason."))
+    validate_multiline_text(reason)
 
 
 def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
@@ -61,6 +71,7 @@ def delete_with_audit(instance: models.Model, *, author: Author, reason: str) ->
 @transaction.atomic
 def participant_save(*, participant: Participant, author: Author, reason: str) -> Participant:
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
+    lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
     save_with_audit(participant, author=author, reason=reason)
     participant_recompute_responses(participant=participant)
     return participant
@@ -102,11 +113,12 @@ def participant_create(
 @transaction.atomic
 def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
     """Record a visit or change its date; a new unscheduled visit gets the next number."""
-    moved_from = (
-        Visit.objects.filter(pk=visit.pk).exclude(participant=visit.participant_id).first()
+    stored_participant_id = (
+        Visit.objects.filter(pk=visit.pk).values_list("participant_id", flat=True).first()
         if visit.pk is not None
         else None
     )
+    lock_participants({visit.participant_id, stored_participant_id} - {None})
     if visit.pk is None and visit.visit_definition.repeatable:
         latest = Visit.objects.filter(
             participant=visit.participant, visit_definition=visit.visit_definition
@@ -114,8 +126,8 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
         visit.occurrence = 1 if latest is None else latest + 1
     save_with_audit(visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
-    if moved_from is not None:
-        participant_recompute_responses(participant=moved_from.participant)
+    if stored_participant_id not in (None, visit.participant_id):
+        participant_recompute_responses(participant=Participant(pk=stored_participant_id))
     return visit
 
 
@@ -136,6 +148,7 @@ def visit_create(
 def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     """Delete a visit entered in error, with its assessments; its history keeps every value."""
     participant = visit.participant
+    lock_participants([participant.pk])
     for model in (SledaiAssessment, PgaAssessment, BilagAssessment, LabResult):
         for row in model.objects.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
@@ -181,6 +194,8 @@ def visit_save_assessments(
     unknown |= set(labs or {}) - set(LAB_FIELDS)
     if unknown:
         raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
+    lock_participants([visit.participant_id])
+    visit.refresh_from_db()  # its date and entry status as committed, read under the lock
     missing = missing_answers(sledai, pga, bilag)
     if complete and missing:
         raise ValidationError(
@@ -223,8 +238,35 @@ def visit_save_assessment_rows(
     *, visit: Visit, rows: list[models.Model], author: Author, reason: str
 ) -> Visit:
     """Save assessment rows already filled in (by a form or the admin) and rescore the visit."""
+    lock_participants([visit.participant_id])
     for row in rows:
         save_with_audit(row, author=author, reason=reason)
+    participant_rescore(participant=visit.participant)
+    return visit
+
+
+def _stored_answers(visit: Visit) -> list[str]:
+    """Name the answers a visit's stored assessments leave unanswered."""
+    sledai = SledaiAssessment.objects.filter(visit=visit).first()
+    pga = PgaAssessment.objects.filter(visit=visit).first()
+    bilag = BilagAssessment.objects.filter(visit=visit).first()
+    return missing_answers(
+        sledai.answers() if sledai is not None else {},
+        pga.score if pga is not None else None,
+        bilag.grades() if bilag is not None else {},
+    )
+
+
+@transaction.atomic
+def visit_recheck_entry(*, visit: Visit, author: Author, reason: str) -> Visit:
+    """After a visit's assessment rows were saved directly (admin inlines): mark its entry
+    complete exactly when every answer is given, then check the BILAG-2004 history and rescore."""
+    lock_participants([visit.participant_id])
+    visit.refresh_from_db()
+    status = EntryStatus.IN_PROGRESS if _stored_answers(visit) else EntryStatus.COMPLETE
+    if visit.entry_status != status:
+        visit.entry_status = status
+        save_with_audit(visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
     return visit
 
@@ -279,7 +321,9 @@ def participant_check_bilag_history(*, participant: Participant) -> None:
         raise ValidationError(errors)
 
 
+@transaction.atomic
 def participant_rescore(*, participant: Participant) -> None:
     """After a visit or its assessments changed: refuse a broken BILAG history, then rescore."""
+    lock_participants([participant.pk])
     participant_check_bilag_history(participant=participant)
     participant_recompute_responses(participant=participant)

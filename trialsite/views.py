@@ -1,7 +1,12 @@
 """Data-capture screens. Every query starts from the user's sites (trialsite.selectors)."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -10,9 +15,12 @@ from django.utils.translation import gettext as _
 from responses import scoring
 from responses.models import Endpoint
 from trialsite import selectors, services
-from trialsite.forms import AssessmentForm, ParticipantForm, VisitForm
+from trialsite.forms import AssessmentForm, OpenedVersionMixin, ParticipantForm, VisitForm
 from trialsite.history import visit_changes
-from trialsite.models import Study
+from trialsite.locks import lock_participant_save, lock_participants
+from trialsite.models import Participant, Study, Visit
+
+T = TypeVar("T")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -57,6 +65,24 @@ def _whole_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
+def _save_under_lock(
+    form: OpenedVersionMixin, *, lock: Callable[[], None], save: Callable[[], T]
+) -> T | None:
+    """Validate the form and save it while holding the lock of what the save changes.
+
+    Validation (versions, BILAG-2004 history, duplicate visits) then sees every save committed
+    before, and no other save can come in between; a service's refusal goes on the form.
+    """
+    try:
+        with transaction.atomic():
+            lock()
+            if form.is_valid():
+                return save()
+    except ValidationError as error:
+        form.add_refusal(error)
+    return None
+
+
 @permission_required("trialsite.add_participant", raise_exception=True)
 def participant_create(request: HttpRequest) -> HttpResponse:
     return _participant_form(request, participant=None)
@@ -68,17 +94,24 @@ def participant_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _participant_form(request, participant=participant)
 
 
-def _participant_form(request: HttpRequest, participant) -> HttpResponse:
+def _participant_form(request: HttpRequest, participant: Participant | None) -> HttpResponse:
     study = participant.study if participant is not None else Study.objects.get()
     form = ParticipantForm(
         request.POST or None, instance=participant, user=request.user, study=study
     )
-    if request.method == "POST" and form.is_valid():
-        saved = services.participant_save(
-            participant=form.save(commit=False), author=request.user, reason=form.change_reason()
+    if request.method == "POST":
+        saved = _save_under_lock(
+            form,
+            lock=lambda: lock_participant_save(study_id=study.pk, participant_id=form.instance.pk),
+            save=lambda: services.participant_save(
+                participant=form.save(commit=False),
+                author=request.user,
+                reason=form.change_reason(),
+            ),
         )
-        messages.success(request, _("Participant %(id)s saved.") % {"id": saved.participant_id})
-        return redirect(saved)
+        if saved is not None:
+            messages.success(request, _("Participant %(id)s saved.") % {"id": saved.participant_id})
+            return redirect(saved)
     return render(
         request, "trialsite/participant_form.html", {"form": form, "participant": participant}
     )
@@ -107,10 +140,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
             code=request.GET["code"]
         ).first()
     form = VisitForm(request.POST or None, participant=participant, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        visit = services.visit_save(
-            visit=form.save(commit=False), author=request.user, reason=form.change_reason()
-        )
+    if request.method == "POST" and (visit := _save_visit_form(request, form)) is not None:
         return redirect("visit_entry", pk=visit.pk)
     return render(request, "trialsite/visit_form.html", {"form": form, "participant": participant})
 
@@ -119,16 +149,23 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
     form = VisitForm(request.POST or None, instance=visit, participant=visit.participant)
-    if request.method == "POST" and form.is_valid():
-        services.visit_save(
-            visit=form.save(commit=False), author=request.user, reason=form.change_reason()
-        )
+    if request.method == "POST" and _save_visit_form(request, form) is not None:
         messages.success(request, _("Visit date saved."))
         return redirect("visit_detail", pk=visit.pk)
     return render(
         request,
         "trialsite/visit_form.html",
         {"form": form, "participant": visit.participant, "visit": visit},
+    )
+
+
+def _save_visit_form(request: HttpRequest, form: VisitForm) -> Visit | None:
+    return _save_under_lock(
+        form,
+        lock=lambda: lock_participants([form.instance.participant_id]),
+        save=lambda: services.visit_save(
+            visit=form.save(commit=False), author=request.user, reason=form.change_reason()
+        ),
     )
 
 
@@ -141,8 +178,16 @@ def visit_entry(request: HttpRequest, pk: int) -> HttpResponse:
     form = AssessmentForm(
         request.POST or None, visit=visit, initial=AssessmentForm.initial_for(visit)
     )
-    if request.method == "POST" and form.is_valid():
-        form.save(author=request.user)
+    saved = (
+        _save_under_lock(
+            form,
+            lock=lambda: lock_participants([visit.participant_id]),
+            save=lambda: form.save(author=request.user),
+        )
+        if request.method == "POST"
+        else None
+    )
+    if saved is not None:
         messages.success(request, _("Visit saved and scored."))
         return redirect("visit_detail", pk=visit.pk)
     suggestions = selectors.lab_suggestions(getattr(visit, "labs", None))

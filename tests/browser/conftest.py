@@ -2,13 +2,9 @@
 
 import os
 import shutil
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
-
-from trialsite.models import Study
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -25,16 +21,6 @@ CHROMIUM_ARGS = [
 # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make
 # there are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def reference_data(transactional_db):
-    """Recreate what the migrations create (default study, roles): live-server tests commit
-    their data and flush the whole database after each test."""
-    if not Study.objects.exists():
-        migration = import_module("trialsite.migrations.0002_default_study_and_roles")
-        migration.create_default_study(django_apps, None)
-        migration.create_roles(django_apps, None)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """Report plots: valid, accessible, deterministic SVG from plain data, empty data included."""
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
+import matplotlib
 import pytest
 from django.core.cache import cache
 
@@ -136,6 +138,32 @@ def test_many_participants_are_drawn_as_one_image_and_stay_labelled():
     root = parse(plots.sledai_plot(many))
     assert root.find(f".//{SVG}image") is not None
     assert "SLEDAI-2K total" in texts(root)
+
+
+#: Text that matplotlib would read as (broken) mathtext: "$x^{$" fails to parse.
+MATH_LIKE = "$x^{$"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plots.bilag_heatmap(
+            BilagGrid("BL", "Baseline", (MATH_LIKE, "P-002"), (GRADES, ("",) * 9)),
+            BilagGrid("M3", "Month 3", (MATH_LIKE, "P-002"), (("D",) * 9, ("C",) * 9)),
+        ),
+        lambda: plots.bilag_heatmap(
+            BASELINE, BilagGrid("M3", MATH_LIKE, ("P-001", "P-002"), MONTH_3.grades)
+        ),
+        lambda: plots.response_rate_plot(
+            [dataclasses.replace(OBSERVED[1], visit=MATH_LIKE)], [], "SRI-4"
+        ),
+    ],
+    ids=["participant-id", "visit-name", "visit-code"],
+)
+def test_user_text_is_drawn_as_typed_not_read_as_mathtext(make):
+    assert MATH_LIKE in texts(parse(make()))
+    # The setting holds while a plot is drawn only; matplotlib's default is left alone.
+    assert matplotlib.rcParams["text.parse_math"] is True
 
 
 def test_a_plot_is_rendered_once_for_the_same_data(monkeypatch):

@@ -460,6 +460,17 @@ def test_coordinator_summary_counts_only_own_site(client, study, cohort):
     assert "not evaluable:" not in page
 
 
+def test_a_participant_id_written_like_math_shows_as_typed_on_the_plots_page(client, study):
+    # Matplotlib reads "$...$" as mathtext: "$x^{$" did not parse and the page answered 500.
+    participant = enrol(study, "$x^{$", "S01", "F", 9, 100_000)
+    record_visit(participant, "BL", BL_DATE, BL_PRESENT, "2.00", grades(renal="B"))
+    record_visit(participant, "M3", M3_DATE, {"rash"}, "1.00", grades(renal="D"))
+    client.force_login(UserFactory(role="Data manager"))
+    response = client.get(reverse("report_plots"))
+    assert response.status_code == 200
+    assert ">$x^{$</text>" in response.content.decode()
+
+
 def build_cohort(study: Study, size: int) -> None:
     """Each participant: BL (SLEDAI 8) and Month 3 (SLEDAI 2, a responder), at S01 or S02."""
     for number in range(size):

@@ -12,6 +12,7 @@ from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, UserFactory
+from tests.pages import admin_visit_form, opened_version
 from trialsite import services
 from trialsite.demo import load_demo
 from trialsite.models import Visit, VisitDefinition
@@ -237,41 +238,25 @@ def superuser_client(client, db):
     return client
 
 
-def admin_visit_post(visit: Visit, pga: str, renal: str, reason: str) -> dict:
-    """The admin change form of a visit, with its three inline assessments."""
-    data = {
-        "participant": visit.participant_id,
-        "visit_definition": visit.visit_definition_id,
-        "visit_date": visit.visit_date.isoformat(),
-        "entry_status": visit.entry_status,
-        "change_reason": reason,
-    }
-    for prefix, row in (("pga", visit.pga), ("sledai", visit.sledai), ("bilag", visit.bilag)):
-        data.update(
-            {
-                f"{prefix}-TOTAL_FORMS": 1,
-                f"{prefix}-INITIAL_FORMS": 1,
-                f"{prefix}-MIN_NUM_FORMS": 0,
-                f"{prefix}-MAX_NUM_FORMS": 1,
-                f"{prefix}-0-id": row.pk,
-                f"{prefix}-0-visit": visit.pk,
-            }
-        )
-    data["pga-0-score"] = pga
-    data["sledai-0-lookback_days"] = visit.sledai.lookback_days
-    for field, present in visit.sledai.answers().items():
-        data[f"sledai-0-{field}"] = {True: "true", False: "false", None: "unknown"}[present]
-    for system, grade in visit.bilag.grades().items():
-        data[f"bilag-0-{system}"] = grade or ""
-    data["bilag-0-renal"] = renal
-    return data
+def admin_visit_post(client, visit: Visit, pga: str, renal: str, reason: str) -> dict:
+    """The admin change form of a visit as stored, with another PGA and renal grade."""
+    return admin_visit_form(
+        client,
+        visit,
+        pga=pga,
+        sledai=visit.sledai.answers(),
+        bilag={**visit.bilag.grades(), "renal": renal},
+        reason=reason,
+    )
 
 
 def test_admin_edit_of_the_baseline_recomputes_and_records_the_reason(superuser_client, cohort):
     _participant, bl, m3 = cohort
     response = superuser_client.post(
         reverse("admin:trialsite_visit_change", args=[bl.pk]),
-        admin_visit_post(bl, pga="0.70", renal="E", reason="PGA corrected from source"),
+        admin_visit_post(
+            superuser_client, bl, pga="0.70", renal="E", reason="PGA corrected from source"
+        ),
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert sri4(m3).outcome == "non-responder"
@@ -303,7 +288,7 @@ def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, 
     m3.refresh_from_db()
     response = superuser_client.post(
         reverse("admin:trialsite_visit_change", args=[m3.pk]),
-        admin_visit_post(m3, pga="1.00", renal="E", reason="r"),
+        admin_visit_post(superuser_client, m3, pga="1.00", renal="E", reason="r"),
     )
     assert response.status_code == 200
     assert "Renal cannot be E (never involved) at M3" in response.content.decode()
@@ -313,6 +298,7 @@ def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, 
 
 def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_client, cohort, study):
     _participant, _bl, m3 = cohort
+    study_url = reverse("admin:trialsite_study_change", args=[study.pk])
     data = {
         "name": study.name,
         "protocol_number": study.protocol_number,
@@ -320,6 +306,7 @@ def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_clie
         "primary_visit": study.primary_visit_id,
         "sledai_lookback_days": 10,
         "change_reason": "Protocol amendment",
+        "opened_version": opened_version(superuser_client, study_url),
         "visit_definitions-TOTAL_FORMS": 0,
         "visit_definitions-INITIAL_FORMS": 0,
         "visit_definitions-MIN_NUM_FORMS": 0,
@@ -344,7 +331,7 @@ def test_a_visit_moved_to_another_participant_rescores_both(cohort, study, site_
 def test_admin_keeps_a_recorded_visit_with_its_participant(superuser_client, cohort, study, site_a):
     _participant, bl, _m3 = cohort
     other = ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
-    data = admin_visit_post(bl, pga="2.00", renal="E", reason="r")
+    data = admin_visit_post(superuser_client, bl, pga="2.00", renal="E", reason="r")
     data["participant"] = other.pk
     response = superuser_client.post(reverse("admin:trialsite_visit_change", args=[bl.pk]), data)
     assert response.status_code == 302
@@ -374,9 +361,11 @@ def test_admin_reordering_the_schedule_rescores(superuser_client, participant_a,
     )
     assert not EndpointResult.objects.filter(visit=scr).exists()
     definition = code(study, "SCR")
+    url = reverse("admin:trialsite_visitdefinition_change", args=[definition.pk])
     response = superuser_client.post(
-        reverse("admin:trialsite_visitdefinition_change", args=[definition.pk]),
+        url,
         {
+            "opened_version": opened_version(superuser_client, url),
             "study": study.pk,
             "code": "SCR",
             "name": "Screening",
@@ -414,3 +403,38 @@ def test_users_are_deactivated_not_deleted(superuser_client):
     user = UserFactory(username="leaver", role="Coordinator")
     url = reverse("admin:auth_user_delete", args=[user.pk])
     assert superuser_client.get(url).status_code == 403
+
+
+def test_a_save_updates_results_in_place_and_leaves_unchanged_rows_alone(cohort):
+    _participant, bl, m3 = cohort
+    scores_before = {score.visit_id: score for score in VisitScore.objects.all()}
+    results_before = {(r.visit_id, r.endpoint): r for r in EndpointResult.objects.all()}
+
+    # Month 3 PGA 1.00 -> 2.40: +0.40 from baseline 2.00 is worsening (>= 0.30).
+    services.visit_save_assessments(
+        visit=m3, sledai=M3_SLEDAI, pga=Decimal("2.40"), bilag=M3_BILAG, author=None, reason="r"
+    )
+
+    scores_after = {score.visit_id: score for score in VisitScore.objects.all()}
+    results_after = {(r.visit_id, r.endpoint): r for r in EndpointResult.objects.all()}
+    # The same rows, updated where their values changed: no delete and insert.
+    assert {k: r.pk for k, r in results_after.items()} == {
+        k: r.pk for k, r in results_before.items()
+    }
+    assert {k: s.pk for k, s in scores_after.items()} == {k: s.pk for k, s in scores_before.items()}
+    assert sri4(m3).outcome == "non-responder"
+    assert sri4(m3).computed_at > results_before[(m3.pk, "sri4")].computed_at
+    # Neither visit's totals changed, so their rows were not written.
+    assert scores_after[bl.pk].computed_at == scores_before[bl.pk].computed_at
+    assert scores_after[m3.pk].computed_at == scores_before[m3.pk].computed_at
+    assert stale_results() == []
+
+
+def test_deleting_a_visit_removes_exactly_its_results(cohort):
+    _participant, bl, m3 = cohort
+    kept = set(EndpointResult.objects.filter(visit=m3).values_list("pk", flat=True))
+    services.visit_delete(visit=bl, author=None, reason="Entered in error")
+    assert set(EndpointResult.objects.filter(visit=m3).values_list("pk", flat=True)) == kept
+    assert not VisitScore.objects.filter(visit_id=bl.pk).exists()
+    assert sri4(m3).reason == "no baseline visit"
+    assert stale_results() == []

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tests.factories import SiteFactory, UserFactory
+from tests.pages import opened_version
 from trialsite import services
 from trialsite.models import Site, SiteMembership
 
@@ -42,9 +43,15 @@ def test_every_admin_list_and_add_page_opens(superuser_client, app_label, model_
 
 def test_admin_change_records_the_reason_and_author(superuser_client):
     site = Site.objects.get(code="S01")
+    url = reverse("admin:trialsite_site_change", args=[site.pk])
     response = superuser_client.post(
-        reverse("admin:trialsite_site_change", args=[site.pk]),
-        {"code": "S01", "name": "Renamed hospital", "change_reason": "Hospital merged"},
+        url,
+        {
+            "code": "S01",
+            "name": "Renamed hospital",
+            "change_reason": "Hospital merged",
+            "opened_version": opened_version(superuser_client, url),
+        },
     )
     assert response.status_code == 302, response.content.decode()
     record = site.history.latest("history_date")

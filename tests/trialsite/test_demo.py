@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -106,6 +107,21 @@ def test_demo_data_carries_its_audit_reason(demo):
     record = Participant.objects.get(participant_id="S01-001").history.get()
     assert record.history_change_reason == "Demo cohort (manage.py load_demo)"
     assert record.history_user.username == "admin"
+
+
+def test_every_audit_entry_of_the_demo_names_the_demo_superuser(demo):
+    audited = [
+        model
+        for model in apps.get_app_config("trialsite").get_models()
+        if hasattr(model, "history")
+    ]
+    authors = {
+        model.__name__: set(model.history.values_list("history_user__username", flat=True))
+        for model in audited
+        if model.history.exists()
+    }
+    assert {"Site", "SiteMembership", "Participant", "Visit", "PgaAssessment"} <= set(authors)
+    assert {name: users for name, users in authors.items() if users != {"admin"}} == {}
 
 
 def test_load_demo_twice_changes_nothing(demo):

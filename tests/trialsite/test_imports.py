@@ -3,10 +3,13 @@
 import csv
 from datetime import date
 from decimal import Decimal
+from importlib import import_module
 from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -14,7 +17,14 @@ from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from tests.factories import UserFactory
 from trialsite.demo import load_demo
-from trialsite.imports import PARTICIPANT_COLUMNS, VISIT_COLUMNS
+from trialsite.imports import (
+    IMPORT_PERMISSION,
+    PARTICIPANT_COLUMNS,
+    VISIT_COLUMNS,
+    InputError,
+    import_participants,
+    import_visits,
+)
 from trialsite.models import (
     BilagAssessment,
     Participant,
@@ -29,6 +39,14 @@ DATA = Path(__file__).parents[1] / "data"
 PARTICIPANTS_HEADER = ",".join(PARTICIPANT_COLUMNS)
 VISITS_HEADER = ",".join(VISIT_COLUMNS)
 CLINICAL_MODELS = (Participant, Visit, SledaiAssessment, PgaAssessment, BilagAssessment, Site)
+#: Every import names its author, a user whose role may import.
+AS_DATA_MANAGER = ("--user", "dm")
+
+
+@pytest.fixture(autouse=True)
+def data_manager(db):
+    """The data manager "dm", who runs the imports of these tests."""
+    return UserFactory(username="dm", role="Data manager")
 
 
 def visit_line(
@@ -93,7 +111,7 @@ def three_participants(db, site_a, tmp_path) -> None:
         "C-002,S01,F,11,2025-01-06,2025-02-10,1e5,,",
         "C-003,S01,M,16,2025-01-06,2025-02-10,30000,,",
     )
-    run("import_participants", path)
+    run("import_participants", *AS_DATA_MANAGER, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,9 +185,14 @@ def parse_csv(text: str) -> list[dict[str, str]]:
 
 @pytest.fixture
 def cohort(db) -> None:
-    run("import_participants", str(DATA / "cohort_participants.csv"), "--create-sites")
+    run(
+        "import_participants",
+        *AS_DATA_MANAGER,
+        str(DATA / "cohort_participants.csv"),
+        "--create-sites",
+    )
     assert_results_fresh()
-    stdout, _stderr = run("import_visits", str(DATA / "cohort_visits.csv"))
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, str(DATA / "cohort_visits.csv"))
     assert "23 created, 0 changed, 0 unchanged" in stdout
     assert_results_fresh()
 
@@ -333,7 +356,7 @@ BAD_PARTICIPANT_FILES = [
 def test_bad_participants_file_is_refused_whole(db, site_a, tmp_path, lines, messages):
     path = write(tmp_path, "participants.csv", *lines)
     before = database_state()
-    problems = refuse("import_participants", path)
+    problems = refuse("import_participants", *AS_DATA_MANAGER, path)
     assert database_state() == before
     for message in messages:
         assert message in problems, problems
@@ -348,7 +371,7 @@ def bl_c001(three_participants, tmp_path) -> str:
         VISITS_HEADER,
         visit_line("C-001", "BL", "2025-02-03", bilag_renal="B"),
     )
-    run("import_visits", path)
+    run("import_visits", *AS_DATA_MANAGER, path)
     return path
 
 
@@ -447,7 +470,7 @@ def test_bad_visits_file_is_refused_whole(bl_c001, tmp_path, lines, messages):
     else:
         path = write(tmp_path, "visits.csv", VISITS_HEADER, *lines)
     before = database_state()
-    problems = refuse("import_visits", path)
+    problems = refuse("import_visits", *AS_DATA_MANAGER, path)
     assert database_state() == before
     for message in messages:
         assert message in problems, problems
@@ -469,10 +492,9 @@ def test_every_problem_of_a_file_is_listed(bl_c001, tmp_path):
     before = database_state()
     stderr = StringIO()
     with pytest.raises(CommandError, match=r"7 problems in visits\.csv; nothing was imported"):
-        call_command("import_visits", path, stdout=StringIO(), stderr=stderr)
+        call_command("import_visits", *AS_DATA_MANAGER, path, stdout=StringIO(), stderr=stderr)
     assert database_state() == before
-    warning, *lines = stderr.getvalue().splitlines()
-    assert warning == "No --user given: the audit trail will show these changes without an author."
+    lines = stderr.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == [
         'row 3, column pga, value "3.5"',
         'row 3, column sledai_fever, value "yes"',
@@ -486,17 +508,19 @@ def test_every_problem_of_a_file_is_listed(bl_c001, tmp_path):
 
 def test_an_empty_file_is_refused(db, tmp_path):
     path = write(tmp_path, "participants.csv", "")
-    assert "row 1: The file is empty" in refuse("import_participants", path)
+    assert "row 1: The file is empty" in refuse("import_participants", *AS_DATA_MANAGER, path)
 
 
 def test_a_missing_file_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
-        run("import_participants", str(tmp_path / "nope.csv"))
+        run("import_participants", *AS_DATA_MANAGER, str(tmp_path / "nope.csv"))
 
 
 def test_a_row_with_too_few_cells_is_refused(db, site_a, tmp_path):
     path = write(tmp_path, "participants.csv", PARTICIPANTS_HEADER, "C-009,S01,F,9")
-    assert "row 2: the row has 4 cells; the header has 9." in refuse("import_participants", path)
+    assert "row 2: the row has 4 cells; the header has 9." in refuse(
+        "import_participants", *AS_DATA_MANAGER, path
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,7 +538,7 @@ def test_participants_import_accepts_any_column_order_bom_and_dose_forms(db, sit
         "S01,C-012,F,12,2025-01-06,,,,\n",
         encoding="utf-8",
     )
-    stdout, _stderr = run("import_participants", str(path))
+    stdout, _stderr = run("import_participants", *AS_DATA_MANAGER, str(path))
     assert "Imported participants.csv: 3 created, 0 changed, 0 unchanged." in stdout
     c010, c011, c012 = Participant.objects.order_by("participant_id")
     assert (c010.age_at_enrollment, c010.dose_cells_per_kg) == (0, 100_000)
@@ -527,13 +551,13 @@ def test_participants_import_accepts_any_column_order_bom_and_dose_forms(db, sit
     assert (c012.infusion_date, c012.dose_cells_per_kg) == (None, None)
     record = c010.history.get()
     assert record.history_change_reason == "imported from participants.csv"
-    assert record.history_user is None
+    assert record.history_user.username == "dm"
     assert_results_fresh()
 
 
 def test_create_sites_creates_a_site_named_by_its_code_with_the_import_reason(db, tmp_path):
     path = write(tmp_path, "sites.csv", PARTICIPANTS_HEADER, "C-020,S07,F,9,2025-01-06,,,,")
-    stdout, _stderr = run("import_participants", path, "--create-sites")
+    stdout, _stderr = run("import_participants", *AS_DATA_MANAGER, path, "--create-sites")
     assert "Sites created: S07" in stdout
     site = Site.objects.get(code="S07")
     assert site.name == "S07"
@@ -544,7 +568,7 @@ def test_create_sites_creates_a_site_named_by_its_code_with_the_import_reason(db
 def test_existing_participant_needs_update(three_participants, tmp_path):
     path = write(tmp_path, "again.csv", PARTICIPANTS_HEADER, "C-001,S01,F,14,2025-01-06,,,,")
     before = database_state()
-    problems = refuse("import_participants", path)
+    problems = refuse("import_participants", *AS_DATA_MANAGER, path)
     assert 'row 2, column participant_id, value "C-001": this participant already exists' in (
         problems
     )
@@ -552,9 +576,9 @@ def test_existing_participant_needs_update(three_participants, tmp_path):
 
 
 def test_update_changes_participants_with_the_reason_and_skips_unchanged_rows(
-    three_participants, site_b, tmp_path
+    three_participants, site_b, tmp_path, data_manager
 ):
-    author = UserFactory(username="dm")
+    author = data_manager
     path = write(
         tmp_path,
         "participants_v2.csv",
@@ -594,7 +618,7 @@ def test_update_changes_a_visit_with_the_reason_and_unchanged_rows_write_no_hist
         visit_line("C-001", "M1", "2025-03-10", pga="1.50"),
         visit_line("C-002", "BL", "2025-02-03", pga="2.00"),
     )
-    run("import_visits", first)
+    run("import_visits", *AS_DATA_MANAGER, first)
     state = database_state()
     second = write(
         tmp_path,
@@ -604,7 +628,7 @@ def test_update_changes_a_visit_with_the_reason_and_unchanged_rows_write_no_hist
         visit_line("C-001", "M1", "2025-03-11", pga="1.20", bilag_renal="D"),  # 3 changes
         visit_line("C-002", "BL", "2025-02-03", pga="2.00"),  # same
     )
-    stdout, _stderr = run("import_visits", second, "--update")
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, second, "--update")
     assert "0 created, 1 changed, 2 unchanged" in stdout
     assert "row 3: C-001 M1 changed (visit_date, pga, bilag_renal)" in stdout
     m1 = Visit.objects.get(participant__participant_id="C-001", visit_definition__code="M1")
@@ -634,14 +658,14 @@ def test_update_changes_a_visit_with_the_reason_and_unchanged_rows_write_no_hist
 
 def test_update_keeps_the_sledai_lookback_window_of_the_visit(three_participants, tmp_path):
     path = write(tmp_path, "v.csv", VISITS_HEADER, visit_line("C-001", "BL", "2025-02-03"))
-    run("import_visits", path)
+    run("import_visits", *AS_DATA_MANAGER, path)
     sledai = SledaiAssessment.objects.get()
     sledai.lookback_days = 30
     sledai.save()
     path = write(
         tmp_path, "v.csv", VISITS_HEADER, visit_line("C-001", "BL", "2025-02-03", sledai_rash="1")
     )
-    run("import_visits", path, "--update")
+    run("import_visits", *AS_DATA_MANAGER, path, "--update")
     sledai.refresh_from_db()
     assert (sledai.rash, sledai.lookback_days) == (True, 30)
 
@@ -654,11 +678,11 @@ def test_unscheduled_visits_are_keyed_by_date(three_participants, tmp_path):
         visit_line("C-001", "UNS", "2025-03-01"),
         visit_line("C-001", "UNS", "2025-03-20"),
     )
-    run("import_visits", path)
+    run("import_visits", *AS_DATA_MANAGER, path)
     assert list(
         Visit.objects.filter(visit_definition__code="UNS").values_list("occurrence", "visit_date")
     ) == [(1, date(2025, 3, 1)), (2, date(2025, 3, 20))]
-    stdout, _stderr = run("import_visits", path, "--update")
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, path, "--update")
     assert "0 created, 0 changed, 2 unchanged" in stdout
 
 
@@ -672,7 +696,9 @@ def test_dry_run_reports_counts_and_writes_nothing(three_participants, site_a, t
         "C-004,S08,F,10,2025-01-06,,,,",  # new, with a new site
     )
     before = database_state()
-    stdout, _stderr = run("import_participants", path, "--update", "--create-sites", "--dry-run")
+    stdout, _stderr = run(
+        "import_participants", *AS_DATA_MANAGER, path, "--update", "--create-sites", "--dry-run"
+    )
     assert database_state() == before
     assert "row 3: C-002 would be changed (age_at_enrollment)" in stdout
     assert "Sites that would be created: S08" in stdout
@@ -691,7 +717,7 @@ def test_dry_run_of_visits_runs_the_database_checks(bl_c001, tmp_path):
         visit_line("C-001", "M3", "2025-05-12", bilag_renal="E"),
     )
     before = database_state()
-    problems = refuse("import_visits", path, "--dry-run")
+    problems = refuse("import_visits", *AS_DATA_MANAGER, path, "--dry-run")
     assert 'row 3, column bilag_renal, value "E"' in problems
     assert database_state() == before
 
@@ -703,8 +729,79 @@ def test_unknown_user_is_a_clear_error(three_participants, tmp_path):
     assert not Visit.objects.exists()
 
 
-def test_user_is_the_author_of_the_visit_and_assessments(three_participants, tmp_path):
-    author = UserFactory(username="dm")
+@pytest.mark.parametrize("command", ["import_participants", "import_visits"])
+def test_an_import_without_user_is_refused(three_participants, tmp_path, command):
+    path = write(tmp_path, "v.csv", VISITS_HEADER, visit_line("C-001", "BL", "2025-02-03"))
+    before = database_state()
+    with pytest.raises(CommandError, match="Name the user who imports with --user USERNAME"):
+        run(command, path)
+    assert database_state() == before
+
+
+#: (user, the refusal; None: the user may import)
+IMPORTERS = [
+    pytest.param({"role": "Data manager"}, None, id="data-manager-may"),
+    pytest.param({"is_superuser": True}, None, id="superuser-may"),
+    pytest.param({"role": "Monitor"}, "may not import data", id="monitor-may-not"),
+    pytest.param({"role": "Coordinator"}, "may not import data", id="coordinator-may-not"),
+    pytest.param({"role": "Investigator"}, "may not import data", id="investigator-may-not"),
+    pytest.param(
+        {"role": "Data manager", "is_active": False}, "is inactive", id="inactive-data-manager"
+    ),
+]
+
+
+@pytest.mark.parametrize(("user", "refusal"), IMPORTERS)
+def test_only_an_active_user_whose_role_may_import_can_import(
+    three_participants, tmp_path, user, refusal
+):
+    UserFactory(username="importer", **user)
+    path = write(tmp_path, "v.csv", VISITS_HEADER, visit_line("C-001", "BL", "2025-02-03"))
+    if refusal is None:
+        run("import_visits", path, "--user", "importer")
+        authors = Visit.objects.get().history.values_list("history_user__username", flat=True)
+        assert set(authors) == {"importer"}
+        return
+    with pytest.raises(CommandError, match=f'The user "importer" {refusal}'):
+        run("import_visits", path, "--user", "importer")
+    assert not Visit.objects.exists()
+
+
+@pytest.mark.parametrize("importer", [import_participants, import_visits])
+def test_the_import_functions_refuse_a_user_whose_role_may_not_import(study, importer):
+    monitor = UserFactory(username="mon", role="Monitor")
+    with pytest.raises(InputError, match='The user "mon" may not import data'):
+        importer("", file_name="any.csv", study=study, author=monitor)
+
+
+def test_the_data_manager_role_may_import_and_the_others_may_not(db):
+    roles = {
+        group.name: group.permissions.filter(codename="import_data").exists()
+        for group in Group.objects.all()
+    }
+    assert roles == {
+        "Coordinator": False,
+        "Investigator": False,
+        "Monitor": False,
+        "Data manager": True,
+    }
+
+
+def test_roles_recreated_as_the_browser_tests_do_keep_the_right_to_import(db):
+    # The reference_data fixture (tests/conftest.py, for live-server tests) recreates the roles
+    # of 0002, which resets each role's rights, then grants the import right as 0005 does.
+    roles = import_module("trialsite.migrations.0002_default_study_and_roles")
+    rights = import_module("trialsite.migrations.0005_grant_import_data_to_data_managers")
+    roles.create_roles(django_apps, None)
+    assert not UserFactory(username="dm2", role="Data manager").has_perm(IMPORT_PERMISSION)
+    rights.grant_import_data(django_apps, None)
+    assert UserFactory(username="dm3", role="Data manager").has_perm(IMPORT_PERMISSION)
+
+
+def test_user_is_the_author_of_the_visit_and_assessments(
+    three_participants, tmp_path, data_manager
+):
+    author = data_manager
     path = write(tmp_path, "v.csv", VISITS_HEADER, visit_line("C-001", "BL", "2025-02-03"))
     run("import_visits", path, "--user", "dm")
     visit = Visit.objects.get()
@@ -721,8 +818,8 @@ def test_several_studies_need_study_option(three_participants, tmp_path):
         with pytest.raises(
             CommandError, match="There are several studies; choose one with --study"
         ):
-            run(command, path) if command.startswith("import") else run(command)
+            run(command, *AS_DATA_MANAGER, path) if command.startswith("import") else run(command)
     with pytest.raises(CommandError, match='no study with protocol number "NOPE"'):
-        run("import_visits", path, "--study", "NOPE")
-    run("import_visits", path, "--study", "PED-SLE-CD19-CART")
+        run("import_visits", *AS_DATA_MANAGER, path, "--study", "NOPE")
+    run("import_visits", *AS_DATA_MANAGER, path, "--study", "PED-SLE-CD19-CART")
     assert Visit.objects.count() == 1

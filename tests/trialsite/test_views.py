@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.pages import opened_version
 from trialsite import services
 from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
 
@@ -130,6 +131,7 @@ def test_enrolment_then_withdrawal_needs_a_reason(client, coordinator_a, site_a)
     assert participant.history.get().history_change_reason == "Initial entry"
 
     edit = reverse("participant_edit", args=[participant.pk])
+    data["opened_version"] = opened_version(client, edit)
     response = client.post(edit, {**data, "withdrawal_date": "2026-06-01"})
     page = response.content.decode()
     assert "Give the reason for the withdrawal." in page
@@ -155,9 +157,11 @@ def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(client, coor
     (participant,) = cohort(1)
     m3 = participant.visits.get(visit_definition__code="M3")
     client.force_login(coordinator_a)
+    url = reverse("visit_entry", args=[m3.pk])
     response = client.post(
-        reverse("visit_entry", args=[m3.pk]),
+        url,
         {
+            "opened_version": opened_version(client, url),
             "pga": "0.80",
             "lookback_days": "10",
             "sledai_arthritis": "0",
@@ -264,9 +268,11 @@ def test_moving_a_visit_date_that_would_break_bilag_history_is_refused_on_the_fi
         reason="test",
     )
     client.force_login(coordinator_a)
+    url = reverse("visit_edit", args=[uns.pk])
     response = client.post(
-        reverse("visit_edit", args=[uns.pk]),
+        url,
         {
+            "opened_version": opened_version(client, url),
             "visit_definition": uns.visit_definition_id,
             "visit_date": "2026-03-01",
             "change_reason": "Date typo",

@@ -40,7 +40,10 @@ class ImportCommand(BaseCommand):
         parser.add_argument(
             "--user",
             metavar="USERNAME",
-            help=_("The user recorded as the author of the changes in the audit trail."),
+            help=_(
+                "Required: the user recorded as the author of the changes in the audit trail, "
+                "an active user whose role may import (a data manager)."
+            ),
         )
 
     def run_import(
@@ -49,7 +52,7 @@ class ImportCommand(BaseCommand):
         *,
         file_name: str,
         study: Study,
-        author: AbstractBaseUser | None,
+        author: AbstractBaseUser,
         update: bool,
         dry_run: bool,
         options: dict[str, object],
@@ -67,15 +70,11 @@ class ImportCommand(BaseCommand):
         **options: object,
     ) -> None:
         try:
+            author = find_author(user)
             text, file_name = read_import_file(file)
             chosen_study = choose_study(study)
-            author = find_author(user)
         except InputError as error:
             raise CommandError(str(error)) from error
-        if author is None:
-            self.stderr.write(
-                _("No --user given: the audit trail will show these changes without an author.")
-            )
         report = self.run_import(
             text,
             file_name=file_name,

@@ -35,7 +35,7 @@ class Command(ImportCommand):
         *,
         file_name: str,
         study: Study,
-        author: AbstractBaseUser | None,
+        author: AbstractBaseUser,
         update: bool,
         dry_run: bool,
         options: dict[str, object],

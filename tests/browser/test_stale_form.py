@@ -1,0 +1,72 @@
+"""Two coordinators open the same visit; the second save is refused and keeps its entries."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_coordinator_journey import log_in
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory, record_visit
+from trialsite.models import PgaAssessment, Study, Visit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def visit(reference_data) -> Visit:
+    site = SiteFactory(code="S01", name="Eastern Children's Hospital")
+    for username in ("coordinator", "coordinator2"):
+        UserFactory(username=username, role="Coordinator", sites=[site])
+    participant = ParticipantFactory(
+        study=Study.objects.get(),
+        site=site,
+        participant_id="S01-301",
+        enrollment_date=TODAY - timedelta(days=60),
+        infusion_date=TODAY - timedelta(days=30),
+    )
+    return record_visit(participant, "BL", TODAY - timedelta(days=37), pga="1.50")
+
+
+def test_second_save_of_a_visit_opened_by_two_users_is_refused(
+    browser, live_server, page: Page, visit
+):
+    other_context = browser.new_context(
+        viewport={"width": 1024, "height": 1366}, base_url=live_server.url
+    )
+    other = other_context.new_page()
+    other.set_default_timeout(10_000)
+    try:
+        log_in(page, "coordinator")
+        log_in(other, "coordinator2")
+        entry = f"/visits/{visit.pk}/entry/"
+        page.goto(entry)
+        other.goto(entry)
+
+        other.get_by_label("PGA (0.00 to 3.00)").fill("1.20")
+        other.get_by_label("Reason for change").fill("PGA corrected from source")
+        other.get_by_role("button", name="Save as complete").click()
+        expect(other.get_by_text("Visit saved and scored.")).to_be_visible()
+
+        page.get_by_label("PGA (0.00 to 3.00)").fill("0.90")
+        page.get_by_label("Reason for change").fill("Typo")
+        page.get_by_role("button", name="Save as complete").click()
+
+        summary = page.locator("#error-summary")
+        expect(summary).to_contain_text("another user changed this record after you opened it")
+        expect(summary).to_contain_text("coordinator2")
+        expect(summary).to_contain_text("PGA: 1.50 → 1.20")
+        expect(page.get_by_label("PGA (0.00 to 3.00)")).to_have_value("0.90")
+        screenshot(page, "stale-form-refused")
+        assert PgaAssessment.objects.get(visit=visit).score == Decimal("1.20")
+
+        # Having seen the other save, the coordinator saves again on purpose.
+        page.get_by_role("button", name="Save as complete").click()
+        expect(page.get_by_text("Visit saved and scored.")).to_be_visible()
+        assert PgaAssessment.objects.get(visit=visit).score == Decimal("0.90")
+    finally:
+        other_context.close()

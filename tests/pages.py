@@ -1,0 +1,59 @@
+"""Reading pages as a browser would."""
+
+import re
+from collections.abc import Mapping
+
+from django.test import Client
+from django.urls import reverse
+
+from trialsite.models import Visit
+
+OPENED_VERSION = re.compile(r'<input type="hidden" name="opened_version" value="([^"]*)"')
+
+
+def opened_version(client: Client, url: str) -> str:
+    """Open a form page and return the version it carries, which a browser posts back."""
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    match = OPENED_VERSION.search(response.content.decode())
+    assert match is not None, "the form carries no opened_version"
+    return match.group(1)
+
+
+def admin_visit_form(
+    client: Client,
+    visit: Visit,
+    *,
+    pga: str,
+    sledai: Mapping[str, bool | None],
+    bilag: Mapping[str, str | None],
+    reason: str,
+) -> dict[str, object]:
+    """Return what the admin change form of a visit posts, with its three inline assessments."""
+    data: dict[str, object] = {
+        "opened_version": opened_version(
+            client, reverse("admin:trialsite_visit_change", args=[visit.pk])
+        ),
+        "participant": visit.participant_id,
+        "visit_definition": visit.visit_definition_id,
+        "visit_date": visit.visit_date.isoformat(),
+        "change_reason": reason,
+    }
+    for prefix, row in (("pga", visit.pga), ("sledai", visit.sledai), ("bilag", visit.bilag)):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": 1,
+                f"{prefix}-INITIAL_FORMS": 1,
+                f"{prefix}-MIN_NUM_FORMS": 0,
+                f"{prefix}-MAX_NUM_FORMS": 1,
+                f"{prefix}-0-id": row.pk,
+                f"{prefix}-0-visit": visit.pk,
+            }
+        )
+    data["pga-0-score"] = pga
+    data["sledai-0-lookback_days"] = visit.sledai.lookback_days
+    for field, present in sledai.items():
+        data[f"sledai-0-{field}"] = {True: "true", False: "false", None: "unknown"}[present]
+    for system, grade in bilag.items():
+        data[f"bilag-0-{system}"] = grade or ""
+    return data

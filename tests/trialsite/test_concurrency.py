@@ -1,0 +1,236 @@
+"""Concurrent saves on PostgreSQL: no server error, no broken rule, no stale result.
+
+Each thread has its own database connection, as each app server worker does. SQLite allows one
+writer at a time and ignores row locks, so these tests run on PostgreSQL only (`make test` with
+DATABASE_URL set, as .ci/run does).
+
+A race needs two saves to overlap between reading and committing. The fixtures widen that
+window with a short pause (after the rescore computes, after the BILAG-2004 check), so that
+without the participant lock each test fails every time rather than now and then.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from responses import services as responses_services
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.services import recompute_all_responses, stale_results
+from tests.factories import (
+    ALL_E,
+    NONE_PRESENT,
+    ParticipantFactory,
+    SiteFactory,
+    UserFactory,
+    record_visit,
+)
+from tests.pages import opened_version
+from trialsite import services
+from trialsite.models import BilagAssessment, EntryStatus, Participant, Visit
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks need PostgreSQL (DATABASE_URL)"
+    ),
+]
+
+#: Visits of the default schedule recorded for the participant, with their dates.
+VISITS = {
+    "BL": date(2026, 2, 2),
+    "D0": date(2026, 2, 9),
+    "D7": date(2026, 2, 16),
+    "D14": date(2026, 2, 23),
+    "M1": date(2026, 3, 11),
+    "M2": date(2026, 4, 10),
+    "M3": date(2026, 5, 10),
+    "M6": date(2026, 8, 9),
+}
+THREAD_TIMEOUT_SECONDS = 120
+PAUSE_SECONDS = 0.05
+
+
+def run_together(work: list[Callable[[], None]]) -> list[BaseException]:
+    """Run each function in its own thread, all released at once; return what they raised."""
+    start = threading.Barrier(len(work))
+    raised: list[BaseException] = []
+
+    def run(function: Callable[[], None]) -> None:
+        try:
+            start.wait(timeout=THREAD_TIMEOUT_SECONDS)
+            function()
+        except BaseException as error:
+            raised.append(error)
+        finally:
+            connection.close()  # each thread's own connection
+
+    threads = [threading.Thread(target=run, args=(function,)) for function in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT_SECONDS)
+        assert not thread.is_alive(), "a save never finished (a lock wait that does not end?)"
+    return raised
+
+
+@pytest.fixture
+def participant(reference_data) -> Participant:
+    site = SiteFactory(code="S01")
+    participant = ParticipantFactory(site=site, participant_id="S01-001")
+    for code, visit_date in VISITS.items():
+        record_visit(
+            participant,
+            code,
+            visit_date,
+            pga="2.00" if code == "BL" else "1.00",
+            sledai={**NONE_PRESENT, "arthritis": code == "BL"},
+        )
+    return participant
+
+
+@pytest.fixture
+def slow_rescore(monkeypatch) -> None:
+    """Pause between computing a participant's results and storing them."""
+    compute = responses_services.compute_participant
+
+    def compute_then_pause(**kwargs):
+        fresh = compute(**kwargs)
+        time.sleep(PAUSE_SECONDS)
+        return fresh
+
+    monkeypatch.setattr(responses_services, "compute_participant", compute_then_pause)
+
+
+@pytest.fixture
+def slow_recompute_all(monkeypatch) -> None:
+    """Pause between computing every participant's results and storing them."""
+    fresh_by_participant = responses_services._fresh_by_participant
+
+    def compute_all_then_pause():
+        fresh = list(fresh_by_participant())
+        time.sleep(4 * PAUSE_SECONDS)
+        yield from fresh
+
+    monkeypatch.setattr(responses_services, "_fresh_by_participant", compute_all_then_pause)
+
+
+@pytest.fixture
+def slow_bilag_check(monkeypatch) -> None:
+    """Pause between checking the BILAG-2004 history and committing."""
+    check = services.participant_check_bilag_history
+
+    def check_then_pause(**kwargs) -> None:
+        check(**kwargs)
+        time.sleep(4 * PAUSE_SECONDS)
+
+    monkeypatch.setattr(services, "participant_check_bilag_history", check_then_pause)
+
+
+def entry_form(version: str, pga: str) -> dict[str, str]:
+    data = {
+        "opened_version": version,
+        "pga": pga,
+        "lookback_days": "10",
+        "entry_status": EntryStatus.COMPLETE,
+        "change_reason": "Concurrent save",
+    }
+    data.update({f"sledai_{field}": "0" for field in SLEDAI_FIELDS})
+    data.update({f"bilag_{system}": "E" for system in BILAG_SYSTEMS})
+    return data
+
+
+def test_eight_users_saving_eight_visits_of_one_participant_at_once(participant, slow_rescore):
+    """The tester's case: 8 users, 8 visits of one participant, 6 rounds, through the form."""
+    visits = list(Visit.objects.filter(participant=participant).order_by("visit_date"))
+    users = [
+        UserFactory(username=f"coord{n}", role="Coordinator", sites=[participant.site])
+        for n in range(len(visits))
+    ]
+    statuses: list[int] = []
+
+    def save(user, visit: Visit, round_number: int) -> Callable[[], None]:
+        def post() -> None:
+            client = Client()
+            client.force_login(user)
+            url = reverse("visit_entry", args=[visit.pk])
+            pga = f"{(round_number * 7 + visit.pk) % 300 / 100:.2f}"
+            statuses.append(
+                client.post(url, entry_form(opened_version(client, url), pga)).status_code
+            )
+
+        return post
+
+    for round_number in range(6):
+        raised = run_together(
+            [save(user, visit, round_number) for user, visit in zip(users, visits, strict=True)]
+        )
+        assert raised == []
+    assert statuses == [302] * 48
+    assert stale_results() == []
+
+
+def test_concurrent_grades_never_commit_an_e_after_involvement(participant, slow_bilag_check):
+    """Each save alone is valid; together they would put renal E after renal C."""
+    bl = Visit.objects.get(participant=participant, visit_definition__code="BL")
+    m1 = Visit.objects.get(participant=participant, visit_definition__code="M1")
+
+    def grade(visit: Visit, renal: str) -> Callable[[], None]:
+        return lambda: services.visit_save_assessments(
+            visit=Visit.objects.get(pk=visit.pk),
+            sledai={**NONE_PRESENT, "arthritis": visit.pk == bl.pk},
+            pga=Decimal("1.00"),
+            bilag={**ALL_E, "renal": renal},
+            author=None,
+            reason="concurrent grade",
+        )
+
+    for _round in range(10):
+        # Renal not assessed anywhere: C at BL alone is valid, and so is E at M1 alone.
+        BilagAssessment.objects.filter(visit__participant=participant).update(renal="")
+        raised = run_together([grade(bl, "C"), grade(m1, "E")])
+        # Exactly one of the two is refused, by the rule, never by a database error.
+        assert len(raised) == 1
+        assert isinstance(raised[0], ValidationError), repr(raised[0])
+        grades = {
+            row.visit_id: row.renal for row in BilagAssessment.objects.filter(visit__in=[bl, m1])
+        }
+        assert (grades[bl.pk], grades[m1.pk]) in {("C", ""), ("", "E")}
+    assert stale_results() == []
+
+
+def test_recomputing_everything_while_users_save_neither_deadlocks_nor_goes_stale(
+    participant, slow_recompute_all
+):
+    """A schedule change rescoring every participant locks them all, in the one lock order."""
+    other = ParticipantFactory(site=participant.site, participant_id="S01-002")
+    visits = list(Visit.objects.filter(participant=participant).order_by("visit_date"))[1:5]
+
+    def save(visit: Visit, pga: Decimal) -> Callable[[], None]:
+        return lambda: services.visit_save_assessments(
+            visit=Visit.objects.get(pk=visit.pk),
+            sledai=NONE_PRESENT,
+            pga=pga,
+            bilag=ALL_E,
+            author=None,
+            reason="concurrent save",
+        )
+
+    def enrol_and_edit() -> None:
+        other.age_at_enrollment = 13
+        services.participant_save(participant=other, author=None, reason="concurrent edit")
+
+    for round_number in range(5):
+        pga = Decimal(round_number + 1) / 10
+        raised = run_together(
+            [recompute_all_responses, enrol_and_edit, *(save(visit, pga) for visit in visits)]
+        )
+        assert raised == []
+    assert stale_results() == []

@@ -1,0 +1,60 @@
+"""Form fields typed with digits (numbers, dates) that take the digits 0-9 only.
+
+Django's number and date fields read any Unicode decimal digit (U+0663 ARABIC-INDIC DIGIT THREE or
+U+FF13 FULLWIDTH DIGIT THREE as 3) because Python's ``int()``, ``Decimal()`` and ``strptime()``
+do; these refuse them with trialsite.validators' message. Model forms get them through
+``formfield_for_model_field`` (``Meta.formfield_callback``), the admin through
+``DIGIT_FIELD_OVERRIDES`` (``formfield_overrides``).
+"""
+
+from typing import Any
+
+from django import forms
+from django.db import models
+
+from trialsite.validators import validate_ascii_digits
+
+
+class AsciiDigitsMixin:
+    """Refuse typed text holding a digit other than 0-9 before it is read as a value."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            validate_ascii_digits(value)
+        return super().to_python(value)
+
+
+class DecimalField(AsciiDigitsMixin, forms.DecimalField):
+    """A decimal number written with the digits 0-9."""
+
+
+class IntegerField(AsciiDigitsMixin, forms.IntegerField):
+    """A whole number written with the digits 0-9."""
+
+
+class DateField(AsciiDigitsMixin, forms.DateField):
+    """A date written with the digits 0-9."""
+
+
+#: ModelAdmin.formfield_overrides for the admin and every inline. Like the admin, look a model
+#: field up by its class's MRO: IntegerField covers PositiveSmallIntegerField and the like;
+#: DateTimeField, a DateField, keeps its own form field.
+DIGIT_FIELD_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {
+    models.DecimalField: {"form_class": DecimalField},
+    models.IntegerField: {"form_class": IntegerField},
+    models.DateTimeField: {},
+    models.DateField: {"form_class": DateField},
+}
+
+
+def formfield_for_model_field(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    """Return a model field's form field, its numbers and dates limited to the digits 0-9.
+
+    Use it as a model form's ``Meta.formfield_callback``. Fields with choices keep their choice
+    field: only the listed values are accepted there.
+    """
+    if db_field.choices is None:
+        for model_field_class in type(db_field).__mro__:
+            if model_field_class in DIGIT_FIELD_OVERRIDES:
+                return db_field.formfield(**{**DIGIT_FIELD_OVERRIDES[model_field_class], **kwargs})
+    return db_field.formfield(**kwargs)
