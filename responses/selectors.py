@@ -283,10 +283,14 @@ def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
 
 
 def data_cut(participants: QuerySet[Participant]) -> datetime | None:
-    """Return when the latest stored score of these participants was computed (None if none)."""
-    return VisitScore.objects.filter(visit__participant__in=participants).aggregate(
-        latest=Max("computed_at")
-    )["latest"]
+    """Return when a stored score or result of these participants last changed (None if none)."""
+    latest = [
+        model.objects.filter(visit__participant__in=participants).aggregate(
+            latest=Max("computed_at")
+        )["latest"]
+        for model in (VisitScore, EndpointResult)
+    ]
+    return max((when for when in latest if when is not None), default=None)
 
 
 #: Reason shown for a visit on or before the baseline visit, which has no stored result.

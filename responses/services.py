@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -156,8 +156,8 @@ def _sync_rows(
     fields: tuple[str, ...],
 ) -> None:
     """Make the stored rows equal the fresh ones in place: update what differs, add what is new,
-    delete what is no longer expected. Unchanged rows are not written (their ``computed_at`` is
-    the time their values were last computed)."""
+    delete what is no longer expected. Unchanged rows are not written: a row's ``computed_at``
+    is when its values last changed."""
     stored_by_key = {key(row): row for row in stored}
     to_create, to_update = [], []
     for row in fresh:
@@ -199,12 +199,20 @@ def participant_recompute_responses(*, participant: Participant) -> None:
     )
 
 
-def _fresh_by_participant() -> Iterator[tuple[Participant, FreshResults]]:
+def _fresh_by_participant(
+    participant_ids: list[int] | None = None,
+) -> Iterator[tuple[Participant, FreshResults]]:
+    """Compute the results of the given participants (every participant when None)."""
+    visits = _visits_with_assessments()
+    participants = Participant.objects.select_related("study__baseline_visit")
+    if participant_ids is not None:
+        visits = visits.filter(participant__in=participant_ids)
+        participants = participants.filter(pk__in=participant_ids)
     visits_by_participant: dict[int, list[Visit]] = defaultdict(list)
-    for visit in _visits_with_assessments():
+    for visit in visits:
         visits_by_participant[visit.participant_id].append(visit)
     now = timezone.now()
-    for participant in Participant.objects.select_related("study__baseline_visit"):
+    for participant in participants:
         yield (
             participant,
             compute_participant(
@@ -215,18 +223,34 @@ def _fresh_by_participant() -> Iterator[tuple[Participant, FreshResults]]:
 
 @transaction.atomic
 def recompute_all_responses() -> int:
-    """Rebuild every participant's results; return how many endpoint results there are."""
-    lock_participants()
+    """Rebuild every participant's results; return how many endpoint results there are.
+
+    Only the participants locked here are read and written: one enrolled meanwhile is rescored
+    by its own saves, under its own lock.
+    """
+    locked = lock_participants()
     fresh = FreshResults(scores=[], endpoint_results=[])
-    for _participant, participant_fresh in _fresh_by_participant():
+    for _participant, participant_fresh in _fresh_by_participant(locked):
         fresh.scores.extend(participant_fresh.scores)
         fresh.endpoint_results.extend(participant_fresh.endpoint_results)
-    _store(fresh, scores=VisitScore.objects.all(), results=EndpointResult.objects.all())
+    _store(
+        fresh,
+        scores=VisitScore.objects.filter(visit__participant__in=locked),
+        results=EndpointResult.objects.filter(visit__participant__in=locked),
+    )
     return len(fresh.endpoint_results)
 
 
+@transaction.atomic
 def stale_results() -> list[str]:
-    """Describe every stored score or result that differs from a fresh computation."""
+    """Describe every stored score or result that differs from a fresh computation.
+
+    Stored and fresh values are read from one snapshot of the database (PostgreSQL's repeatable
+    read), so saves committed meanwhile on a live site show no false difference.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     stored_scores = {s.visit_id: _comparable(s, SCORE_FIELDS) for s in VisitScore.objects.all()}
     stored_results = {
         (r.visit_id, r.endpoint): _comparable(r, RESULT_FIELDS)

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -94,6 +95,13 @@ class AuditedAdmin(SimpleHistoryAdmin):
     def delete_model(self, request, obj):
         services.delete_with_audit(obj, author=request.user, reason=str(DELETED_IN_ADMIN))
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # An old version is shown, never saved back: reverting would skip the services (no
+        # reason, no lock, no rescoring).
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def get_actions(self, request):
         # Bulk deletion would skip the reason and the rescoring.
         actions = super().get_actions(request)
@@ -108,8 +116,17 @@ class VisitDefinitionInline(admin.TabularInline):
     fields = ["order", "code", "name", "target_day", "window_low", "window_high", "repeatable"]
 
 
+class ScheduleAdminForm(AuditedAdminForm):
+    """A study or schedule change rescores every participant: lock them all before writing."""
+
+    def lock(self) -> None:
+        super().lock()
+        lock_participants()
+
+
 @admin.register(Study)
 class StudyAdmin(AuditedAdmin):
+    form = ScheduleAdminForm
     list_display = [
         "protocol_number",
         "name",
@@ -136,6 +153,7 @@ class StudyAdmin(AuditedAdmin):
 
 @admin.register(VisitDefinition)
 class VisitDefinitionAdmin(AuditedAdmin):
+    form = ScheduleAdminForm
     list_display = [
         "code",
         "name",

@@ -66,8 +66,12 @@ class OpenedVersionMixin:
 
     def add_opened_version(self, sources: list[HistorySource]) -> None:
         self.version_sources = sources
+        # Not required: a form without it (opened before this site kept versions) is refused
+        # as out of date by check_opened_version, which then gives it the current version.
         self.fields[OPENED_VERSION] = forms.CharField(
-            widget=forms.HiddenInput, initial=lambda: versions.current_version(sources)
+            widget=forms.HiddenInput,
+            initial=lambda: versions.current_version(sources),
+            required=False,
         )
 
     def check_opened_version(self) -> None:

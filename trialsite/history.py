@@ -55,12 +55,15 @@ def _display(record, field: str) -> str:
 
 
 def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
-    """Return the audit entries of one history, oldest first; saves that changed nothing are
-    left out."""
+    """Return the audit entries of one history, oldest first, each compared with the previous
+    version of the same row; saves that changed nothing are left out. A change whose previous
+    version was never recorded (rows created by a data migration) is kept, without details."""
     records = list(history.select_related("history_user").order_by("history_id"))
     found = []
-    previous = None
+    previous_of_row: dict[object, object] = {}
     for record in records:
+        row = getattr(record, record.instance._meta.pk.attname)
+        previous = previous_of_row.get(row)
         changes = []
         if previous is not None:
             delta = record.diff_against(previous)
@@ -73,7 +76,7 @@ def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
                 for change in delta.changes
             ]
         kinds = {"+": _("entered"), "~": _("changed"), "-": _("deleted")}
-        if record.history_type != "~" or changes:
+        if record.history_type != "~" or changes or previous is None:
             found.append(
                 AuditEntry(
                     when=record.history_date,
@@ -85,7 +88,7 @@ def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
                     history_id=record.history_id,
                 )
             )
-        previous = record
+        previous_of_row[row] = record
     return found
 
 

@@ -2,7 +2,10 @@
 
 The one lock order of the site, so that two writes never wait for each other in a circle:
 1. the study to enrol a participant (participant IDs are unique within a study), or the one
-   study, schedule row, site or membership an admin page changes;
+   study, schedule row, site or membership an admin page changes; a study or schedule change,
+   which rescores everyone, then locks every participant before it writes anything (its update
+   of a schedule row's code or order would otherwise wait for the visits being recorded, whose
+   savers wait for it);
 2. participants, by ascending primary key, before any of their rows is read for a change;
 3. then whatever rows of those participants the write touches.
 
@@ -20,12 +23,13 @@ from django.db.models import Model
 from trialsite.models import Participant, Study
 
 
-def lock_participants(participant_ids: Iterable[int] | None = None) -> None:
-    """Lock the given participants (every participant when None) in ascending key order."""
+def lock_participants(participant_ids: Iterable[int] | None = None) -> list[int]:
+    """Lock the given participants (every participant when None) in ascending key order; return
+    the keys of those locked."""
     participants = Participant.objects.select_for_update(no_key=True).order_by("pk")
     if participant_ids is not None:
         participants = participants.filter(pk__in=set(participant_ids))
-    list(participants.values_list("pk", flat=True))
+    return list(participants.values_list("pk", flat=True))
 
 
 def lock_study(study_id: int) -> None:

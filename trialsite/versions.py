@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialsite.history import AuditEntry, HistorySource, entries, visit_sources
-from trialsite.models import Participant, Visit
+from trialsite.models import Participant, Study, Visit, VisitDefinition
 
 #: The most changes a refusal lists; the visit page shows the whole audit trail.
 MAX_LISTED_CHANGES = 10
@@ -37,19 +37,29 @@ def visit_entry_sources(visit_id: int) -> list[HistorySource]:
 
 
 def record_sources(record: Model) -> list[HistorySource]:
-    """Return the histories an admin change form shows: a visit with its assessments (the admin
-    edits them inline), any other audited record by itself."""
+    """Return the histories an admin change form shows: a visit with its assessments and a
+    study with its visit schedule (the admin edits them inline), any other record by itself."""
     if isinstance(record, Visit):
         return visit_entry_sources(record.pk)
-    return [(type(record).history.filter(id=record.pk), type(record)._meta.verbose_name)]
+    own = [(type(record).history.filter(id=record.pk), type(record)._meta.verbose_name)]
+    if isinstance(record, Study):
+        own.append(
+            (
+                VisitDefinition.history.filter(study_id=record.pk),
+                VisitDefinition._meta.verbose_name_plural,
+            )
+        )
+    return own
+
+
+def _latest_ids(sources: Sequence[HistorySource]) -> list[int]:
+    latest = (history.aggregate(latest=Max("history_id"))["latest"] for history, _what in sources)
+    return [history_id if history_id is not None else 0 for history_id in latest]
 
 
 def current_version(sources: Sequence[HistorySource]) -> str:
     """Return the version of the rows behind these histories as they are now."""
-    return ".".join(
-        str(history.aggregate(latest=Max("history_id"))["latest"] or 0)
-        for history, _what in sources
-    )
+    return ".".join(str(history_id) for history_id in _latest_ids(sources))
 
 
 def _history_ids(version: str, count: int) -> list[int] | None:
@@ -61,16 +71,18 @@ def _history_ids(version: str, count: int) -> list[int] | None:
 
 def changes_since(sources: Sequence[HistorySource], version: str) -> list[AuditEntry] | None:
     """Return the changes made to these rows after the version, oldest first (None: the version
-    is not one this site wrote)."""
+    is not one this site wrote: unreadable, or newer than the rows)."""
     opened = _history_ids(version, len(sources))
-    if opened is None:
+    latest = _latest_ids(sources)
+    if opened is None or any(o > now for o, now in zip(opened, latest, strict=True)):
         return None
-    if version == current_version(sources):
+    if opened == latest:
         return []
     found = [
         entry
-        for (history, what), opened_id in zip(sources, opened, strict=True)
-        for entry in entries(history.filter(history_id__gte=opened_id), what)
+        for (history, what), opened_id, latest_id in zip(sources, opened, latest, strict=True)
+        if latest_id > opened_id
+        for entry in entries(history, what)
         if entry.history_id > opened_id
     ]
     return sorted(found, key=lambda entry: entry.when)

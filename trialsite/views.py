@@ -160,9 +160,15 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _save_visit_form(request: HttpRequest, form: VisitForm) -> Visit | None:
+    participant = form.instance.participant
+
+    def lock() -> None:
+        lock_participants([participant.pk])
+        participant.refresh_from_db()  # the enrolment date the visit date is checked against
+
     return _save_under_lock(
         form,
-        lock=lambda: lock_participants([form.instance.participant_id]),
+        lock=lock,
         save=lambda: services.visit_save(
             visit=form.save(commit=False), author=request.user, reason=form.change_reason()
         ),

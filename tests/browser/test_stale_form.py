@@ -70,3 +70,22 @@ def test_second_save_of_a_visit_opened_by_two_users_is_refused(
         assert PgaAssessment.objects.get(visit=visit).score == Decimal("0.90")
     finally:
         other_context.close()
+
+
+def test_a_double_click_on_save_sends_the_form_once(page: Page, visit):
+    log_in(page, "coordinator")
+    page.goto(f"/visits/{visit.pk}/entry/")
+    page.get_by_label("PGA (0.00 to 3.00)").fill("1.10")
+    page.get_by_label("Reason for change").fill("PGA corrected from source")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else 0)
+    # A second post would carry the page's old version and be refused as someone else's change.
+    # Two clicks 20 ms apart, while the first save is still on its way.
+    page.get_by_role("button", name="Save as complete").evaluate(
+        "button => { button.click(); setTimeout(() => button.click(), 20); }"
+    )
+    expect(page.get_by_text("Visit saved and scored.")).to_be_visible()
+    assert len(posts) == 1
+    expect(page.get_by_text("another user changed this record")).to_have_count(0)
+    assert PgaAssessment.objects.get(visit=visit).score == Decimal("1.10")
+    assert PgaAssessment.history.filter(visit_id=visit.pk, score=Decimal("1.10")).count() == 1

@@ -10,12 +10,13 @@ from django.urls import reverse
 
 from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.selectors import data_cut
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, UserFactory
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services
 from trialsite.demo import load_demo
-from trialsite.models import Visit, VisitDefinition
+from trialsite.models import Participant, Visit, VisitDefinition
 
 NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
 ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
@@ -438,3 +439,14 @@ def test_deleting_a_visit_removes_exactly_its_results(cohort):
     assert not VisitScore.objects.filter(visit_id=bl.pk).exists()
     assert sri4(m3).reason == "no baseline visit"
     assert stale_results() == []
+
+
+def test_the_data_cut_moves_when_only_a_result_changes(cohort):
+    participant, _bl, m3 = cohort
+    participants = Participant.objects.filter(pk=participant.pk)
+    before = data_cut(participants)
+    # A PGA change moves the SRI results, not the visit totals (whose rows stay as they were).
+    services.visit_save_assessments(
+        visit=m3, sledai=M3_SLEDAI, pga=Decimal("2.40"), bilag=M3_BILAG, author=None, reason="r"
+    )
+    assert data_cut(participants) == sri4(m3).computed_at > before

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -34,7 +34,8 @@ from tests.factories import (
 )
 from tests.pages import opened_version
 from trialsite import services
-from trialsite.models import BilagAssessment, EntryStatus, Participant, Visit
+from trialsite.locks import lock_participants
+from trialsite.models import BilagAssessment, EntryStatus, Participant, Visit, VisitDefinition
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -114,8 +115,8 @@ def slow_recompute_all(monkeypatch) -> None:
     """Pause between computing every participant's results and storing them."""
     fresh_by_participant = responses_services._fresh_by_participant
 
-    def compute_all_then_pause():
-        fresh = list(fresh_by_participant())
+    def compute_all_then_pause(participant_ids=None):
+        fresh = list(fresh_by_participant(participant_ids))
         time.sleep(4 * PAUSE_SECONDS)
         yield from fresh
 
@@ -233,4 +234,68 @@ def test_recomputing_everything_while_users_save_neither_deadlocks_nor_goes_stal
             [recompute_all_responses, enrol_and_edit, *(save(visit, pga) for visit in visits)]
         )
         assert raised == []
+    assert stale_results() == []
+
+
+def test_a_schedule_change_in_admin_while_a_visit_is_recorded_does_not_deadlock(participant):
+    """Renaming a visit of the schedule rescores everyone; a coordinator records that visit."""
+    m3 = VisitDefinition.objects.get(code="M3")
+    services.visit_delete(
+        visit=Visit.objects.get(participant=participant, visit_definition=m3),
+        author=None,
+        reason="test",
+    )
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:trialsite_visitdefinition_change", args=[m3.pk])
+    data = {
+        "opened_version": opened_version(client, url),
+        "study": m3.study_id,
+        "code": "M3X",
+        "name": m3.name,
+        "target_day": m3.target_day,
+        "window_low": m3.window_low,
+        "window_high": m3.window_high,
+        "order": m3.order,
+        "change_reason": "Renamed",
+    }
+    statuses: list[int] = []
+
+    def rename_in_admin() -> None:
+        statuses.append(client.post(url, data).status_code)
+
+    def record_m3() -> None:
+        with transaction.atomic():
+            lock_participants([participant.pk])
+            # Meanwhile the admin saves: without locking every participant first, it would
+            # hold the renamed schedule row that this visit's foreign key must wait for.
+            time.sleep(20 * PAUSE_SECONDS)
+            record_visit(participant, "M3", VISITS["M3"])
+
+    assert run_together([rename_in_admin, record_m3]) == []
+    assert statuses == [302]
+    assert Visit.objects.filter(participant=participant, visit_definition=m3).exists()
+    assert stale_results() == []
+
+
+def test_a_participant_enrolled_while_everyone_is_rescored_keeps_fresh_results(
+    participant, monkeypatch
+):
+    fresh_by_participant = responses_services._fresh_by_participant
+    computed = threading.Event()
+
+    def compute_all_then_pause(participant_ids=None):
+        fresh = list(fresh_by_participant(participant_ids))
+        computed.set()
+        time.sleep(10 * PAUSE_SECONDS)
+        yield from fresh
+
+    monkeypatch.setattr(responses_services, "_fresh_by_participant", compute_all_then_pause)
+
+    def enrol_and_record_baseline() -> None:
+        computed.wait(THREAD_TIMEOUT_SECONDS)
+        newcomer = ParticipantFactory(site=participant.site, participant_id="S01-002")
+        record_visit(newcomer, "BL", VISITS["BL"], pga="2.00")
+
+    assert run_together([recompute_all_responses, enrol_and_record_baseline]) == []
     assert stale_results() == []

@@ -10,7 +10,7 @@ from django.urls import reverse
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from tests.factories import ALL_E, NONE_PRESENT, UserFactory, record_visit
 from tests.pages import admin_visit_form, opened_version
-from trialsite import services
+from trialsite import services, versions
 from trialsite.models import EntryStatus, Participant, Visit
 
 REFUSED = "Not saved: another user changed this record after you opened it."
@@ -97,15 +97,33 @@ def test_a_save_that_changed_nothing_in_between_does_not_refuse(two_coordinators
     assert coordinator_a.post(url, entry_data(version_a, pga="0.90", reason="r")).status_code == 302
 
 
-def test_a_form_whose_version_this_site_did_not_write_is_refused(two_coordinators, m3):
+@pytest.mark.parametrize(
+    "version",
+    [
+        "",  # a page opened before the site kept versions
+        "1.2",
+        "x.y.z.a.b",
+        "\u0661.\u0662.\u0663.\u0664.\u0665",  # Arabic-Indic digits
+        "99999999.99999999.99999999.99999999.99999999",  # newer than the rows: made up
+    ],
+    ids=["missing", "too_short", "not_numbers", "arabic_indic_digits", "newer_than_the_rows"],
+)
+def test_a_form_whose_version_this_site_did_not_write_is_refused_then_can_be_saved(
+    two_coordinators, m3, version
+):
     coordinator_a, _coordinator_b = two_coordinators
     url = reverse("visit_entry", args=[m3.pk])
-    arabic_indic = "\u0661.\u0662.\u0663.\u0664.\u0665"
-    for version in ("", "1.2", "x.y.z.a.b", arabic_indic):
-        response = coordinator_a.post(url, entry_data(version, pga="0.40", reason="r"))
-        assert response.status_code == 200, version
+    refused = coordinator_a.post(url, entry_data(version, pga="0.40", reason="r"))
+    assert refused.status_code == 200
+    assert "Not saved: this form is out of date." in errors_of(refused.content.decode())
     m3.pga.refresh_from_db()
     assert m3.pga.score == Decimal("1.00")
+    # The page now carries the current version: the entries kept on it can be saved.
+    version_now = re.search(
+        r'name="opened_version" value="([^"]*)"', refused.content.decode()
+    ).group(1)
+    saved = coordinator_a.post(url, entry_data(version_now, pga="0.40", reason="r"))
+    assert saved.status_code == 302
 
 
 def test_participant_changed_since_opening_is_refused(two_coordinators, participant_a, site_a):
@@ -245,3 +263,77 @@ def test_admin_sets_the_entry_status_from_the_answers(admin_client, m3):
     assert response.status_code == 302
     m3.refresh_from_db()
     assert m3.entry_status == EntryStatus.COMPLETE
+
+
+def test_admin_refuses_a_study_whose_schedule_changed_since_the_page_was_opened(
+    admin_client, study
+):
+    # The schedule as the migration created it has no history yet; give each row one version,
+    # so the refusal can show the field that changed against the row's own previous version.
+    for definition in study.visit_definitions.all():
+        services.save_with_audit(definition, author=None, reason="Schedule reviewed")
+    url = reverse("admin:trialsite_study_change", args=[study.pk])
+    version = opened_version(admin_client, url)
+    definitions = list(study.visit_definitions.order_by("order"))
+    data: dict[str, object] = {
+        "opened_version": version,
+        "name": "Renamed study",
+        "protocol_number": study.protocol_number,
+        "baseline_visit": study.baseline_visit_id,
+        "primary_visit": study.primary_visit_id,
+        "sledai_lookback_days": 10,
+        "change_reason": "Title from the protocol",
+        "visit_definitions-TOTAL_FORMS": len(definitions),
+        "visit_definitions-INITIAL_FORMS": len(definitions),
+        "visit_definitions-MIN_NUM_FORMS": 0,
+        "visit_definitions-MAX_NUM_FORMS": 1000,
+    }
+    for number, definition in enumerate(definitions):
+        for field in ("id", "order", "code", "name", "target_day", "window_low", "window_high"):
+            value = getattr(definition, field)
+            data[f"visit_definitions-{number}-{field}"] = "" if value is None else value
+        data[f"visit_definitions-{number}-study"] = study.pk
+        if definition.repeatable:
+            data[f"visit_definitions-{number}-repeatable"] = "on"
+    # Meanwhile another admin widens Month 3's window on the schedule page.
+    m3 = study.visit_definitions.get(code="M3")
+    m3.window_high = 118
+    services.save_with_audit(m3, author=None, reason="Window widened")
+
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    page = errors_of(response.content.decode())
+    assert REFUSED in page
+    assert "window to (study day): 104 → 118" in page
+    m3.refresh_from_db()
+    assert m3.window_high == 118
+    study.refresh_from_db()
+    assert study.name != "Renamed study"
+
+
+def test_admin_shows_old_versions_but_never_saves_one_back(admin_client, participant_a):
+    first = participant_a.history.earliest("history_id")
+    participant_a.age_at_enrollment = 14
+    services.participant_save(participant=participant_a, author=None, reason="Corrected")
+    url = reverse(
+        "admin:trialsite_participant_simple_history",
+        args=[participant_a.pk, first.history_id],
+    )
+    assert admin_client.get(url).status_code == 200
+    data = admin_participant_data(participant_a, "")
+    response = admin_client.post(url, {**data, "age_at_enrollment": 12})
+    assert response.status_code == 403
+    participant_a.refresh_from_db()
+    assert participant_a.age_at_enrollment == 14
+
+
+def test_a_change_to_a_row_without_recorded_history_still_refuses(study):
+    """Rows the migrations created have no history: their first change has nothing to compare
+    with, and still counts."""
+    sources = versions.record_sources(study)
+    opened = versions.current_version(sources)
+    m3 = study.visit_definitions.get(code="M3")
+    m3.window_high = 118
+    services.save_with_audit(m3, author=None, reason="Window widened")
+    (change,) = versions.changes_since(sources, opened)
+    assert (change.what, change.kind, change.changes) == ("visit schedule", "changed", [])
