@@ -68,7 +68,7 @@ def record_visit(
     code: str,
     visit_date: date,
     *,
-    pga: str = "1.00",
+    pga: str | None = "1.00",
     sledai: Mapping[str, bool | None] = NONE_PRESENT,
     bilag: Mapping[str, str | None] = ALL_E,
 ) -> Visit:
@@ -83,7 +83,7 @@ def record_visit(
     return services.visit_save_assessments(
         visit=visit,
         sledai=sledai,
-        pga=Decimal(pga),
+        pga=Decimal(pga) if pga is not None else None,
         bilag=bilag,
         author=None,
         reason="test",

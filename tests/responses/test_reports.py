@@ -23,6 +23,7 @@ from responses.selectors import (
     itt_category,
     whole_percents,
 )
+from tests import factories
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services
 from trialsite.demo import load_demo
@@ -47,20 +48,13 @@ def record_visit(
     pga: str | None,
     bilag: dict[str, str],
 ) -> None:
-    visit = services.visit_create(
-        participant=participant,
-        visit_definition=VisitDefinition.objects.get(study=participant.study, code=code),
-        visit_date=visit_date,
-        author=None,
-        reason="test",
-    )
-    services.visit_save_assessments(
-        visit=visit,
+    factories.record_visit(
+        participant,
+        code,
+        visit_date,
         sledai={field: field in present for field in SLEDAI_FIELDS},
-        pga=Decimal(pga) if pga is not None else None,
+        pga=pga,
         bilag=bilag,
-        author=None,
-        reason="test",
     )
 
 
