@@ -241,16 +241,22 @@ def recompute_all_responses() -> int:
     return len(fresh.endpoint_results)
 
 
-@transaction.atomic
 def stale_results() -> list[str]:
     """Describe every stored score or result that differs from a fresh computation.
 
-    Stored and fresh values are read from one snapshot of the database (PostgreSQL's repeatable
-    read), so saves committed meanwhile on a live site show no false difference.
+    Run on its own (``recompute_responses --check``), it reads stored and fresh values from one
+    snapshot of the database (PostgreSQL's repeatable read), so saves committed meanwhile on a
+    live site show no false difference. Inside a caller's transaction it reads as the caller does.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _stale_results()
+
+
+def _stale_results() -> list[str]:
     stored_scores = {s.visit_id: _comparable(s, SCORE_FIELDS) for s in VisitScore.objects.all()}
     stored_results = {
         (r.visit_id, r.endpoint): _comparable(r, RESULT_FIELDS)
