@@ -672,6 +672,8 @@ class Assessment:
     bilag: Mapping[str, str | None]
     #: False while the visit's form is saved "in progress": its data do not count as complete.
     entry_complete: bool = True
+    #: The SLEDAI-2K look-back window the answers were given for (10 or 30 days; None unknown).
+    sledai_lookback_days: int | None = None
 
     def __post_init__(self) -> None:
         """Validate the PGA and grades and freeze the mappings."""
@@ -757,21 +759,63 @@ def _new_b_part(count: int) -> ReasonPart:
     return ReasonPart(gettext_noop("%(count)s new BILAG B"), {"count": str(count)})
 
 
-def _missing_data_parts(
-    threshold: int, baseline: Assessment, visit: Assessment
-) -> list[ReasonPart]:
-    """List what makes the comparison not evaluable: incomplete data or a baseline below X."""
+def _sledai_bounds(answers: Mapping[str, bool | None]) -> tuple[int, int]:
+    """Return the lowest and highest SLEDAI-2K total the answers allow (missing: absent/present)."""
+    present = sum(SLEDAI_WEIGHTS[name] for name in SLEDAI_FIELDS if answers.get(name) is True)
+    missing = sum(SLEDAI_WEIGHTS[name] for name in SLEDAI_FIELDS if answers.get(name) is None)
+    return present, present + missing
+
+
+def _graded_pairs(
+    baseline: Mapping[str, str | None], visit: Mapping[str, str | None]
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Keep the systems graded at both visits: one missing at either visit is not new (O5)."""
+    graded = [s for s in BILAG_SYSTEMS if baseline.get(s) is not None and visit.get(s) is not None]
+    return {s: baseline[s] for s in graded}, {s: visit[s] for s in graded}
+
+
+def _certain_failures(threshold: int, baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+    """List the components that fail whatever the missing answers are (spec section 4, O5).
+
+    Each is checked at its best case: a missing SLEDAI-2K descriptor counts as present at
+    baseline and absent at the visit, a BILAG system missing at either visit is not new, and a
+    missing PGA does not worsen.
+    """
     parts: list[ReasonPart] = []
-    baseline_total = sledai_total(baseline.sledai)
-    if baseline_total is None:
-        parts.append(ReasonPart(gettext_noop("SLEDAI-2K incomplete at baseline")))
-    elif baseline_total < threshold:
-        parts.append(
-            ReasonPart(
-                gettext_noop("baseline SLEDAI-2K %(total)s is below %(threshold)s"),
-                {"total": str(baseline_total), "threshold": str(threshold)},
+    _baseline_low, baseline_high = _sledai_bounds(baseline.sledai)
+    visit_low, _visit_high = _sledai_bounds(visit.sledai)
+    best_drop = baseline_high - visit_low
+    sledai_known = (
+        sledai_total(baseline.sledai) is not None and sledai_total(visit.sledai) is not None
+    )
+    if best_drop < threshold:
+        if sledai_known:
+            parts.append(_sledai_change_part(-best_drop))
+        elif best_drop <= 0:
+            parts.append(ReasonPart(gettext_noop("SLEDAI-2K cannot fall")))
+        else:
+            parts.append(
+                ReasonPart(
+                    gettext_noop("SLEDAI-2K can fall by %(points)s at most"),
+                    {"points": str(best_drop)},
+                )
             )
-        )
+    new_a, new_b = _new_bilag_counts(*_graded_pairs(baseline.bilag, visit.bilag))
+    if new_a > SRI_MAX_NEW_BILAG_A:
+        parts.append(_new_a_part(new_a))
+    if new_b > SRI_MAX_NEW_BILAG_B:
+        parts.append(_new_b_part(new_b))
+    pga_known = baseline.pga is not None and visit.pga is not None
+    if pga_known and visit.pga - baseline.pga >= SRI_PGA_WORSENING:
+        parts.append(_pga_change_part(visit.pga - baseline.pga))
+    return parts
+
+
+def _missing_answer_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+    """Name every assessment with a missing answer, at baseline and at the visit."""
+    parts: list[ReasonPart] = []
+    if sledai_total(baseline.sledai) is None:
+        parts.append(ReasonPart(gettext_noop("SLEDAI-2K incomplete at baseline")))
     if baseline.pga is None:
         parts.append(ReasonPart(gettext_noop("PGA missing at baseline")))
     if not _bilag_complete(baseline.bilag):
@@ -782,9 +826,12 @@ def _missing_data_parts(
         parts.append(ReasonPart(gettext_noop("PGA missing at the visit")))
     if not _bilag_complete(visit.bilag):
         parts.append(ReasonPart(gettext_noop("BILAG-2004 incomplete at the visit")))
-    if parts:
-        return parts
-    # Every answer is given but a form was saved in progress: that alone keeps it out.
+    return parts
+
+
+def _entry_in_progress_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+    """Name the entries still saved in progress (O2)."""
+    parts: list[ReasonPart] = []
     if not baseline.entry_complete:
         parts.append(ReasonPart(gettext_noop("data entry in progress at baseline")))
     if not visit.entry_complete:
@@ -792,15 +839,31 @@ def _missing_data_parts(
     return parts
 
 
+def _lookback_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+    """Say that the look-back windows differ (O3): the totals are then not comparable."""
+    windows = (baseline.sledai_lookback_days, visit.sledai_lookback_days)
+    if None in windows or windows[0] == windows[1]:
+        return []
+    return [
+        ReasonPart(
+            gettext_noop(
+                "look-back windows differ (baseline %(baseline)s days, visit %(visit)s days)"
+            ),
+            {"baseline": str(windows[0]), "visit": str(windows[1])},
+        )
+    ]
+
+
 def sri(
     *, threshold: int, baseline: Assessment | None, visit: Assessment, treatment_failure: bool
 ) -> SriResult:
     """Compare a follow-up visit with baseline and return the SRI-X result (spec section 4).
 
-    Compute every component the data allow. Treatment failure always gives a non-responder,
-    even with incomplete data; otherwise a missing baseline, incomplete data or a baseline
-    SLEDAI-2K below ``threshold`` gives not evaluable. A non-responder's reason lists every
-    failed component; a responder's reason summarises all four measured components.
+    The outcome is decided by the first of O1-O7 that applies: treatment failure
+    (non-responder); no baseline or an entry in progress (not evaluable); different look-back
+    windows (not evaluable); baseline SLEDAI-2K below X (not evaluable); a failure that the
+    missing answers cannot rescue (non-responder); missing answers (not evaluable); otherwise
+    the five conditions. Every component the data allow is computed and kept.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
         raise ValueError(f"SRI threshold must be a positive integer, not {threshold!r}")
@@ -843,14 +906,47 @@ def sri(
             treatment_failure=treatment_failure,
         )
 
+    # O1: treatment failure on or before the visit is never "not evaluable".
     if treatment_failure:
         failed_parts.append(ReasonPart(gettext_noop("treatment failure")))
         return result(Outcome.NON_RESPONDER, failed_parts)
+    # O2: no baseline, or an entry still in progress.
     if baseline is None:
         return result(Outcome.NOT_EVALUABLE, [ReasonPart(gettext_noop("no baseline visit"))])
-    missing = _missing_data_parts(threshold, baseline, visit)
+    in_progress = _entry_in_progress_parts(baseline, visit)
+    if in_progress:
+        return result(Outcome.NOT_EVALUABLE, in_progress)
+    # O3: totals over different look-back windows are not comparable.
+    lookback = _lookback_parts(baseline, visit)
+    if lookback:
+        return result(Outcome.NOT_EVALUABLE, lookback)
+    # O4: a drop of X is impossible from a complete baseline below X.
+    baseline_total = sledai_total(baseline.sledai)
+    if baseline_total is not None and baseline_total < threshold:
+        return result(
+            Outcome.NOT_EVALUABLE,
+            [
+                ReasonPart(
+                    gettext_noop("baseline SLEDAI-2K %(total)s is below %(threshold)s"),
+                    {"total": str(baseline_total), "threshold": str(threshold)},
+                )
+            ],
+        )
+    missing = _missing_answer_parts(baseline, visit)
     if missing:
+        # O5: missing answers never rescue a failure; O6: otherwise they leave it open.
+        certain = _certain_failures(threshold, baseline, visit)
+        if certain:
+            return result(
+                Outcome.NON_RESPONDER,
+                [
+                    *certain,
+                    *missing,
+                    ReasonPart(gettext_noop("the missing answers cannot change this")),
+                ],
+            )
         return result(Outcome.NOT_EVALUABLE, missing)
+    # O7: complete data decide by the five conditions.
     if failed_parts:
         return result(Outcome.NON_RESPONDER, failed_parts)
     if sledai_change is None or new_a is None or new_b is None or pga_change is None:

@@ -35,6 +35,7 @@ def visit_assessment(visit: Visit) -> scoring.Assessment:
         pga=pga.score if pga is not None else None,
         bilag=bilag.grades() if bilag is not None else {},
         entry_complete=visit.entry_status == EntryStatus.COMPLETE,
+        sledai_lookback_days=sledai.lookback_days if sledai is not None else None,
     )
 
 

@@ -183,7 +183,8 @@ def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
         participants=Participant.objects.all(),
     )
     assert (item.participant_id, item.site, item.visit_date) == ("H-003", "S02", M3_DATE)
-    assert item.reason_parts == (("PGA missing at the visit", {}),)
+    # Its PGA is blank, so its entry was saved in progress (O2).
+    assert item.reason_parts == (("data entry in progress at the visit", {}),)
 
 
 def test_itt_at_month_3_counts_every_category(study, cohort):

@@ -1031,7 +1031,212 @@ def test_data_entry_in_progress_is_not_evaluable_though_every_answer_is_given(wh
     assert result.sledai_change == -6
 
 
-def test_incomplete_data_is_not_evaluable_even_when_a_component_already_failed() -> None:
+# --------------------------------------------------------------------------------------------
+# SRI-X: the order of the outcomes, O1-O7 (spec section 4)
+# --------------------------------------------------------------------------------------------
+
+MISSING_CANNOT_CHANGE = "the missing answers cannot change this"
+
+
+def _with(a: Assessment, **changes: object) -> Assessment:
+    return dataclasses.replace(a, **changes)
+
+
+def _missing(a: Assessment, *descriptors: str) -> Assessment:
+    return _with(a, sledai={**a.sledai, **dict.fromkeys(descriptors)})
+
+
+# Baseline 10 (arthritis 4 + hematuria 4 + rash 2), PGA 1.50, every system D, unless a row
+# says otherwise; the visit's totals are written beside each row.
+OUTCOME_ORDER_CASES = [
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _with(assessment(VISIT_12, None), entry_complete=False),
+        True,
+        Outcome.NON_RESPONDER,
+        "SLEDAI-2K rose by 2; treatment failure",
+        id="O1-failure-beats-an-entry-in-progress",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _with(assessment(VISIT_12, None), entry_complete=False),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "data entry in progress at the visit",
+        id="O2-in-progress-beats-a-certain-failure",
+    ),
+    pytest.param(
+        _with(assessment(BASELINE_10, "1.50"), entry_complete=False),
+        _with(assessment(VISIT_4, "1.00"), entry_complete=False),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "data entry in progress at baseline; data entry in progress at the visit",
+        id="O2-both-in-progress",
+    ),
+    pytest.param(
+        _with(assessment(BASELINE_10, "1.50"), sledai_lookback_days=30),
+        _with(assessment(VISIT_4, "1.00"), sledai_lookback_days=10),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "look-back windows differ (baseline 30 days, visit 10 days)",
+        id="O3-windows-differ-on-a-responder",
+    ),
+    pytest.param(
+        _with(assessment(("rash", "fever"), "1.50"), sledai_lookback_days=10),  # 3
+        _with(assessment((), "1.00"), sledai_lookback_days=30),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "look-back windows differ (baseline 10 days, visit 30 days)",
+        id="O3-beats-a-baseline-below-X",
+    ),
+    pytest.param(
+        _with(assessment(BASELINE_10, "1.50"), sledai_lookback_days=30),
+        _with(assessment(VISIT_4, "1.00"), sledai_lookback_days=30),
+        False,
+        Outcome.RESPONDER,
+        "SLEDAI-2K fell by 6; no new BILAG A; no new BILAG B; PGA fell by 0.50",
+        id="O3-same-30-day-windows-compare",
+    ),
+    pytest.param(
+        assessment(("rash", "fever"), "1.50"),  # 3
+        assessment((), None),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "baseline SLEDAI-2K 3 is below 4",
+        id="O4-baseline-below-X-beats-a-missing-answer",
+    ),
+    pytest.param(
+        _missing(assessment(("rash", "fever"), "1.50"), "pericarditis"),  # 3 + up to 2
+        assessment((), "1.00"),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "SLEDAI-2K incomplete at baseline",
+        id="O4-needs-a-complete-baseline",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        assessment(("arthritis", "hematuria"), None),  # 8: fell by 2, PGA not done
+        False,
+        Outcome.NON_RESPONDER,
+        f"SLEDAI-2K fell by 2; PGA missing at the visit; {MISSING_CANNOT_CHANGE}",
+        id="O5-sledai-fell-by-2-and-pga-not-done",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_7, "1.00"), "pericarditis"),  # 7 at least: 3 at most
+        False,
+        Outcome.NON_RESPONDER,
+        "SLEDAI-2K can fall by 3 at most; SLEDAI-2K incomplete at the visit; "
+        + MISSING_CANNOT_CHANGE,
+        id="O5-visit-missing-counts-as-absent-drop-3",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_6, "1.00"), "pericarditis"),  # 6 at least: 4 at most
+        False,
+        Outcome.NOT_EVALUABLE,
+        "SLEDAI-2K incomplete at the visit",
+        id="O6-visit-missing-could-still-give-a-drop-of-4",
+    ),
+    pytest.param(
+        _missing(assessment(BASELINE_10, "1.50"), "pericarditis"),  # up to 12
+        assessment(("arthritis", "rash", "alopecia", "fever"), "1.00"),  # 9: 3 at most
+        False,
+        Outcome.NON_RESPONDER,
+        "SLEDAI-2K can fall by 3 at most; SLEDAI-2K incomplete at baseline; "
+        + MISSING_CANNOT_CHANGE,
+        id="O5-baseline-missing-counts-as-present-drop-3",
+    ),
+    pytest.param(
+        _missing(assessment(BASELINE_10, "1.50"), "pericarditis"),  # up to 12
+        assessment(("arthritis", "rash", "alopecia"), "1.00"),  # 8: 4 at most
+        False,
+        Outcome.NOT_EVALUABLE,
+        "SLEDAI-2K incomplete at baseline",
+        id="O6-baseline-missing-could-still-give-a-drop-of-4",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_4, "1.00"), *SLEDAI_FIELDS[:3]),  # 4 at least: 6 at most
+        False,
+        Outcome.NOT_EVALUABLE,
+        "SLEDAI-2K incomplete at the visit",
+        id="O6-three-missing-weight-8-each-could-all-be-absent",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_12, "1.00"), "pericarditis"),  # 12 at least
+        False,
+        Outcome.NON_RESPONDER,
+        f"SLEDAI-2K cannot fall; SLEDAI-2K incomplete at the visit; {MISSING_CANNOT_CHANGE}",
+        id="O5-sledai-cannot-fall",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        assessment(VISIT_4, None, bilag(renal="A")),
+        False,
+        Outcome.NON_RESPONDER,
+        f"1 new BILAG A; PGA missing at the visit; {MISSING_CANNOT_CHANGE}",
+        id="O5-new-bilag-a",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50", bilag(renal=None)),
+        assessment(VISIT_4, "1.00", bilag(renal="A")),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "BILAG-2004 incomplete at baseline",
+        id="O6-a-system-missing-at-baseline-is-not-new",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        assessment(VISIT_4, None, bilag(renal="B", mucocutaneous="B")),
+        False,
+        Outcome.NON_RESPONDER,
+        f"2 new BILAG B; PGA missing at the visit; {MISSING_CANNOT_CHANGE}",
+        id="O5-two-new-bilag-b",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_4, "1.80"), "pericarditis"),
+        False,
+        Outcome.NON_RESPONDER,
+        f"PGA rose by 0.30; SLEDAI-2K incomplete at the visit; {MISSING_CANNOT_CHANGE}",
+        id="O5-pga-rise-of-exactly-0.30",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, "1.50"),
+        _missing(assessment(VISIT_4, "1.79"), "pericarditis"),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "SLEDAI-2K incomplete at the visit",
+        id="O6-pga-rise-of-0.29",
+    ),
+    pytest.param(
+        assessment(BASELINE_10, None),
+        assessment(VISIT_4, "3.00"),
+        False,
+        Outcome.NOT_EVALUABLE,
+        "PGA missing at baseline",
+        id="O6-a-missing-pga-does-not-worsen",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "visit", "treatment_failure", "outcome", "reason"), OUTCOME_ORDER_CASES
+)
+def test_the_first_outcome_rule_that_applies_decides(
+    baseline: Assessment,
+    visit: Assessment,
+    treatment_failure: bool,
+    outcome: Outcome,
+    reason: str,
+) -> None:
+    result = sri(threshold=4, baseline=baseline, visit=visit, treatment_failure=treatment_failure)
+    assert (result.outcome, result.reason) == (outcome, reason)
+
+
+def test_a_certain_failure_with_missing_answers_keeps_the_components_it_knows() -> None:
     # Visit SLEDAI 12 is a rise of 2, but the visit PGA is missing.
     result = sri(
         threshold=4,
@@ -1039,9 +1244,9 @@ def test_incomplete_data_is_not_evaluable_even_when_a_component_already_failed()
         visit=assessment(VISIT_12, None),
         treatment_failure=False,
     )
-    assert result.outcome == Outcome.NOT_EVALUABLE
-    assert result.reason == "PGA missing at the visit"
-    assert result.sledai_change == 2
+    assert result.outcome == Outcome.NON_RESPONDER
+    assert (result.sledai_change, result.new_bilag_a, result.new_bilag_b) == (2, 0, 0)
+    assert result.pga_change is None
 
 
 # --------------------------------------------------------------------------------------------

@@ -233,7 +233,8 @@ def test_cohort_export_responses_cells(cohort):
     # No infusion date: study day unknown; no baseline PGA: no PGA change.
     c006_m1 = rows[("C-006", "M1")]
     assert (c006_m1["study_day"], c006_m1["pga"], c006_m1["pga_change"]) == ("", "1.50", "")
-    assert "PGA missing at baseline" in c006_m1["sri4_reason"]
+    # A blank PGA leaves the baseline entry in progress (O2).
+    assert c006_m1["sri4_reason"] == "data entry in progress at baseline"
     uns = rows[("C-001", "UNS")]
     # 2025-02-10 -> 2025-04-01: 18 + 31 + 1 = 50; PGA 1.30 - 2.00 = -0.70.
     assert (uns["study_day"], uns["sledai2k"], uns["sledai2k_change"]) == ("50", "", "")

@@ -175,7 +175,7 @@ def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(client, coor
     assert m3.sledai.rash is None
     result = m3.endpoint_results.get(endpoint="sri4")
     assert result.outcome == "not evaluable"
-    assert "SLEDAI-2K incomplete at the visit" in result.reason
+    assert result.reason == "data entry in progress at the visit"
 
 
 def test_visit_page_shows_what_the_last_save_changed(client, coordinator_a, cohort):
