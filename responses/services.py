@@ -48,19 +48,25 @@ def _visits_with_assessments() -> QuerySet[Visit]:
 def follow_up_visits(
     *, participant: Participant, visits: list[Visit]
 ) -> tuple[Visit | None, list[Visit]]:
-    """Return the baseline visit and the visits compared with it.
+    """Return the baseline visit and the visits compared with it (clinical-rules.md section 4).
 
-    With a baseline visit, the follow-up visits are those dated after it. Without one, they are
-    the visits after the baseline in the schedule (they are then not evaluable). A study whose
-    baseline visit is not set yet compares nothing.
+    The visits after the baseline in the schedule's order are compared (D0 onwards), and the
+    unscheduled visits dated after the baseline visit. Without a baseline visit the scheduled
+    ones are still listed (they are then not evaluable). A study whose baseline visit is not set
+    yet compares nothing.
     """
     baseline_definition = participant.study.baseline_visit
     if baseline_definition is None:
         return None, []
     baseline = next((v for v in visits if v.visit_definition_id == baseline_definition.pk), None)
-    if baseline is not None:
-        return baseline, [v for v in visits if v.visit_date > baseline.visit_date]
-    return None, [v for v in visits if v.visit_definition.order > baseline_definition.order]
+    follow_ups = []
+    for visit in visits:
+        if visit.visit_definition.repeatable:
+            if baseline is not None and visit.visit_date > baseline.visit_date:
+                follow_ups.append(visit)
+        elif visit.visit_definition.order > baseline_definition.order:
+            follow_ups.append(visit)
+    return baseline, follow_ups
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from responses.scoring import BILAG_SYSTEMS
 from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
-from trialsite.forms import OpenedVersionMixin
+from trialsite.forms import OpenedVersionMixin, check_infusion_order, check_visit_order
 from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
     BilagAssessment,
@@ -237,6 +237,13 @@ class TrialUserAdmin(UserAdmin):
 
 
 class ParticipantAdminForm(AuditedAdminForm):
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        check_infusion_order(
+            self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
+        )
+        return cleaned
+
     def lock(self) -> None:
         study = self.cleaned_data.get("study")
         if self.instance.pk is not None or study is not None:
@@ -311,12 +318,26 @@ class BilagInline(admin.StackedInline):
 
 
 class VisitAdminForm(AuditedAdminForm):
-    def lock(self) -> None:
-        participant = (
-            self.instance.participant
-            if self.instance.pk is not None
-            else self.cleaned_data.get("participant")
+    def recorded_or_chosen(self, field: str) -> object:
+        """A recorded visit keeps its participant and visit (read-only here); a new one takes
+        what was chosen."""
+        if self.instance.pk is not None:
+            return getattr(self.instance, field)
+        return self.cleaned_data.get(field)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        check_visit_order(
+            self,
+            visit=self.instance,
+            participant=self.recorded_or_chosen("participant"),
+            definition=self.recorded_or_chosen("visit_definition"),
+            visit_date=cleaned.get("visit_date"),
         )
+        return cleaned
+
+    def lock(self) -> None:
+        participant = self.recorded_or_chosen("participant")
         if participant is not None:
             lock_participants([participant.pk])
 

@@ -1,5 +1,6 @@
 """Data-entry forms. They validate input and hand it to trialsite.services; they save nothing."""
 
+from datetime import date
 from decimal import Decimal
 from itertools import chain
 
@@ -22,6 +23,7 @@ from trialsite.models import (
     Participant,
     Study,
     Visit,
+    VisitDefinition,
 )
 from trialsite.validators import validate_single_line_text
 
@@ -49,6 +51,37 @@ class ChangeReasonMixin:
 
     def change_reason(self) -> str:
         return self.cleaned_data.get("change_reason") or str(INITIAL_ENTRY_REASON)
+
+
+def check_visit_order(
+    form: forms.BaseForm,
+    *,
+    visit: Visit,
+    participant: Participant | None,
+    definition: VisitDefinition | None,
+    visit_date: date | None,
+) -> None:
+    """Show on the visit date a scheduled visit dated out of the schedule's order, or a baseline
+    visit on or after the infusion (the service refuses them too)."""
+    if participant is None or definition is None or visit_date is None:
+        return
+    if visit_date < participant.enrollment_date:
+        return  # the visit's own check says so, more plainly
+    proposed = Visit(
+        pk=visit.pk, participant=participant, visit_definition=definition, visit_date=visit_date
+    )
+    for message in services.visit_order_errors(participant, proposed_visit=proposed):
+        form.add_error("visit_date", message)
+
+
+def check_infusion_order(
+    form: forms.BaseForm, *, participant: Participant, infusion_date: date | None
+) -> None:
+    """Show on the infusion date a recorded baseline visit that would no longer precede it."""
+    if participant.pk is None or infusion_date is None:
+        return
+    for message in services.visit_order_errors(participant, infusion_date=infusion_date):
+        form.add_error("infusion_date", message)
 
 
 OPENED_VERSION = "opened_version"
@@ -149,6 +182,9 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
             self.add_error(
                 "participant_id", _("This participant ID is already used in this study.")
             )
+        check_infusion_order(
+            self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
+        )
         self.check_opened_version()
         return cleaned
 
@@ -180,6 +216,13 @@ class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         visit_date = cleaned.get("visit_date")
         if definition is None:
             return cleaned
+        check_visit_order(
+            self,
+            visit=self.instance,
+            participant=self.instance.participant,
+            definition=definition,
+            visit_date=visit_date,
+        )
         others = self.instance.participant.visits.filter(visit_definition=definition).exclude(
             pk=self.instance.pk
         )

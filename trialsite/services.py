@@ -73,6 +73,10 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
     save_with_audit(participant, author=author, reason=reason)
+    if participant.infusion_date is not None:
+        errors = visit_order_errors(participant, infusion_date=participant.infusion_date)
+        if errors:
+            raise ValidationError({"infusion_date": errors})
     participant_recompute_responses(participant=participant)
     return participant
 
@@ -321,9 +325,74 @@ def participant_check_bilag_history(*, participant: Participant) -> None:
         raise ValidationError(errors)
 
 
+def visit_order_errors(
+    participant: Participant,
+    *,
+    proposed_visit: Visit | None = None,
+    infusion_date: date | None = None,
+) -> list[str]:
+    """Find scheduled visits dated out of the schedule's order, and a baseline visit dated on or
+    after the infusion (clinical-rules.md section 4). Unscheduled visits may fall on any date.
+
+    A form checks its unsaved visit date, or its unsaved infusion date, by proposing it; with a
+    proposed visit, only the problems that involve it are named.
+    """
+    visits = [
+        visit
+        for visit in Visit.objects.filter(
+            participant=participant, visit_definition__repeatable=False
+        )
+        .exclude(pk=proposed_visit.pk if proposed_visit is not None else None)
+        .select_related("visit_definition")
+    ]
+    if proposed_visit is not None and not proposed_visit.visit_definition.repeatable:
+        visits.append(proposed_visit)
+    visits.sort(key=lambda visit: (visit.visit_definition.order, visit.visit_date))
+    infusion = infusion_date if infusion_date is not None else participant.infusion_date
+    baseline_id = participant.study.baseline_visit_id
+    errors = []
+    latest: Visit | None = None  # the latest-dated visit earlier in the schedule
+    for visit in visits:
+        involved = proposed_visit is None or proposed_visit in (visit, latest)
+        if latest is not None and visit.visit_date < latest.visit_date and involved:
+            errors.append(
+                _(
+                    "Out of the schedule's order: %(earlier)s is dated %(earlier_date)s, after "
+                    "%(visit)s (%(date)s), which comes later in the schedule."
+                )
+                % {
+                    "visit": visit.visit_definition.code,
+                    "date": visit.visit_date.isoformat(),
+                    "earlier": latest.visit_definition.code,
+                    "earlier_date": latest.visit_date.isoformat(),
+                }
+            )
+        if latest is None or visit.visit_date > latest.visit_date:
+            latest = visit
+        is_baseline = visit.visit_definition_id == baseline_id
+        named = proposed_visit is None or visit == proposed_visit
+        if is_baseline and named and infusion is not None and visit.visit_date >= infusion:
+            errors.append(
+                _(
+                    "The baseline visit %(visit)s (%(date)s) must be dated before the CAR-T "
+                    "infusion (%(infusion)s)."
+                )
+                % {
+                    "visit": visit.visit_definition.code,
+                    "date": visit.visit_date.isoformat(),
+                    "infusion": infusion.isoformat(),
+                }
+            )
+    return errors
+
+
 @transaction.atomic
 def participant_rescore(*, participant: Participant) -> None:
-    """After a visit or its assessments changed: refuse a broken BILAG history, then rescore."""
+    """After a visit or its assessments changed: refuse a broken schedule order or BILAG
+    history, then rescore."""
     lock_participants([participant.pk])
+    errors = visit_order_errors(participant)
+    if errors:
+        raise ValidationError({"visit_date": errors})
     participant_check_bilag_history(participant=participant)
     participant_recompute_responses(participant=participant)

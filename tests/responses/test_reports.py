@@ -27,7 +27,7 @@ from tests import factories
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services
 from trialsite.demo import load_demo
-from trialsite.models import Participant, Study, VisitDefinition
+from trialsite.models import Participant, Study
 
 ENROLLED = date(2025, 1, 6)
 INFUSED = date(2025, 2, 10)
@@ -356,30 +356,6 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
     assert (overall.n, overall.baseline_missing) == (7, 1)
     assert overall.pga.median == Decimal("1.90")
     assert overall.bilag_b_systems == 6
-
-
-def test_a_matrix_visit_dated_before_baseline_shows_as_not_evaluable(
-    study, cohort, data_manager_for_cohort
-):
-    h001 = Participant.objects.get(participant_id="H-001")
-    baseline = h001.visits.get(visit_definition=study.baseline_visit)
-    services.visit_create(
-        participant=h001,
-        visit_definition=VisitDefinition.objects.get(study=study, code="D7"),
-        visit_date=baseline.visit_date - timedelta(days=1),
-        author=None,
-        reason="Entered with the wrong date",
-    )
-    matrix = selectors.response_matrix(
-        study=study, endpoint="sri4", participants=Participant.objects.all()
-    )
-    codes = [column.visit for column in matrix.columns]
-    cells = next(row for row in matrix.rows if row.participant_id == "H-001").cells
-    d7, bl = cells[codes.index("D7")], cells[codes.index("BL")]
-    assert (d7.outcome, d7.follow_up_column) == (None, True)
-    assert bl.follow_up_column is False
-    page = data_manager_for_cohort.get(reverse("report_matrix")).content.decode()
-    assert "visit not dated after the baseline visit, so not compared" in page
 
 
 def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):

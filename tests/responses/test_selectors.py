@@ -120,17 +120,6 @@ def test_selectors_restrict_to_the_participants_given(study):
     assert (m3.reached, m3.evaluable, m3.responders) == (2, 2, 2)
 
 
-def test_a_visit_without_result_counts_as_reached_but_not_evaluable(study):
-    participant = enrol(study, "S01", "R-001")
-    # Month 1 recorded before the baseline visit: it is not a follow-up visit, so no result.
-    record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")
-    record_visit(participant, "BL", INFUSED + timedelta(days=40), {"arthritis"}, "1.50")
-    m1 = next(row for row in cohort_summary(study=study, endpoint="sri4") if row.visit == "M1")
-    assert (m1.reached, m1.evaluable, m1.responders) == (1, 0, 0)
-    assert (m1.rate, m1.ci_low, m1.ci_high) == (None, None, None)
-    assert response_rows(study=study) == []
-
-
 def test_participants_without_baseline_still_get_not_evaluable_rows(study):
     participant = enrol(study, "S01", "R-002")
     record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")

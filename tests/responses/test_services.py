@@ -144,11 +144,16 @@ def test_withdrawal_before_the_visit_makes_a_non_responder(cohort):
     assert sri4(m3).reason == "treatment failure"
 
 
-def test_moving_the_baseline_after_the_visit_leaves_it_without_a_result(cohort):
+def test_moving_the_baseline_after_a_later_visit_is_refused_and_changes_nothing(cohort):
     _participant, bl, m3 = cohort
+    before = sri4(m3).outcome
     bl.visit_date = date(2026, 5, 11)
-    services.visit_save(visit=bl, author=None, reason="Date typo")
-    assert not EndpointResult.objects.filter(visit=m3).exists()
+    with pytest.raises(ValidationError) as refused:
+        services.visit_save(visit=bl, author=None, reason="Date typo")
+    assert "Out of the schedule's order: BL is dated 2026-05-11" in str(refused.value)
+    bl.refresh_from_db()
+    assert bl.visit_date == date(2026, 2, 2)
+    assert sri4(m3).outcome == before
     assert stale_results() == []
 
 
