@@ -13,13 +13,20 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from statistics import median
 
-from django.db.models import Count, Exists, FilteredRelation, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet
 from django.urls import reverse
 from scipy.stats import binomtest
 
 from responses.models import Endpoint, EndpointResult, VisitScore
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
-from trialsite.models import EntryStatus, Participant, Study, Visit, VisitDefinition
+from trialsite.models import (
+    EntryStatus,
+    MissedVisit,
+    Participant,
+    Study,
+    Visit,
+    VisitDefinition,
+)
 
 #: Rates and confidence limits are reported with four decimals.
 PROPORTION_QUANTUM = Decimal("0.0001")
@@ -284,13 +291,16 @@ def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
 
 def data_cut(participants: QuerySet[Participant]) -> datetime | None:
     """Return when a stored score or result of these participants last changed (None if none)."""
-    latest = [
-        model.objects.filter(visit__participant__in=participants).aggregate(
-            latest=Max("computed_at")
-        )["latest"]
-        for model in (VisitScore, EndpointResult)
-    ]
-    return max((when for when in latest if when is not None), default=None)
+    scores = VisitScore.objects.filter(visit__participant__in=participants)
+    results = EndpointResult.objects.filter(visit__participant__in=participants)
+    # One query: the latest of the two tables' times (each unordered inside the union).
+    return (
+        scores.order_by()
+        .values_list("computed_at", flat=True)
+        .union(results.order_by().values_list("computed_at", flat=True))
+        .order_by("-computed_at")
+        .first()
+    )
 
 
 #: Reason shown for a visit on or before the baseline visit, which has no stored result.
@@ -445,7 +455,8 @@ def itt_summary(
 
     Denominator at a visit: every infused participant (infusion date known) whose target date
     (infusion date + the visit's target study day) is on or before ``today``, plus any infused
-    participant who already has the visit recorded (an early visit is never dropped). Each is
+    participant who already has the visit recorded, or recorded as missed (an early visit is
+    never dropped; a missed one is missing). Each is
     classified by :func:`itt_category`; every category except responder counts as a
     non-responder in the ITT rate, whose exact 95% interval is given like the observed one.
     """
@@ -473,13 +484,19 @@ def itt_summary(
     )
     for participant_pk, definition_pk, visit_date, outcome, failure in visits:
         recorded[(participant_pk, definition_pk)] = _RecordedVisit(visit_date, outcome, failure)
+    # A visit recorded as missed counts as missing at once, before its target date.
+    missed = set(
+        MissedVisit.objects.filter(participant__in=list(infused)).values_list(
+            "participant_id", "visit_definition_id"
+        )
+    )
     rows = []
     for definition in definitions:
         counts = dict.fromkeys(IttCategory, 0)
         for pk, participant in infused.items():
             target_date = participant.infusion_date + timedelta(days=definition.target_day)
             visit = recorded.get((pk, definition.pk))
-            if visit is None and target_date > today:
+            if visit is None and target_date > today and (pk, definition.pk) not in missed:
                 continue
             counts[itt_category(participant, visit, target_date)] += 1
         rows.append(_itt_row(definition, counts))

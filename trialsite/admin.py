@@ -21,6 +21,7 @@ from trialsite.forms import OpenedVersionMixin, check_infusion_order, check_visi
 from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
     BilagAssessment,
+    MissedVisit,
     Participant,
     PgaAssessment,
     Site,
@@ -317,14 +318,23 @@ class BilagInline(admin.StackedInline):
     can_delete = False
 
 
-class VisitAdminForm(AuditedAdminForm):
+class ParticipantRecordAdminForm(AuditedAdminForm):
+    """A record of one participant's (a visit, a missed visit), locked by its participant."""
+
     def recorded_or_chosen(self, field: str) -> object:
-        """A recorded visit keeps its participant and visit (read-only here); a new one takes
+        """A stored record keeps its participant and visit (read-only here); a new one takes
         what was chosen."""
         if self.instance.pk is not None:
             return getattr(self.instance, field)
         return self.cleaned_data.get(field)
 
+    def lock(self) -> None:
+        participant = self.recorded_or_chosen("participant")
+        if participant is not None:
+            lock_participants([participant.pk])
+
+
+class VisitAdminForm(ParticipantRecordAdminForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         check_visit_order(
@@ -335,11 +345,6 @@ class VisitAdminForm(AuditedAdminForm):
             visit_date=cleaned.get("visit_date"),
         )
         return cleaned
-
-    def lock(self) -> None:
-        participant = self.recorded_or_chosen("participant")
-        if participant is not None:
-            lock_participants([participant.pk])
 
 
 @admin.register(Visit)
@@ -383,6 +388,49 @@ class VisitAdmin(AuditedAdmin):
 
     def delete_model(self, request, obj):
         services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+
+
+class MissedVisitAdminForm(ParticipantRecordAdminForm):
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        participant = self.recorded_or_chosen("participant")
+        definition = self.recorded_or_chosen("visit_definition")
+        if self.instance.pk is None and participant is not None and definition is not None:
+            for message in services.missed_visit_errors(
+                participant=participant, visit_definition=definition
+            ):
+                self.add_error("visit_definition", message)
+        return cleaned
+
+
+@admin.register(MissedVisit)
+class MissedVisitAdmin(AuditedAdmin):
+    form = MissedVisitAdminForm
+    list_display = ["participant", "visit_definition", "reason", "note"]
+    list_filter = ["reason", "visit_definition__code", "participant__site"]
+    search_fields = ["participant__participant_id"]
+    list_select_related = ["participant", "visit_definition"]
+    autocomplete_fields = ["participant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["participant", "visit_definition"]
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data[CHANGE_REASON_FIELD]
+        if change:
+            services.save_with_audit(obj, author=request.user, reason=reason)
+        else:
+            services.missed_visit_record(
+                participant=obj.participant,
+                visit_definition=obj.visit_definition,
+                reason=obj.reason,
+                note=obj.note,
+                author=request.user,
+                audit_reason=reason,
+            )
+
+    def delete_model(self, request, obj):
+        services.missed_visit_remove(missed=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
 
 
 @admin.register(VisitScore)

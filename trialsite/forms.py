@@ -20,6 +20,7 @@ from trialsite.models import (
     SLEDAI_LOOKBACK_CHOICES,
     EntryStatus,
     LabResult,
+    MissedVisit,
     Participant,
     Study,
     Visit,
@@ -248,6 +249,25 @@ class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
             for message in chain.from_iterable(errors.values()):
                 self.add_error("visit_date", message)
         return cleaned
+
+
+class MissedVisitForm(OpenedVersionMixin, forms.ModelForm):
+    """Record that a scheduled visit did not take place, and why."""
+
+    class Meta:
+        model = MissedVisit
+        fields = ["visit_definition", "reason", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, participant: Participant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.participant = participant
+        self.fields["visit_definition"].queryset = (
+            participant.study.visit_definitions.filter(repeatable=False)
+            .exclude(visits__participant=participant)
+            .exclude(missed_visits__participant=participant)
+            .order_by("order")
+        )
 
 
 PRESENT, ABSENT = "1", "0"

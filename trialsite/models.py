@@ -349,6 +349,70 @@ class Participant(models.Model):
         return (on - self.infusion_date).days
 
 
+class MissedVisit(models.Model):
+    """A scheduled visit that did not take place, and why (it counts as missing in the mITT set)."""
+
+    class Reason(models.TextChoices):
+        MISSED = "missed", _("missed")
+        UNREACHABLE = "unreachable", _("participant unreachable")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        OTHER = "other", _("other")
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="missed_visits",
+    )
+    visit_definition = models.ForeignKey(
+        VisitDefinition,
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="missed_visits",
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.TextField(
+        _("note"),
+        blank=True,
+        validators=[validate_multiline_text],
+        help_text=_("Required when the reason is other."),
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("missed visit")
+        verbose_name_plural = _("missed visits")
+        ordering = ["participant", "visit_definition__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_definition"],
+                name="missed_visit_unique_per_participant_and_code",
+                violation_error_message=_("This visit is already recorded as missed."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["missed", "unreachable", "withdrawn", "other"]),
+                name="missed_visit_reason_known",
+                violation_error_message=_("Unknown reason for a missed visit."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.participant_id} {self.visit_definition.code}: {self.reason}"
+
+    def clean(self) -> None:
+        if self.participant_id is None or self.visit_definition_id is None:
+            return
+        errors = {}
+        if self.visit_definition.study_id != self.participant.study_id:
+            errors["visit_definition"] = _("This visit is not in the participant's schedule.")
+        elif self.visit_definition.repeatable:
+            errors["visit_definition"] = _("Only a scheduled visit can be missed.")
+        if self.reason == self.Reason.OTHER and not self.note.strip():
+            errors["note"] = _("Say why the visit was missed.")
+        if errors:
+            raise ValidationError(errors)
+
+
 class EntryStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("in progress")
     COMPLETE = "complete", _("complete")

@@ -16,6 +16,7 @@ from trialsite.models import (
     BilagAssessment,
     EntryStatus,
     LabResult,
+    MissedVisit,
     Participant,
     PgaAssessment,
     Site,
@@ -105,6 +106,7 @@ UPCOMING = "upcoming"
 DUE = "due"
 OVERDUE = "overdue"
 NOT_SCHEDULED = "not_scheduled"
+MISSED = "missed"
 WINDOW_STATUS_LABELS = {
     IN_WINDOW: _("in window"),
     OUT_OF_WINDOW: _("out of window"),
@@ -112,6 +114,7 @@ WINDOW_STATUS_LABELS = {
     DUE: _("due now"),
     OVERDUE: _("missing: window closed"),
     NOT_SCHEDULED: _("not scheduled until infusion"),
+    MISSED: _("missed"),
 }
 
 
@@ -149,6 +152,7 @@ class TimelineRow:
     window_start: date | None
     window_end: date | None
     results: dict[str, EndpointResult] = field(default_factory=dict)
+    missed: MissedVisit | None = None
 
     @property
     def status_label(self) -> str:
@@ -184,6 +188,7 @@ def participant_timeline(participant: Participant, today: date) -> list[Timeline
     """Return the schedule as rows, recorded or missing, then the unscheduled visits by date."""
     visits = _timeline_visits(participant)
     recorded = {v.visit_definition_id: v for v in visits if not v.visit_definition.repeatable}
+    missed = {m.visit_definition_id: m for m in participant.missed_visits.all()}
     rows = []
     definitions = participant.study.visit_definitions.order_by("order")
     for definition in definitions:
@@ -195,10 +200,15 @@ def participant_timeline(participant: Participant, today: date) -> list[Timeline
             TimelineRow(
                 definition=definition,
                 visit=visit,
-                status=window_status(participant, definition, visit, today),
+                status=(
+                    MISSED
+                    if definition.pk in missed
+                    else window_status(participant, definition, visit, today)
+                ),
                 window_start=window_start,
                 window_end=window_end,
                 results=_results_of(visit),
+                missed=missed.get(definition.pk),
             )
         )
     for visit in visits:
@@ -241,7 +251,13 @@ def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
         participants_visible_to(user)
         .filter(infusion_date__isnull=False, withdrawal_date__isnull=True)
         .prefetch_related(
-            Prefetch("visits", queryset=Visit.objects.only("participant_id", "visit_definition_id"))
+            Prefetch(
+                "visits", queryset=Visit.objects.only("participant_id", "visit_definition_id")
+            ),
+            Prefetch(
+                "missed_visits",
+                queryset=MissedVisit.objects.only("participant_id", "visit_definition_id"),
+            ),
         )
     )
     definitions = list(
@@ -250,6 +266,7 @@ def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
     alerts = []
     for participant in participants:
         recorded = {visit.visit_definition_id for visit in participant.visits.all()}
+        recorded |= {missed.visit_definition_id for missed in participant.missed_visits.all()}
         for definition in definitions:
             if definition.study_id != participant.study_id or definition.pk in recorded:
                 continue

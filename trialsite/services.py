@@ -28,6 +28,7 @@ from trialsite.models import (
     BilagAssessment,
     EntryStatus,
     LabResult,
+    MissedVisit,
     Participant,
     PgaAssessment,
     Site,
@@ -123,6 +124,18 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
         else None
     )
     lock_participants({visit.participant_id, stored_participant_id} - {None})
+    missed = MissedVisit.objects.filter(
+        participant=visit.participant_id, visit_definition=visit.visit_definition_id
+    ).first()
+    if missed is not None:
+        raise ValidationError(
+            {
+                "visit_definition": _(
+                    "%(code)s is recorded as missed (%(reason)s); remove that record first."
+                )
+                % {"code": visit.visit_definition.code, "reason": missed.get_reason_display()}
+            }
+        )
     if visit.pk is None and visit.visit_definition.repeatable:
         latest = Visit.objects.filter(
             participant=visit.participant, visit_definition=visit.visit_definition
@@ -146,6 +159,44 @@ def visit_create(
     """Record that a visit took place."""
     visit = Visit(participant=participant, visit_definition=visit_definition, visit_date=visit_date)
     return visit_save(visit=visit, author=author, reason=reason)
+
+
+def missed_visit_errors(
+    *, participant: Participant, visit_definition: VisitDefinition
+) -> list[str]:
+    """Refuse to record as missed a visit that took place."""
+    if Visit.objects.filter(participant=participant, visit_definition=visit_definition).exists():
+        return [_("%(code)s is already recorded as a visit.") % {"code": visit_definition.code}]
+    return []
+
+
+@transaction.atomic
+def missed_visit_record(
+    *,
+    participant: Participant,
+    visit_definition: VisitDefinition,
+    reason: str,
+    note: str = "",
+    author: Author,
+    audit_reason: str,
+) -> MissedVisit:
+    """Record that a scheduled visit did not take place, and why."""
+    lock_participants([participant.pk])
+    errors = missed_visit_errors(participant=participant, visit_definition=visit_definition)
+    if errors:
+        raise ValidationError({"visit_definition": errors})
+    missed = MissedVisit(
+        participant=participant, visit_definition=visit_definition, reason=reason, note=note
+    )
+    save_with_audit(missed, author=author, reason=audit_reason)
+    return missed
+
+
+@transaction.atomic
+def missed_visit_remove(*, missed: MissedVisit, author: Author, reason: str) -> None:
+    """Remove a missed-visit record made in error (its history keeps it)."""
+    lock_participants([missed.participant_id])
+    delete_with_audit(missed, author=author, reason=reason)
 
 
 @transaction.atomic

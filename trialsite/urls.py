@@ -15,6 +15,9 @@ urlpatterns = [
     path("participants/<int:pk>/", views.participant_detail, name="participant_detail"),
     path("participants/<int:pk>/edit/", views.participant_edit, name="participant_edit"),
     path("participants/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
+    path(
+        "participants/<int:pk>/missed/new/", views.missed_visit_create, name="missed_visit_create"
+    ),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:pk>/entry/", views.visit_entry, name="visit_entry"),
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),

@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 from responses import scoring
 from responses.models import Endpoint
 from trialsite import selectors, services
-from trialsite.forms import AssessmentForm, OpenedVersionMixin, ParticipantForm, VisitForm
+from trialsite.forms import (
+    INITIAL_ENTRY_REASON,
+    AssessmentForm,
+    MissedVisitForm,
+    OpenedVersionMixin,
+    ParticipantForm,
+    VisitForm,
+)
 from trialsite.history import visit_changes
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import Participant, Study, Visit
@@ -143,6 +150,39 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and (visit := _save_visit_form(request, form)) is not None:
         return redirect("visit_entry", pk=visit.pk)
     return render(request, "trialsite/visit_form.html", {"form": form, "participant": participant})
+
+
+@permission_required("trialsite.add_visit", raise_exception=True)
+def missed_visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    initial = {}
+    if "code" in request.GET:
+        initial["visit_definition"] = participant.study.visit_definitions.filter(
+            code=request.GET["code"]
+        ).first()
+    form = MissedVisitForm(request.POST or None, participant=participant, initial=initial)
+    if request.method == "POST":
+        missed = _save_under_lock(
+            form,
+            lock=lambda: lock_participants([participant.pk]),
+            save=lambda: services.missed_visit_record(
+                participant=participant,
+                visit_definition=form.cleaned_data["visit_definition"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                author=request.user,
+                audit_reason=str(INITIAL_ENTRY_REASON),
+            ),
+        )
+        if missed is not None:
+            messages.success(
+                request,
+                _("%(code)s recorded as missed.") % {"code": missed.visit_definition.code},
+            )
+            return redirect(participant)
+    return render(
+        request, "trialsite/missed_visit_form.html", {"form": form, "participant": participant}
+    )
 
 
 @permission_required("trialsite.change_visit", raise_exception=True)

@@ -11,7 +11,12 @@ from trialsite.models import Visit
 
 # Every view, by what its URL names. A new view must be added here (test_every_view_is_covered
 # fails otherwise) so that its site boundary is tested.
-PARTICIPANT_VIEWS = ["participant_detail", "participant_edit", "visit_create"]
+PARTICIPANT_VIEWS = [
+    "participant_detail",
+    "participant_edit",
+    "visit_create",
+    "missed_visit_create",
+]
 VISIT_VIEWS = ["visit_detail", "visit_entry", "visit_edit"]
 LIST_VIEWS = {
     "home": lambda: reverse("home"),
@@ -113,7 +118,15 @@ def test_coordinator_gets_404_for_other_site_objects(
 
 
 @pytest.mark.parametrize(
-    "name", ["participant_create", "participant_edit", "visit_create", "visit_entry", "visit_edit"]
+    "name",
+    [
+        "participant_create",
+        "participant_edit",
+        "visit_create",
+        "missed_visit_create",
+        "visit_entry",
+        "visit_edit",
+    ],
 )
 def test_monitors_read_but_cannot_write(client, participant_a, visit_a, name):
     client.force_login(UserFactory(role="Monitor"))

@@ -1,0 +1,173 @@
+"""A scheduled visit that did not take place is recorded as missed, with its reason."""
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from responses import selectors as report_selectors
+from tests.factories import UserFactory, record_visit
+from tests.pages import opened_version
+from trialsite import selectors, services
+from trialsite.models import MissedVisit, Participant, VisitDefinition
+
+# The participant (factories) was infused 2026-02-09: Month 6 (target day 180) is 2026-08-08.
+BEFORE_M6_TARGET = date(2026, 6, 1)
+AFTER_M6_WINDOW = date(2026, 11, 29)
+
+
+def definition(participant: Participant, code: str) -> VisitDefinition:
+    return VisitDefinition.objects.get(study=participant.study, code=code)
+
+
+@pytest.fixture
+def with_baseline(participant_a: Participant) -> Participant:
+    record_visit(participant_a, "BL", date(2026, 2, 2), pga="2.00")
+    return participant_a
+
+
+def test_a_coordinator_records_a_missed_visit_and_the_timeline_shows_it(
+    client, coordinator_a, with_baseline: Participant
+):
+    client.force_login(coordinator_a)
+    url = reverse("missed_visit_create", args=[with_baseline.pk])
+    response = client.post(
+        url,
+        {
+            "visit_definition": definition(with_baseline, "M6").pk,
+            "reason": "unreachable",
+            "note": "",
+        },
+    )
+    assert response.status_code == 302
+    missed = MissedVisit.objects.get()
+    record = missed.history.get()
+    assert (record.history_user, record.history_change_reason) == (coordinator_a, "Initial entry")
+
+    page = client.get(reverse("participant_detail", args=[with_baseline.pk])).content.decode()
+    assert "participant unreachable" in page
+    row = next(
+        row
+        for row in selectors.participant_timeline(with_baseline, AFTER_M6_WINDOW)
+        if row.definition.code == "M6"
+    )
+    assert (row.status, row.missed) == (selectors.MISSED, missed)
+    alerts = selectors.schedule_alerts(coordinator_a, AFTER_M6_WINDOW)
+    assert "M6" not in {alert.definition.code for alert in alerts}
+    assert "M3" in {alert.definition.code for alert in alerts}
+
+
+def test_other_needs_a_note(client, coordinator_a, with_baseline: Participant):
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("missed_visit_create", args=[with_baseline.pk]),
+        {"visit_definition": definition(with_baseline, "M6").pk, "reason": "other", "note": ""},
+    )
+    assert response.status_code == 200
+    assert "Say why the visit was missed." in response.content.decode()
+    assert not MissedVisit.objects.exists()
+
+
+def test_a_visit_that_took_place_cannot_be_missed_and_a_missed_one_cannot_be_recorded(
+    with_baseline: Participant,
+):
+    with pytest.raises(ValidationError, match="BL is already recorded as a visit"):
+        services.missed_visit_record(
+            participant=with_baseline,
+            visit_definition=definition(with_baseline, "BL"),
+            reason="missed",
+            author=None,
+            audit_reason="test",
+        )
+    services.missed_visit_record(
+        participant=with_baseline,
+        visit_definition=definition(with_baseline, "M1"),
+        reason="missed",
+        author=None,
+        audit_reason="test",
+    )
+    with pytest.raises(ValidationError, match="M1 is recorded as missed"):
+        record_visit(with_baseline, "M1", date(2026, 3, 11))
+
+
+def test_the_visit_form_says_the_visit_was_missed(
+    client, coordinator_a, with_baseline: Participant
+):
+    services.missed_visit_record(
+        participant=with_baseline,
+        visit_definition=definition(with_baseline, "M1"),
+        reason="missed",
+        author=None,
+        audit_reason="test",
+    )
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("visit_create", args=[with_baseline.pk]),
+        {"visit_definition": definition(with_baseline, "M1").pk, "visit_date": "2026-03-11"},
+    )
+    assert response.status_code == 200
+    assert "M1 is recorded as missed (missed); remove that record first." in (
+        response.content.decode()
+    )
+
+
+def test_a_missed_visit_counts_as_missing_in_the_infused_analysis_at_once(
+    study, with_baseline: Participant
+):
+    def m6_missing(today: date) -> tuple[int, int]:
+        rows = report_selectors.itt_summary(
+            study=study, endpoint="sri4", participants=Participant.objects.all(), today=today
+        )
+        m6 = next(row for row in rows if row.visit == "M6")
+        return m6.denominator, m6.missing
+
+    # Before Month 6 is due nobody counts at M6; once missed, the participant is missing there.
+    assert m6_missing(BEFORE_M6_TARGET) == (0, 0)
+    services.missed_visit_record(
+        participant=with_baseline,
+        visit_definition=definition(with_baseline, "M6"),
+        reason="unreachable",
+        author=None,
+        audit_reason="test",
+    )
+    assert m6_missing(BEFORE_M6_TARGET) == (1, 1)
+
+
+def test_admin_refuses_to_mark_a_recorded_visit_missed(client, with_baseline: Participant):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:trialsite_missedvisit_add")
+    response = client.post(
+        url,
+        {
+            "participant": with_baseline.pk,
+            "visit_definition": definition(with_baseline, "BL").pk,
+            "reason": "missed",
+            "note": "",
+            "change_reason": "From the source file",
+        },
+    )
+    assert response.status_code == 200
+    assert "BL is already recorded as a visit." in response.content.decode()
+    assert not MissedVisit.objects.exists()
+
+
+def test_admin_removes_a_missed_visit_recorded_in_error(client, with_baseline: Participant):
+    missed = services.missed_visit_record(
+        participant=with_baseline,
+        visit_definition=definition(with_baseline, "M1"),
+        reason="missed",
+        author=None,
+        audit_reason="test",
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:trialsite_missedvisit_change", args=[missed.pk])
+    assert opened_version(client, url)
+    response = client.post(
+        reverse("admin:trialsite_missedvisit_delete", args=[missed.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not MissedVisit.objects.exists()
+    assert MissedVisit.history.filter(history_type="-").get().history_change_reason == (
+        "Deleted in admin"
+    )
