@@ -56,23 +56,32 @@ class ResponseRow:
 
 
 class ShowsRateAsPercent:
-    """Give a row with ``rate``, ``ci_low`` and ``ci_high`` proportions their percents."""
+    """Give a row its rate and exact 95% interval as percents with one decimal, each rounded
+    once from the exact value (9 of 10: the upper limit 99.747% shows as 99.7%, where rounding
+    the four-decimal proportion 0.9975 again would show 99.8%)."""
 
-    rate: Decimal | None
-    ci_low: Decimal | None
-    ci_high: Decimal | None
+    def rate_counts(self) -> tuple[int, int]:
+        """Return the responders and the denominator of the rate."""
+        raise NotImplementedError
+
+    def _percents(self) -> tuple[Decimal, Decimal, Decimal] | None:
+        successes, trials = self.rate_counts()
+        return percents(successes, trials, PERCENT_QUANTUM) if trials > 0 else None
 
     @property
     def rate_percent(self) -> Decimal | None:
-        return as_percent(self.rate)
+        shown = self._percents()
+        return shown[0] if shown is not None else None
 
     @property
     def ci_low_percent(self) -> Decimal | None:
-        return as_percent(self.ci_low)
+        shown = self._percents()
+        return shown[1] if shown is not None else None
 
     @property
     def ci_high_percent(self) -> Decimal | None:
-        return as_percent(self.ci_high)
+        shown = self._percents()
+        return shown[2] if shown is not None else None
 
 
 @dataclass(frozen=True)
@@ -88,15 +97,11 @@ class CohortRow(ShowsRateAsPercent):
     ci_low: Decimal | None
     ci_high: Decimal | None
 
+    def rate_counts(self) -> tuple[int, int]:
+        return self.responders, self.evaluable
+
 
 PERCENT_QUANTUM = Decimal("0.1")
-
-
-def as_percent(proportion: Decimal | None) -> Decimal | None:
-    """Show a four-decimal proportion as a percent with one decimal (0.2836 -> 28.4)."""
-    if proportion is None:
-        return None
-    return (proportion * 100).quantize(PERCENT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def _has_any_assessment() -> Q:
@@ -204,15 +209,17 @@ def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
     return _rounded(low, PROPORTION_QUANTUM), _rounded(high, PROPORTION_QUANTUM)
 
 
-def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
-    """Return the rate and its exact 95% interval as whole percents, as a sentence gives them.
-
-    Each is rounded once, from the exact value (rounding the four-decimal figures again would
-    turn 55.498% into 56%).
-    """
+def percents(successes: int, trials: int, quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Return the rate and its exact 95% interval as percents, each rounded once to ``quantum``
+    from the exact value (rounding the four-decimal figures again would turn 55.498% into 56%)."""
     low, high = _exact_interval(successes, trials)
     rate = Decimal(successes) / Decimal(trials)
-    return tuple(int(_rounded(value * 100, WHOLE)) for value in (rate, low, high))
+    return tuple(_rounded(value * 100, quantum) for value in (rate, low, high))
+
+
+def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
+    """Return the rate and its exact 95% interval as whole percents, as a sentence gives them."""
+    return tuple(int(value) for value in percents(successes, trials, WHOLE))
 
 
 WHOLE = Decimal(1)
@@ -389,6 +396,9 @@ class IttRow(ShowsRateAsPercent):
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
+
+    def rate_counts(self) -> tuple[int, int]:
+        return self.responders, self.denominator
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.selectors import clopper_pearson, cohort_summary, response_rows
+from responses.selectors import CohortRow, clopper_pearson, cohort_summary, response_rows
 from tests.factories import SiteFactory
 from trialsite import services
 from trialsite.models import Participant, Study, VisitDefinition
@@ -138,3 +138,31 @@ def test_participants_without_baseline_still_get_not_evaluable_rows(study):
 def test_cohort_summary_refuses_an_unknown_endpoint(study):
     with pytest.raises(ValueError, match="Unknown endpoint"):
         cohort_summary(study=study, endpoint="bicla")
+
+
+@pytest.mark.parametrize(
+    ("responders", "evaluable", "shown"),
+    [
+        # Clopper-Pearson by hand: 9 of 10 upper limit 0.975 ** (1/10) = 0.997471 (99.7%, where
+        # rounding the four-decimal 0.9975 again gives 99.8%); lower limit 0.554984.
+        pytest.param(9, 10, ("90.0", "55.5", "99.7"), id="9-of-10"),
+        # 4 of 5: upper 0.975 ** (1/5) = 0.994949; lower 0.283582.
+        pytest.param(4, 5, ("80.0", "28.4", "99.5"), id="4-of-5"),
+    ],
+)
+def test_table_percents_are_rounded_once_from_the_exact_value(
+    responders: int, evaluable: int, shown: tuple[str, str, str]
+) -> None:
+    row = CohortRow(
+        visit="M3",
+        visit_name="Month 3",
+        reached=evaluable,
+        evaluable=evaluable,
+        responders=responders,
+        rate=None,
+        ci_low=None,
+        ci_high=None,
+    )
+    assert (row.rate_percent, row.ci_low_percent, row.ci_high_percent) == tuple(
+        Decimal(value) for value in shown
+    )
