@@ -349,14 +349,17 @@ class Participant(models.Model):
         return (on - self.infusion_date).days
 
 
+class MissedVisitReason(models.TextChoices):
+    MISSED = "missed", _("missed")
+    UNREACHABLE = "unreachable", _("participant unreachable")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    OTHER = "other", _("other")
+
+
 class MissedVisit(models.Model):
     """A scheduled visit that did not take place, and why (it counts as missing in the mITT set)."""
 
-    class Reason(models.TextChoices):
-        MISSED = "missed", _("missed")
-        UNREACHABLE = "unreachable", _("participant unreachable")
-        WITHDRAWN = "withdrawn", _("withdrawn")
-        OTHER = "other", _("other")
+    Reason = MissedVisitReason
 
     participant = models.ForeignKey(
         Participant,
@@ -390,7 +393,7 @@ class MissedVisit(models.Model):
                 violation_error_message=_("This visit is already recorded as missed."),
             ),
             models.CheckConstraint(
-                condition=Q(reason__in=["missed", "unreachable", "withdrawn", "other"]),
+                condition=Q(reason__in=MissedVisitReason.values),
                 name="missed_visit_reason_known",
                 violation_error_message=_("Unknown reason for a missed visit."),
             ),

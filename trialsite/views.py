@@ -25,7 +25,7 @@ from trialsite.forms import (
 )
 from trialsite.history import visit_changes
 from trialsite.locks import lock_participant_save, lock_participants
-from trialsite.models import Participant, Study, Visit
+from trialsite.models import Participant, Study, Visit, VisitDefinition
 
 T = TypeVar("T")
 
@@ -138,14 +138,18 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _visit_named_in_url(request: HttpRequest, participant: Participant) -> VisitDefinition | None:
+    """Return the schedule's visit named by ?code= (the timeline's buttons preselect it)."""
+    code = request.GET.get("code")
+    if code is None:
+        return None
+    return participant.study.visit_definitions.filter(code=code).first()
+
+
 @permission_required("trialsite.add_visit", raise_exception=True)
 def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
-    initial = {}
-    if "code" in request.GET:
-        initial["visit_definition"] = participant.study.visit_definitions.filter(
-            code=request.GET["code"]
-        ).first()
+    initial = {"visit_definition": _visit_named_in_url(request, participant)}
     form = VisitForm(request.POST or None, participant=participant, initial=initial)
     if request.method == "POST" and (visit := _save_visit_form(request, form)) is not None:
         return redirect("visit_entry", pk=visit.pk)
@@ -155,11 +159,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("trialsite.add_visit", raise_exception=True)
 def missed_visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
-    initial = {}
-    if "code" in request.GET:
-        initial["visit_definition"] = participant.study.visit_definitions.filter(
-            code=request.GET["code"]
-        ).first()
+    initial = {"visit_definition": _visit_named_in_url(request, participant)}
     form = MissedVisitForm(request.POST or None, participant=participant, initial=initial)
     if request.method == "POST":
         missed = _save_under_lock(
