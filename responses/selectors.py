@@ -21,7 +21,6 @@ from responses.models import Endpoint, EndpointResult, VisitScore
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
 from trialsite.models import (
     EntryStatus,
-    MissedVisit,
     Participant,
     Study,
     Visit,
@@ -465,8 +464,8 @@ def itt_summary(
 
     Denominator at a visit: every infused participant (infusion date known) whose target date
     (infusion date + the visit's target study day) is on or before ``today``, plus any infused
-    participant who already has the visit recorded, or recorded as missed (an early visit is
-    never dropped; a missed one is missing). Each is
+    participant who already has the visit recorded (an early visit is never dropped). A visit
+    recorded as missed is a visit not recorded: missing once its date has passed. Each is
     classified by :func:`itt_category`; every category except responder counts as a
     non-responder in the ITT rate, whose exact 95% interval is given like the observed one.
     """
@@ -494,19 +493,13 @@ def itt_summary(
     )
     for participant_pk, definition_pk, visit_date, outcome, failure in visits:
         recorded[(participant_pk, definition_pk)] = _RecordedVisit(visit_date, outcome, failure)
-    # A visit recorded as missed counts as missing at once, before its target date.
-    missed = set(
-        MissedVisit.objects.filter(participant__in=list(infused)).values_list(
-            "participant_id", "visit_definition_id"
-        )
-    )
     rows = []
     for definition in definitions:
         counts = dict.fromkeys(IttCategory, 0)
         for pk, participant in infused.items():
             target_date = participant.infusion_date + timedelta(days=definition.target_day)
             visit = recorded.get((pk, definition.pk))
-            if visit is None and target_date > today and (pk, definition.pk) not in missed:
+            if visit is None and target_date > today:
                 continue
             counts[itt_category(participant, visit, target_date)] += 1
         rows.append(_itt_row(definition, counts))

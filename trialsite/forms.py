@@ -62,8 +62,9 @@ def check_visit_order(
     definition: VisitDefinition | None,
     visit_date: date | None,
 ) -> None:
-    """Show on the visit date a scheduled visit dated out of the schedule's order, or a baseline
-    visit on or after the infusion (the service refuses them too)."""
+    """Show on the form a visit recorded as missed, and on the visit date a scheduled visit dated
+    out of the schedule's order or a baseline visit on or after the infusion (the service refuses
+    them too)."""
     if participant is None or definition is None or visit_date is None:
         return
     if visit_date < participant.enrollment_date:
@@ -71,6 +72,8 @@ def check_visit_order(
     proposed = Visit(
         pk=visit.pk, participant=participant, visit_definition=definition, visit_date=visit_date
     )
+    for message in services.visit_missed_errors(proposed):
+        form.add_error("visit_definition", message)
     for message in services.visit_order_errors(participant, proposed_visit=proposed):
         form.add_error("visit_date", message)
 
@@ -79,9 +82,7 @@ def check_infusion_order(
     form: forms.BaseForm, *, participant: Participant, infusion_date: date | None
 ) -> None:
     """Show on the infusion date a recorded baseline visit that would no longer precede it."""
-    if participant.pk is None or infusion_date is None:
-        return
-    for message in services.visit_order_errors(participant, infusion_date=infusion_date):
+    for message in services.baseline_infusion_errors(participant, infusion_date=infusion_date):
         form.add_error("infusion_date", message)
 
 

@@ -74,10 +74,9 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
     save_with_audit(participant, author=author, reason=reason)
-    if participant.infusion_date is not None:
-        errors = visit_order_errors(participant, infusion_date=participant.infusion_date)
-        if errors:
-            raise ValidationError({"infusion_date": errors})
+    errors = baseline_infusion_errors(participant, infusion_date=participant.infusion_date)
+    if errors:
+        raise ValidationError({"infusion_date": errors})
     participant_recompute_responses(participant=participant)
     return participant
 
@@ -124,18 +123,12 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
         else None
     )
     lock_participants({visit.participant_id, stored_participant_id} - {None})
-    missed = MissedVisit.objects.filter(
-        participant=visit.participant_id, visit_definition=visit.visit_definition_id
-    ).first()
-    if missed is not None:
-        raise ValidationError(
-            {
-                "visit_definition": _(
-                    "%(code)s is recorded as missed (%(reason)s); remove that record first."
-                )
-                % {"code": visit.visit_definition.code, "reason": missed.get_reason_display()}
-            }
-        )
+    errors = {
+        "visit_definition": visit_missed_errors(visit),
+        "visit_date": visit_order_errors(visit.participant, proposed_visit=visit),
+    }
+    if any(errors.values()):
+        raise ValidationError({field: messages for field, messages in errors.items() if messages})
     if visit.pk is None and visit.visit_definition.repeatable:
         latest = Visit.objects.filter(
             participant=visit.participant, visit_definition=visit.visit_definition
@@ -376,35 +369,54 @@ def participant_check_bilag_history(*, participant: Participant) -> None:
         raise ValidationError(errors)
 
 
-def visit_order_errors(
-    participant: Participant,
-    *,
-    proposed_visit: Visit | None = None,
-    infusion_date: date | None = None,
-) -> list[str]:
-    """Find scheduled visits dated out of the schedule's order, and a baseline visit dated on or
-    after the infusion (clinical-rules.md section 4). Unscheduled visits may fall on any date.
-
-    A form checks its unsaved visit date, or its unsaved infusion date, by proposing it; with a
-    proposed visit, only the problems that involve it are named.
-    """
-    visits = [
-        visit
-        for visit in Visit.objects.filter(
-            participant=participant, visit_definition__repeatable=False
+def visit_missed_errors(visit: Visit) -> list[str]:
+    """Refuse to record a visit that is recorded as missed."""
+    missed = MissedVisit.objects.filter(
+        participant=visit.participant_id, visit_definition=visit.visit_definition_id
+    ).first()
+    if missed is None:
+        return []
+    return [
+        _(
+            "%(code)s is recorded as missed (%(reason)s); a data manager can remove that record "
+            "in admin."
         )
-        .exclude(pk=proposed_visit.pk if proposed_visit is not None else None)
-        .select_related("visit_definition")
+        % {"code": visit.visit_definition.code, "reason": missed.get_reason_display()}
     ]
-    if proposed_visit is not None and not proposed_visit.visit_definition.repeatable:
-        visits.append(proposed_visit)
+
+
+def _baseline_message(visit: Visit, infusion: date) -> str:
+    return _(
+        "The baseline visit %(visit)s (%(date)s) must be dated before the CAR-T infusion "
+        "(%(infusion)s)."
+    ) % {
+        "visit": visit.visit_definition.code,
+        "date": visit.visit_date.isoformat(),
+        "infusion": infusion.isoformat(),
+    }
+
+
+def visit_order_errors(participant: Participant, *, proposed_visit: Visit) -> list[str]:
+    """Name what a visit's date breaks (clinical-rules.md section 4): a scheduled visit dated
+    out of the schedule's order against the participant's other scheduled visits, and a baseline
+    visit dated on or after the infusion. Unscheduled visits may fall on any date.
+
+    Only problems that involve the proposed visit are named, so data stored before these checks
+    never block the saving of another visit.
+    """
+    if proposed_visit.visit_definition.repeatable:
+        return []
+    visits = [
+        *Visit.objects.filter(participant=participant, visit_definition__repeatable=False)
+        .exclude(pk=proposed_visit.pk)
+        .select_related("visit_definition"),
+        proposed_visit,
+    ]
     visits.sort(key=lambda visit: (visit.visit_definition.order, visit.visit_date))
-    infusion = infusion_date if infusion_date is not None else participant.infusion_date
-    baseline_id = participant.study.baseline_visit_id
     errors = []
     latest: Visit | None = None  # the latest-dated visit earlier in the schedule
     for visit in visits:
-        involved = proposed_visit is None or proposed_visit in (visit, latest)
+        involved = proposed_visit in (visit, latest)
         if latest is not None and visit.visit_date < latest.visit_date and involved:
             errors.append(
                 _(
@@ -420,30 +432,32 @@ def visit_order_errors(
             )
         if latest is None or visit.visit_date > latest.visit_date:
             latest = visit
-        is_baseline = visit.visit_definition_id == baseline_id
-        named = proposed_visit is None or visit == proposed_visit
-        if is_baseline and named and infusion is not None and visit.visit_date >= infusion:
-            errors.append(
-                _(
-                    "The baseline visit %(visit)s (%(date)s) must be dated before the CAR-T "
-                    "infusion (%(infusion)s)."
-                )
-                % {
-                    "visit": visit.visit_definition.code,
-                    "date": visit.visit_date.isoformat(),
-                    "infusion": infusion.isoformat(),
-                }
-            )
+    infusion = participant.infusion_date
+    is_baseline = proposed_visit.visit_definition_id == participant.study.baseline_visit_id
+    if is_baseline and infusion is not None and proposed_visit.visit_date >= infusion:
+        errors.append(_baseline_message(proposed_visit, infusion))
     return errors
+
+
+def baseline_infusion_errors(participant: Participant, *, infusion_date: date | None) -> list[str]:
+    """Name a recorded baseline visit that an infusion date would not follow."""
+    if participant.pk is None or infusion_date is None:
+        return []
+    baseline = (
+        Visit.objects.filter(
+            participant=participant, visit_definition=participant.study.baseline_visit_id
+        )
+        .select_related("visit_definition")
+        .first()
+    )
+    if baseline is None or baseline.visit_date < infusion_date:
+        return []
+    return [_baseline_message(baseline, infusion_date)]
 
 
 @transaction.atomic
 def participant_rescore(*, participant: Participant) -> None:
-    """After a visit or its assessments changed: refuse a broken schedule order or BILAG
-    history, then rescore."""
+    """After a visit or its assessments changed: refuse a broken BILAG history, then rescore."""
     lock_participants([participant.pk])
-    errors = visit_order_errors(participant)
-    if errors:
-        raise ValidationError({"visit_date": errors})
     participant_check_bilag_history(participant=participant)
     participant_recompute_responses(participant=participant)

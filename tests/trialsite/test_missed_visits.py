@@ -107,23 +107,21 @@ def test_the_visit_form_says_the_visit_was_missed(
         {"visit_definition": definition(with_baseline, "M1").pk, "visit_date": "2026-03-11"},
     )
     assert response.status_code == 200
-    assert "M1 is recorded as missed (missed); remove that record first." in (
+    assert "M1 is recorded as missed (missed); a data manager can remove that record" in (
         response.content.decode()
     )
 
 
-def test_a_missed_visit_counts_as_missing_in_the_infused_analysis_at_once(
+def test_a_missed_visit_counts_like_any_visit_not_recorded_in_the_infused_analysis(
     study, with_baseline: Participant
 ):
-    def m6_missing(today: date) -> tuple[int, int]:
+    def m6(today: date) -> tuple[int, int]:
         rows = report_selectors.itt_summary(
             study=study, endpoint="sri4", participants=Participant.objects.all(), today=today
         )
-        m6 = next(row for row in rows if row.visit == "M6")
-        return m6.denominator, m6.missing
+        row = next(row for row in rows if row.visit == "M6")
+        return row.denominator, row.missing
 
-    # Before Month 6 is due nobody counts at M6; once missed, the participant is missing there.
-    assert m6_missing(BEFORE_M6_TARGET) == (0, 0)
     services.missed_visit_record(
         participant=with_baseline,
         visit_definition=definition(with_baseline, "M6"),
@@ -131,7 +129,32 @@ def test_a_missed_visit_counts_as_missing_in_the_infused_analysis_at_once(
         author=None,
         audit_reason="test",
     )
-    assert m6_missing(BEFORE_M6_TARGET) == (1, 1)
+    # Not yet counted before Month 6 is due (clinical-rules 4a: pending); missing afterwards.
+    assert m6(BEFORE_M6_TARGET) == (0, 0)
+    assert m6(AFTER_M6_WINDOW) == (1, 1)
+
+
+def test_admin_refuses_to_record_a_visit_recorded_as_missed(client, with_baseline: Participant):
+    services.missed_visit_record(
+        participant=with_baseline,
+        visit_definition=definition(with_baseline, "M1"),
+        reason="missed",
+        author=None,
+        audit_reason="test",
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    data = {
+        "participant": with_baseline.pk,
+        "visit_definition": definition(with_baseline, "M1").pk,
+        "visit_date": "2026-03-11",
+        "change_reason": "From the source file",
+    }
+    for prefix in ("pga", "sledai", "bilag"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = client.post(reverse("admin:trialsite_visit_add"), data)
+    assert response.status_code == 200
+    assert "M1 is recorded as missed (missed)" in response.content.decode()
+    assert not with_baseline.visits.filter(visit_definition__code="M1").exists()
 
 
 def test_admin_refuses_to_mark_a_recorded_visit_missed(client, with_baseline: Participant):

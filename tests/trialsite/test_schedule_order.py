@@ -209,3 +209,26 @@ def test_an_import_refuses_an_out_of_order_row_by_row_and_column(
     assert (problem.row, problem.column, problem.value) == (4, "visit_date", "2026-03-01")
     assert "Out of the schedule's order: M1 is dated 2026-03-11, after M3" in problem.message
     assert not Visit.objects.exists()
+
+
+def test_visits_stored_out_of_order_before_this_check_block_only_their_own_changes(
+    participant_a: Participant,
+) -> None:
+    record_visit(participant_a, "BL", date(2026, 2, 2))
+    m1 = record_visit(participant_a, "M1", date(2026, 3, 11))
+    m3 = record_visit(participant_a, "M3", date(2026, 5, 10))
+    Visit.objects.filter(pk=m1.pk).update(visit_date=date(2026, 5, 20))  # stored long ago
+    # Another visit's answers and the participant's withdrawal still save.
+    services.visit_save_assessments(
+        visit=m3, sledai={}, pga=None, bilag={}, author=None, reason="Entry resumed"
+    )
+    participant_a.withdrawal_date = date(2026, 6, 1)
+    participant_a.withdrawal_reason = "Family moved away"
+    services.participant_save(participant=participant_a, author=None, reason="Withdrawn")
+    # A change to the visit out of order must put it in order.
+    m1.refresh_from_db()
+    m1.visit_date = date(2026, 5, 21)
+    with pytest.raises(ValidationError, match="M1 is dated 2026-05-21, after M3"):
+        services.visit_save(visit=m1, author=None, reason="Date typo")
+    m1.visit_date = date(2026, 3, 12)
+    services.visit_save(visit=m1, author=None, reason="Date typo")
