@@ -63,24 +63,24 @@ class ShowsRateAsPercent:
         """Return the responders and the denominator of the rate."""
         raise NotImplementedError
 
-    def _percents(self) -> tuple[Decimal, Decimal, Decimal] | None:
+    @cached_property
+    def _percents(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         successes, trials = self.rate_counts()
-        return percents(successes, trials, PERCENT_QUANTUM) if trials > 0 else None
+        if trials == 0:
+            return None, None, None
+        return percents(successes, trials, PERCENT_QUANTUM)
 
     @property
     def rate_percent(self) -> Decimal | None:
-        shown = self._percents()
-        return shown[0] if shown is not None else None
+        return self._percents[0]
 
     @property
     def ci_low_percent(self) -> Decimal | None:
-        shown = self._percents()
-        return shown[1] if shown is not None else None
+        return self._percents[1]
 
     @property
     def ci_high_percent(self) -> Decimal | None:
-        shown = self._percents()
-        return shown[2] if shown is not None else None
+        return self._percents[2]
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,12 @@ def percents(successes: int, trials: int, quantum: Decimal) -> tuple[Decimal, De
     return tuple(_rounded(value * 100, quantum) for value in (rate, low, high))
 
 
+WHOLE = Decimal(1)
+
+
 def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
     """Return the rate and its exact 95% interval as whole percents, as a sentence gives them."""
     return tuple(int(value) for value in percents(successes, trials, WHOLE))
-
-
-WHOLE = Decimal(1)
 
 
 def _rounded(value: Decimal, quantum: Decimal) -> Decimal:

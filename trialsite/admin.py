@@ -246,12 +246,13 @@ class ParticipantAdminForm(AuditedAdminForm):
         return cleaned
 
     def lock(self) -> None:
+        # A stored participant is locked itself; a new one locks the study it is enrolled in.
+        if self.instance.pk is not None:
+            lock_participant_save(study_id=self.instance.study_id, participant_id=self.instance.pk)
+            return
         study = self.cleaned_data.get("study")
-        if self.instance.pk is not None or study is not None:
-            lock_participant_save(
-                study_id=self.instance.study_id if self.instance.pk is not None else study.pk,
-                participant_id=self.instance.pk,
-            )
+        if study is not None:
+            lock_participant_save(study_id=study.pk, participant_id=None)
 
 
 @admin.register(Participant)

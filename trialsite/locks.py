@@ -18,23 +18,28 @@ They last until the transaction ends; SQLite ignores them (it allows one writer 
 
 from collections.abc import Iterable
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from trialsite.models import Participant, Study
+
+
+def _lock(rows: QuerySet) -> list[int]:
+    """Lock the rows in ascending key order until the transaction ends; return their keys."""
+    return list(rows.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
 
 
 def lock_participants(participant_ids: Iterable[int] | None = None) -> list[int]:
     """Lock the given participants (every participant when None) in ascending key order; return
     the keys of those locked."""
-    participants = Participant.objects.select_for_update(no_key=True).order_by("pk")
+    participants = Participant.objects.all()
     if participant_ids is not None:
         participants = participants.filter(pk__in=set(participant_ids))
-    return list(participants.values_list("pk", flat=True))
+    return _lock(participants)
 
 
 def lock_study(study_id: int) -> None:
     """Lock a study to enrol a participant into it (step 1 of the lock order)."""
-    list(Study.objects.select_for_update(no_key=True).filter(pk=study_id).values_list("pk"))
+    _lock(Study.objects.filter(pk=study_id))
 
 
 def lock_participant_save(*, study_id: int, participant_id: int | None) -> None:
@@ -47,4 +52,4 @@ def lock_participant_save(*, study_id: int, participant_id: int | None) -> None:
 
 def lock_record(record: Model) -> None:
     """Lock a stored study, schedule row, site or membership changed in admin (step 1)."""
-    list(type(record).objects.select_for_update(no_key=True).filter(pk=record.pk).values_list("pk"))
+    _lock(type(record).objects.filter(pk=record.pk))

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.services import participant_recompute_responses
+from responses.services import participant_recompute_responses, visit_assessment
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     LAB_FIELDS,
@@ -293,25 +293,15 @@ def visit_save_assessment_rows(
     return visit
 
 
-def _stored_answers(visit: Visit) -> list[str]:
-    """Name the answers a visit's stored assessments leave unanswered."""
-    sledai = SledaiAssessment.objects.filter(visit=visit).first()
-    pga = PgaAssessment.objects.filter(visit=visit).first()
-    bilag = BilagAssessment.objects.filter(visit=visit).first()
-    return missing_answers(
-        sledai.answers() if sledai is not None else {},
-        pga.score if pga is not None else None,
-        bilag.grades() if bilag is not None else {},
-    )
-
-
 @transaction.atomic
 def visit_recheck_entry(*, visit: Visit, author: Author, reason: str) -> Visit:
     """After a visit's assessment rows were saved directly (admin inlines): mark its entry
     complete exactly when every answer is given, then check the BILAG-2004 history and rescore."""
     lock_participants([visit.participant_id])
-    visit.refresh_from_db()
-    status = EntryStatus.IN_PROGRESS if _stored_answers(visit) else EntryStatus.COMPLETE
+    visit.refresh_from_db()  # also forgets the assessments it had loaded
+    stored = visit_assessment(visit)
+    missing = missing_answers(stored.sledai, stored.pga, stored.bilag)
+    status = EntryStatus.IN_PROGRESS if missing else EntryStatus.COMPLETE
     if visit.entry_status != status:
         visit.entry_status = status
         save_with_audit(visit, author=author, reason=reason)

@@ -21,6 +21,16 @@ def definition(participant: Participant, code: str) -> VisitDefinition:
     return VisitDefinition.objects.get(study=participant.study, code=code)
 
 
+def mark_missed(participant: Participant, code: str, reason: str = "missed"):
+    return services.missed_visit_record(
+        participant=participant,
+        visit_definition=definition(participant, code),
+        reason=reason,
+        author=None,
+        audit_reason="test",
+    )
+
+
 @pytest.fixture
 def with_baseline(participant_a: Participant) -> Participant:
     record_visit(participant_a, "BL", date(2026, 2, 2), pga="2.00")
@@ -73,20 +83,8 @@ def test_a_visit_that_took_place_cannot_be_missed_and_a_missed_one_cannot_be_rec
     with_baseline: Participant,
 ):
     with pytest.raises(ValidationError, match="BL is already recorded as a visit"):
-        services.missed_visit_record(
-            participant=with_baseline,
-            visit_definition=definition(with_baseline, "BL"),
-            reason="missed",
-            author=None,
-            audit_reason="test",
-        )
-    services.missed_visit_record(
-        participant=with_baseline,
-        visit_definition=definition(with_baseline, "M1"),
-        reason="missed",
-        author=None,
-        audit_reason="test",
-    )
+        mark_missed(with_baseline, "BL", "missed")
+    mark_missed(with_baseline, "M1", "missed")
     with pytest.raises(ValidationError, match="M1 is recorded as missed"):
         record_visit(with_baseline, "M1", date(2026, 3, 11))
 
@@ -94,13 +92,7 @@ def test_a_visit_that_took_place_cannot_be_missed_and_a_missed_one_cannot_be_rec
 def test_the_visit_form_says_the_visit_was_missed(
     client, coordinator_a, with_baseline: Participant
 ):
-    services.missed_visit_record(
-        participant=with_baseline,
-        visit_definition=definition(with_baseline, "M1"),
-        reason="missed",
-        author=None,
-        audit_reason="test",
-    )
+    mark_missed(with_baseline, "M1", "missed")
     client.force_login(coordinator_a)
     response = client.post(
         reverse("visit_create", args=[with_baseline.pk]),
@@ -122,26 +114,14 @@ def test_a_missed_visit_counts_like_any_visit_not_recorded_in_the_infused_analys
         row = next(row for row in rows if row.visit == "M6")
         return row.denominator, row.missing
 
-    services.missed_visit_record(
-        participant=with_baseline,
-        visit_definition=definition(with_baseline, "M6"),
-        reason="unreachable",
-        author=None,
-        audit_reason="test",
-    )
+    mark_missed(with_baseline, "M6", "unreachable")
     # Not yet counted before Month 6 is due (clinical-rules 4a: pending); missing afterwards.
     assert m6(BEFORE_M6_TARGET) == (0, 0)
     assert m6(AFTER_M6_WINDOW) == (1, 1)
 
 
 def test_admin_refuses_to_record_a_visit_recorded_as_missed(client, with_baseline: Participant):
-    services.missed_visit_record(
-        participant=with_baseline,
-        visit_definition=definition(with_baseline, "M1"),
-        reason="missed",
-        author=None,
-        audit_reason="test",
-    )
+    mark_missed(with_baseline, "M1", "missed")
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     data = {
         "participant": with_baseline.pk,
@@ -176,13 +156,7 @@ def test_admin_refuses_to_mark_a_recorded_visit_missed(client, with_baseline: Pa
 
 
 def test_admin_removes_a_missed_visit_recorded_in_error(client, with_baseline: Participant):
-    missed = services.missed_visit_record(
-        participant=with_baseline,
-        visit_definition=definition(with_baseline, "M1"),
-        reason="missed",
-        author=None,
-        audit_reason="test",
-    )
+    missed = mark_missed(with_baseline, "M1", "missed")
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     url = reverse("admin:trialsite_missedvisit_change", args=[missed.pk])
     assert opened_version(client, url)
