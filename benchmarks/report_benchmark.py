@@ -60,7 +60,7 @@ REQUESTS = [
     ("report_baseline", {}),
     ("report_plots", {}),
     ("cohort_summary", {"format": "csv"}),
-    ("cohort_summary", {"format": "csv", "table": "itt"}),
+    ("cohort_summary", {"format": "csv", "table": "mitt"}),
     ("report_matrix", {"format": "csv"}),
     ("report_baseline", {"format": "csv"}),
 ]

@@ -1,4 +1,4 @@
-"""Write the report CSV files (interchange.md): responses.csv and cohort.csv.
+"""Write the report CSV files (interchange.md): responses.csv and cohort.csv (observed or mITT).
 
 Cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe
 (OWASP "CSV injection"); numbers, including negative ones, are written as they are.
@@ -11,7 +11,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
-from responses.selectors import CohortRow, ResponseRow
+from responses.selectors import CohortRow, MittRow, ResponseRow
+from trialsite.models import NOT_DONE
 
 RESPONSES_COLUMNS: tuple[str, ...] = (
     "participant_id",
@@ -36,6 +37,21 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "reached",
     "evaluable",
     "responders",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "out_of_window",
+)
+MITT_COLUMNS: tuple[str, ...] = (
+    "visit",
+    "denominator",
+    "responders",
+    "non_responders",
+    "treatment_failure",
+    "incomplete",
+    "missing",
+    "excluded",
+    "pending",
     "rate",
     "ci_low",
     "ci_high",
@@ -98,7 +114,7 @@ def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
                 row.study_day,
                 row.sledai2k,
                 row.sledai2k_change,
-                format_two_decimals(row.pga),
+                NOT_DONE if row.pga_not_done else format_two_decimals(row.pga),
                 format_two_decimals(row.pga_change),
                 row.new_bilag_a,
                 row.new_bilag_b,
@@ -114,7 +130,8 @@ def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
 
 
 def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow]) -> None:
-    """Write cohort.csv: per scheduled visit after baseline, reached, evaluable and responders."""
+    """Write cohort.csv of the observed set: per scheduled visit after baseline, reached,
+    evaluable and responders, the rate and its interval, and the visits out of window."""
     write_csv(
         out,
         COHORT_COLUMNS,
@@ -124,6 +141,33 @@ def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow]) -> None:
                 row.reached,
                 row.evaluable,
                 row.responders,
+                row.rate,
+                row.ci_low,
+                row.ci_high,
+                row.out_of_window,
+            )
+            for row in rows
+        ),
+    )
+
+
+def write_mitt_csv(out: TextIO, rows: Iterable[MittRow]) -> None:
+    """Write cohort.csv of the infused (mITT) set: per scheduled visit after baseline, every
+    category, the rate and its interval (empty when the denominator is 0)."""
+    write_csv(
+        out,
+        MITT_COLUMNS,
+        (
+            (
+                row.visit,
+                row.denominator,
+                row.responders,
+                row.non_responders,
+                row.treatment_failure,
+                row.incomplete,
+                row.missing,
+                row.excluded,
+                row.pending,
                 row.rate,
                 row.ci_low,
                 row.ci_high,

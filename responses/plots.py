@@ -27,13 +27,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
-from responses.selectors import BilagGrid, CohortRow, IttRow, TrajectorySet, whole_percents
+from responses.selectors import BilagGrid, CohortRow, MittRow, TrajectorySet, whole_percents
 
 #: Okabe-Ito colours (distinguishable with colour-vision deficiency).
 PARTICIPANT_COLOUR = "#56B4E9"
 MEDIAN_COLOUR = "#000000"
 OBSERVED_COLOUR = "#0072B2"
-ITT_COLOUR = "#D55E00"
+MITT_COLOUR = "#D55E00"
 #: BILAG-2004 grades from severe to never involved, then "not graded".
 GRADE_COLOURS = ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0", "#F7F7F7", "#BDBDBD"]
 #: Above this many participants their lines are drawn as one embedded image, to keep pages small.
@@ -221,14 +221,14 @@ def _percent(value: Decimal) -> float:
 @cached
 @plain_text
 def response_rate_plot(
-    observed: Sequence[CohortRow], itt: Sequence[IttRow], endpoint_label: str
+    observed: Sequence[CohortRow], mitt: Sequence[MittRow], endpoint_label: str
 ) -> Plot:
-    """Draw the observed and intention-to-treat response rates by visit with exact 95% CIs."""
+    """Draw the observed and infused (mITT) response rates by visit with exact 95% CIs."""
     title = _("%(endpoint)s response rate by visit") % {"endpoint": endpoint_label}
     figure = _figure()
     shown = [row for row in observed if row.rate is not None]
-    shown_itt = [row for row in itt if row.rate is not None]
-    if not shown and not shown_itt:
+    shown_mitt = [row for row in mitt if row.rate is not None]
+    if not shown and not shown_mitt:
         _no_data(figure, title)
         return _svg(figure, name="rate", title=title, description=_("No evaluable visit yet."))
     axes = figure.add_subplot()
@@ -236,7 +236,7 @@ def response_rate_plot(
     position = {code: index for index, code in enumerate(codes)}
     for rows, colour, label, offset, face, counts in (
         (shown, OBSERVED_COLOUR, _("observed (evaluable)"), -0.12, OBSERVED_COLOUR, "evaluable"),
-        (shown_itt, ITT_COLOUR, _("intention to treat"), 0.12, "white", "denominator"),
+        (shown_mitt, MITT_COLOUR, _("infused (mITT)"), 0.12, "white", "denominator"),
     ):
         if not rows:
             continue

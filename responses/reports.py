@@ -1,26 +1,39 @@
 """What the report pages share: filters read from the URL, the headline sentence, CSV responses.
 
 Filters travel in the query string (``site``, ``dose``, ``sex``, ``age``, ``endpoint``,
-``visit``) so that a report can be bookmarked and shared. A value that is not one of the
-choices offered to the user is ignored (the filter is off), never an error.
+``visit``, ``as_of``) so that a report can be bookmarked and shared. A value that is not one of
+the choices offered to the user is ignored (the filter is off), never an error; the data cut
+``as_of`` (default today) is a date, and a bad one is refused with a message (InvalidDataCut).
 """
 
 import io
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TextIO
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from responses.exports import format_two_decimals, write_csv
 from responses.models import Endpoint
-from responses.selectors import BaselineGroup, BaselineTable, CohortRow, IttRow, whole_percents
+from responses.selectors import (
+    BaselineGroup,
+    BaselineTable,
+    CohortRow,
+    NotEvaluable,
+    NotInfused,
+    whole_percents,
+)
 from trialsite.models import Participant, VisitDefinition
 from trialsite.templatetags.trial import dose as dose_label
+from trialsite.validators import EARLIEST_DATE
 
 #: Pediatric age bands at enrolment (whole years): key -> (youngest, oldest), both included.
 AGE_BANDS: dict[str, tuple[int, int]] = {
@@ -41,9 +54,51 @@ class FilterChoices:
     visits: tuple[VisitDefinition, ...]
 
 
+class InvalidDataCut(ValueError):
+    """A data cut that is not a date the site can report as of; the message says why."""
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_data_cut(text: str) -> date:
+    """Read a data cut written YYYY-MM-DD: a real day, from 1900-01-01 to today.
+
+    A cut after today is refused: visits not yet due would count as missing.
+    """
+    not_a_date = gettext(
+        'The data cut "%(value)s" is not a date: write it YYYY-MM-DD, e.g. 2024-06-30.'
+    ) % {"value": text}
+    if not ISO_DATE.fullmatch(text):
+        raise InvalidDataCut(not_a_date)
+    try:
+        cut = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidDataCut(not_a_date) from None
+    today = timezone.localdate()
+    if cut > today:
+        raise InvalidDataCut(
+            gettext(
+                "The data cut %(date)s is after today (%(today)s): no figure can be given as of "
+                "a day still to come."
+            )
+            % {"date": text, "today": today.isoformat()}
+        )
+    if cut < EARLIEST_DATE:
+        raise InvalidDataCut(
+            gettext("The data cut %(date)s is before %(earliest)s.")
+            % {"date": text, "earliest": EARLIEST_DATE.isoformat()}
+        )
+    return cut
+
+
 @dataclass(frozen=True)
 class ReportFilters:
-    """The report's filters; None (or the default endpoint/visit) means not filtered."""
+    """The report's filters; None (or the default endpoint/visit) means not filtered.
+
+    ``as_of`` is the data cut every figure is computed as of (default today, the site's local
+    date); ``as_of_given`` says it came from the URL, so links carry it on.
+    """
 
     site: str | None = None
     dose: int | None = None
@@ -51,16 +106,23 @@ class ReportFilters:
     age: str | None = None
     endpoint: str = Endpoint.SRI4.value
     visit: str | None = None
+    as_of: date = field(default_factory=timezone.localdate)
+    as_of_given: bool = False
 
     @classmethod
     def from_query(cls, query: QueryDict, choices: FilterChoices) -> "ReportFilters":
-        """Read the filters from a query string, ignoring any value not offered."""
+        """Read the filters from a query string, ignoring any value not offered.
+
+        Raise InvalidDataCut for an ``as_of`` that is not a date the site can report as of.
+        """
         site = query.get("site") or None
         dose = query.get("dose", "")
         sex = query.get("sex") or None
         age = query.get("age") or None
         endpoint = query.get("endpoint", "")
         visit = query.get("visit") or None
+        as_of = query.get("as_of", "").strip()
+        cut = {"as_of": parse_data_cut(as_of), "as_of_given": True} if as_of != "" else {}
         return cls(
             site=site if site in choices.sites else None,
             dose=int(dose) if is_whole_number(dose) and int(dose) in choices.doses else None,
@@ -68,7 +130,15 @@ class ReportFilters:
             age=age if age in AGE_BANDS else None,
             endpoint=endpoint if endpoint in Endpoint.values else Endpoint.SRI4.value,
             visit=visit if visit in {v.code for v in choices.visits} else None,
+            **cut,
         )
+
+    @classmethod
+    def ignoring_data_cut(cls, query: QueryDict, choices: FilterChoices) -> "ReportFilters":
+        """Read the filters other than the data cut (to show the form again around a bad one)."""
+        without_cut = query.copy()
+        without_cut.pop("as_of", None)
+        return cls.from_query(without_cut, choices)
 
     def apply(self, participants: QuerySet[Participant]) -> QuerySet[Participant]:
         """Restrict participants (already bounded to the user's sites) to the filters."""
@@ -94,6 +164,7 @@ class ReportFilters:
             "age": self.age,
             "endpoint": self.endpoint if self.endpoint != Endpoint.SRI4 else None,
             "visit": self.visit,
+            "as_of": self.as_of.isoformat() if self.as_of_given else None,
         }
         return {key: value for key, value in params.items() if value is not None}
 
@@ -118,6 +189,7 @@ class ReportFilters:
 def filter_description(filters: ReportFilters) -> list[tuple[str, str]]:
     """Describe the filters in force, label and value, for the printed report's header."""
     described = [(str(_("Endpoint")), filters.endpoint_label)]
+    described.append((str(_("Data cut")), filters.as_of.isoformat()))
     described.append((str(_("Site")), filters.site or str(_("all"))))
     described.append(
         (
@@ -135,22 +207,53 @@ def is_whole_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def headline_sentence(row: CohortRow | None, endpoint_label: str) -> str:
+def headline_sentence(
+    row: CohortRow | None,
+    endpoint_label: str,
+    *,
+    not_evaluable: Sequence[NotEvaluable] = (),
+    out_of_window_left_out: int = 0,
+) -> str:
     """State the primary timepoint's result as the investigators write it.
 
     "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)":
     responders of evaluable participants at the visit, the rate and the exact interval rounded
-    to whole percents.
+    to whole percents. When not everyone who reached the visit is counted, the sentence goes on
+    to say how many more reached it and why: ``not_evaluable`` (selectors.not_evaluable_at),
+    counted by reason, and the visits dated outside their window that the study leaves out.
     """
     if row is None:
         return str(_("The study has no primary timepoint; set one in the study's settings."))
+    visit = row.visit_name
+    reasons = _reasons_counted(not_evaluable)
     if row.evaluable == 0:
-        return str(
+        sentences = [
             _("No participant with follow-up reaching %(visit)s is evaluable for %(endpoint)s yet.")
-            % {"visit": row.visit_name, "endpoint": endpoint_label}
-        )
+            % {"visit": visit, "endpoint": endpoint_label}
+        ]
+        if not_evaluable:
+            sentences.append(
+                ngettext(
+                    "%(count)s participant reached %(visit)s but is not evaluable (%(reasons)s).",
+                    "%(count)s participants reached %(visit)s but are not evaluable (%(reasons)s).",
+                    len(not_evaluable),
+                )
+                % {"count": len(not_evaluable), "visit": visit, "reasons": reasons}
+            )
+        if out_of_window_left_out > 0:
+            sentences.append(
+                ngettext(
+                    "%(count)s participant reached %(visit)s outside its window and is not "
+                    "counted (the study leaves out-of-window visits out).",
+                    "%(count)s participants reached %(visit)s outside its window and are not "
+                    "counted (the study leaves out-of-window visits out).",
+                    out_of_window_left_out,
+                )
+                % {"count": out_of_window_left_out, "visit": visit}
+            )
+        return " ".join(str(sentence) for sentence in sentences)
     rate, low, high = whole_percents(row.responders, row.evaluable)
-    return ngettext(
+    sentence = ngettext(
         "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
         "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
         "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
@@ -159,12 +262,39 @@ def headline_sentence(row: CohortRow | None, endpoint_label: str) -> str:
     ) % {
         "responders": row.responders,
         "evaluable": row.evaluable,
-        "visit": row.visit_name,
+        "visit": visit,
         "endpoint": endpoint_label,
         "rate": rate,
         "low": low,
         "high": high,
     }
+    if not_evaluable:
+        sentence += ngettext(
+            "; %(count)s more reached %(visit)s but is not evaluable (%(reasons)s)",
+            "; %(count)s more reached %(visit)s but are not evaluable (%(reasons)s)",
+            len(not_evaluable),
+        ) % {"count": len(not_evaluable), "visit": visit, "reasons": reasons}
+    if out_of_window_left_out > 0:
+        sentence += ngettext(
+            "; %(count)s more reached %(visit)s outside its window and is not counted (the "
+            "study leaves out-of-window visits out)",
+            "; %(count)s more reached %(visit)s outside its window and are not counted (the "
+            "study leaves out-of-window visits out)",
+            out_of_window_left_out,
+        ) % {"count": out_of_window_left_out, "visit": visit}
+    return sentence
+
+
+def _reasons_counted(not_evaluable: Sequence[NotEvaluable]) -> str:
+    """Name the reasons, in the rules' order, with how many each when there are several."""
+    ordered = sorted(not_evaluable, key=lambda item: list(type(item.category)).index(item.category))
+    counts = Counter(gettext(item.category) % item.category_params for item in ordered)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(
+        gettext("%(reason)s: %(count)s") % {"reason": reason, "count": count}
+        for reason, count in counts.items()
+    )
 
 
 def csv_response(filename: str, write: Callable[[TextIO], None]) -> HttpResponse:
@@ -176,19 +306,6 @@ def csv_response(filename: str, write: Callable[[TextIO], None]) -> HttpResponse
     return response
 
 
-ITT_COLUMNS: tuple[str, ...] = (
-    "visit",
-    "denominator",
-    "responders",
-    "non_responders",
-    "not_evaluable",
-    "missing",
-    "withdrawn",
-    "treatment_failure",
-    "rate",
-    "ci_low",
-    "ci_high",
-)
 BASELINE_COLUMNS: tuple[str, ...] = (
     "group",
     "n",
@@ -209,26 +326,31 @@ BASELINE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def write_itt_csv(out: TextIO, rows: Iterable[IttRow]) -> None:
-    """Write the intention-to-treat counts per visit (rates and limits with four decimals)."""
+NOT_INFUSED_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "site",
+    "enrollment_date",
+    "reason",
+    "withdrawal_date",
+    "note",
+)
+
+
+def write_not_infused_csv(out: TextIO, not_infused: NotInfused) -> None:
+    """Write the participants enrolled but not infused on the data cut, with their reason."""
     write_csv(
         out,
-        ITT_COLUMNS,
+        NOT_INFUSED_COLUMNS,
         (
             (
-                row.visit,
-                row.denominator,
-                row.responders,
-                row.non_responders,
-                row.not_evaluable,
-                row.missing,
-                row.withdrawn,
-                row.treatment_failure,
-                row.rate,
-                row.ci_low,
-                row.ci_high,
+                person.participant_id,
+                person.site,
+                person.enrollment_date,
+                person.category.value,
+                person.withdrawal_date,
+                person.note,
             )
-            for row in rows
+            for person in not_infused.participants
         ),
     )
 

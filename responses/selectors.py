@@ -1,26 +1,49 @@
-"""Report queries: per-visit response rows and the cohort summary of an endpoint.
+"""Report queries: per-visit response rows and the cohort analysis sets of an endpoint.
 
 Each selector runs a fixed number of queries whatever the cohort size and reads the stored
 results (responses.models), never recomputing them. ``participants`` restricts a report to a
-Participant queryset (a user's sites, report filters); it is used as a subquery.
+Participant queryset (a user's sites, report filters); it is used as a subquery. ``as_of`` is
+the data cut (clinical-rules.md section 4a): only participants enrolled and visits dated on or
+before it count.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from functools import cached_property, lru_cache
 from statistics import median
 
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import (
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.urls import reverse
 from scipy.stats import binomtest
 
-from responses.models import Endpoint, EndpointResult, VisitScore
+from responses.analysis import (
+    MITT_DENOMINATOR,
+    MittCategory,
+    MittParticipant,
+    NotEvaluableReason,
+    NotInfusedCategory,
+    RecordedResult,
+    mitt_category,
+    not_evaluable_reason,
+    not_infused_category,
+)
+from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint, EndpointResult, VisitScore
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
 from trialsite.models import (
+    NOT_DONE,
     EntryStatus,
+    NotDoneAnswer,
     Participant,
     Study,
     Visit,
@@ -44,6 +67,7 @@ class ResponseRow:
     sledai2k: int | None
     sledai2k_change: int | None
     pga: Decimal | None
+    pga_not_done: bool
     pga_change: Decimal | None
     new_bilag_a: int | None
     new_bilag_b: int | None
@@ -85,7 +109,11 @@ class ShowsRateAsPercent:
 
 @dataclass(frozen=True)
 class CohortRow(ShowsRateAsPercent):
-    """One scheduled visit after baseline: how many reached it and how many responded."""
+    """One scheduled visit after baseline in the observed set: who reached it and responded.
+
+    ``out_of_window`` counts the visits of this code dated outside their window; they are among
+    ``reached`` unless the study excludes out-of-window visits (then they are not counted).
+    """
 
     visit: str
     visit_name: str
@@ -95,6 +123,7 @@ class CohortRow(ShowsRateAsPercent):
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
+    out_of_window: int
 
     def rate_counts(self) -> tuple[int, int]:
         return self.responders, self.evaluable
@@ -104,8 +133,11 @@ PERCENT_QUANTUM = Decimal("0.1")
 
 
 def _has_any_assessment() -> Q:
-    """Match visits with any SLEDAI-2K answer, a PGA or any BILAG-2004 grade recorded."""
-    condition = Q(pga__score__isnull=False)
+    """Match visits with any SLEDAI-2K answer, a PGA or any BILAG-2004 grade recorded, or an
+    answer marked not done."""
+    condition = Q(pga__score__isnull=False) | Q(
+        Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk")))
+    )
     for name in SLEDAI_FIELDS:
         condition |= Q(**{f"sledai__{name}__isnull": False})
     for system in BILAG_SYSTEMS:
@@ -113,22 +145,43 @@ def _has_any_assessment() -> Q:
     return condition
 
 
-def response_rows(
-    *, study: Study, participants: QuerySet[Participant] | None = None
-) -> list[ResponseRow]:
-    """Return a row for each follow-up visit with any assessment, by participant then date.
-
-    The follow-up visits are those with stored endpoint results (after the baseline visit).
-    Two queries of plain values (a cohort has tens of thousands of visits): the visits with
-    their scores, and their endpoint results.
-    """
-    visits = (
-        Visit.objects.filter(participant__study=study)
-        .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
-        .filter(_has_any_assessment())
+def _visits_as_of(
+    *, study: Study, participants: QuerySet[Participant] | None, as_of: date
+) -> QuerySet[Visit]:
+    """Return the study's visits dated on or before the cut, of participants enrolled by then."""
+    visits = Visit.objects.filter(
+        participant__study=study,
+        participant__enrollment_date__lte=as_of,
+        visit_date__lte=as_of,
     )
     if participants is not None:
         visits = visits.filter(participant__in=participants)
+    return visits
+
+
+def _enrolled_as_of(
+    *, study: Study, participants: QuerySet[Participant] | None, as_of: date
+) -> QuerySet[Participant]:
+    """Return the study's participants enrolled on or before the cut."""
+    people = participants if participants is not None else Participant.objects.all()
+    return people.filter(study=study, enrollment_date__lte=as_of)
+
+
+def response_rows(
+    *, study: Study, as_of: date, participants: QuerySet[Participant] | None = None
+) -> list[ResponseRow]:
+    """Return a row for each follow-up visit with any assessment, by participant then date.
+
+    Only visits dated on or before the data cut ``as_of``, of participants enrolled by then,
+    count. The follow-up visits are those with stored endpoint results (after the baseline
+    visit). Two queries of plain values (a cohort has tens of thousands of visits): the visits
+    with their scores, and their endpoint results.
+    """
+    visits = (
+        _visits_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
+        .filter(_has_any_assessment())
+    )
     results: dict[int, dict[str, tuple]] = defaultdict(dict)
     for visit_id, endpoint, *values in EndpointResult.objects.filter(
         visit__in=visits.values("pk")
@@ -154,17 +207,25 @@ def response_rows(
         infusion_date,
         sledai2k,
         pga,
-    ) in visits.order_by(
-        "participant__participant_id", "visit_date", "visit_definition__order", "occurrence"
-    ).values_list(
-        "pk",
-        "participant__participant_id",
-        "participant__site__code",
-        "visit_definition__code",
-        "visit_date",
-        "participant__infusion_date",
-        "score__sledai_total",
-        "pga__score",
+        pga_not_done,
+    ) in (
+        visits.annotate(
+            pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga"))
+        )
+        .order_by(
+            "participant__participant_id", "visit_date", "visit_definition__order", "occurrence"
+        )
+        .values_list(
+            "pk",
+            "participant__participant_id",
+            "participant__site__code",
+            "visit_definition__code",
+            "visit_date",
+            "participant__infusion_date",
+            "score__sledai_total",
+            "pga__score",
+            "pga_not_done",
+        )
     ):
         by_endpoint = results[visit_id]
         outcome, reason, sledai_change, pga_change, new_a, new_b, failure = by_endpoint[
@@ -180,6 +241,7 @@ def response_rows(
                 sledai2k=sledai2k,
                 sledai2k_change=sledai_change,
                 pga=pga,
+                pga_not_done=pga_not_done,
                 pga_change=pga_change,
                 new_bilag_a=new_a,
                 new_bilag_b=new_b,
@@ -228,57 +290,95 @@ def _rounded(value: Decimal, quantum: Decimal) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def cohort_summary(
-    *, study: Study, endpoint: str, participants: QuerySet[Participant] | None = None
-) -> list[CohortRow]:
-    """Count, per scheduled visit after baseline, who reached it and who responded.
+def _rate_and_interval(
+    successes: int, trials: int
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """Return the rate and its exact 95% interval to four decimals (None when trials is 0)."""
+    if trials == 0:
+        return None, None, None
+    return (_proportion(successes, trials), *clopper_pearson(successes, trials))
 
-    One query: the study's non-repeatable visit definitions ordered after the baseline, each
-    annotated with counts of distinct participants. A reached visit without a stored result
-    (not a follow-up visit) counts as reached but not evaluable.
-    """
+
+def _proportion(successes: int, trials: int) -> Decimal:
+    return _rounded(Decimal(successes) / Decimal(trials), PROPORTION_QUANTUM)
+
+
+def _check_endpoint(endpoint: str) -> None:
     if endpoint not in Endpoint.values:
         raise ValueError(f"Unknown endpoint {endpoint!r}; expected one of {Endpoint.values}")
-    reached = Q(visits__isnull=False)
-    if participants is not None:
-        reached &= Q(visits__participant__in=participants)
-    result = Q(visits__endpoint_results__endpoint=endpoint)
-    evaluable = result & Q(
-        visits__endpoint_results__outcome__in=[Outcome.RESPONDER, Outcome.NON_RESPONDER]
-    )
-    responder = result & Q(visits__endpoint_results__outcome=Outcome.RESPONDER)
-    definitions = VisitDefinition.objects.filter(study=study, repeatable=False)
-    if study.baseline_visit is not None:
-        definitions = definitions.filter(order__gt=study.baseline_visit.order)
-    definitions = definitions.annotate(
-        reached=Count("visits__participant", filter=reached, distinct=True),
-        evaluable=Count("visits__participant", filter=reached & evaluable, distinct=True),
-        responders=Count("visits__participant", filter=reached & responder, distinct=True),
-    ).order_by("order")
-    return [_cohort_row(definition) for definition in definitions]
 
 
-def _cohort_row(definition: VisitDefinition) -> CohortRow:
-    rate = ci_low = ci_high = None
-    if definition.evaluable > 0:
-        rate = _proportion(definition.responders, definition.evaluable)
-        ci_low, ci_high = clopper_pearson(definition.responders, definition.evaluable)
-    return CohortRow(
-        visit=definition.code,
-        visit_name=definition.name,
-        reached=definition.reached,
-        evaluable=definition.evaluable,
-        responders=definition.responders,
-        rate=rate,
-        ci_low=ci_low,
-        ci_high=ci_high,
+def _out_of_window(definition: VisitDefinition, visit_date: date, infusion: date | None) -> bool:
+    """Say whether a visit is dated outside its window (unknown before the infusion date is)."""
+    study_day = (visit_date - infusion).days if infusion is not None else None
+    return definition.is_in_window(study_day) is False
+
+
+def cohort_summary(
+    *,
+    study: Study,
+    endpoint: str,
+    as_of: date,
+    participants: QuerySet[Participant] | None = None,
+) -> list[CohortRow]:
+    """Count the observed set per scheduled visit after baseline, as of the data cut ``as_of``.
+
+    Reached: participants enrolled on or before the cut with the visit dated on or before it;
+    evaluable: of those, responders and non-responders by the stored result. A visit dated
+    outside its window counts at its code, or is left out (not recorded) when the study
+    excludes out-of-window visits; either way ``out_of_window`` counts it. A reached visit
+    without a stored result (dated on or before the baseline visit) is not evaluable. Two
+    queries: the visit schedule, and the visits with their results.
+    """
+    _check_endpoint(endpoint)
+    definitions = scheduled_follow_up_definitions(study)
+    by_pk = {definition.pk: definition for definition in definitions}
+    counts = {pk: dict.fromkeys(("reached", "evaluable", "responders", "out"), 0) for pk in by_pk}
+    visits = (
+        _visits_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(visit_definition__in=list(by_pk))
+        .annotate(result=_result_relation(endpoint))
+        .values_list(
+            "visit_definition_id", "visit_date", "participant__infusion_date", "result__outcome"
+        )
     )
+    for definition_pk, visit_date, infusion, outcome in visits:
+        count = counts[definition_pk]
+        if _out_of_window(by_pk[definition_pk], visit_date, infusion):
+            count["out"] += 1
+            if study.exclude_out_of_window_visits:
+                continue
+        # A scheduled visit takes place once per participant: a visit is a participant.
+        count["reached"] += 1
+        if outcome in (Outcome.RESPONDER, Outcome.NON_RESPONDER):
+            count["evaluable"] += 1
+        if outcome == Outcome.RESPONDER:
+            count["responders"] += 1
+    rows = []
+    for definition in definitions:
+        count = counts[definition.pk]
+        rate, ci_low, ci_high = _rate_and_interval(count["responders"], count["evaluable"])
+        rows.append(
+            CohortRow(
+                visit=definition.code,
+                visit_name=definition.name,
+                reached=count["reached"],
+                evaluable=count["evaluable"],
+                responders=count["responders"],
+                rate=rate,
+                ci_low=ci_low,
+                ci_high=ci_high,
+                out_of_window=count["out"],
+            )
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
-# Cohort reports (issue 5): the study, not-evaluable names, intention to treat, the response
-# matrix, baseline characteristics and the data behind the plots. Each selector reads stored
-# results for the participants given (a user's sites with the report filters applied).
+# Cohort reports (issue 5): the study, not-evaluable names, the infused (mITT) set, the
+# participants not infused, the response matrix, baseline characteristics and the data behind
+# the plots. Each selector reads stored results for the participants given (a user's sites with
+# the report filters applied), as of the data cut.
 # --------------------------------------------------------------------------------------------
 
 
@@ -295,7 +395,7 @@ def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
     return list(definitions.order_by("order"))
 
 
-def data_cut(participants: QuerySet[Participant]) -> datetime | None:
+def latest_computed_at(participants: QuerySet[Participant]) -> datetime | None:
     """Return when a stored score or result of these participants last changed (None if none)."""
     scores = VisitScore.objects.filter(visit__participant__in=participants)
     results = EndpointResult.objects.filter(visit__participant__in=participants)
@@ -322,6 +422,9 @@ class NotEvaluable:
     site: str
     visit_date: date
     reason_parts: tuple[tuple[str, dict], ...]
+    #: The reason grouped for the report's sentence, and the values its label may name.
+    category: NotEvaluableReason
+    category_params: dict
 
 
 def _result_relation(endpoint: str) -> FilteredRelation:
@@ -330,18 +433,21 @@ def _result_relation(endpoint: str) -> FilteredRelation:
 
 def not_evaluable_at(
     *,
+    study: Study,
     visit_definition: VisitDefinition,
     endpoint: str,
-    participants: QuerySet[Participant],
+    as_of: date,
+    participants: QuerySet[Participant] | None = None,
 ) -> list[NotEvaluable]:
     """Name who reached a visit without an evaluable result, with the reason. One query.
 
-    These are exactly the cohort summary's reached - evaluable at that visit: a stored result
-    "not evaluable" (reason as stored), or no stored result at all (the visit is dated on or
-    before the baseline visit).
+    These are exactly the cohort summary's reached - evaluable at that visit as of the cut: a
+    stored result "not evaluable" (reason as stored), or no stored result at all (the visit is
+    dated on or before the baseline visit). A visit left out as out of window is not named.
     """
     visits = (
-        Visit.objects.filter(participant__in=participants, visit_definition=visit_definition)
+        _visits_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(visit_definition=visit_definition)
         .annotate(result=_result_relation(endpoint))
         .filter(Q(result__isnull=True) | Q(result__outcome=Outcome.NOT_EVALUABLE))
         .order_by("participant__participant_id")
@@ -350,48 +456,49 @@ def not_evaluable_at(
             "participant__participant_id",
             "participant__site__code",
             "visit_date",
+            "participant__infusion_date",
             "result__reason_parts",
         )
     )
-    return [
-        NotEvaluable(
-            participant_pk=pk,
-            participant_id=participant_id,
-            site=site,
-            visit_date=visit_date,
-            reason_parts=tuple(
-                (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
-            ),
+    named = []
+    for pk, participant_id, site, visit_date, infusion, parts in visits:
+        if study.exclude_out_of_window_visits and _out_of_window(
+            visit_definition, visit_date, infusion
+        ):
+            continue
+        first_template, first_params = parts[0] if parts else (None, {})
+        named.append(
+            NotEvaluable(
+                participant_pk=pk,
+                participant_id=participant_id,
+                site=site,
+                visit_date=visit_date,
+                reason_parts=tuple(
+                    (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
+                ),
+                category=not_evaluable_reason(first_template),
+                category_params=first_params,
+            )
         )
-        for pk, participant_id, site, visit_date, parts in visits
-    ]
-
-
-class IttCategory(StrEnum):
-    """Where an infused participant stands at a visit in the intention-to-treat analysis."""
-
-    RESPONDER = gettext_noop("responder")
-    NON_RESPONDER = gettext_noop("non-responder")
-    NOT_EVALUABLE = gettext_noop("not evaluable")
-    MISSING = gettext_noop("missing")
-    WITHDRAWN = gettext_noop("withdrawn")
-    TREATMENT_FAILURE = gettext_noop("treatment failure")
+    return named
 
 
 @dataclass(frozen=True)
-class IttRow(ShowsRateAsPercent):
-    """One scheduled visit in the intention-to-treat analysis: every category is counted."""
+class MittRow(ShowsRateAsPercent):
+    """One scheduled visit after baseline in the infused (mITT) set: every category counted."""
 
     visit: str
     visit_name: str
-    target_day: int
+    #: The last study day of the visit's window: not recorded by then (before the cut) is missing.
+    window_high: int
     denominator: int
     responders: int
     non_responders: int
-    not_evaluable: int
-    missing: int
-    withdrawn: int
     treatment_failure: int
+    incomplete: int
+    missing: int
+    excluded: int
+    pending: int
     rate: Decimal | None
     ci_low: Decimal | None
     ci_high: Decimal | None
@@ -401,86 +508,81 @@ class IttRow(ShowsRateAsPercent):
 
 
 @dataclass(frozen=True)
-class _IttParticipant:
-    infusion_date: date
-    withdrawal_date: date | None
-    treatment_failure_date: date | None
+class ExcludedParticipant:
+    """An infused participant outside the endpoint's mITT set: complete baseline below X."""
+
+    participant_pk: int
+    participant_id: str
+    site: str
+    baseline_sledai: int
 
 
 @dataclass(frozen=True)
-class _RecordedVisit:
-    visit_date: date
-    outcome: str | None
-    treatment_failure: bool | None
+class MittSummary:
+    rows: tuple[MittRow, ...]
+    infused: int
+    threshold: int
+    excluded: tuple[ExcludedParticipant, ...]
 
 
-def itt_category(
-    participant: _IttParticipant, recorded: _RecordedVisit | None, target_date: date
-) -> IttCategory:
-    """Classify one infused participant at one visit whose target date has passed.
-
-    1. A recorded visit with a stored result decides: responder; not evaluable; a
-       non-responder whose result carries the treatment-failure flag is "withdrawn" or
-       "treatment failure", whichever of the two came first on or before the visit date; any
-       other non-responder is "non-responder".
-    2. A recorded visit without a stored result (dated on or before the baseline visit) is
-       "not evaluable".
-    3. No recorded visit: the first of withdrawal and treatment failure on or before the target
-       date; without either, "missing" (even while the visit window is still open).
-    A withdrawal and a treatment failure on the same day count as withdrawn.
-    """
-    if recorded is not None:
-        if recorded.outcome == Outcome.RESPONDER:
-            return IttCategory.RESPONDER
-        if recorded.outcome == Outcome.NON_RESPONDER:
-            if not recorded.treatment_failure:
-                return IttCategory.NON_RESPONDER
-            return _first_stop(participant, recorded.visit_date) or IttCategory.TREATMENT_FAILURE
-        return IttCategory.NOT_EVALUABLE
-    return _first_stop(participant, target_date) or IttCategory.MISSING
-
-
-def _first_stop(participant: _IttParticipant, on_or_before: date) -> IttCategory | None:
-    """Return the earlier of withdrawal and treatment failure up to a date, if either."""
-    stops = sorted(
-        (stop_date, rank, category)
-        for stop_date, rank, category in (
-            (participant.withdrawal_date, 0, IttCategory.WITHDRAWN),
-            (participant.treatment_failure_date, 1, IttCategory.TREATMENT_FAILURE),
-        )
-        if stop_date is not None and stop_date <= on_or_before
-    )
-    return stops[0][2] if stops else None
-
-
-def itt_summary(
+def mitt_summary(
     *,
     study: Study,
     endpoint: str,
-    participants: QuerySet[Participant],
-    today: date,
-) -> list[IttRow]:
-    """Count the intention-to-treat analysis per scheduled visit after baseline. Three queries.
+    as_of: date,
+    participants: QuerySet[Participant] | None = None,
+) -> MittSummary:
+    """Count the infused (mITT) set per scheduled visit after baseline, as of the data cut.
 
-    Denominator at a visit: every infused participant (infusion date known) whose target date
-    (infusion date + the visit's target study day) is on or before ``today``, plus any infused
-    participant who already has the visit recorded (an early visit is never dropped). A visit
-    recorded as missed is a visit not recorded: missing once its date has passed. Each is
-    classified by :func:`itt_category`; every category except responder counts as a
-    non-responder in the ITT rate, whose exact 95% interval is given like the observed one.
+    Every participant enrolled and infused on or before ``as_of`` is placed at every visit by
+    :func:`responses.analysis.mitt_category`. A visit counts as recorded when it is dated on or
+    before the cut (and is not left out as out of window by the study's setting); a visit
+    recorded as missed is not recorded. Excluded: the baseline visit's entry is complete and its
+    stored SLEDAI-2K total is below the endpoint's X. Three queries: the schedule, the infused
+    participants with their baseline total, and their visits with the stored results.
     """
-    definitions = [d for d in scheduled_follow_up_definitions(study) if d.target_day is not None]
-    infused = {
-        pk: _IttParticipant(infusion, withdrawal, failure)
-        for pk, infusion, withdrawal, failure in participants.filter(
-            study=study, infusion_date__isnull=False
-        ).values_list("pk", "infusion_date", "withdrawal_date", "treatment_failure_date")
-    }
-    recorded: dict[tuple[int, int], _RecordedVisit] = {}
+    _check_endpoint(endpoint)
+    threshold = SRI_ENDPOINT_THRESHOLDS[Endpoint(endpoint)]
+    definitions = [d for d in scheduled_follow_up_definitions(study) if d.window_high is not None]
+    infused_people = _enrolled_as_of(study=study, participants=participants, as_of=as_of).filter(
+        infusion_date__lte=as_of
+    )
+    baseline_total = Value(None, output_field=IntegerField())
+    if study.baseline_visit is not None:
+        baseline_total = Subquery(
+            Visit.objects.filter(
+                participant=OuterRef("pk"),
+                visit_definition=study.baseline_visit,
+                entry_status=EntryStatus.COMPLETE,
+                visit_date__lte=as_of,
+            ).values("score__sledai_total")[:1]
+        )
+    infused: dict[int, MittParticipant] = {}
+    excluded = []
+    for pk, participant_id, site, infusion, failure, withdrawal, total in (
+        infused_people.annotate(baseline_total=baseline_total)
+        .order_by("participant_id")
+        .values_list(
+            "pk",
+            "participant_id",
+            "site__code",
+            "infusion_date",
+            "treatment_failure_date",
+            "withdrawal_date",
+            "baseline_total",
+        )
+    ):
+        below = total is not None and total < threshold
+        infused[pk] = MittParticipant(infusion, failure, withdrawal, below)
+        if below:
+            excluded.append(ExcludedParticipant(pk, participant_id, site, total))
+    by_pk = {definition.pk: definition for definition in definitions}
+    recorded: dict[tuple[int, int], RecordedResult] = {}
     visits = (
         Visit.objects.filter(
-            participant__in=participants.filter(infusion_date__isnull=False),
-            visit_definition__in=[d.pk for d in definitions],
+            participant__in=infused_people,
+            visit_definition__in=list(by_pk),
+            visit_date__lte=as_of,
         )
         .annotate(result=_result_relation(endpoint))
         .values_list(
@@ -492,46 +594,115 @@ def itt_summary(
         )
     )
     for participant_pk, definition_pk, visit_date, outcome, failure in visits:
-        recorded[(participant_pk, definition_pk)] = _RecordedVisit(visit_date, outcome, failure)
+        person = infused.get(participant_pk)
+        if person is None:
+            continue
+        if study.exclude_out_of_window_visits and _out_of_window(
+            by_pk[definition_pk], visit_date, person.infusion_date
+        ):
+            continue  # counts as not recorded
+        recorded[(participant_pk, definition_pk)] = RecordedResult(outcome, failure)
     rows = []
     for definition in definitions:
-        counts = dict.fromkeys(IttCategory, 0)
-        for pk, participant in infused.items():
-            target_date = participant.infusion_date + timedelta(days=definition.target_day)
-            visit = recorded.get((pk, definition.pk))
-            if visit is None and target_date > today:
-                continue
-            counts[itt_category(participant, visit, target_date)] += 1
-        rows.append(_itt_row(definition, counts))
-    return rows
+        counts = dict.fromkeys(MittCategory, 0)
+        for pk, person in infused.items():
+            category = mitt_category(
+                participant=person,
+                recorded=recorded.get((pk, definition.pk)),
+                window_high=definition.window_high,
+                as_of=as_of,
+            )
+            counts[category] += 1
+        rows.append(_mitt_row(definition, counts))
+    return MittSummary(
+        rows=tuple(rows), infused=len(infused), threshold=threshold, excluded=tuple(excluded)
+    )
 
 
-def _itt_row(definition: VisitDefinition, counts: dict[IttCategory, int]) -> IttRow:
-    denominator = sum(counts.values())
-    responders = counts[IttCategory.RESPONDER]
-    rate = ci_low = ci_high = None
-    if denominator > 0:
-        rate = _proportion(responders, denominator)
-        ci_low, ci_high = clopper_pearson(responders, denominator)
-    return IttRow(
+def _mitt_row(definition: VisitDefinition, counts: dict[MittCategory, int]) -> MittRow:
+    denominator = sum(counts[category] for category in MITT_DENOMINATOR)
+    responders = counts[MittCategory.RESPONDER]
+    rate, ci_low, ci_high = _rate_and_interval(responders, denominator)
+    return MittRow(
         visit=definition.code,
         visit_name=definition.name,
-        target_day=definition.target_day,
+        window_high=definition.window_high,
         denominator=denominator,
         responders=responders,
-        non_responders=counts[IttCategory.NON_RESPONDER],
-        not_evaluable=counts[IttCategory.NOT_EVALUABLE],
-        missing=counts[IttCategory.MISSING],
-        withdrawn=counts[IttCategory.WITHDRAWN],
-        treatment_failure=counts[IttCategory.TREATMENT_FAILURE],
+        non_responders=counts[MittCategory.NON_RESPONDER],
+        treatment_failure=counts[MittCategory.TREATMENT_FAILURE],
+        incomplete=counts[MittCategory.INCOMPLETE],
+        missing=counts[MittCategory.MISSING],
+        excluded=counts[MittCategory.EXCLUDED],
+        pending=counts[MittCategory.PENDING],
         rate=rate,
         ci_low=ci_low,
         ci_high=ci_high,
     )
 
 
-def _proportion(successes: int, trials: int) -> Decimal:
-    return _rounded(Decimal(successes) / Decimal(trials), PROPORTION_QUANTUM)
+@dataclass(frozen=True)
+class NotInfusedParticipant:
+    """A participant enrolled on or before the cut and not infused by then, and why."""
+
+    participant_pk: int
+    participant_id: str
+    site: str
+    enrollment_date: date
+    category: NotInfusedCategory
+    note: str
+    withdrawal_date: date | None
+
+
+@dataclass(frozen=True)
+class NotInfused:
+    participants: tuple[NotInfusedParticipant, ...]
+    #: (category, count) in the categories' order, only those with anyone in them.
+    counts: tuple[tuple[NotInfusedCategory, int], ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.participants)
+
+
+def not_infused(
+    *, study: Study, as_of: date, participants: QuerySet[Participant] | None = None
+) -> NotInfused:
+    """List the participants enrolled on or before the cut but not infused by then (no infusion
+    date, or one after the cut), with their reason (responses.analysis.not_infused_category).
+    One query."""
+    people = (
+        _enrolled_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(Q(infusion_date__isnull=True) | Q(infusion_date__gt=as_of))
+        .order_by("participant_id")
+        .values_list(
+            "pk",
+            "participant_id",
+            "site__code",
+            "enrollment_date",
+            "not_infused_reason",
+            "not_infused_note",
+            "withdrawal_date",
+        )
+    )
+    listed = tuple(
+        NotInfusedParticipant(
+            participant_pk=pk,
+            participant_id=participant_id,
+            site=site,
+            enrollment_date=enrolled,
+            category=not_infused_category(reason=reason, withdrawal_date=withdrawn, as_of=as_of),
+            note=note,
+            withdrawal_date=withdrawn if withdrawn is not None and withdrawn <= as_of else None,
+        )
+        for pk, participant_id, site, enrolled, reason, note, withdrawn in people
+    )
+    counts = tuple(
+        (category, count)
+        for category in NotInfusedCategory
+        if (count := sum(1 for person in listed if person.category == category)) > 0
+    )
+    return NotInfused(participants=listed, counts=counts)
 
 
 @dataclass(frozen=True)
@@ -541,7 +712,7 @@ class MatrixCell:
     visit_date: date
     study_day: int | None
     sledai_total: int | None
-    pga: Decimal | None
+    pga: Decimal | str | None  # ND when not done
     outcome: str | None
     sledai_change: int | None
     new_bilag_a: int | None
@@ -590,24 +761,26 @@ def response_matrix(
     *,
     study: Study,
     endpoint: str,
+    as_of: date,
     participants: QuerySet[Participant],
     page: int = 1,
     page_size: int = MATRIX_PAGE_SIZE,
 ) -> ResponseMatrix:
     """Return participants x scheduled visits (baseline, then the visits after it). Three queries.
 
-    One page of ``page_size`` participants (by participant ID) is returned; a page number out of
-    range is brought back into range.
+    One page of ``page_size`` participants (by participant ID) enrolled on or before the data
+    cut ``as_of`` is returned; a page number out of range is brought back into range.
 
     A cell holds the stored SLEDAI-2K total and the stored endpoint result of the visit; an empty
-    cell is a visit not recorded. Unscheduled visits are not columns (they are in responses.csv).
+    cell is a visit not recorded on or before the cut. Unscheduled visits are not columns (they
+    are in responses.csv).
     """
     definitions = scheduled_follow_up_definitions(study)
     if study.baseline_visit is not None:
         definitions = [study.baseline_visit, *definitions]
     column_of = {definition.pk: index for index, definition in enumerate(definitions)}
     everyone = list(
-        participants.filter(study=study)
+        _enrolled_as_of(study=study, participants=participants, as_of=as_of)
         .order_by("participant_id")
         .values_list("pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date")
     )
@@ -622,8 +795,12 @@ def response_matrix(
         Visit.objects.filter(
             participant__in=[person[0] for person in people],
             visit_definition__in=list(column_of),
+            visit_date__lte=as_of,
         )
-        .annotate(result=_result_relation(endpoint))
+        .annotate(
+            result=_result_relation(endpoint),
+            pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga")),
+        )
         .values_list(
             "participant_id",
             "visit_definition_id",
@@ -637,6 +814,7 @@ def response_matrix(
             "result__pga_change",
             "result__treatment_failure",
             "result__reason_parts",
+            "pga_not_done",
         )
     )
     baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
@@ -648,7 +826,7 @@ def response_matrix(
             visit_date=visit_date,
             study_day=(visit_date - infused).days if infused is not None else None,
             sledai_total=values[0],
-            pga=values[1],
+            pga=NOT_DONE if values[9] else values[1],
             outcome=values[2],
             sledai_change=values[3],
             new_bilag_a=values[4],
@@ -724,24 +902,28 @@ class _BaselinePerson:
     has_baseline: bool
 
 
-def baseline_characteristics(*, study: Study, participants: QuerySet[Participant]) -> BaselineTable:
+def baseline_characteristics(
+    *, study: Study, as_of: date, participants: QuerySet[Participant]
+) -> BaselineTable:
     """Describe the participants at baseline, by dose level and overall. Two queries.
 
-    Only a baseline whose entry is complete counts (as for the endpoints). Medians and ranges
+    The participants enrolled on or before the data cut ``as_of`` count, with their baseline
+    visit dated on or before it; only a baseline whose entry is complete counts (as for the
+    endpoints). Medians and ranges
     count the participants with a stored value (SLEDAI-2K total complete, PGA given); BILAG A
     and B are the numbers of systems graded A (or B) at baseline, summed over the group's
     participants.
     """
-    people = participants.filter(study=study).values_list(
-        "pk", "age_at_enrollment", "sex", "dose_cells_per_kg"
-    )
+    enrolled = _enrolled_as_of(study=study, participants=participants, as_of=as_of)
+    people = enrolled.values_list("pk", "age_at_enrollment", "sex", "dose_cells_per_kg")
     baseline: dict[int, tuple] = {}
     if study.baseline_visit is not None:
         fields = ["score__sledai_total", "pga__score", *(f"bilag__{s}" for s in BILAG_SYSTEMS)]
         for participant_pk, *values in Visit.objects.filter(
-            participant__in=participants,
+            participant__in=enrolled,
             visit_definition=study.baseline_visit,
             entry_status=EntryStatus.COMPLETE,
+            visit_date__lte=as_of,
         ).values_list("participant_id", *fields):
             baseline[participant_pk] = tuple(values)
     persons = []
@@ -809,14 +991,20 @@ class ScoreTrajectories:
     pga: TrajectorySet
 
 
-def score_trajectories(*, study: Study, participants: QuerySet[Participant]) -> ScoreTrajectories:
-    """Return SLEDAI-2K and PGA over study day per infused participant, with the median at each
-    scheduled visit (placed at its target study day); visits still in progress are left out.
-    One query."""
+def score_trajectories(
+    *, study: Study, as_of: date, participants: QuerySet[Participant]
+) -> ScoreTrajectories:
+    """Return SLEDAI-2K and PGA over study day per participant infused on or before the data cut
+    ``as_of``, with the median at each scheduled visit (placed at its target study day); visits
+    dated after the cut or still in progress are left out. One query."""
+    infused = _enrolled_as_of(study=study, participants=participants, as_of=as_of).filter(
+        infusion_date__lte=as_of
+    )
     visits = (
         Visit.objects.filter(
-            participant__in=participants.filter(study=study, infusion_date__isnull=False),
+            participant__in=infused,
             entry_status=EntryStatus.COMPLETE,
+            visit_date__lte=as_of,
         )
         .order_by("participant__participant_id", "visit_date", "visit_definition__order")
         .values_list(
@@ -879,17 +1067,18 @@ class BilagGrid:
 def bilag_grids(
     *,
     study: Study,
+    as_of: date,
     participants: QuerySet[Participant],
     visit_definition: VisitDefinition,
 ) -> tuple[BilagGrid, BilagGrid]:
     """Return the grades at baseline and at a chosen visit, for the same participants in the same
-    order (those with either visit complete; a visit not recorded or still in progress is a row
-    of ""). One query."""
+    order (those with either visit complete and dated on or before the data cut ``as_of``; a
+    visit not recorded or still in progress is a row of ""). One query."""
     baseline = study.baseline_visit
     wanted = [d.pk for d in (baseline, visit_definition) if d is not None]
     rows = (
-        Visit.objects.filter(
-            participant__in=participants,
+        _visits_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(
             visit_definition__in=wanted,
             entry_status=EntryStatus.COMPLETE,
         )

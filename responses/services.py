@@ -26,7 +26,9 @@ from trialsite.models import EntryStatus, Participant, Visit
 
 
 def visit_assessment(visit: Visit) -> scoring.Assessment:
-    """Return a visit's answers as the scoring module takes them (missing rows = not assessed)."""
+    """Return a visit's answers as the scoring module takes them: an answer not given (not
+    entered, or marked not done) is None, missing for O5 and O6; so is every answer of a missing
+    row."""
     sledai = getattr(visit, "sledai", None)
     pga = getattr(visit, "pga", None)
     bilag = getattr(visit, "bilag", None)

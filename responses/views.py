@@ -1,8 +1,9 @@
 """Cohort reports, computed from the stored results of the user's sites.
 
 Every page starts from ``participants_visible_to(request.user)``, narrows it with the filters in
-the URL, and reads the stored results through responses.selectors. ``?format=csv&table=...``
-downloads a page's table with the same filters.
+the URL, and reads the stored results through responses.selectors as of the data cut in the URL
+(``as_of``, default today; a bad one is refused with a message and no figure).
+``?format=csv&table=...`` downloads a page's table with the same filters.
 """
 
 from dataclasses import dataclass
@@ -13,34 +14,40 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from responses import plots, selectors
-from responses.exports import write_cohort_csv, write_responses_csv
+from responses.exports import write_cohort_csv, write_mitt_csv, write_responses_csv
 from responses.models import Endpoint
 from responses.reports import (
     AGE_BANDS,
     SEXES,
     FilterChoices,
+    InvalidDataCut,
     ReportFilters,
     csv_response,
     filter_description,
     headline_sentence,
     is_whole_number,
     write_baseline_csv,
-    write_itt_csv,
+    write_not_infused_csv,
 )
 from trialsite.models import Participant, Study
 from trialsite.selectors import dose_levels, participants_visible_to, sites_visible_to
 
-CSV_TABLES = ("summary", "itt", "matrix", "baseline")
+CSV_TABLES = ("summary", "mitt", "not_infused", "matrix", "baseline")
 
 
 @dataclass(frozen=True)
 class Report:
-    """What every report page needs: the study, the filters and the participants they select."""
+    """What every report page needs: the study, the filters and the participants they select.
+
+    ``refused`` holds the message when the data cut in the URL is not a date the site can report
+    as of: the page then shows the filters and the message, and no figure.
+    """
 
     study: Study
     filters: ReportFilters
     participants: QuerySet[Participant]
     context: dict
+    refused: str | None = None
 
 
 def _report(request: HttpRequest, page: str) -> Report:
@@ -50,7 +57,12 @@ def _report(request: HttpRequest, page: str) -> Report:
         doses=tuple(dose_levels(request.user)),
         visits=tuple(selectors.scheduled_follow_up_definitions(study)),
     )
-    filters = ReportFilters.from_query(request.GET, choices)
+    refused = None
+    try:
+        filters = ReportFilters.from_query(request.GET, choices)
+    except InvalidDataCut as error:
+        refused = str(error)
+        filters = ReportFilters.ignoring_data_cut(request.GET, choices)
     participants = filters.apply(participants_visible_to(request.user).filter(study=study))
     context = {
         "page": page,
@@ -62,10 +74,19 @@ def _report(request: HttpRequest, page: str) -> Report:
         "age_bands": AGE_BANDS,
         "filter_description": filter_description(filters),
         "generated_at": timezone.localtime(),
-        "data_cut": selectors.data_cut(participants),
+        "today": timezone.localdate(),
+        "data_cut_refused": refused,
+        "as_of_entered": request.GET.get("as_of", ""),
         "csv_query": {table: filters.csv_querystring(table) for table in CSV_TABLES},
     }
-    return Report(study, filters, participants, context)
+    if refused is None:
+        context["latest_computed_at"] = selectors.latest_computed_at(participants)
+    return Report(study, filters, participants, context, refused)
+
+
+def _refused(request: HttpRequest, report: Report) -> HttpResponse:
+    """Answer a bad data cut with the filters and the message (400), never a figure."""
+    return render(request, "responses/report_refused.html", report.context, status=400)
 
 
 def _wants_csv(request: HttpRequest) -> bool:
@@ -74,50 +95,67 @@ def _wants_csv(request: HttpRequest) -> bool:
 
 def cohort_summary(request: HttpRequest) -> HttpResponse:
     report = _report(request, "summary")
-    study, endpoint = report.study, report.filters.endpoint
-    rows = selectors.cohort_summary(
-        study=study, endpoint=endpoint, participants=report.participants
-    )
-    itt = selectors.itt_summary(
-        study=study,
-        endpoint=endpoint,
-        participants=report.participants,
-        today=timezone.localdate(),
-    )
+    if report.refused is not None:
+        return _refused(request, report)
+    study, endpoint, as_of = report.study, report.filters.endpoint, report.filters.as_of
+    sets = {"study": study, "as_of": as_of, "participants": report.participants}
+    rows = selectors.cohort_summary(endpoint=endpoint, **sets)
+    mitt = selectors.mitt_summary(endpoint=endpoint, **sets)
+    not_infused = selectors.not_infused(**sets)
     if _wants_csv(request):
-        if request.GET.get("table") == "itt":
-            return csv_response("itt.csv", lambda out: write_itt_csv(out, itt))
+        table = request.GET.get("table")
+        if table == "mitt":
+            return csv_response("cohort-mitt.csv", lambda out: write_mitt_csv(out, mitt.rows))
+        if table == "not_infused":
+            return csv_response(
+                "not-infused.csv", lambda out: write_not_infused_csv(out, not_infused)
+            )
         return csv_response("cohort.csv", lambda out: write_cohort_csv(out, rows))
     primary = study.primary_visit
     primary_row = next((row for row in rows if primary and row.visit == primary.code), None)
     not_evaluable = []
     if primary is not None:
         not_evaluable = selectors.not_evaluable_at(
-            visit_definition=primary, endpoint=endpoint, participants=report.participants
+            visit_definition=primary, endpoint=endpoint, **sets
         )
+    left_out = 0
+    if primary_row is not None and study.exclude_out_of_window_visits:
+        left_out = primary_row.out_of_window
     return render(
         request,
         "responses/cohort_summary.html",
         {
             **report.context,
             "rows": rows,
-            "itt": itt,
-            "headline": headline_sentence(primary_row, report.filters.endpoint_label),
+            "mitt": mitt,
+            "not_infused": not_infused,
+            "headline": headline_sentence(
+                primary_row,
+                report.filters.endpoint_label,
+                not_evaluable=not_evaluable,
+                out_of_window_left_out=left_out,
+            ),
             "not_evaluable": not_evaluable,
-            "rate_plot": plots.response_rate_plot(rows, itt, report.filters.endpoint_label),
+            "rate_plot": plots.response_rate_plot(rows, mitt.rows, report.filters.endpoint_label),
         },
     )
 
 
 def report_matrix(request: HttpRequest) -> HttpResponse:
     report = _report(request, "matrix")
+    if report.refused is not None:
+        return _refused(request, report)
+    as_of = report.filters.as_of
     if _wants_csv(request):
-        rows = selectors.response_rows(study=report.study, participants=report.participants)
+        rows = selectors.response_rows(
+            study=report.study, as_of=as_of, participants=report.participants
+        )
         return csv_response("responses.csv", lambda out: write_responses_csv(out, rows))
     page = request.GET.get("page", "")
     matrix = selectors.response_matrix(
         study=report.study,
         endpoint=report.filters.endpoint,
+        as_of=as_of,
         participants=report.participants,
         page=int(page) if is_whole_number(page) else 1,
     )
@@ -130,7 +168,11 @@ def report_matrix(request: HttpRequest) -> HttpResponse:
 
 def report_baseline(request: HttpRequest) -> HttpResponse:
     report = _report(request, "baseline")
-    table = selectors.baseline_characteristics(study=report.study, participants=report.participants)
+    if report.refused is not None:
+        return _refused(request, report)
+    table = selectors.baseline_characteristics(
+        study=report.study, as_of=report.filters.as_of, participants=report.participants
+    )
     if _wants_csv(request):
         return csv_response("baseline.csv", lambda out: write_baseline_csv(out, table))
     return render(request, "responses/report_baseline.html", {**report.context, "table": table})
@@ -138,14 +180,21 @@ def report_baseline(request: HttpRequest) -> HttpResponse:
 
 def report_plots(request: HttpRequest) -> HttpResponse:
     report = _report(request, "plots")
+    if report.refused is not None:
+        return _refused(request, report)
     study, filters = report.study, report.filters
     chosen = next(
         (v for v in report.context["choices"].visits if v.code == filters.visit),
         study.primary_visit,
     )
-    trajectories = selectors.score_trajectories(study=study, participants=report.participants)
+    trajectories = selectors.score_trajectories(
+        study=study, as_of=filters.as_of, participants=report.participants
+    )
     baseline_grid, visit_grid = selectors.bilag_grids(
-        study=study, participants=report.participants, visit_definition=chosen
+        study=study,
+        as_of=filters.as_of,
+        participants=report.participants,
+        visit_definition=chosen,
     )
     return render(
         request,

@@ -29,7 +29,8 @@ def admin_visit_form(
     bilag: Mapping[str, str | None],
     reason: str,
 ) -> dict[str, object]:
-    """Return what the admin change form of a visit posts, with its three inline assessments."""
+    """Return what the admin change form of a visit posts, with its three inline assessments
+    and its answers not done."""
     data: dict[str, object] = {
         "opened_version": opened_version(
             client, reverse("admin:trialsite_visit_change", args=[visit.pk])
@@ -50,6 +51,19 @@ def admin_visit_form(
                 f"{prefix}-0-visit": visit.pk,
             }
         )
+    # The answers not done are listed read-only (management form only).
+    not_done = list(visit.not_done_answers.values_list("pk", flat=True))
+    data.update(
+        {
+            "not_done_answers-TOTAL_FORMS": len(not_done),
+            "not_done_answers-INITIAL_FORMS": len(not_done),
+            "not_done_answers-MIN_NUM_FORMS": 0,
+            "not_done_answers-MAX_NUM_FORMS": 1000,
+        }
+    )
+    for index, pk in enumerate(not_done):
+        data[f"not_done_answers-{index}-id"] = pk
+        data[f"not_done_answers-{index}-visit"] = visit.pk
     data["pga-0-score"] = pga
     data["sledai-0-lookback_days"] = visit.sledai.lookback_days
     for field, present in sledai.items():

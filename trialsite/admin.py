@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from responses.models import EndpointResult, VisitScore
-from responses.scoring import BILAG_SYSTEMS
+from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
@@ -22,6 +22,7 @@ from trialsite.locks import lock_participant_save, lock_participants, lock_recor
 from trialsite.models import (
     BilagAssessment,
     MissedVisit,
+    NotDoneAnswer,
     Participant,
     PgaAssessment,
     Site,
@@ -280,20 +281,62 @@ class ParticipantAdmin(AuditedAdmin):
         )
 
 
+class AnswerFormSet(BaseInlineFormSet):
+    """Refuse a value for an answer the visit records as not done (set on its data-entry page).
+
+    ``answer_of`` names the answer (as trialsite.models.ANSWERS does) of each of the inline's
+    fields.
+    """
+
+    answer_of: dict[str, str] = {}
+
+    def clean(self):
+        super().clean()
+        visit = self.instance
+        if visit.pk is None:
+            return
+        not_done = dict(visit.not_done_answers.values_list("answer", "reason"))
+        for form in self.forms:
+            if not form.is_valid():
+                continue
+            for field, answer in self.answer_of.items():
+                if answer in not_done and form.cleaned_data.get(field) not in (None, ""):
+                    form.add_error(
+                        field,
+                        _(
+                            "Recorded as not done (%(reason)s). Change that on the visit's "
+                            "data-entry page, where the answer and its reason are entered."
+                        )
+                        % {"reason": not_done[answer]},
+                    )
+
+
+class SledaiFormSet(AnswerFormSet):
+    answer_of = {field: f"sledai_{field}" for field in SLEDAI_FIELDS}
+
+
 class SledaiInline(admin.StackedInline):
     model = SledaiAssessment
+    formset = SledaiFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
+
+
+class PgaFormSet(AnswerFormSet):
+    answer_of = {"score": "pga"}
 
 
 class PgaInline(admin.StackedInline):
     model = PgaAssessment
+    formset = PgaFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
 
 
-class BilagFormSet(BaseInlineFormSet):
+class BilagFormSet(AnswerFormSet):
     """Refuse a grade E after the system was graded A..D at an earlier visit."""
+
+    answer_of = {system: f"bilag_{system}" for system in BILAG_SYSTEMS}
 
     def clean(self):
         super().clean()
@@ -317,6 +360,23 @@ class BilagInline(admin.StackedInline):
     formset = BilagFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
     can_delete = False
+
+
+class NotDoneInline(admin.TabularInline):
+    """Answers recorded as not done, with the reason; they are set on the data-entry page, where
+    the entry is checked as a whole."""
+
+    model = NotDoneAnswer
+    fields = ["answer", "reason"]
+    readonly_fields = ["answer", "reason"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ParticipantRecordAdminForm(AuditedAdminForm):
@@ -357,7 +417,7 @@ class VisitAdmin(AuditedAdmin):
     date_hierarchy = "visit_date"
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
-    inlines = [PgaInline, SledaiInline, BilagInline]
+    inlines = [PgaInline, SledaiInline, BilagInline, NotDoneInline]
 
     def get_readonly_fields(self, request, obj=None):
         # The services number repeated visits and set the entry status from the answers; a
@@ -367,8 +427,9 @@ class VisitAdmin(AuditedAdmin):
         return ["participant", "visit_definition", "occurrence", "entry_status"]
 
     def get_deleted_objects(self, objs, request):
-        # Only a visit's own assessments and labs protect it, and visit_delete removes them
-        # first (each audited). A new model that protects visits must be handled here.
+        # Only a visit's own assessments, labs and answers not done protect it, and visit_delete
+        # removes them first (each audited). A new model that protects visits must be handled
+        # here.
         deletable, model_count, _perms_needed, _protected = super().get_deleted_objects(
             objs, request
         )

@@ -15,12 +15,15 @@ from trialsite import selectors, services, versions
 from trialsite.formfields import DecimalField, formfield_for_model_field
 from trialsite.history import HistorySource
 from trialsite.models import (
+    ANSWERS,
     BILAG_GRADE_CHOICES,
     LAB_FIELDS,
+    NOT_DONE,
     SLEDAI_LOOKBACK_CHOICES,
     EntryStatus,
     LabResult,
     MissedVisit,
+    NotDoneAnswer,
     Participant,
     Study,
     Visit,
@@ -148,6 +151,8 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
             "age_at_enrollment",
             "enrollment_date",
             "infusion_date",
+            "not_infused_reason",
+            "not_infused_note",
             "dose_cells_per_kg",
             "treatment_failure_date",
             "withdrawal_date",
@@ -156,6 +161,7 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         widgets = {
             "enrollment_date": DateInput(),
             "infusion_date": DateInput(),
+            "not_infused_note": forms.Textarea(attrs={"rows": 2}),
             "treatment_failure_date": DateInput(),
             "withdrawal_date": DateInput(),
             "withdrawal_reason": forms.Textarea(attrs={"rows": 2}),
@@ -272,7 +278,7 @@ class MissedVisitForm(OpenedVersionMixin, forms.ModelForm):
 
 
 PRESENT, ABSENT = "1", "0"
-SLEDAI_CHOICES = [(PRESENT, _("present")), (ABSENT, _("absent"))]
+SLEDAI_CHOICES = [(PRESENT, _("present")), (ABSENT, _("absent")), (NOT_DONE, _("not done"))]
 NULL_BOOLEAN_CHOICES = [("", _("not done")), ("true", _("yes")), ("false", _("no"))]
 
 
@@ -286,6 +292,10 @@ def bilag_field_name(system: str) -> str:
 
 def lab_field_name(field: str) -> str:
     return f"lab_{field}"
+
+
+def not_done_reason_name(answer: str) -> str:
+    return f"{answer}_not_done_reason"
 
 
 def lab_form_fields() -> dict[str, forms.Field]:
@@ -339,6 +349,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         help_text=_("0 none, 1 mild, 2 moderate, 3 severe. Rate it before adding up SLEDAI-2K."),
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "3"}),
     )
+    pga_not_done = forms.BooleanField(label=_("PGA not done"), required=False)
     lookback_days = forms.TypedChoiceField(
         label=_("SLEDAI-2K look-back window"), choices=SLEDAI_LOOKBACK_CHOICES, coerce=int
     )
@@ -357,8 +368,16 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         for system in scoring.BILAG_SYSTEMS:
             self.fields[bilag_field_name(system)] = forms.ChoiceField(
                 label=_(scoring.BILAG_SYSTEM_LABELS[system]),
-                choices=[("", _("not assessed")), *BILAG_GRADE_CHOICES],
+                choices=[("", _("not answered")), *BILAG_GRADE_CHOICES, (NOT_DONE, _("not done"))],
                 required=False,
+            )
+        for answer in ANSWERS:
+            subject = _("PGA") if answer == "pga" else self.fields[answer].label
+            self.fields[not_done_reason_name(answer)] = forms.CharField(
+                label=_("Reason not done: %(answer)s") % {"answer": subject},
+                required=False,
+                max_length=NotDoneAnswer._meta.get_field("reason").max_length,
+                validators=[validate_single_line_text],
             )
         self.fields.update(lab_form_fields())
         self.add_change_reason(editing=hasattr(visit, "sledai"))
@@ -372,9 +391,24 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         return answers
 
     def bilag_grades(self) -> dict[str, str | None]:
+        grades = {}
+        for system in scoring.BILAG_SYSTEMS:
+            grade = self.cleaned_data.get(bilag_field_name(system))
+            grades[system] = grade if grade in scoring.BILAG_GRADES else None
+        return grades
+
+    def marked_not_done(self, answer: str) -> bool:
+        """Say whether the form marks an answer not done (named as ANSWERS names them)."""
+        if answer == "pga":
+            return self.cleaned_data.get("pga_not_done") is True
+        return self.cleaned_data.get(answer) == NOT_DONE
+
+    def not_done(self) -> dict[str, str]:
+        """Return the answers marked not done, each with the reason typed for it."""
         return {
-            system: self.cleaned_data.get(bilag_field_name(system)) or None
-            for system in scoring.BILAG_SYSTEMS
+            answer: self.cleaned_data.get(not_done_reason_name(answer)) or ""
+            for answer in ANSWERS
+            if self.marked_not_done(answer)
         }
 
     def labs(self) -> dict[str, object]:
@@ -382,17 +416,28 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         labs["upcr_unit"] = labs["upcr_unit"] or ""
         return labs
 
-    def sledai_groups(self) -> list[tuple[str, list[tuple[forms.BoundField, object]]]]:
-        """Return the descriptors grouped by organ, in form order, with their bound fields."""
+    def not_done_reason(self, answer: str) -> forms.BoundField:
+        return self[not_done_reason_name(answer)]
+
+    def sledai_groups(
+        self,
+    ) -> list[tuple[str, list[tuple[forms.BoundField, object, forms.BoundField]]]]:
+        """Return the descriptors grouped by organ, in form order, each with its bound field and
+        the field of its reason not done."""
         groups: dict[str, list] = {}
         for descriptor in scoring.SLEDAI_DESCRIPTORS:
+            name = sledai_field_name(descriptor.field)
             groups.setdefault(descriptor.organ, []).append(
-                (self[sledai_field_name(descriptor.field)], descriptor)
+                (self[name], descriptor, self.not_done_reason(name))
             )
         return [(_(organ), items) for organ, items in groups.items()]
 
-    def bilag_fields(self) -> list[forms.BoundField]:
-        return [self[bilag_field_name(system)] for system in scoring.BILAG_SYSTEMS]
+    def bilag_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """Return each system's bound field with the field of its reason not done."""
+        return [
+            (self[bilag_field_name(system)], self.not_done_reason(bilag_field_name(system)))
+            for system in scoring.BILAG_SYSTEMS
+        ]
 
     def lab_fields(self) -> list[forms.BoundField]:
         return [self[lab_field_name(field)] for field in LAB_FIELDS]
@@ -431,18 +476,20 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
             lab_field_name("upcr_unit")
         ):
             self.add_error(lab_field_name("upcr_unit"), _("Give the unit of the ratio."))
+        not_done = self.not_done()
+        answers = services.answer_values(self.sledai_answers(), cleaned.get("pga"), grades)
+        for answer, message in services.not_done_errors(answers, not_done).items():
+            if self.marked_not_done(answer) and not not_done[answer]:
+                self.add_error(not_done_reason_name(answer), _("Give the reason it was not done."))
+            elif answer not in self.errors:
+                self.add_error(answer, message)
         if self.marks_complete:
-            missing = services.missing_answers(self.sledai_answers(), cleaned.get("pga"), grades)
-            for name in missing:
-                form_name = (
-                    "pga"
-                    if name == "pga"
-                    else sledai_field_name(name)
-                    if name in scoring.SLEDAI_FIELDS
-                    else bilag_field_name(name)
-                )
-                if form_name not in self.errors:
-                    self.add_error(form_name, _("Answer this before marking the visit complete."))
+            missing = services.missing_answers(
+                self.sledai_answers(), cleaned.get("pga"), grades, not_done
+            )
+            for answer in missing:
+                if answer not in self.errors:
+                    self.add_error(answer, services.ANSWER_NEEDED)
         self.check_opened_version()
         return cleaned
 
@@ -466,6 +513,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
             sledai_lookback_days=self.cleaned_data["lookback_days"],
             pga=self.cleaned_data.get("pga"),
             bilag=self.bilag_grades(),
+            not_done=self.not_done(),
             labs=self.labs(),
             complete=self.marks_complete,
             author=author,
@@ -489,6 +537,12 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         if bilag is not None:
             for system, grade in bilag.grades().items():
                 initial[bilag_field_name(system)] = grade or ""
+        for answer, reason in visit.not_done_answers.values_list("answer", "reason"):
+            if answer == "pga":
+                initial["pga_not_done"] = True
+            else:
+                initial[answer] = NOT_DONE
+            initial[not_done_reason_name(answer)] = reason
         labs = getattr(visit, "labs", None)
         if labs is not None:
             for field in LAB_FIELDS:

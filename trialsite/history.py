@@ -1,7 +1,9 @@
 """The audit trail of a visit as people read it: who changed what, when, why, from what to what."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.functional import Promise
@@ -10,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from trialsite.models import (
     BilagAssessment,
     LabResult,
+    NotDoneAnswer,
     PgaAssessment,
     SledaiAssessment,
     Visit,
@@ -38,8 +41,10 @@ class AuditEntry:
     latest_save: bool = False
 
 
-#: The audit history of one kind of row, with what people call it ("PGA", "visit").
-HistorySource = tuple[QuerySet, Promise]
+#: What people call a row of a history ("PGA", "visit"), or a function naming one version of it.
+RowName = Promise | str | Callable[[Any], str]
+#: The audit history of one kind of row, with what people call it.
+HistorySource = tuple[QuerySet, RowName]
 
 
 def _display(record, field: str) -> str:
@@ -54,7 +59,7 @@ def _display(record, field: str) -> str:
     return str(display()) if display is not None else str(value)
 
 
-def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
+def entries(history: QuerySet, what: RowName) -> list[AuditEntry]:
     """Return the audit entries of one history, oldest first, each compared with the previous
     version of the same row; saves that changed nothing are left out. A change whose previous
     version was never recorded (rows created by a data migration) is kept, without details."""
@@ -82,7 +87,7 @@ def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
                     when=record.history_date,
                     who=record.history_user.get_username() if record.history_user else "",
                     reason=record.history_change_reason or "",
-                    what=str(what),
+                    what=what(record) if callable(what) else str(what),
                     kind=str(kinds[record.history_type]),
                     changes=changes,
                     history_id=record.history_id,
@@ -92,14 +97,23 @@ def entries(history: QuerySet, what: Promise | str) -> list[AuditEntry]:
     return found
 
 
+def _not_done_name(record) -> str:
+    return _("%(answer)s not done (%(reason)s)") % {
+        "answer": record.get_answer_display(),
+        "reason": record.reason,
+    }
+
+
 def visit_sources(visit_id: int) -> list[HistorySource]:
-    """Return the histories of a visit and of its assessments and labs."""
+    """Return the histories of a visit, of its assessments and labs, and of its answers marked
+    not done."""
     return [
         (Visit.history.filter(id=visit_id), _("visit")),
         (PgaAssessment.history.filter(visit_id=visit_id), _("PGA")),
         (SledaiAssessment.history.filter(visit_id=visit_id), _("SLEDAI-2K")),
         (BilagAssessment.history.filter(visit_id=visit_id), _("BILAG-2004")),
         (LabResult.history.filter(visit_id=visit_id), _("labs")),
+        (NotDoneAnswer.history.filter(visit_id=visit_id), _not_done_name),
     ]
 
 

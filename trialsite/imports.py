@@ -28,7 +28,17 @@ from responses import scoring
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
 from trialsite import services
 from trialsite.locks import lock_participants, lock_study
-from trialsite.models import AGE_MAX, AGE_MIN, Participant, Site, Study, Visit, VisitDefinition
+from trialsite.models import (
+    AGE_MAX,
+    AGE_MIN,
+    ANSWERS,
+    NOT_DONE,
+    Participant,
+    Site,
+    Study,
+    Visit,
+    VisitDefinition,
+)
 from trialsite.validators import (
     validate_ascii_digits,
     validate_single_line_text,
@@ -56,6 +66,8 @@ VISIT_COLUMNS: tuple[str, ...] = (
     *SLEDAI_COLUMNS,
     *BILAG_COLUMNS,
 )
+#: Columns a visits.csv may leave out of its header (an empty cell means the same).
+VISIT_OPTIONAL_COLUMNS: tuple[str, ...] = ("sledai_lookback_days",)
 
 #: Participant fields an import sets, other than the study and the participant ID.
 PARTICIPANT_FIELDS: tuple[str, ...] = (
@@ -241,12 +253,16 @@ class CsvRow:
 
 
 def read_rows(
-    text: str, expected_columns: tuple[str, ...], problems: list[Problem]
+    text: str,
+    expected_columns: tuple[str, ...],
+    problems: list[Problem],
+    optional_columns: tuple[str, ...] = (),
 ) -> list[CsvRow] | None:
     """Parse the CSV text; return its data rows, or None if the header is unusable.
 
-    The header must hold exactly the expected columns, in any order. Surrounding spaces in cells
-    are ignored; blank lines are skipped but still counted, as a spreadsheet numbers them.
+    The header must hold exactly the expected columns, in any order, and may hold the optional
+    ones. Surrounding spaces in cells are ignored; blank lines are skipped but still counted, as
+    a spreadsheet numbers them.
     """
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
@@ -279,7 +295,7 @@ def read_rows(
             header_problems.append(
                 Problem(1, "", None, _("a column of the header has no name (an extra comma?)."))
             )
-        elif name not in expected_columns:
+        elif name not in expected_columns and name not in optional_columns:
             header_problems.append(Problem(1, name, None, _("unknown column.")))
         elif name in seen:
             header_problems.append(Problem(1, name, None, _("the column appears more than once.")))
@@ -422,7 +438,7 @@ def parse_dose(cell: str) -> int:
 
 def parse_pga(cell: str) -> Decimal:
     """Parse a PGA: a number from 0.00 to 3.00 with at most two decimals."""
-    message = _("PGA is a number from 0.00 to 3.00 with at most two decimals.")
+    message = _("PGA is a number from 0.00 to 3.00 with at most two decimals, ND or empty.")
     require_ascii_digits(cell)
     try:
         return scoring.validate_pga(Decimal(cell))
@@ -431,19 +447,31 @@ def parse_pga(cell: str) -> Decimal:
 
 
 def parse_sledai(cell: str) -> bool | None:
-    """Parse a SLEDAI-2K answer: 1 present, 0 absent, empty not assessed."""
+    """Parse a SLEDAI-2K answer: 1 present, 0 absent, empty not entered yet."""
     if cell not in SLEDAI_CELLS:
-        raise CellError(_("a SLEDAI-2K answer is 1 (present), 0 (absent) or empty."))
+        raise CellError(_("a SLEDAI-2K answer is 1 (present), 0 (absent), ND (not done) or empty."))
     return SLEDAI_CELLS[cell]
 
 
 def parse_bilag(cell: str) -> str | None:
-    """Parse a BILAG-2004 grade: A to E, empty not assessed."""
+    """Parse a BILAG-2004 grade: A to E, empty not entered yet."""
     if cell == "":
         return None
     if cell not in BILAG_GRADES:
-        raise CellError(_("a BILAG-2004 grade is A, B, C, D, E or empty."))
+        raise CellError(_("a BILAG-2004 grade is A, B, C, D, E, ND (not done) or empty."))
     return cell
+
+
+def parse_lookback_days(cell: str) -> int:
+    """Parse a SLEDAI-2K look-back window: 10 or 30 days."""
+    if cell not in ("10", "30"):
+        raise CellError(_("the SLEDAI-2K look-back window is 10 or 30 (days), or empty."))
+    return int(cell)
+
+
+def answer_parser(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+    """Read an answer cell: ND (not done) and empty give None, other cells are parsed."""
+    return lambda cell: None if cell == NOT_DONE else parse(cell)
 
 
 class RowParser:
@@ -455,7 +483,7 @@ class RowParser:
         self.ok = True
 
     def cell(self, column: str, parse: Callable[[str], T]) -> T | None:
-        value = self.row.cells[column]
+        value = self.row.cells.get(column, "")  # an optional column left out is empty
         try:
             return parse(value)
         except CellError as error:
@@ -715,6 +743,9 @@ class VisitRow:
     pga: Decimal | None
     sledai: dict[str, bool | None]
     bilag: dict[str, str | None]
+    #: The answers written ND (their columns are named as ANSWERS names them).
+    not_done: frozenset[str]
+    lookback_days: int | None
 
     @property
     def label(self) -> str:
@@ -749,9 +780,17 @@ def parse_visit_rows(
                 % {"codes": ", ".join(definitions)},
             )
         visit_date = cells.cell("visit_date", _required(parse_date))
-        pga = cells.cell("pga", _optional(parse_pga))
-        sledai = {name: cells.cell(column, parse_sledai) for column, name in SLEDAI_COLUMNS.items()}
-        bilag = {name: cells.cell(column, parse_bilag) for column, name in BILAG_COLUMNS.items()}
+        pga = cells.cell("pga", answer_parser(_optional(parse_pga)))
+        sledai = {
+            name: cells.cell(column, answer_parser(parse_sledai))
+            for column, name in SLEDAI_COLUMNS.items()
+        }
+        bilag = {
+            name: cells.cell(column, answer_parser(parse_bilag))
+            for column, name in BILAG_COLUMNS.items()
+        }
+        not_done = frozenset(answer for answer in ANSWERS if row.cells[answer] == NOT_DONE)
+        lookback_days = cells.cell("sledai_lookback_days", _optional(parse_lookback_days))
         if participant is not None and definition is not None and visit_date is not None:
             key = (participant_id, code, visit_date if definition.repeatable else None)
             if key in seen:
@@ -762,7 +801,21 @@ def parse_visit_rows(
             else:
                 seen[key] = row.number
         if cells.ok:
-            parsed.append((row, VisitRow(participant, definition, visit_date, pga, sledai, bilag)))
+            parsed.append(
+                (
+                    row,
+                    VisitRow(
+                        participant,
+                        definition,
+                        visit_date,
+                        pga,
+                        sledai,
+                        bilag,
+                        not_done,
+                        lookback_days,
+                    ),
+                )
+            )
     return parsed
 
 
@@ -771,10 +824,12 @@ def _visit_column(key: str) -> str:
         return "visit"
     if key == "participant":
         return "participant_id"
-    if key == "visit_date":
-        return "visit_date"
+    if key in ("visit_date", *ANSWERS):
+        return key
     if key == "score":
         return "pga"
+    if key == "lookback_days":
+        return "sledai_lookback_days"
     if key in SLEDAI_FIELDS:
         return f"sledai_{key}"
     if key in BILAG_SYSTEMS:
@@ -787,30 +842,37 @@ def _find_visit(values: VisitRow) -> Visit | None:
     visits = Visit.objects.filter(
         participant=values.participant, visit_definition=values.definition
     ).select_related("participant__study", "visit_definition", "sledai", "pga", "bilag")
+    visits = visits.prefetch_related("not_done_answers")
     if values.definition.repeatable:
         visits = visits.filter(visit_date=values.visit_date)
     return visits.first()
 
 
+def _stored_not_done(visit: Visit) -> dict[str, str]:
+    return {row.answer: row.reason for row in visit.not_done_answers.all()}
+
+
 def _changed_assessment_columns(visit: Visit, values: VisitRow) -> list[str]:
-    """Return the assessment columns whose stored value differs from the row."""
+    """Return the assessment columns whose stored value (or ND) differs from the row."""
     sledai = getattr(visit, "sledai", None)
     pga = getattr(visit, "pga", None)
     bilag = getattr(visit, "bilag", None)
-    stored_sledai = sledai.answers() if sledai is not None else dict.fromkeys(SLEDAI_FIELDS)
-    stored_bilag = bilag.grades() if bilag is not None else dict.fromkeys(BILAG_SYSTEMS)
-    stored_pga = pga.score if pga is not None else None
-    changed = []
-    if stored_pga != values.pga:
-        changed.append("pga")
-    changed.extend(
-        f"sledai_{name}" for name in SLEDAI_FIELDS if stored_sledai[name] != values.sledai[name]
+    stored = services.answer_values(
+        sledai.answers() if sledai is not None else {},
+        pga.score if pga is not None else None,
+        bilag.grades() if bilag is not None else {},
     )
-    changed.extend(
-        f"bilag_{system}"
-        for system in BILAG_SYSTEMS
-        if stored_bilag[system] != values.bilag[system]
-    )
+    given = services.answer_values(values.sledai, values.pga, values.bilag)
+    stored_not_done = _stored_not_done(visit)
+    changed = [
+        answer
+        for answer in ANSWERS
+        if stored[answer] != given[answer]
+        or (answer in stored_not_done) != (answer in values.not_done)
+    ]
+    stored_lookback = sledai.lookback_days if sledai is not None else None
+    if values.lookback_days is not None and values.lookback_days != stored_lookback:
+        changed.append("sledai_lookback_days")
     return changed
 
 
@@ -827,7 +889,8 @@ def import_visits(
     check_importer(author)
     report = ImportReport(file_name=file_name, dry_run=dry_run)
     reason = import_reason(file_name)
-    rows = read_rows(text, VISIT_COLUMNS, report.problems)
+    not_done_reason = f"ND in {file_name}"
+    rows = read_rows(text, VISIT_COLUMNS, report.problems, VISIT_OPTIONAL_COLUMNS)
     if rows is None:
         return report
     ids = {row.cells["participant_id"] for row in rows}
@@ -843,12 +906,17 @@ def import_visits(
     )
 
     def save_assessments(visit: Visit, values: VisitRow, lookback_days: int | None) -> None:
+        # An answer already recorded as not done keeps the reason given for it.
+        stored_not_done = _stored_not_done(visit)
         services.visit_save_assessments(
             visit=visit,
             sledai=values.sledai,
             sledai_lookback_days=lookback_days,
             pga=values.pga,
             bilag=values.bilag,
+            not_done={
+                answer: stored_not_done.get(answer, not_done_reason) for answer in values.not_done
+            },
             author=author,
             reason=reason,
         )
@@ -863,7 +931,7 @@ def import_visits(
                 author=author,
                 reason=reason,
             )
-            save_assessments(visit, values, None)
+            save_assessments(visit, values, values.lookback_days)
             report.created.append(values.label)
             return
         if not update:
@@ -883,9 +951,12 @@ def import_visits(
             changed.append("visit_date")
         assessment_columns = _changed_assessment_columns(existing, values)
         if assessment_columns:
-            # Keep the look-back window the visit was scored with.
+            # Without a look-back window in the row, keep the one the visit was scored with.
             sledai = getattr(existing, "sledai", None)
-            save_assessments(existing, values, sledai.lookback_days if sledai is not None else None)
+            lookback_days = values.lookback_days
+            if lookback_days is None and sledai is not None:
+                lookback_days = sledai.lookback_days
+            save_assessments(existing, values, lookback_days)
             changed.extend(assessment_columns)
         if changed:
             report.changed.append(RowChange(row.number, values.label, tuple(changed)))

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -75,6 +77,15 @@ class Study(models.Model):
     )
     sledai_lookback_days = models.PositiveSmallIntegerField(
         _("SLEDAI-2K look-back window (days)"), choices=SLEDAI_LOOKBACK_CHOICES, default=10
+    )
+    exclude_out_of_window_visits = models.BooleanField(
+        _("exclude out-of-window visits from the analysis"),
+        default=False,
+        help_text=_(
+            "When on, a visit dated outside its window counts as not recorded in the observed "
+            "and infused (mITT) cohort results; when off, it counts at its visit code. Either "
+            "way the reports show how many visits were out of window."
+        ),
     )
     history = audit_history()
 
@@ -231,6 +242,20 @@ class VisitDefinition(models.Model):
         return self.window_low <= study_day <= self.window_high
 
 
+NOT_INFUSED_REASON_WITH_INFUSION = _(
+    "An infusion date is recorded, so the participant was infused: clear the reason not "
+    "infused (or the infusion date)."
+)
+
+
+class NotInfusedReason(models.TextChoices):
+    """Why an enrolled participant was never infused, when it is not a withdrawal (a withdrawal
+    date before any infusion says that by itself)."""
+
+    MANUFACTURING_FAILURE = "manufacturing_failure", _("manufacturing failure")
+    OTHER = "other", _("other")
+
+
 class Participant(models.Model):
     """A child enrolled in the study."""
 
@@ -259,6 +284,23 @@ class Participant(models.Model):
     )
     dose_cells_per_kg = models.PositiveIntegerField(
         _("dose (CAR+ cells/kg)"), null=True, blank=True
+    )
+    not_infused_reason = models.CharField(
+        _("reason not infused"),
+        max_length=30,
+        choices=NotInfusedReason.choices,
+        blank=True,
+        help_text=_(
+            "Only for a participant who will not be infused: manufacturing failure or other. "
+            "Leave it empty for a participant who withdrew before infusion (the withdrawal date "
+            "says so) or is still waiting for the infusion."
+        ),
+    )
+    not_infused_note = models.TextField(
+        _("note on the reason not infused"),
+        blank=True,
+        validators=[validate_multiline_text],
+        help_text=_("Required when the reason is other."),
     )
     treatment_failure_date = models.DateField(
         _("treatment failure date"),
@@ -318,6 +360,16 @@ class Participant(models.Model):
                 name="participant_withdrawal_after_enrollment",
                 violation_error_message=_("The withdrawal date cannot be before enrolment."),
             ),
+            models.CheckConstraint(
+                condition=Q(not_infused_reason__in=["", *NotInfusedReason.values]),
+                name="participant_not_infused_reason_known",
+                violation_error_message=_("Unknown reason for not infusing."),
+            ),
+            models.CheckConstraint(
+                condition=Q(infusion_date__isnull=True) | Q(not_infused_reason=""),
+                name="participant_not_infused_reason_only_without_infusion",
+                violation_error_message=NOT_INFUSED_REASON_WITH_INFUSION,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -328,19 +380,31 @@ class Participant(models.Model):
 
     def clean(self) -> None:
         # The constraints hold these too; here each error names its field for forms and imports.
-        if self.enrollment_date is None:
-            return
-        errors = {}
+        errors = self._not_infused_errors()
         for field, message in (
             ("infusion_date", _("The infusion date cannot be before enrolment.")),
             ("treatment_failure_date", _("The treatment failure date cannot be before enrolment.")),
             ("withdrawal_date", _("The withdrawal date cannot be before enrolment.")),
         ):
             value = getattr(self, field)
-            if value is not None and value < self.enrollment_date:
+            enrolled = self.enrollment_date
+            if value is not None and enrolled is not None and value < enrolled:
                 errors[field] = message
         if errors:
             raise ValidationError(errors)
+
+    def _not_infused_errors(self) -> dict[str, Promise]:
+        """Check the reason not infused against the infusion date and its note."""
+        if self.not_infused_reason == "":
+            if self.not_infused_note.strip() != "":
+                return {"not_infused_note": _("Choose the reason not infused, or clear the note.")}
+            return {}
+        if self.infusion_date is not None:
+            return {"not_infused_reason": NOT_INFUSED_REASON_WITH_INFUSION}
+        note_missing = self.not_infused_note.strip() == ""
+        if self.not_infused_reason == NotInfusedReason.OTHER and note_missing:
+            return {"not_infused_note": _("Say why the participant was not infused.")}
+        return {}
 
     def study_day(self, on: date) -> int | None:
         """Return the study day of a date (infusion = day 0), or None before infusion is known."""
@@ -514,7 +578,8 @@ def sledai_descriptor_field(field: str) -> models.BooleanField:
 
 
 class SledaiAssessment(models.Model):
-    """SLEDAI-2K at a visit: each descriptor present (True), absent (False) or not assessed (None).
+    """SLEDAI-2K at a visit: each descriptor present (True), absent (False) or not given (None:
+    not entered yet, or not done, as a NotDoneAnswer records).
 
     Score only features attributable to active lupus, not to damage, infection or drugs.
     """
@@ -571,7 +636,7 @@ class SledaiAssessment(models.Model):
 
 
 class PgaAssessment(models.Model):
-    """Physician Global Assessment at a visit, 0.00 (none) to 3.00 (severe); None = not assessed."""
+    """Physician Global Assessment at a visit, 0.00 (none) to 3.00 (severe); None = not given."""
 
     visit = models.OneToOneField(
         Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="pga"
@@ -605,7 +670,7 @@ def bilag_system_field(system: str) -> models.CharField:
 
 
 class BilagAssessment(models.Model):
-    """BILAG-2004 grades at a visit, one per organ system; "" = not assessed."""
+    """BILAG-2004 grades at a visit, one per organ system; "" = not given."""
 
     visit = models.OneToOneField(
         Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="bilag"
@@ -638,8 +703,68 @@ class BilagAssessment(models.Model):
         return f"BILAG-2004 {self.visit}"
 
     def grades(self) -> dict[str, str | None]:
-        """Return the nine grades keyed by system, None where not assessed."""
+        """Return the nine grades keyed by system, None where not given."""
         return {system: getattr(self, system) or None for system in BILAG_SYSTEMS}
+
+
+#: Every answer of a visit's assessments, by the name the visit form and visits.csv give it:
+#: the PGA, the 24 SLEDAI-2K descriptors and the nine BILAG-2004 systems.
+ANSWER_LABELS: dict[str, Promise] = {
+    "pga": _("PGA"),
+    **{
+        f"sledai_{descriptor.field}": format_lazy("SLEDAI-2K: {}", _(descriptor.label))
+        for descriptor in SLEDAI_DESCRIPTORS
+    },
+    **{
+        f"bilag_{system}": format_lazy("BILAG-2004: {}", _(BILAG_SYSTEM_LABELS[system]))
+        for system in BILAG_SYSTEMS
+    },
+}
+ANSWERS: tuple[str, ...] = tuple(ANSWER_LABELS)
+#: How the visit form and visits.csv write an answer not done.
+NOT_DONE = "ND"
+
+
+class NotDoneAnswer(models.Model):
+    """An answer documented as not done, with the reason (a missing-data code).
+
+    The visit's entry can be complete with it; the endpoints treat the answer as missing
+    (clinical-rules.md section 4, O5 and O6). The answer itself stays empty.
+    """
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="not_done_answers"
+    )
+    answer = models.CharField(_("answer"), max_length=40, choices=list(ANSWER_LABELS.items()))
+    reason = models.CharField(
+        _("reason not done"), max_length=200, validators=[validate_single_line_text]
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("answer not done")
+        verbose_name_plural = _("answers not done")
+        ordering = ["visit", "answer"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "answer"],
+                name="not_done_answer_unique_per_visit",
+                violation_error_message=_("This answer is already marked not done."),
+            ),
+            models.CheckConstraint(
+                condition=Q(answer__in=ANSWERS),
+                name="not_done_answer_known",
+                violation_error_message=_("Unknown answer."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="not_done_answer_has_reason",
+                violation_error_message=_("Give the reason it was not done."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} {self.answer}: ND"
 
 
 #: Form order: each value next to its unit or its lab's limit.

@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from responses import scoring
 from responses.models import EndpointResult
 from trialsite.models import (
+    ANSWER_LABELS,
     LAB_FIELDS,
+    NOT_DONE,
     BilagAssessment,
     EntryStatus,
     LabResult,
@@ -166,11 +168,14 @@ class TimelineRow:
         return scoring.activity_band(score.sledai_total).value
 
     @property
+    def pga(self) -> Decimal | str | None:
+        return shown_pga(self.visit, not_done_reasons(self.visit))
+
+    @property
     def bilag_grades(self) -> list[tuple[str, str]]:
-        bilag = getattr(self.visit, "bilag", None)
-        if bilag is None:
+        if getattr(self.visit, "bilag", None) is None:
             return []
-        return [(system, grade or "") for system, grade in bilag.grades().items()]
+        return list(shown_grades(self.visit, not_done_reasons(self.visit)).items())
 
 
 def _timeline_visits(participant: Participant) -> list[Visit]:
@@ -178,7 +183,8 @@ def _timeline_visits(participant: Participant) -> list[Visit]:
         Visit.objects.filter(participant=participant)
         .select_related("participant", "visit_definition", "pga", "bilag", "score")
         .prefetch_related(
-            Prefetch("endpoint_results", queryset=EndpointResult.objects.order_by("endpoint"))
+            Prefetch("endpoint_results", queryset=EndpointResult.objects.order_by("endpoint")),
+            "not_done_answers",
         )
         .order_by("visit_date", "visit_definition__order", "occurrence")
     )
@@ -385,10 +391,39 @@ class VisitSummary:
     band: str | None
     present: list[scoring.SledaiDescriptor]
     unanswered: int
-    pga: Decimal | None
+    pga: Decimal | str | None
     bilag: list[tuple[str, str]]
     bilag_numeric: int | None
     suggestions: list[scoring.SledaiDescriptor]
+    not_done: list[tuple[str, str]]
+
+
+def not_done_reasons(visit: Visit | None) -> dict[str, str]:
+    """Return a visit's answers marked not done (named as ANSWERS names them) with the reasons.
+
+    Reads ``visit.not_done_answers.all()``, so a prefetch serves a list of visits.
+    """
+    if visit is None:
+        return {}
+    return {row.answer: row.reason for row in visit.not_done_answers.all()}
+
+
+def shown_pga(visit: Visit | None, not_done: Mapping[str, str]) -> Decimal | str | None:
+    """Return the PGA as pages show it: its score, ND when not done, None when not given."""
+    if "pga" in not_done:
+        return NOT_DONE
+    pga = getattr(visit, "pga", None)
+    return pga.score if pga is not None else None
+
+
+def shown_grades(visit: Visit | None, not_done: Mapping[str, str]) -> dict[str, str]:
+    """Return the BILAG-2004 grades as pages show them: ND when not done, "" when not given."""
+    bilag = getattr(visit, "bilag", None)
+    grades = bilag.grades() if bilag is not None else dict.fromkeys(scoring.BILAG_SYSTEMS)
+    return {
+        system: NOT_DONE if f"bilag_{system}" in not_done else grades[system] or ""
+        for system in scoring.BILAG_SYSTEMS
+    }
 
 
 def visit_summary(visit: Visit) -> VisitSummary:
@@ -396,20 +431,28 @@ def visit_summary(visit: Visit) -> VisitSummary:
     score = getattr(visit, "score", None)
     sledai = getattr(visit, "sledai", None)
     answers = sledai.answers() if sledai is not None else dict.fromkeys(scoring.SLEDAI_FIELDS)
-    pga = getattr(visit, "pga", None)
-    bilag = getattr(visit, "bilag", None)
-    grades = bilag.grades() if bilag is not None else dict.fromkeys(scoring.BILAG_SYSTEMS)
+    not_done = not_done_reasons(visit)
+    grades = shown_grades(visit, not_done)
     total = score.sledai_total if score is not None else None
     return VisitSummary(
         sledai_total=total,
         clinical_sledai_total=score.clinical_sledai_total if score is not None else None,
         band=scoring.activity_band(total).value if total is not None else None,
         present=[d for d in scoring.SLEDAI_DESCRIPTORS if answers[d.field] is True],
-        unanswered=sum(1 for value in answers.values() if value is None),
-        pga=pga.score if pga is not None else None,
-        bilag=[(scoring.BILAG_SYSTEM_LABELS[s], grades[s] or "") for s in scoring.BILAG_SYSTEMS],
+        unanswered=sum(
+            1
+            for field, value in answers.items()
+            if value is None and f"sledai_{field}" not in not_done
+        ),
+        pga=shown_pga(visit, not_done),
+        bilag=[(scoring.BILAG_SYSTEM_LABELS[s], grades[s]) for s in scoring.BILAG_SYSTEMS],
         bilag_numeric=score.bilag_numeric if score is not None else None,
         suggestions=lab_suggestions(getattr(visit, "labs", None)),
+        not_done=[
+            (str(label), not_done[answer])
+            for answer, label in ANSWER_LABELS.items()
+            if answer in not_done
+        ],
     )
 
 

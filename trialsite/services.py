@@ -9,7 +9,7 @@ Each service first locks what it derives from (trialsite.locks: the participant,
 enrol), so concurrent saves for one participant run one after the other.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -18,17 +18,21 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
+    ANSWER_LABELS,
+    ANSWERS,
     LAB_FIELDS,
     BilagAssessment,
     EntryStatus,
     LabResult,
     MissedVisit,
+    NotDoneAnswer,
     Participant,
     PgaAssessment,
     Site,
@@ -40,6 +44,8 @@ from trialsite.models import (
 from trialsite.validators import validate_multiline_text
 
 Author = AbstractBaseUser | None
+
+ANSWER_NEEDED = gettext_lazy("Answer this, or mark it not done, before marking the visit complete.")
 
 
 def _require_reason(reason: str) -> None:
@@ -197,7 +203,7 @@ def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     """Delete a visit entered in error, with its assessments; its history keeps every value."""
     participant = visit.participant
     lock_participants([participant.pk])
-    for model in (SledaiAssessment, PgaAssessment, BilagAssessment, LabResult):
+    for model in (SledaiAssessment, PgaAssessment, BilagAssessment, LabResult, NotDoneAnswer):
         for row in model.objects.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
     delete_with_audit(visit, author=author, reason=reason)
@@ -208,15 +214,58 @@ def _assessment_for(model: type[models.Model], visit: Visit) -> models.Model:
     return model.objects.filter(visit=visit).first() or model(visit=visit)
 
 
-def missing_answers(
+def answer_values(
     sledai: Mapping[str, bool | None], pga: Decimal | None, bilag: Mapping[str, str | None]
+) -> dict[str, object]:
+    """Return every answer of an entry by its name (trialsite.models.ANSWERS), None if not given."""
+    return {
+        "pga": pga,
+        **{f"sledai_{field}": sledai.get(field) for field in SLEDAI_FIELDS},
+        **{f"bilag_{system}": bilag.get(system) or None for system in BILAG_SYSTEMS},
+    }
+
+
+def missing_answers(
+    sledai: Mapping[str, bool | None],
+    pga: Decimal | None,
+    bilag: Mapping[str, str | None],
+    not_done: Collection[str] = (),
 ) -> list[str]:
-    """Name every SLEDAI-2K descriptor, the PGA and every BILAG-2004 system left unanswered."""
-    missing = [field for field in SLEDAI_FIELDS if sledai.get(field) is None]
-    if pga is None:
-        missing.append("pga")
-    missing.extend(system for system in BILAG_SYSTEMS if not bilag.get(system))
-    return missing
+    """Name every answer neither given nor marked not done, as trialsite.models.ANSWERS does."""
+    values = answer_values(sledai, pga, bilag)
+    return [answer for answer in ANSWERS if values[answer] is None and answer not in not_done]
+
+
+def not_done_errors(values: Mapping[str, object], not_done: Mapping[str, str]) -> dict[str, str]:
+    """Refuse an answer both given and marked not done, or marked not done without a reason."""
+    unknown = set(not_done) - set(ANSWERS)
+    if unknown:
+        raise ValueError(f"Unknown answers marked not done: {sorted(unknown)}")
+    errors = {}
+    for answer, reason in not_done.items():
+        label = ANSWER_LABELS[answer]
+        if values[answer] is not None:
+            errors[answer] = _(
+                "%(answer)s has a value and is marked not done; keep one of the two."
+            ) % {"answer": label}
+        elif not reason.strip():
+            errors[answer] = _("Give the reason %(answer)s was not done.") % {"answer": label}
+    return errors
+
+
+def _save_not_done(
+    *, visit: Visit, not_done: Mapping[str, str], author: Author, reason: str
+) -> None:
+    """Bring the visit's not-done answers in line with ``not_done``, each change audited."""
+    stored = {row.answer: row for row in NotDoneAnswer.objects.filter(visit=visit)}
+    for answer, row in stored.items():
+        if answer not in not_done:
+            delete_with_audit(row, author=author, reason=reason)
+    for answer, why in not_done.items():
+        row = stored.get(answer) or NotDoneAnswer(visit=visit, answer=answer)
+        if row.pk is None or row.reason != why:
+            row.reason = why
+            save_with_audit(row, author=author, reason=reason)
 
 
 @transaction.atomic
@@ -227,28 +276,34 @@ def visit_save_assessments(
     sledai_lookback_days: int | None = None,
     pga: Decimal | None,
     bilag: Mapping[str, str | None],
+    not_done: Mapping[str, str] | None = None,
     labs: Mapping[str, object] | None = None,
     complete: bool | None = None,
     author: Author,
     reason: str,
 ) -> Visit:
-    """Store the SLEDAI-2K, PGA, BILAG-2004 (None = not assessed) and labs of a visit, and rescore.
+    """Store the SLEDAI-2K, PGA, BILAG-2004 (None = not given) and labs of a visit, and rescore.
 
-    ``complete=True`` marks the entry complete and requires every answer; ``False`` saves it in
-    progress (it feeds no endpoint); ``None`` marks it complete exactly when every answer is given
-    (imports, the demo loader).
+    ``not_done`` maps each answer documented as not done (named as trialsite.models.ANSWERS
+    names them) to the reason; such an answer has no value. Like the answers, it replaces what
+    was stored: an answer left out of it is no longer marked not done.
+    ``complete=True`` marks the entry complete and requires every answer given or marked not
+    done; ``False`` saves it in progress (it feeds no endpoint); ``None`` marks it complete
+    exactly when every answer is given or marked not done (imports, the demo loader).
     """
     unknown = (set(sledai) - set(SLEDAI_FIELDS)) | (set(bilag) - set(BILAG_SYSTEMS))
     unknown |= set(labs or {}) - set(LAB_FIELDS)
     if unknown:
         raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
+    not_done = not_done or {}
     lock_participants([visit.participant_id])
     visit.refresh_from_db()  # its date and entry status as committed, read under the lock
-    missing = missing_answers(sledai, pga, bilag)
+    errors = not_done_errors(answer_values(sledai, pga, bilag), not_done)
+    if errors:
+        raise ValidationError(errors)
+    missing = missing_answers(sledai, pga, bilag, not_done)
     if complete and missing:
-        raise ValidationError(
-            {field: _("Answer this before marking the visit complete.") for field in missing}
-        )
+        raise ValidationError({answer: ANSWER_NEEDED for answer in missing})
     if complete is None:
         complete = not missing
 
@@ -278,6 +333,7 @@ def visit_save_assessments(
     if visit.entry_status != entry_status:
         visit.entry_status = entry_status
         rows.append(visit)
+    _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason)
     return visit_save_assessment_rows(visit=visit, rows=rows, author=author, reason=reason)
 
 
@@ -296,11 +352,16 @@ def visit_save_assessment_rows(
 @transaction.atomic
 def visit_recheck_entry(*, visit: Visit, author: Author, reason: str) -> Visit:
     """After a visit's assessment rows were saved directly (admin inlines): mark its entry
-    complete exactly when every answer is given, then check the BILAG-2004 history and rescore."""
+    complete exactly when every answer is given or marked not done, then check the BILAG-2004
+    history and rescore."""
     lock_participants([visit.participant_id])
     visit.refresh_from_db()  # also forgets the assessments it had loaded
     stored = visit_assessment(visit)
-    missing = missing_answers(stored.sledai, stored.pga, stored.bilag)
+    not_done = dict(visit.not_done_answers.values_list("answer", "reason"))
+    errors = not_done_errors(answer_values(stored.sledai, stored.pga, stored.bilag), not_done)
+    if errors:
+        raise ValidationError(errors)
+    missing = missing_answers(stored.sledai, stored.pga, stored.bilag, not_done)
     status = EntryStatus.IN_PROGRESS if missing else EntryStatus.COMPLETE
     if visit.entry_status != status:
         visit.entry_status = status

@@ -1,7 +1,8 @@
 """Optimistic locking: the version of the record a form showed, and who changed it since.
 
-A version is the latest audit-history id of each kind of row the form shows, e.g. "41.17.9.8.0"
-for a visit, its PGA, SLEDAI-2K, BILAG-2004 and labs (0: no row yet). A save whose version is
+A version is the latest audit-history id of each kind of row the form shows, e.g.
+"41.17.9.8.0.0" for a visit, its PGA, SLEDAI-2K, BILAG-2004, labs and answers not done (0: no
+row yet). A save whose version is
 no longer current is refused when a change with an effect lies in between, and the refusal names
 who made it, when, and the fields it changed; a save that changed nothing does not count. Forms
 compare versions under the participant's lock (trialsite.locks), so no change can slip in
@@ -32,7 +33,7 @@ def visit_date_sources(visit_id: int) -> list[HistorySource]:
 
 
 def visit_entry_sources(visit_id: int) -> list[HistorySource]:
-    """Return the histories of a visit and of its assessments and labs."""
+    """Return the histories of a visit, its assessments and labs and its answers not done."""
     return visit_sources(visit_id)
 
 

@@ -1,12 +1,15 @@
-"""What the two CSV export commands share: --study, --out, and writing the file."""
+"""What the two CSV export commands share: --study, --as-of, --out, and writing the file."""
 
 import io
 from argparse import ArgumentParser
 from collections.abc import Sequence
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from responses.reports import InvalidDataCut, parse_data_cut
 from trialsite.imports import InputError, choose_study
 from trialsite.models import Study
 
@@ -23,21 +26,42 @@ class ExportCommand(BaseCommand):
             metavar="PROTOCOL_NUMBER",
             help=_("The study to export (required when there are several)."),
         )
+        parser.add_argument(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help=_(
+                "The data cut: only participants enrolled and visits dated on or before it "
+                "count (default today)."
+            ),
+        )
 
-    def rows(self, study: Study, options: dict[str, object]) -> Sequence[object]:
+    def rows(self, study: Study, as_of: date, options: dict[str, object]) -> Sequence[object]:
         raise NotImplementedError
 
-    def write_csv(self, buffer: io.StringIO, rows: Sequence[object]) -> None:
+    def write_csv(
+        self, buffer: io.StringIO, rows: Sequence[object], options: dict[str, object]
+    ) -> None:
         raise NotImplementedError
 
-    def handle(self, *args: str, out: str | None, study: str | None, **options: object) -> None:
+    def handle(
+        self,
+        *args: str,
+        out: str | None,
+        study: str | None,
+        as_of: str | None,
+        **options: object,
+    ) -> None:
+        try:
+            cut = timezone.localdate() if as_of is None else parse_data_cut(as_of)
+        except InvalidDataCut as error:
+            raise CommandError(str(error)) from error
         try:
             chosen_study = choose_study(study)
         except InputError as error:
             raise CommandError(str(error)) from error
-        rows = self.rows(chosen_study, options)
+        rows = self.rows(chosen_study, cut, options)
         buffer = io.StringIO(newline="")
-        self.write_csv(buffer, rows)
+        self.write_csv(buffer, rows, options)
         if out is None:
             self.stdout.write(buffer.getvalue(), ending="")
             return

@@ -95,7 +95,7 @@ def test_assessment_errors_are_shown_on_the_field_with_values_kept(page: Page, p
     page.get_by_role("button", name="Save as complete").click()
     expect(page.locator("#error-summary")).to_be_visible()
     expect(page.locator("#descriptor-seizure")).to_contain_text(
-        "Answer this before marking the visit complete."
+        "Answer this, or mark it not done, before marking the visit complete."
     )
     expect(page.locator("#descriptor-rash").get_by_label("present")).to_be_checked()
 

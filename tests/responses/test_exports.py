@@ -1,4 +1,5 @@
-"""CSV writing: exact columns, two-decimal PGA, empty cells for None, no formula injection."""
+"""CSV writing: exact columns, two-decimal PGA, empty cells for None, no formula injection;
+cohort.csv of both analysis sets as of a data cut, against hand counts."""
 
 import csv
 from datetime import date
@@ -6,10 +7,11 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from responses.exports import (
     COHORT_COLUMNS,
+    MITT_COLUMNS,
     RESPONSES_COLUMNS,
     format_two_decimals,
     neutralise_formula,
@@ -19,7 +21,7 @@ from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.selectors import CohortRow
 from tests.factories import SiteFactory
 from trialsite import services
-from trialsite.models import VisitDefinition
+from trialsite.models import Study, VisitDefinition
 
 
 @pytest.mark.parametrize(
@@ -67,16 +69,16 @@ def test_pga_is_written_with_exactly_two_decimals(value, written):
 def test_cohort_csv_writes_empty_cells_for_a_visit_nobody_evaluable_reached():
     out = StringIO()
     rows = [
-        CohortRow("M1", "Month 1", 2, 0, 0, None, None, None),
+        CohortRow("M1", "Month 1", 2, 0, 0, None, None, None, 1),
         CohortRow(
-            "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949")
+            "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949"), 0
         ),
     ]
     write_cohort_csv(out, rows)
     assert list(csv.reader(StringIO(out.getvalue()))) == [
         list(COHORT_COLUMNS),
-        ["M1", "2", "0", "0", "", "", ""],
-        ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949"],
+        ["M1", "2", "0", "0", "", "", "", "1"],
+        ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0"],
     ]
 
 
@@ -138,4 +140,153 @@ def test_export_cohort_writes_to_stdout_by_default(study):
     rows = list(csv.reader(StringIO(stdout.getvalue())))
     assert rows[0] == list(COHORT_COLUMNS)
     assert [row[0] for row in rows[1:]] == ["D0", "D7", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
-    assert all(row[1:] == ["0", "0", "0", "", "", ""] for row in rows[1:])
+    assert all(row[1:] == ["0", "0", "0", "", "", "", "0"] for row in rows[1:])
+
+
+def test_the_export_columns_are_those_of_the_interchange_contract():
+    # /work/shared/spec/interchange.md, cohort.csv: observed, then --population mitt.
+    assert COHORT_COLUMNS == (
+        "visit", "reached", "evaluable", "responders", "rate", "ci_low", "ci_high",
+        "out_of_window",
+    )  # fmt: skip
+    assert MITT_COLUMNS == (
+        "visit", "denominator", "responders", "non_responders", "treatment_failure",
+        "incomplete", "missing", "excluded", "pending", "rate", "ci_low", "ci_high",
+    )  # fmt: skip
+
+
+def export(*args: str) -> list[list[str]]:
+    stdout = StringIO()
+    call_command(*args, stdout=stdout)
+    return list(csv.reader(StringIO(stdout.getvalue())))
+
+
+# The cohort is tests/responses/conftest.py's ANALYSIS_COHORT, cut 2024-06-30. Hand counts.
+#
+# Who counts: enrolled on or before 2024-06-30, so not P09 (enrolled 2024-07-05). Visits dated
+# on or before the cut, so not P08's Month 3 (2024-07-01).
+#
+# Observed (SRI-4), per visit code:
+#   M1: P01 R, P02 NR (fall 2), P03 not evaluable (baseline 2 < 4, O4), P04 R (03-29, before
+#       its failure 04-20), P05 R, P07 R (day 40, out of window 21..35, counted at M1),
+#       P08 R -> reached 7, evaluable 6, responders 5, out of window 1.
+#       5 of 6: 0.8333; exact 95% CI 0.3588-0.9958 (published 1 of 6 is 0.0042-0.6412, and
+#       x of n mirrors n-x of n).
+#   M3: P01 R, P04 NR (failure 04-20 before 05-30, O1), P06 not evaluable (in progress, O2)
+#       -> reached 3, evaluable 2, responders 1: 0.5000, CI 1 - 0.975^(1/2) = 0.0126 to
+#       0.975^(1/2) = 0.9874.
+#   Every other visit: nobody.
+OBSERVED_AS_OF_2024_06_30 = [
+    list(COHORT_COLUMNS),
+    ["D0", "0", "0", "0", "", "", "", "0"],
+    ["D7", "0", "0", "0", "", "", "", "0"],
+    ["D14", "0", "0", "0", "", "", "", "0"],
+    ["M1", "7", "6", "5", "0.8333", "0.3588", "0.9958", "1"],
+    ["M2", "0", "0", "0", "", "", "", "0"],
+    ["M3", "3", "2", "1", "0.5000", "0.0126", "0.9874", "0"],
+    ["M6", "0", "0", "0", "", "", "", "0"],
+    ["M9", "0", "0", "0", "", "", "", "0"],
+    ["M12", "0", "0", "0", "", "", "", "0"],
+]
+
+# mITT: infused on or before the cut: P01-P08 and P12 (06-30), P13 (06-29); ten. P03 is
+# excluded everywhere (baseline 2 < 4). Last day of each window, infusion + window_high:
+#   infused 2024-03-01 (P01-P06): D0 03-01, D7 03-10, D14 03-18, M1 04-05, M2 05-03,
+#     M3 06-13, M6 09-11, M9 12-17, M12 2025-03-31;
+#   P07 2024-04-10: D0 04-10, D7 04-19, D14 04-27, M1 05-15, M2 06-12, M3 07-23;
+#   P08 2024-04-01: D0 04-01, D7 04-10, D14 04-18, M1 05-06, M2 06-03, M3 07-14;
+#   P12 2024-06-30: D0 06-30 = the cut (pending), every later one after it;
+#   P13 2024-06-29: D0 06-29, the day before the cut (missing), every later one after it.
+# P04 failed 04-20 (after D14's 03-18, on or before M2's 05-03); P05 withdrew 05-10 (after M2's
+# 05-03, on or before M3's 06-13); P08's failure 07-10 is after the cut and does not count.
+#   D0: missing P01 P02 P04 P05 P06 P07 P08 P13 (8), pending P12 -> denominator 8, 0 responders;
+#       CI 0 to 1 - 0.025^(1/8) = 0.3694.
+#   D7, D14: missing P01 P02 P04 P05 P06 P07 P08 (7), pending P12 P13 -> 0 of 7;
+#       CI 0 to 1 - 0.025^(1/7) = 0.4096.
+#   M1: R P01 P04 P05 P07 P08, NR P02, missing P06, pending P12 P13 -> 5 of 7: 0.7143, CI
+#       0.2904-0.9633 (published 2 of 7 is 0.0367-0.7096, mirrored).
+#   M2: treatment failure P04; missing P01 P02 P05 P06 P07 P08; pending P12 P13 -> 0 of 7.
+#   M3: R P01; treatment failure P04 (recorded, O1) and P05 (withdrew by 06-13); incomplete
+#       P06; missing P02; pending P07 (07-23), P08 (07-14), P12, P13 -> 1 of 5: 0.2000, CI
+#       0.0051-0.7164 (published).
+#   M6, M9, M12: treatment failure P04 P05; pending the other seven -> 0 of 2; CI 0 to
+#       1 - 0.025^(1/2) = 0.8419.
+MITT_AS_OF_2024_06_30 = [
+    list(MITT_COLUMNS),
+    ["D0", "8", "0", "0", "0", "0", "8", "1", "1", "0.0000", "0.0000", "0.3694"],
+    ["D7", "7", "0", "0", "0", "0", "7", "1", "2", "0.0000", "0.0000", "0.4096"],
+    ["D14", "7", "0", "0", "0", "0", "7", "1", "2", "0.0000", "0.0000", "0.4096"],
+    ["M1", "7", "5", "1", "0", "0", "1", "1", "2", "0.7143", "0.2904", "0.9633"],
+    ["M2", "7", "0", "0", "1", "0", "6", "1", "2", "0.0000", "0.0000", "0.4096"],
+    ["M3", "5", "1", "0", "2", "1", "1", "1", "4", "0.2000", "0.0051", "0.7164"],
+    ["M6", "2", "0", "0", "2", "0", "0", "1", "7", "0.0000", "0.0000", "0.8419"],
+    ["M9", "2", "0", "0", "2", "0", "0", "1", "7", "0.0000", "0.0000", "0.8419"],
+    ["M12", "2", "0", "0", "2", "0", "0", "1", "7", "0.0000", "0.0000", "0.8419"],
+]
+
+
+def test_export_cohort_observed_as_of_the_cut_matches_the_hand_count(analysis_cohort):
+    rows = export("export_cohort", "--as-of", "2024-06-30")
+    assert rows == OBSERVED_AS_OF_2024_06_30
+    assert export("export_cohort", "--population", "observed", "--as-of", "2024-06-30") == rows
+
+
+def test_export_cohort_mitt_as_of_the_cut_matches_the_hand_count(analysis_cohort):
+    rows = export("export_cohort", "--population", "mitt", "--as-of", "2024-06-30")
+    assert rows == MITT_AS_OF_2024_06_30
+
+
+def test_export_cohort_writes_the_mitt_set_to_a_file(analysis_cohort, tmp_path):
+    out = tmp_path / "cohort.csv"
+    stdout = StringIO()
+    call_command(
+        "export_cohort", "--population", "mitt", "--as-of", "2024-06-30", "--out", str(out),
+        stdout=stdout,
+    )  # fmt: skip
+    assert f"Wrote 9 rows to {out}." in stdout.getvalue()
+    assert list(csv.reader(StringIO(out.read_text(encoding="utf-8")))) == MITT_AS_OF_2024_06_30
+
+
+def test_the_study_setting_leaves_out_of_window_visits_out_of_both_sets(study, analysis_cohort):
+    Study.objects.filter(pk=study.pk).update(exclude_out_of_window_visits=True)
+    observed = export("export_cohort", "--as-of", "2024-06-30")
+    # P07's Month 1 (day 40) is left out: reached 6, evaluable 5, responders 4 (4 of 5: 0.8000,
+    # published 0.2836-0.9949); the count of out-of-window visits still shows it.
+    assert observed[4] == ["M1", "6", "5", "4", "0.8000", "0.2836", "0.9949", "1"]
+    mitt = export("export_cohort", "--population", "mitt", "--as-of", "2024-06-30")
+    # P07 at Month 1 is now not recorded; its window closed 05-15: missing. 4 of 7: 0.5714,
+    # exact 0.1841-0.9010 (published).
+    assert mitt[4] == ["M1", "7", "4", "1", "0", "0", "2", "1", "2", "0.5714", "0.1841", "0.9010"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2024-02-30", 'The data cut "2024-02-30" is not a date'),
+        ("30/06/2024", 'The data cut "30/06/2024" is not a date: write it YYYY-MM-DD'),
+        ("2024-W26-7", 'The data cut "2024-W26-7" is not a date'),
+        ("\uff12\uff10\uff12\uff14-06-30", "is not a date"),  # fullwidth digits
+        ("", 'The data cut "" is not a date'),
+        ("2999-01-01", "The data cut 2999-01-01 is after today"),
+        ("1899-12-31", "The data cut 1899-12-31 is before 1900-01-01."),
+    ],
+)
+@pytest.mark.parametrize("command", ["export_cohort", "export_responses"])
+def test_a_bad_data_cut_is_refused_with_a_message(study, command, value, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(command, "--as-of", value, stdout=StringIO())
+
+
+def test_export_responses_as_of_the_cut_leaves_out_later_visits_and_enrolments(analysis_cohort):
+    rows = export("export_responses", "--as-of", "2024-06-30")
+    assert rows[0] == list(RESPONSES_COLUMNS)
+    visits = [(row[0], row[2]) for row in rows[1:]]
+    # Follow-up visits dated on or before the cut, by participant: P08's Month 3 (07-01) and
+    # P09 (enrolled 07-05) are not there.
+    assert visits == [
+        ("P01", "M1"), ("P01", "M3"), ("P02", "M1"), ("P03", "M1"), ("P04", "M1"),
+        ("P04", "M3"), ("P05", "M1"), ("P06", "M3"), ("P07", "M1"), ("P08", "M1"),
+    ]  # fmt: skip
+    everything = export("export_responses")
+    assert ("P08", "M3") in [(row[0], row[2]) for row in everything]
+    assert ("P09", "M1") in [(row[0], row[2]) for row in everything]

@@ -12,7 +12,7 @@ from responses import plots
 from responses.selectors import (
     BilagGrid,
     CohortRow,
-    IttRow,
+    MittRow,
     Trajectory,
     TrajectorySet,
     VisitMedian,
@@ -34,16 +34,18 @@ TRAJECTORIES = TrajectorySet(
 )
 EMPTY_TRAJECTORIES = TrajectorySet(trajectories=(), medians=())
 OBSERVED = [
-    CohortRow("M1", "Month 1", 6, 6, 2, Decimal("0.3333"), Decimal("0.0433"), Decimal("0.7772")),
-    CohortRow("M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949")),
-    CohortRow("M6", "Month 6", 0, 0, 0, None, None, None),
-]
-ITT = [
-    IttRow("M1", "Month 1", 28, 6, 2, 4, 0, 0, 0, 0, Decimal("0.3333"), Decimal("0.0433"),
-           Decimal("0.7772")),
-    IttRow("M3", "Month 3", 90, 6, 4, 1, 0, 1, 0, 0, Decimal("0.6667"), Decimal("0.2228"),
-           Decimal("0.9567")),
-    IttRow("M6", "Month 6", 180, 0, 0, 0, 0, 0, 0, 0, None, None, None),
+    CohortRow("M1", "Month 1", 6, 6, 2, Decimal("0.3333"), Decimal("0.0433"), Decimal("0.7772"),
+              0),
+    CohortRow("M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949"),
+              1),
+    CohortRow("M6", "Month 6", 0, 0, 0, None, None, None, 0),
+]  # fmt: skip
+MITT = [
+    MittRow("M1", "Month 1", 35, 6, 2, 4, 0, 0, 0, 0, 0, Decimal("0.3333"), Decimal("0.0433"),
+            Decimal("0.7772")),
+    MittRow("M3", "Month 3", 104, 6, 4, 1, 0, 0, 1, 0, 0, Decimal("0.6667"), Decimal("0.2228"),
+            Decimal("0.9567")),
+    MittRow("M6", "Month 6", 194, 0, 0, 0, 0, 0, 0, 0, 6, None, None, None),
 ]  # fmt: skip
 GRADES = ("B", "C", "E", "B", "E", "E", "E", "A", "E")
 BASELINE = BilagGrid("BL", "Baseline", ("P-001", "P-002"), (GRADES, ("",) * 9))
@@ -75,7 +77,7 @@ def texts(root: ET.Element) -> str:
             ["Physician Global Assessment over study day", "PGA (0 none to 3 severe)"],
         ),
         (
-            lambda: plots.response_rate_plot(OBSERVED, ITT, "SRI-4"),
+            lambda: plots.response_rate_plot(OBSERVED, MITT, "SRI-4"),
             ["SRI-4 response rate by visit", "Responders (%) with exact 95% CI", "4/5", "4/6"],
         ),
         (
@@ -96,7 +98,7 @@ def test_plots_are_valid_svg_with_title_and_axis_labels(make, expected):
 
 def test_plot_descriptions_state_the_numbers():
     assert "median 1 at M3" in plots.sledai_plot(TRAJECTORIES).description
-    rate = plots.response_rate_plot(OBSERVED, ITT, "SRI-4").description
+    rate = plots.response_rate_plot(OBSERVED, MITT, "SRI-4").description
     # 4 of 5: 80%, exact interval 0.2836-0.9949 rounded to whole percents.
     assert "M3: 4 of 5 (80%, 95% CI 28-99%)" in rate
     bilag = plots.bilag_heatmap(BASELINE, MONTH_3).description
@@ -115,7 +117,7 @@ def test_plots_are_the_same_for_the_same_data():
         lambda: plots.sledai_plot(EMPTY_TRAJECTORIES),
         lambda: plots.pga_plot(EMPTY_TRAJECTORIES),
         lambda: plots.response_rate_plot([], [], "SRI-4"),
-        lambda: plots.response_rate_plot(OBSERVED[2:], ITT[2:], "SRI-4"),
+        lambda: plots.response_rate_plot(OBSERVED[2:], MITT[2:], "SRI-4"),
         lambda: plots.bilag_heatmap(
             BilagGrid("BL", "Baseline", (), ()), BilagGrid("M3", "Month 3", (), ())
         ),

@@ -12,17 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from responses import selectors
-from responses.exports import COHORT_COLUMNS, RESPONSES_COLUMNS
+from responses.analysis import NotEvaluableReason
+from responses.exports import COHORT_COLUMNS, MITT_COLUMNS, RESPONSES_COLUMNS
 from responses.reports import FilterChoices, ReportFilters, headline_sentence
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.selectors import (
-    CohortRow,
-    IttCategory,
-    _IttParticipant,
-    _RecordedVisit,
-    itt_category,
-    whole_percents,
-)
+from responses.selectors import CohortRow, NotEvaluable, whole_percents
 from tests import factories
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services
@@ -33,6 +27,7 @@ ENROLLED = date(2025, 1, 6)
 INFUSED = date(2025, 2, 10)
 BL_DATE = INFUSED - timedelta(days=7)
 M3_DATE = INFUSED + timedelta(days=90)  # 2025-05-11, also the Month 3 target date
+M3_LAST_DAY = INFUSED + timedelta(days=104)  # 2025-05-25, the last day of Month 3's window
 AFTER_M3 = date(2025, 6, 30)
 REPORT_PAGES = ["cohort_summary", "report_matrix", "report_baseline", "report_plots"]
 
@@ -128,12 +123,12 @@ def row_of(rows, code: str):
 
 def test_cohort_summary_at_month_3_matches_the_hand_count(study, cohort):
     rows = selectors.cohort_summary(
-        study=study, endpoint="sri4", participants=Participant.objects.all()
+        study=study, endpoint="sri4", as_of=AFTER_M3, participants=Participant.objects.all()
     )
     m3 = row_of(rows, "M3")
     # Reached: H-001, H-002, H-003, H-006. Evaluable: all but H-003 (PGA missing).
     # Responders: H-001 only (H-002 fell by 2; H-006 had rescue therapy before Month 3).
-    assert (m3.reached, m3.evaluable, m3.responders) == (4, 3, 1)
+    assert (m3.reached, m3.evaluable, m3.responders, m3.out_of_window) == (4, 3, 1, 0)
     # 1 of 3: exact 95% interval 0.0084-0.9057 (published: 1 - 0.975^(1/3) = 0.0084).
     assert (m3.rate, m3.ci_low, m3.ci_high) == (
         Decimal("0.3333"),
@@ -143,12 +138,19 @@ def test_cohort_summary_at_month_3_matches_the_hand_count(study, cohort):
     assert headline_sentence(m3, "SRI-4") == (
         "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
     )
+    not_evaluable = selectors.not_evaluable_at(
+        study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+    )
+    assert headline_sentence(m3, "SRI-4", not_evaluable=not_evaluable) == (
+        "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
+        "; 1 more reached Month 3 but is not evaluable (data entry in progress)"
+    )
 
 
 def test_headline_sentence_of_the_seed_cohort_rounds_to_whole_percents():
     # 4 of 5: 80%, exact interval 0.2836-0.9949 (Clopper-Pearson, published).
     row = CohortRow(
-        "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949")
+        "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949"), 0
     )
     assert headline_sentence(row, "SRI-4") == (
         "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
@@ -170,40 +172,84 @@ def test_sentence_percents_are_rounded_once_from_the_exact_values(successes, tri
 
 
 def test_headline_sentence_without_evaluable_participants_says_so():
-    row = CohortRow("M3", "Month 3", 1, 0, 0, None, None, None)
+    row = CohortRow("M3", "Month 3", 1, 0, 0, None, None, None, 0)
     assert headline_sentence(row, "SRI-5") == (
         "No participant with follow-up reaching Month 3 is evaluable for SRI-5 yet."
+    )
+    item = not_evaluable_item("H-1", NotEvaluableReason.LOOKBACK_DIFFERS)
+    assert headline_sentence(row, "SRI-5", not_evaluable=[item], out_of_window_left_out=2) == (
+        "No participant with follow-up reaching Month 3 is evaluable for SRI-5 yet. "
+        "1 participant reached Month 3 but is not evaluable (look-back windows differ). "
+        "2 participants reached Month 3 outside its window and are not counted (the study "
+        "leaves out-of-window visits out)."
+    )
+
+
+def not_evaluable_item(participant_id: str, category: NotEvaluableReason, **params: str):
+    return NotEvaluable(1, participant_id, "S01", M3_DATE, (), category, params)
+
+
+def test_headline_sentence_counts_the_not_evaluable_by_reason_in_the_rules_order():
+    # 4 of 5: 80%, exact 0.2836-0.9949 (published), as in the seed sentence.
+    row = CohortRow(
+        "M3", "Month 3", 8, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949"), 0
+    )
+    below = {"total": "3", "threshold": "4"}
+    items = [
+        not_evaluable_item("H-1", NotEvaluableReason.BASELINE_BELOW_THRESHOLD, **below),
+        not_evaluable_item("H-2", NotEvaluableReason.ENTRY_IN_PROGRESS),
+        not_evaluable_item("H-3", NotEvaluableReason.BASELINE_BELOW_THRESHOLD, **below),
+    ]
+    assert headline_sentence(row, "SRI-4", not_evaluable=items) == (
+        "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
+        "; 3 more reached Month 3 but are not evaluable (data entry in progress: 1, baseline "
+        "below 4: 2)"
+    )
+    assert headline_sentence(row, "SRI-4", not_evaluable=items[:1]) == (
+        "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)"
+        "; 1 more reached Month 3 but is not evaluable (baseline below 4)"
     )
 
 
 def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
     (item,) = selectors.not_evaluable_at(
+        study=study,
         visit_definition=study.primary_visit,
         endpoint="sri4",
+        as_of=AFTER_M3,
         participants=Participant.objects.all(),
     )
     assert (item.participant_id, item.site, item.visit_date) == ("H-003", "S02", M3_DATE)
     # Its PGA is blank, so its entry was saved in progress (O2).
     assert item.reason_parts == (("data entry in progress at the visit", {}),)
+    assert item.category == NotEvaluableReason.ENTRY_IN_PROGRESS
 
 
-def test_itt_at_month_3_counts_every_category(study, cohort):
-    rows = selectors.itt_summary(
-        study=study, endpoint="sri4", participants=Participant.objects.all(), today=AFTER_M3
+def mitt_at(study: Study, as_of: date, code: str = "M3"):
+    summary = selectors.mitt_summary(
+        study=study, endpoint="sri4", as_of=as_of, participants=Participant.objects.all()
     )
-    m3 = row_of(rows, "M3")
-    # Infused with the Month 3 target date (2025-05-11) passed: H-001..H-006 (H-007 due 08-18).
-    # H-001 responder, H-002 non-responder, H-003 not evaluable, H-004 missing, H-005 withdrawn
-    # (2025-04-01 <= target), H-006 treatment failure (rescue 2025-04-15 <= visit).
+    return row_of(summary.rows, code)
+
+
+def test_mitt_at_month_3_counts_every_category(study, cohort):
+    m3 = mitt_at(study, AFTER_M3)
+    # Infused by 2025-06-30: all seven (H-007 on 2025-05-20). Month 3's window closes on study
+    # day 104: 2025-05-25 for H-001..H-006, 2025-09-01 for H-007.
+    # H-001 responder, H-002 non-responder, H-003 incomplete (recorded, in progress), H-004
+    # missing (not recorded, window closed), H-005 treatment failure (withdrew 2025-04-01, on or
+    # before 05-25), H-006 treatment failure (recorded non-responder by rescue 2025-04-15, O1),
+    # H-007 pending (window open on the cut). Nobody's baseline is below 4 (8 or 12).
     assert (
         m3.denominator,
         m3.responders,
         m3.non_responders,
-        m3.not_evaluable,
-        m3.missing,
-        m3.withdrawn,
         m3.treatment_failure,
-    ) == (6, 1, 1, 1, 1, 1, 1)
+        m3.incomplete,
+        m3.missing,
+        m3.excluded,
+        m3.pending,
+    ) == (6, 1, 1, 2, 1, 1, 0, 1)
     # 1 of 6: published exact limits 0.0042-0.6412.
     assert (m3.rate, m3.ci_low, m3.ci_high) == (
         Decimal("0.1667"),
@@ -212,102 +258,43 @@ def test_itt_at_month_3_counts_every_category(study, cohort):
     )
 
 
-def test_itt_counts_a_participant_from_the_target_date_on(study, cohort):
-    participants = Participant.objects.all()
-
-    def month_3(today: date):
-        itt = selectors.itt_summary(
-            study=study, endpoint="sri4", participants=participants, today=today
-        )
-        return row_of(itt, "M3")
-
-    # The day before the target date only the recorded Month 3 visits count (H-001/2/3/6).
-    before = month_3(M3_DATE - timedelta(days=1))
-    assert (before.denominator, before.missing, before.withdrawn) == (4, 0, 0)
-    # On the target date H-004 (missing) and H-005 (withdrawn) join.
-    on_target = month_3(M3_DATE)
-    assert (on_target.denominator, on_target.missing, on_target.withdrawn) == (6, 1, 1)
+def test_mitt_counts_a_visit_not_recorded_as_missing_from_the_day_after_its_window(study, cohort):
+    # H-004 has no Month 3. On the window's last day (2025-05-25) it is pending; the day after,
+    # missing. The recorded visits (2025-05-11) count either way.
+    on_last_day = mitt_at(study, M3_LAST_DAY)
+    assert (on_last_day.missing, on_last_day.pending, on_last_day.denominator) == (0, 2, 5)
+    day_after = mitt_at(study, M3_LAST_DAY + timedelta(days=1))
+    assert (day_after.missing, day_after.pending, day_after.denominator) == (1, 1, 6)
 
 
-PERSON = _IttParticipant(INFUSED, None, None)
-TARGET = M3_DATE
+def test_mitt_as_of_a_cut_before_the_visits_counts_only_what_had_happened(study, cohort):
+    # Cut 2025-05-10: the Month 3 visits (05-11) are not yet recorded and the window is open
+    # (closes 05-25): pending, except H-005 (withdrew 04-01) and H-006 (rescue 04-15), treatment
+    # failure. H-007 is infused 05-20, after the cut: not in the set, but listed as not infused.
+    m3 = mitt_at(study, M3_DATE - timedelta(days=1))
+    assert (m3.denominator, m3.treatment_failure, m3.pending, m3.responders) == (2, 2, 4, 0)
+    listed = selectors.not_infused(study=study, as_of=M3_DATE - timedelta(days=1))
+    assert [(p.participant_id, p.category) for p in listed.participants] == [
+        ("H-007", "not infused yet")
+    ]
 
 
-@pytest.mark.parametrize(
-    ("person", "recorded", "expected"),
-    [
-        (PERSON, _RecordedVisit(TARGET, "responder", False), IttCategory.RESPONDER),
-        (PERSON, _RecordedVisit(TARGET, "non-responder", False), IttCategory.NON_RESPONDER),
-        (PERSON, _RecordedVisit(TARGET, "not evaluable", False), IttCategory.NOT_EVALUABLE),
-        (PERSON, _RecordedVisit(TARGET, None, None), IttCategory.NOT_EVALUABLE),
-        (
-            _IttParticipant(INFUSED, None, TARGET),
-            _RecordedVisit(TARGET, "non-responder", True),
-            IttCategory.TREATMENT_FAILURE,
-        ),
-        (
-            _IttParticipant(INFUSED, TARGET, None),
-            _RecordedVisit(TARGET, "non-responder", True),
-            IttCategory.WITHDRAWN,
-        ),
-        (PERSON, None, IttCategory.MISSING),
-        (_IttParticipant(INFUSED, TARGET, None), None, IttCategory.WITHDRAWN),
-        (
-            _IttParticipant(INFUSED, TARGET + timedelta(days=1), None),
-            None,
-            IttCategory.MISSING,
-        ),
-        (_IttParticipant(INFUSED, None, TARGET), None, IttCategory.TREATMENT_FAILURE),
-        (
-            _IttParticipant(INFUSED, TARGET - timedelta(days=3), TARGET - timedelta(days=9)),
-            None,
-            IttCategory.TREATMENT_FAILURE,
-        ),
-        (
-            _IttParticipant(INFUSED, TARGET - timedelta(days=9), TARGET - timedelta(days=3)),
-            None,
-            IttCategory.WITHDRAWN,
-        ),
-        (
-            _IttParticipant(INFUSED, TARGET - timedelta(days=3), TARGET - timedelta(days=3)),
-            None,
-            IttCategory.WITHDRAWN,
-        ),
-        (
-            _IttParticipant(INFUSED, TARGET - timedelta(days=1), TARGET - timedelta(days=5)),
-            _RecordedVisit(TARGET, "non-responder", True),
-            IttCategory.TREATMENT_FAILURE,
-        ),
-        (
-            _IttParticipant(INFUSED, None, TARGET + timedelta(days=1)),
-            None,
-            IttCategory.MISSING,
-        ),
-    ],
-    ids=[
-        "recorded-responder",
-        "recorded-non-responder",
-        "recorded-not-evaluable",
-        "recorded-without-result",
-        "recorded-after-rescue",
-        "recorded-after-withdrawal",
-        "not-recorded",
-        "withdrawn-on-target-date",
-        "withdrawn-day-after-target-is-missing",
-        "rescue-on-target-date",
-        "earlier-rescue-wins-over-later-withdrawal",
-        "earlier-withdrawal-wins-over-later-rescue",
-        "same-day-counts-as-withdrawn",
-        "recorded-rescue-before-withdrawal",
-        "rescue-day-after-target-is-missing",
-    ],
-)
-def test_itt_category_rules(person, recorded, expected):
-    assert itt_category(person, recorded, TARGET) == expected
+def test_mitt_excludes_a_baseline_below_x_even_without_a_follow_up_visit(study, cohort):
+    # A new child with a complete baseline of 2 (rash) and no follow-up visit at all: the
+    # exclusion comes from the baseline itself, at every visit (no stored result says O4).
+    low = enrol(study, "H-008", "S01", "F", 9, 30_000)
+    record_visit(low, "BL", BL_DATE, {"rash"}, "1.00", grades(musculoskeletal="B"))
+    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    assert {row.excluded for row in summary.rows} == {1}
+    assert [(p.participant_id, p.baseline_sledai) for p in summary.excluded] == [("H-008", 2)]
+    m3 = row_of(summary.rows, "M3")
+    assert (m3.denominator, m3.missing) == (6, 1)  # H-008 is not missing: it is excluded
 
 
 def test_baseline_characteristics_by_dose_and_overall(study, cohort):
-    table = selectors.baseline_characteristics(study=study, participants=Participant.objects.all())
+    table = selectors.baseline_characteristics(
+        study=study, as_of=AFTER_M3, participants=Participant.objects.all()
+    )
     low, high, overall = table.groups
     assert table.doses == (30_000, 100_000)
     # 30000: H-001 (8 y, F), H-004 (10 y, F), H-006 (5 y, M); SLEDAI 8, 12, 8; PGA 2.00 1.00 1.80.
@@ -349,7 +336,9 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
         author=None,
         reason="Awaiting source verification",
     )
-    table = selectors.baseline_characteristics(study=study, participants=Participant.objects.all())
+    table = selectors.baseline_characteristics(
+        study=study, as_of=AFTER_M3, participants=Participant.objects.all()
+    )
     overall = table.groups[-1]
     # H-007 (12 y, PGA 2.10) still counts in n and age, but no longer in SLEDAI-2K, PGA, BILAG:
     # PGA 1.00 1.50 1.80 2.00 2.20 2.50 -> median (1.80 + 2.00) / 2 = 1.90.
@@ -360,7 +349,7 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
 
 def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
     matrix = selectors.response_matrix(
-        study=study, endpoint="sri4", participants=Participant.objects.all()
+        study=study, endpoint="sri4", as_of=AFTER_M3, participants=Participant.objects.all()
     )
     codes = [column.visit for column in matrix.columns]
     assert codes[0] == "BL"
@@ -388,7 +377,7 @@ def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
 
 def test_filters_parse_only_offered_values():
     choices = FilterChoices(sites=("S01",), doses=(30_000,), visits=())
-    query = QueryDict("site=S02&dose=30000&sex=F&age=12-17&endpoint=sri5")
+    query = QueryDict("site=S02&dose=30000&sex=F&age=12-17&endpoint=sri5&as_of=2024-06-30")
     filters = ReportFilters.from_query(query, choices)
     assert (filters.site, filters.dose, filters.sex, filters.age, filters.endpoint) == (
         None,
@@ -397,12 +386,17 @@ def test_filters_parse_only_offered_values():
         "12-17",
         "sri5",
     )
-    assert filters.querystring == "?dose=30000&sex=F&age=12-17&endpoint=sri5"
+    assert (filters.as_of, filters.as_of_given) == (date(2024, 6, 30), True)
+    assert filters.querystring == "?dose=30000&sex=F&age=12-17&endpoint=sri5&as_of=2024-06-30"
+    default = ReportFilters.from_query(QueryDict(""), choices)
+    assert (default.as_of, default.as_of_given) == (timezone.localdate(), False)
+    assert default.querystring == ""
 
 
 CSV_REQUESTS = [
     ("cohort_summary", {"format": "csv"}),
-    ("cohort_summary", {"format": "csv", "table": "itt"}),
+    ("cohort_summary", {"format": "csv", "table": "mitt"}),
+    ("cohort_summary", {"format": "csv", "table": "not_infused"}),
     ("report_matrix", {"format": "csv"}),
     ("report_baseline", {"format": "csv"}),
 ]
@@ -443,8 +437,11 @@ def test_a_participant_id_written_like_math_shows_as_typed_on_the_plots_page(cli
 
 
 def build_cohort(study: Study, size: int) -> None:
-    """Each participant: BL (SLEDAI 8) and Month 3 (SLEDAI 2, a responder), at S01 or S02."""
+    """Each participant: BL (SLEDAI 8) and Month 3 (SLEDAI 2, a responder), at S01 or S02; and
+    for every third one, a child enrolled but never infused."""
     for number in range(size):
+        if number % 3 == 0:
+            enrol(study, f"N-{number:03d}", "S01", "F", 7, 100_000, infusion_date=None)
         participant = enrol(
             study, f"Q-{number:03d}", f"S0{1 + number % 2}", "F", 6 + number % 12, 100_000
         )
@@ -452,7 +449,7 @@ def build_cohort(study: Study, size: int) -> None:
         record_visit(participant, "M3", M3_DATE, {"rash"}, "1.00", grades(renal="D"))
 
 
-REPORT_QUERY_BUDGET = 18
+REPORT_QUERY_BUDGET = 20
 
 
 @pytest.mark.parametrize("size", [2, 12])
@@ -462,13 +459,16 @@ def test_report_queries_do_not_grow_with_the_cohort(
     build_cohort(study, size)
     client.force_login(UserFactory(role="Data manager"))
     # Per request: session, user, permissions and the session save (6); the report itself
-    # reads the study, filter choices, data cut and its tables: about ten, whatever the size.
-    for name, params in [(name, {"site": "S01", "age": "6-11"}) for name in REPORT_PAGES]:
+    # reads the study, filter choices, latest result time and its tables (the summary: the
+    # observed set 2, the mITT set 3, those not infused 1, the not evaluable 1): at most 14,
+    # whatever the size.
+    filters = {"site": "S01", "age": "6-11", "as_of": AFTER_M3.isoformat()}
+    for name, params in [(name, filters) for name in REPORT_PAGES]:
         with django_assert_max_num_queries(REPORT_QUERY_BUDGET, info=name):
             assert client.get(reverse(name), params).status_code == 200
     for name, params in CSV_REQUESTS:
         with django_assert_max_num_queries(REPORT_QUERY_BUDGET, info=name):
-            assert client.get(reverse(name), params).status_code == 200
+            assert client.get(reverse(name), {**params, **filters}).status_code == 200
 
 
 def test_matrix_csv_has_the_responses_csv_columns(client, study, cohort):
@@ -482,6 +482,112 @@ def test_matrix_csv_has_the_responses_csv_columns(client, study, cohort):
         ("H-003", "M3", "not evaluable"),
         ("H-006", "M3", "non-responder"),
     ]
+
+
+# The data cut in the URL, and the analysis cohort (tests/responses/conftest.py, hand counts in
+# test_exports.py) on the page.
+
+
+def test_every_page_and_download_reports_as_of_the_data_cut_in_the_url(
+    data_manager_for_cohort, study
+):
+    client = data_manager_for_cohort
+    cut = {"as_of": "2025-05-10"}  # before the Month 3 visits (2025-05-11)
+    page = client.get(reverse("cohort_summary"), cut).content.decode()
+    assert "No participant with follow-up reaching Month 3 is evaluable for SRI-4 yet." in page
+    assert "Data cut: 2025-05-10" in page
+    assert 'name="as_of" value="2025-05-10"' in page
+    assert f'href="{reverse("report_matrix")}?as_of=2025-05-10"' in page
+    # H-007 is infused on 2025-05-20, after this cut.
+    assert "Enrolled on or before the data cut but not infused: 1 participant" in page
+    rows = csv_rows(client.get(reverse("report_matrix"), {**cut, "format": "csv"}))
+    assert rows[1:] == []  # every follow-up visit is dated 2025-05-11
+    matrix = client.get(reverse("report_matrix"), cut).content.decode()
+    assert "7 participants" in matrix
+    assert "Data cut: 2025-05-10" in client.get(reverse("report_plots"), cut).content.decode()
+    baseline = csv_rows(client.get(reverse("report_baseline"), {**cut, "format": "csv"}))
+    assert baseline[-1][:2] == ["overall", "7"]
+    before_enrolment = csv_rows(
+        client.get(reverse("report_baseline"), {"as_of": "2025-01-05", "format": "csv"})
+    )
+    assert before_enrolment[-1][:2] == ["overall", "0"]  # everyone enrolled 2025-01-06
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2025-13-01", "The data cut &quot;2025-13-01&quot; is not a date: write it YYYY-MM-DD"),
+        ("yesterday", "The data cut &quot;yesterday&quot; is not a date"),
+        ("2999-01-01", "The data cut 2999-01-01 is after today"),
+    ],
+)
+def test_a_bad_data_cut_is_refused_with_a_message_on_every_page(
+    data_manager_for_cohort, value, message
+):
+    for name, params in [(name, {}) for name in REPORT_PAGES] + CSV_REQUESTS:
+        response = data_manager_for_cohort.get(reverse(name), {**params, "as_of": value})
+        assert response.status_code == 400, name
+        page = response.content.decode()
+        assert message in page, name
+        assert 'id="headline"' not in page
+        assert "H-001" not in page  # no figure, no name
+        assert f'value="{value}"' in page  # the form shows what was typed, to correct it
+
+
+def test_the_summary_page_shows_both_sets_and_who_is_not_infused(client, analysis_cohort):
+    client.force_login(UserFactory(role="Data manager"))
+    page = client.get(reverse("cohort_summary"), {"as_of": "2024-06-30"}).content.decode()
+    # Month 3 as of 2024-06-30: P01 responder, P04 non-responder, P06 in progress (O2).
+    assert (
+        "1 of 2 participants with follow-up reaching Month 3 achieved SRI-4 (50%; 95% CI 1-99%)"
+        "; 1 more reached Month 3 but is not evaluable (data entry in progress)"
+    ) in page
+    assert "Enrolled on or before the data cut but not infused: 2 participants" in page
+    assert "(withdrawal 1, manufacturing failure 1)" in page
+    assert "withdrawal 2024-02-15" in page
+    assert "P09" not in page  # enrolled after the cut
+    assert "with a baseline SLEDAI-2K below 4:" in page
+    assert "P03</a> (S01, baseline 2)" in page
+    not_infused_csv = csv_rows(
+        client.get(
+            reverse("cohort_summary"),
+            {"as_of": "2024-06-30", "format": "csv", "table": "not_infused"},
+        )
+    )
+    assert not_infused_csv == [
+        ["participant_id", "site", "enrollment_date", "reason", "withdrawal_date", "note"],
+        ["P10", "S01", "2024-01-02", "manufacturing failure", "", ""],
+        ["P11", "S01", "2024-01-02", "withdrawal", "2024-02-15", ""],
+    ]
+    mitt_csv = csv_rows(
+        client.get(
+            reverse("cohort_summary"), {"as_of": "2024-06-30", "format": "csv", "table": "mitt"}
+        )
+    )
+    assert mitt_csv[6] == [
+        "M3", "5", "1", "0", "2", "1", "1", "1", "4", "0.2000", "0.0051", "0.7164"
+    ]  # fmt: skip
+
+
+def test_the_headline_says_who_else_reached_the_visit_and_why_they_are_not_counted(
+    client, study, analysis_cohort
+):
+    month_1 = study.visit_definitions.get(code="M1")
+    Study.objects.filter(pk=study.pk).update(
+        primary_visit=month_1, exclude_out_of_window_visits=True
+    )
+    client.force_login(UserFactory(role="Data manager"))
+    page = client.get(reverse("cohort_summary"), {"as_of": "2024-06-30"}).content.decode()
+    # Month 1 (test_exports.py's hand count) without P07's out-of-window visit: P01 P04 P05
+    # P08 responders, P02 non-responder, P03 not evaluable (baseline 2, O4). 4 of 5: 80%,
+    # exact 0.2836-0.9949.
+    assert (
+        "4 of 5 participants with follow-up reaching Month 1 achieved SRI-4 (80%; 95% CI 28-99%)"
+        "; 1 more reached Month 1 but is not evaluable (baseline below 4)"
+        "; 1 more reached Month 1 outside its window and is not counted (the study leaves "
+        "out-of-window visits out)"
+    ) in page
+    assert "Out of window (left out)" in page
 
 
 # The demo cohort stays loaded until the end of the module, so its tests come last.
@@ -527,7 +633,9 @@ def csv_rows(response) -> list[list[str]]:
 def test_demo_summary_csv_has_the_cohort_csv_columns_and_numbers(data_manager):
     rows = csv_rows(data_manager.get(reverse("cohort_summary"), {"format": "csv"}))
     assert tuple(rows[0]) == COHORT_COLUMNS
-    assert ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949"] in rows
+    assert ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0"] in rows
+    # S02-004 came to Month 1 on study day 38, outside its window (demo.py).
+    assert next(row for row in rows if row[0] == "M1")[-1] == "1"
 
 
 def test_site_filter_changes_every_table_and_plot(data_manager):
@@ -540,14 +648,17 @@ def test_site_filter_changes_every_table_and_plot(data_manager):
     cohort_csv = csv_rows(
         data_manager.get(reverse("cohort_summary"), {"site": "S01", "format": "csv"})
     )
-    assert ["M3", "2", "2", "2", "1.0000", "0.1581", "1.0000"] in cohort_csv
-    itt_csv = csv_rows(
+    assert ["M3", "2", "2", "2", "1.0000", "0.1581", "1.0000", "0"] in cohort_csv
+    mitt_csv = csv_rows(
         data_manager.get(
-            reverse("cohort_summary"), {"site": "S01", "format": "csv", "table": "itt"}
+            reverse("cohort_summary"), {"site": "S01", "format": "csv", "table": "mitt"}
         )
     )
-    assert itt_csv[0][:3] == ["visit", "denominator", "responders"]
-    assert next(row for row in itt_csv if row[0] == "M3")[1:3] == ["2", "2"]
+    assert tuple(mitt_csv[0]) == MITT_COLUMNS
+    # Month 3 at S01: S01-001 and S01-002 responded; S01-006 and S01-007 (infused 70 and 60
+    # days before loading) are pending, their window closing on study day 104.
+    assert next(row for row in mitt_csv if row[0] == "M3")[1:3] == ["2", "2"]
+    assert next(row for row in mitt_csv if row[0] == "M3")[8] == "2"
     matrix = data_manager.get(reverse("report_matrix"), {"site": "S01"}).content.decode()
     assert "4 participants" in matrix
     assert "S02-003" not in matrix
@@ -595,6 +706,8 @@ def test_links_and_downloads_keep_the_filters(data_manager):
     page = data_manager.get(reverse("cohort_summary"), {"site": "S01", "sex": "F"}).content
     page = page.decode()
     assert f'href="{reverse("report_matrix")}?site=S01&amp;sex=F"' in page
-    csv_link = "?site=S01&amp;sex=F&amp;format=csv&amp;table=itt"
+    csv_link = "?site=S01&amp;sex=F&amp;format=csv&amp;table=mitt"
     assert f'href="{reverse("cohort_summary")}{csv_link}"' in page
     assert "Site: S01; Dose level: all; Sex: Female" in page
+    today = timezone.localdate().isoformat()
+    assert f"Endpoint: SRI-4; Data cut: {today}; Site: S01" in page

@@ -6,13 +6,22 @@ from decimal import Decimal
 import pytest
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.selectors import CohortRow, clopper_pearson, cohort_summary, response_rows
+from responses.selectors import (
+    CohortRow,
+    clopper_pearson,
+    cohort_summary,
+    mitt_summary,
+    not_infused,
+    response_rows,
+)
 from tests.factories import SiteFactory
 from trialsite import services
 from trialsite.models import Participant, Study, VisitDefinition
 
 ENROLLED = date(2025, 1, 6)
 INFUSED = date(2025, 2, 10)
+#: After every visit of build_cohort (Month 3 is 2025-05-11).
+AS_OF = date(2025, 6, 30)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +94,7 @@ def test_response_rows_take_two_queries_whatever_the_cohort_size(
 ):
     build_cohort(study, size)
     with django_assert_max_num_queries(2):
-        rows = response_rows(study=study)
+        rows = response_rows(study=study, as_of=AS_OF)
     assert len(rows) == 2 * size
     assert {(row.visit, row.sri4, row.sri6) for row in rows} == {
         ("M1", "responder", "non-responder"),  # 6 -> 2: drop 4
@@ -94,12 +103,12 @@ def test_response_rows_take_two_queries_whatever_the_cohort_size(
 
 
 @pytest.mark.parametrize("size", [3, 30])
-def test_cohort_summary_takes_one_query_whatever_the_cohort_size(
+def test_cohort_summary_takes_two_queries_whatever_the_cohort_size(
     study, size, django_assert_max_num_queries
 ):
     build_cohort(study, size)
-    with django_assert_max_num_queries(1):
-        rows = cohort_summary(study=study, endpoint="sri6")
+    with django_assert_max_num_queries(2):
+        rows = cohort_summary(study=study, endpoint="sri6", as_of=AS_OF)
     m1, m3 = (next(row for row in rows if row.visit == code) for code in ("M1", "M3"))
     assert (m1.reached, m1.evaluable, m1.responders, m1.rate) == (size, size, 0, Decimal("0"))
     assert (m3.reached, m3.evaluable, m3.responders, m3.rate) == (size, size, size, Decimal(1))
@@ -108,14 +117,15 @@ def test_cohort_summary_takes_one_query_whatever_the_cohort_size(
 def test_selectors_restrict_to_the_participants_given(study):
     build_cohort(study, 5)  # at S01; at S02
     at_s02 = Participant.objects.filter(site__code="S02")
-    rows = response_rows(study=study, participants=at_s02)
+    rows = response_rows(study=study, as_of=AS_OF, participants=at_s02)
     assert [(row.participant_id, row.visit) for row in rows] == [
         ("Q-001", "M1"),
         ("Q-001", "M3"),
         ("Q-003", "M1"),
         ("Q-003", "M3"),
     ]
-    m3 = next(row for row in cohort_summary(study=study, endpoint="sri4", participants=at_s02)
+    m3 = next(row for row in cohort_summary(study=study, endpoint="sri4", as_of=AS_OF,
+                                            participants=at_s02)
               if row.visit == "M3")  # fmt: skip
     assert (m3.reached, m3.evaluable, m3.responders) == (2, 2, 2)
 
@@ -123,7 +133,7 @@ def test_selectors_restrict_to_the_participants_given(study):
 def test_participants_without_baseline_still_get_not_evaluable_rows(study):
     participant = enrol(study, "S01", "R-002")
     record_visit(participant, "M1", INFUSED + timedelta(days=28), {"rash"}, "1.00")
-    (row,) = response_rows(study=study)
+    (row,) = response_rows(study=study, as_of=AS_OF)
     assert (row.visit, row.sri4, row.sri4_reason) == ("M1", "not evaluable", "no baseline visit")
     assert (row.sledai2k, row.sledai2k_change, row.pga, row.pga_change) == (
         2,
@@ -131,13 +141,14 @@ def test_participants_without_baseline_still_get_not_evaluable_rows(study):
         Decimal("1.00"),
         None,
     )
-    m1 = next(row for row in cohort_summary(study=study, endpoint="sri4") if row.visit == "M1")
+    rows = cohort_summary(study=study, endpoint="sri4", as_of=AS_OF)
+    m1 = next(row for row in rows if row.visit == "M1")
     assert (m1.reached, m1.evaluable) == (1, 0)
 
 
 def test_cohort_summary_refuses_an_unknown_endpoint(study):
     with pytest.raises(ValueError, match="Unknown endpoint"):
-        cohort_summary(study=study, endpoint="bicla")
+        cohort_summary(study=study, endpoint="bicla", as_of=AS_OF)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +173,69 @@ def test_table_percents_are_rounded_once_from_the_exact_value(
         rate=None,
         ci_low=None,
         ci_high=None,
+        out_of_window=0,
     )
     assert (row.rate_percent, row.ci_low_percent, row.ci_high_percent) == tuple(
         Decimal(value) for value in shown
+    )
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_mitt_summary_and_not_infused_take_fixed_queries_whatever_the_cohort_size(
+    study, size, django_assert_max_num_queries
+):
+    build_cohort(study, size)
+    for number in range(size):  # as many enrolled and never infused
+        services.participant_create(
+            study=study,
+            site=SiteFactory(code="S01"),
+            participant_id=f"N-{number:03d}",
+            sex="F",
+            age_at_enrollment=12,
+            enrollment_date=ENROLLED,
+            author=None,
+            reason="test",
+        )
+    with django_assert_max_num_queries(3):
+        mitt = mitt_summary(study=study, endpoint="sri4", as_of=AS_OF)
+    m3 = next(row for row in mitt.rows if row.visit == "M3")
+    assert (m3.denominator, m3.responders) == (size, size)
+    with django_assert_max_num_queries(1):
+        listed = not_infused(study=study, as_of=AS_OF)
+    assert listed.count == size
+
+
+# Data cut: a visit dated after the cut and a participant enrolled after it do not count.
+
+
+def test_a_visit_dated_after_the_cut_does_not_count(study):
+    build_cohort(study, 2)  # Month 3 on 2025-05-11
+    m3_date = INFUSED + timedelta(days=90)
+
+    def month_3(as_of: date) -> tuple[int, int]:
+        row = next(r for r in cohort_summary(study=study, endpoint="sri4", as_of=as_of)
+                   if r.visit == "M3")  # fmt: skip
+        return row.reached, row.responders
+
+    assert month_3(m3_date) == (2, 2)
+    assert month_3(m3_date - timedelta(days=1)) == (0, 0)
+    assert len(response_rows(study=study, as_of=m3_date - timedelta(days=1))) == 2  # M1 only
+
+
+def test_a_participant_enrolled_after_the_cut_does_not_count(study):
+    build_cohort(study, 1)  # Q-000, enrolled 2025-01-06
+    late = services.participant_create(
+        study=study,
+        site=SiteFactory(code="S01"),
+        participant_id="LATE",
+        sex="F",
+        age_at_enrollment=12,
+        enrollment_date=date(2025, 7, 1),
+        author=None,
+        reason="test",
+    )
+    assert late.enrollment_date > AS_OF
+    assert not_infused(study=study, as_of=AS_OF).count == 0
+    assert not_infused(study=study, as_of=date(2025, 7, 1)).participants[0].participant_id == (
+        "LATE"
     )

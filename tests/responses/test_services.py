@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from responses.models import EndpointResult, VisitScore
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.selectors import data_cut
+from responses.selectors import latest_computed_at
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, UserFactory
 from tests.pages import admin_visit_form, opened_version
@@ -446,12 +446,12 @@ def test_deleting_a_visit_removes_exactly_its_results(cohort):
     assert stale_results() == []
 
 
-def test_the_data_cut_moves_when_only_a_result_changes(cohort):
+def test_the_latest_computed_time_moves_when_only_a_result_changes(cohort):
     participant, _bl, m3 = cohort
     participants = Participant.objects.filter(pk=participant.pk)
-    before = data_cut(participants)
+    before = latest_computed_at(participants)
     # A PGA change moves the SRI results, not the visit totals (whose rows stay as they were).
     services.visit_save_assessments(
         visit=m3, sledai=M3_SLEDAI, pga=Decimal("2.40"), bilag=M3_BILAG, author=None, reason="r"
     )
-    assert data_cut(participants) == sri4(m3).computed_at > before
+    assert latest_computed_at(participants) == sri4(m3).computed_at > before

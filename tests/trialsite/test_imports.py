@@ -177,6 +177,8 @@ EXPECTED_COHORT = {
     },
 }
 NOT_REACHED = ["0", "0", "0", "", "", ""]
+#: Every visit is in its window (M1 on study day 28, M3 on day 91; C-006 has no infusion date).
+IN_WINDOW = ["0"]
 
 
 def parse_csv(text: str) -> list[dict[str, str]]:
@@ -248,18 +250,19 @@ def test_cohort_export_cohort_matches_the_hand_computed_counts(cohort, endpoint)
     rows = parse_csv(stdout)
     assert list(rows[0]) == [
         "visit", "reached", "evaluable", "responders", "rate", "ci_low", "ci_high",
+        "out_of_window",
     ]  # fmt: skip
     # Every scheduled visit after BL in schedule order; not SCR, BL or UNS.
     assert [r["visit"] for r in rows] == ["D0", "D7", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
     for row in rows:
         expected = EXPECTED_COHORT[endpoint].get(row["visit"], NOT_REACHED)
-        assert list(row.values())[1:] == expected, row["visit"]
+        assert list(row.values())[1:] == expected + IN_WINDOW, row["visit"]
 
 
 def test_cohort_export_cohort_defaults_to_sri4(cohort):
     stdout, _stderr = run("export_cohort")
     m1 = next(r for r in parse_csv(stdout) if r["visit"] == "M1")
-    assert list(m1.values())[1:] == EXPECTED_COHORT["sri4"]["M1"]
+    assert list(m1.values())[1:] == EXPECTED_COHORT["sri4"]["M1"] + IN_WINDOW
 
 
 def test_demo_cohort_month_3_is_4_of_5_sri4_responders(db):
@@ -275,6 +278,7 @@ def test_demo_cohort_month_3_is_4_of_5_sri4_responders(db):
         "rate": "0.8000",
         "ci_low": "0.2836",
         "ci_high": "0.9949",
+        "out_of_window": "0",
     }
 
 
@@ -399,13 +403,35 @@ BAD_VISIT_LINES = [
     ),
     pytest.param(
         [visit_line("C-002", "M1", "2025-03-10", bilag_renal="F")],
-        ['row 2, column bilag_renal, value "F": a BILAG-2004 grade is A, B, C, D, E or empty.'],
+        [
+            'row 2, column bilag_renal, value "F": a BILAG-2004 grade is A, B, C, D, E, ND (not '
+            "done) or empty."
+        ],
         id="grade-F",
     ),
     pytest.param(
         [visit_line("C-002", "M1", "2025-03-10", bilag_renal="b")],
         ['row 2, column bilag_renal, value "b"'],
         id="grade-lowercase",
+    ),
+    pytest.param(
+        [visit_line("C-002", "M1", "2025-03-10", sledai_rash="nd")],
+        [
+            'row 2, column sledai_rash, value "nd": a SLEDAI-2K answer is 1 (present), 0 (absent), '
+            "ND (not done) or empty."
+        ],
+        id="not-done-lowercase",
+    ),
+    pytest.param(
+        [
+            VISITS_HEADER + ",sledai_lookback_days",
+            visit_line("C-002", "M1", "2025-03-10") + ",20",
+        ],
+        [
+            'row 2, column sledai_lookback_days, value "20": the SLEDAI-2K look-back window is 10 '
+            "or 30 (days), or empty."
+        ],
+        id="lookback-20",
     ),
     pytest.param(
         [visit_line("C-002", "M1", "2025-3-10")],
@@ -824,3 +850,97 @@ def test_several_studies_need_study_option(three_participants, tmp_path):
         run("import_visits", *AS_DATA_MANAGER, path, "--study", "NOPE")
     run("import_visits", *AS_DATA_MANAGER, path, "--study", "PED-SLE-CD19-CART")
     assert Visit.objects.count() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# ND cells (answers not done) and the SLEDAI-2K look-back window
+# --------------------------------------------------------------------------------------------
+
+
+def test_nd_cells_are_answers_not_done_and_complete_the_entry(three_participants, tmp_path):
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "BL", "2025-02-03", pga="2.00", sledai_arthritis="1"),
+        # Every answer cell filled, three with ND: complete.
+        visit_line("C-001", "M1", "2025-03-10", pga="ND", sledai_pyuria="ND", bilag_renal="ND"),
+        # An ND and an empty cell: in progress.
+        visit_line("C-002", "M1", "2025-03-10", pga="ND", sledai_fever=""),
+    )
+    run("import_visits", *AS_DATA_MANAGER, path)
+    m1 = Visit.objects.get(participant__participant_id="C-001", visit_definition__code="M1")
+    assert m1.entry_status == "complete"
+    assert (m1.pga.score, m1.sledai.pyuria, m1.bilag.renal) == (None, None, "")
+    assert dict(m1.not_done_answers.values_list("answer", "reason")) == {
+        "pga": "ND in visits.csv",
+        "sledai_pyuria": "ND in visits.csv",
+        "bilag_renal": "ND in visits.csv",
+    }
+    # SLEDAI-2K 4 -> 0 at best (pyuria absent): a fall of 4, no failure; the missing answers
+    # leave SRI-4 open (O6).
+    assert EndpointResult.objects.get(visit=m1, endpoint="sri4").outcome == "not evaluable"
+    other = Visit.objects.get(participant__participant_id="C-002", visit_definition__code="M1")
+    assert other.entry_status == "in_progress"
+    assert_results_fresh()
+
+
+def test_update_keeps_the_reason_of_an_answer_not_done_and_a_value_replaces_nd(
+    three_participants, tmp_path
+):
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "M1", "2025-03-10", pga="ND", sledai_fever="ND"),
+    )
+    run("import_visits", *AS_DATA_MANAGER, path)
+    m1 = Visit.objects.get()
+    m1.not_done_answers.filter(answer="pga").update(reason="Physician unavailable")
+    same = write(
+        tmp_path,
+        "same.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "M1", "2025-03-10", pga="ND", sledai_fever="ND"),
+    )
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, same, "--update")
+    assert "0 created, 0 changed, 1 unchanged" in stdout
+    fever_given = write(
+        tmp_path,
+        "fever.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "M1", "2025-03-10", pga="ND", sledai_fever="0"),
+    )
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, fever_given, "--update")
+    assert "row 2: C-001 M1 changed (sledai_fever)" in stdout
+    m1.refresh_from_db()
+    assert m1.sledai.fever is False
+    assert dict(m1.not_done_answers.values_list("answer", "reason")) == {
+        "pga": "Physician unavailable"
+    }
+
+
+def test_the_lookback_column_is_optional_and_sets_the_window(three_participants, tmp_path):
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISITS_HEADER + ",sledai_lookback_days",
+        visit_line("C-001", "BL", "2025-02-03") + ",30",
+        visit_line("C-002", "BL", "2025-02-03") + ",",
+    )
+    run("import_visits", *AS_DATA_MANAGER, path)
+    windows = dict(
+        SledaiAssessment.objects.values_list("visit__participant__participant_id", "lookback_days")
+    )
+    assert windows == {"C-001": 30, "C-002": 10}  # empty: the study's setting (10)
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISITS_HEADER + ",sledai_lookback_days",
+        visit_line("C-001", "BL", "2025-02-03") + ",10",
+    )
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, path, "--update")
+    assert "row 2: C-001 BL changed (sledai_lookback_days)" in stdout
+    assert (
+        SledaiAssessment.objects.get(visit__participant__participant_id="C-001").lookback_days == 10
+    )

@@ -7,13 +7,14 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from responses import selectors as report_selectors
-from tests.factories import UserFactory, record_visit
+from tests.factories import NONE_PRESENT, UserFactory, record_visit
 from tests.pages import opened_version
 from trialsite import selectors, services
 from trialsite.models import MissedVisit, Participant, VisitDefinition
 
 # The participant (factories) was infused 2026-02-09: Month 6 (target day 180) is 2026-08-08.
 BEFORE_M6_TARGET = date(2026, 6, 1)
+M6_WINDOW_LAST_DAY = date(2026, 8, 22)  # 2026-02-09 + 194 days
 AFTER_M6_WINDOW = date(2026, 11, 29)
 
 
@@ -33,7 +34,9 @@ def mark_missed(participant: Participant, code: str, reason: str = "missed"):
 
 @pytest.fixture
 def with_baseline(participant_a: Participant) -> Participant:
-    record_visit(participant_a, "BL", date(2026, 2, 2), pga="2.00")
+    # Arthritis 4 + rash 2 = 6: not below any SRI threshold, so in every mITT set.
+    baseline = {**NONE_PRESENT, "arthritis": True, "rash": True}
+    record_visit(participant_a, "BL", date(2026, 2, 2), pga="2.00", sledai=baseline)
     return participant_a
 
 
@@ -107,17 +110,17 @@ def test_the_visit_form_says_the_visit_was_missed(
 def test_a_missed_visit_counts_like_any_visit_not_recorded_in_the_infused_analysis(
     study, with_baseline: Participant
 ):
-    def m6(today: date) -> tuple[int, int]:
-        rows = report_selectors.itt_summary(
-            study=study, endpoint="sri4", participants=Participant.objects.all(), today=today
-        )
-        row = next(row for row in rows if row.visit == "M6")
-        return row.denominator, row.missing
+    def m6(as_of: date) -> tuple[int, int, int]:
+        summary = report_selectors.mitt_summary(study=study, endpoint="sri4", as_of=as_of)
+        row = next(row for row in summary.rows if row.visit == "M6")
+        return row.denominator, row.missing, row.pending
 
     mark_missed(with_baseline, "M6", "unreachable")
-    # Not yet counted before Month 6 is due (clinical-rules 4a: pending); missing afterwards.
-    assert m6(BEFORE_M6_TARGET) == (0, 0)
-    assert m6(AFTER_M6_WINDOW) == (1, 1)
+    # Pending while Month 6's window is open (clinical-rules 4a; it closes on study day 194,
+    # 2026-08-22); missing once it has closed.
+    assert m6(BEFORE_M6_TARGET) == (0, 0, 1)
+    assert m6(M6_WINDOW_LAST_DAY) == (0, 0, 1)
+    assert m6(AFTER_M6_WINDOW) == (1, 1, 0)
 
 
 def test_admin_refuses_to_record_a_visit_recorded_as_missed(client, with_baseline: Participant):

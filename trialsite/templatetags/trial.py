@@ -6,6 +6,7 @@ from django import template
 from django.utils.translation import gettext
 
 from responses.scoring import Outcome
+from trialsite.models import NOT_DONE
 
 register = template.Library()
 
@@ -53,3 +54,9 @@ def signed(value) -> str:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+@register.filter
+def is_not_done(value: object) -> bool:
+    """Say whether a visit form's answer is marked not done ("ND")."""
+    return value == NOT_DONE

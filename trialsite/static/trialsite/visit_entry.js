@@ -1,5 +1,5 @@
-// Visit entry: running SLEDAI-2K total and band, PGA slider, "mark unanswered absent",
-// and lab suggestions asked from the server (the rules live only in responses/scoring.py).
+// Visit entry: running SLEDAI-2K total and band, PGA slider, "mark unanswered absent", the
+// reason asked for each answer marked not done, and lab suggestions asked from the server (the rules live only in responses/scoring.py).
 // The total shown here is a guide; the total saved is computed by the server.
 (function () {
   var form = document.getElementById("visit-entry");
@@ -9,16 +9,18 @@
   var names = Array.from(new Set(Array.from(radios).map(function (r) { return r.name; })));
 
   function updateTotal() {
-    var total = 0, unanswered = 0;
+    var total = 0, unanswered = 0, notDone = 0;
     names.forEach(function (name) {
       var checked = form.querySelector("input[name='" + name + "']:checked");
       if (!checked) { unanswered += 1; }
+      else if (checked.value === "ND") { notDone += 1; }
       else if (checked.value === "1") { total += parseInt(checked.dataset.weight, 10); }
     });
     var band = bands.filter(function (b) { return total >= b[0]; }).pop();
     document.getElementById("sledai-total").textContent = total;
     document.getElementById("sledai-band").textContent = band ? band[1] : "";
     document.getElementById("sledai-unanswered").textContent = unanswered;
+    document.getElementById("sledai-not-done").textContent = notDone;
   }
   radios.forEach(function (r) { r.addEventListener("change", updateTotal); });
   document.getElementById("mark-absent").addEventListener("click", function () {
@@ -35,6 +37,23 @@
   var pga = document.getElementById("id_pga"), slider = document.getElementById("pga-slider");
   slider.addEventListener("input", function () { pga.value = parseFloat(slider.value).toFixed(2); });
   pga.addEventListener("input", function () { if (pga.value !== "") { slider.value = pga.value; } });
+
+  // An answer marked not done asks for its reason; a PGA not done has no value.
+  var pgaNotDone = document.getElementById("id_pga_not_done");
+  function markedNotDone(name) {
+    var control = form.elements[name];
+    if (control.type === "checkbox") { return control.checked; }
+    return control.value === "ND";  // a radio group's or a select's chosen value
+  }
+  function showNotDoneReasons() {
+    form.querySelectorAll("[data-not-done-for]").forEach(function (box) {
+      box.hidden = !markedNotDone(box.dataset.notDoneFor) && !box.querySelector(".is-invalid");
+    });
+    pga.disabled = slider.disabled = pgaNotDone.checked;
+  }
+  pgaNotDone.addEventListener("change", function () { if (pgaNotDone.checked) { pga.value = ""; } });
+  form.addEventListener("change", showNotDoneReasons);
+  showNotDoneReasons();
 
   function showSuggestions(fields, labels) {
     form.querySelectorAll("[data-suggestion]").forEach(function (badge) {

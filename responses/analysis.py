@@ -1,0 +1,170 @@
+"""Place a participant in the cohort analysis sets (clinical-rules.md section 4a).
+
+Pure Python like responses.scoring: the selectors read the stored results and dates, and these
+functions decide, as of a data-cut date, where a participant stands at one scheduled visit of
+the infused (modified intention-to-treat, "mITT") set, why a reached visit is not evaluable, and
+why an enrolled participant was not infused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from responses.scoring import Outcome, gettext_noop
+
+
+class MittCategory(StrEnum):
+    """Where an infused participant stands at a visit; the first that applies, in this order."""
+
+    EXCLUDED = gettext_noop("excluded")
+    RESPONDER = gettext_noop("responder")
+    NON_RESPONDER = gettext_noop("non-responder")
+    TREATMENT_FAILURE = gettext_noop("treatment failure")
+    INCOMPLETE = gettext_noop("incomplete")
+    MISSING = gettext_noop("missing")
+    PENDING = gettext_noop("pending")
+
+
+#: The categories counted in the mITT denominator (every one but responder is a non-responder).
+MITT_DENOMINATOR = frozenset(
+    {
+        MittCategory.RESPONDER,
+        MittCategory.NON_RESPONDER,
+        MittCategory.TREATMENT_FAILURE,
+        MittCategory.INCOMPLETE,
+        MittCategory.MISSING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class MittParticipant:
+    """What the mITT rules read of an infused participant."""
+
+    infusion_date: date
+    treatment_failure_date: date | None
+    withdrawal_date: date | None
+    #: Complete baseline SLEDAI-2K below the endpoint's X (outside its analysis set, O4).
+    baseline_below_threshold: bool
+
+
+@dataclass(frozen=True)
+class RecordedResult:
+    """The stored result of a recorded visit (outcome None: the visit has no stored result)."""
+
+    outcome: str | None
+    treatment_failure: bool | None
+
+
+def window_last_day(infusion_date: date, window_high: int) -> date:
+    """Return the last day of a visit's window: infusion date + the window's last study day."""
+    return infusion_date + timedelta(days=window_high)
+
+
+def mitt_category(
+    *,
+    participant: MittParticipant,
+    recorded: RecordedResult | None,
+    window_high: int,
+    as_of: date,
+) -> MittCategory:
+    """Return where an infused participant stands at one scheduled visit as of the data cut.
+
+    ``recorded`` is the visit's stored result when the visit counts as recorded on the cut date
+    (dated on or before it, and not left out as out of window); None otherwise, a visit recorded
+    as missed included. The first that applies (clinical-rules.md section 4a):
+
+    1. excluded: complete baseline SLEDAI-2K below X, whatever else happened;
+    2. a recorded visit: responder; non-responder, or treatment failure when its stored result
+       carries the treatment-failure flag (O1); incomplete when it is not evaluable (O2, O3, O6)
+       or has no stored result;
+    3. not recorded: treatment failure when a treatment failure or withdrawal on or before the
+       cut fell on or before the last day of the visit's window; missing when that last day is
+       before the cut; otherwise pending (outside the denominator).
+    """
+    if participant.baseline_below_threshold:
+        return MittCategory.EXCLUDED
+    if recorded is not None:
+        if recorded.outcome == Outcome.RESPONDER:
+            return MittCategory.RESPONDER
+        if recorded.outcome == Outcome.NON_RESPONDER:
+            if recorded.treatment_failure is True:
+                return MittCategory.TREATMENT_FAILURE
+            return MittCategory.NON_RESPONDER
+        return MittCategory.INCOMPLETE
+    last_day = window_last_day(participant.infusion_date, window_high)
+    stopped = any(
+        stop is not None and stop <= last_day and stop <= as_of
+        for stop in (participant.treatment_failure_date, participant.withdrawal_date)
+    )
+    if stopped:
+        return MittCategory.TREATMENT_FAILURE
+    if last_day < as_of:
+        return MittCategory.MISSING
+    return MittCategory.PENDING
+
+
+class NotEvaluableReason(StrEnum):
+    """Why a reached visit is not evaluable, grouped for the report's sentence (O2-O4, O6)."""
+
+    NO_BASELINE = gettext_noop("no baseline visit")
+    ENTRY_IN_PROGRESS = gettext_noop("data entry in progress")
+    LOOKBACK_DIFFERS = gettext_noop("look-back windows differ")
+    BASELINE_BELOW_THRESHOLD = gettext_noop("baseline below %(threshold)s")
+    ANSWERS_MISSING = gettext_noop("answers missing")
+    NOT_COMPARED = gettext_noop("not dated after the baseline visit")
+
+
+#: The first reason part of a stored "not evaluable" result, by the rule that gave it
+#: (responses.scoring.sri). Any other first part is O6's: the answers that are missing.
+NOT_EVALUABLE_BY_FIRST_PART: dict[str, NotEvaluableReason] = {
+    "no baseline visit": NotEvaluableReason.NO_BASELINE,
+    "data entry in progress at baseline": NotEvaluableReason.ENTRY_IN_PROGRESS,
+    "data entry in progress at the visit": NotEvaluableReason.ENTRY_IN_PROGRESS,
+    "look-back windows differ (baseline %(baseline)s days, visit %(visit)s days)": (
+        NotEvaluableReason.LOOKBACK_DIFFERS
+    ),
+    "baseline SLEDAI-2K %(total)s is below %(threshold)s": (
+        NotEvaluableReason.BASELINE_BELOW_THRESHOLD
+    ),
+}
+
+
+def not_evaluable_reason(first_part_template: str | None) -> NotEvaluableReason:
+    """Group a not-evaluable result by its stored first reason part (None: no stored result)."""
+    if first_part_template is None:
+        return NotEvaluableReason.NOT_COMPARED
+    return NOT_EVALUABLE_BY_FIRST_PART.get(first_part_template, NotEvaluableReason.ANSWERS_MISSING)
+
+
+class NotInfusedCategory(StrEnum):
+    """Why an enrolled participant is not infused on the data-cut date."""
+
+    WITHDRAWAL = gettext_noop("withdrawal")
+    MANUFACTURING_FAILURE = gettext_noop("manufacturing failure")
+    OTHER = gettext_noop("other")
+    AWAITING_INFUSION = gettext_noop("not infused yet")
+
+
+#: The stored reasons (trialsite.models.NotInfusedReason values) and their categories.
+NOT_INFUSED_BY_REASON: dict[str, NotInfusedCategory] = {
+    "manufacturing_failure": NotInfusedCategory.MANUFACTURING_FAILURE,
+    "other": NotInfusedCategory.OTHER,
+}
+
+
+def not_infused_category(
+    *, reason: str, withdrawal_date: date | None, as_of: date
+) -> NotInfusedCategory:
+    """Return why a participant enrolled but not infused on the cut date is not infused.
+
+    The reason recorded for the participant (manufacturing failure, other) comes first; without
+    one, a withdrawal on or before the cut; otherwise the participant is still waiting.
+    """
+    if reason in NOT_INFUSED_BY_REASON:
+        return NOT_INFUSED_BY_REASON[reason]
+    if withdrawal_date is not None and withdrawal_date <= as_of:
+        return NotInfusedCategory.WITHDRAWAL
+    return NotInfusedCategory.AWAITING_INFUSION
