@@ -77,30 +77,33 @@ def mitt_category(
     as missed included. The first that applies (clinical-rules.md section 4a):
 
     1. excluded: complete baseline SLEDAI-2K below X, whatever else happened;
-    2. a recorded visit: responder; non-responder, or treatment failure when its stored result
-       carries the treatment-failure flag (O1); incomplete when it is not evaluable (O2, O3, O6)
-       or has no stored result;
-    3. not recorded: treatment failure when a treatment failure or withdrawal on or before the
-       cut fell on or before the last day of the visit's window; missing when that last day is
-       before the cut; otherwise pending (outside the denominator).
+    2. a recorded visit with a stored result: responder; non-responder, or treatment failure
+       when the result carries the treatment-failure flag (O1);
+    3. without a stored result: treatment failure when a treatment failure or withdrawal on or
+       before the cut fell on or before the last day of the visit's window;
+    4. incomplete: the visit is recorded but not evaluable (O2, O3, O6), or has no stored
+       result;
+    5. not recorded: missing when the window's last day is before the cut; otherwise pending
+       (outside the denominator).
     """
     if participant.baseline_below_threshold:
         return MittCategory.EXCLUDED
-    if recorded is not None:
-        if recorded.outcome == Outcome.RESPONDER:
-            return MittCategory.RESPONDER
-        if recorded.outcome == Outcome.NON_RESPONDER:
-            if recorded.treatment_failure is True:
-                return MittCategory.TREATMENT_FAILURE
-            return MittCategory.NON_RESPONDER
-        return MittCategory.INCOMPLETE
+    outcome = recorded.outcome if recorded is not None else None
+    if outcome == Outcome.RESPONDER:
+        return MittCategory.RESPONDER
+    if outcome == Outcome.NON_RESPONDER:
+        if recorded.treatment_failure is True:
+            return MittCategory.TREATMENT_FAILURE
+        return MittCategory.NON_RESPONDER
     last_day = window_last_day(participant.infusion_date, window_high)
     stopped = any(
         stop is not None and stop <= last_day and stop <= as_of
         for stop in (participant.treatment_failure_date, participant.withdrawal_date)
     )
-    if stopped:
+    if outcome is None and stopped:
         return MittCategory.TREATMENT_FAILURE
+    if recorded is not None:
+        return MittCategory.INCOMPLETE
     if last_day < as_of:
         return MittCategory.MISSING
     return MittCategory.PENDING

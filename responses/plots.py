@@ -34,7 +34,7 @@ PARTICIPANT_COLOUR = "#56B4E9"
 MEDIAN_COLOUR = "#000000"
 OBSERVED_COLOUR = "#0072B2"
 MITT_COLOUR = "#D55E00"
-#: BILAG-2004 grades from severe to never involved, then "not graded".
+#: BILAG-2004 grades from severe to never involved, then not recorded or not done (ND).
 GRADE_COLOURS = ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0", "#F7F7F7", "#BDBDBD"]
 #: Above this many participants their lines are drawn as one embedded image, to keep pages small.
 RASTERIZE_LINES_FROM = 150
@@ -342,7 +342,9 @@ def bilag_heatmap(baseline: BilagGrid, visit: BilagGrid) -> Plot:
     figure.legend(
         handles=[
             Patch(facecolor=colour, edgecolor="#999999", label=label)
-            for colour, label in zip(GRADE_COLOURS, [*BILAG_GRADES, _("not recorded")], strict=True)
+            for colour, label in zip(
+                GRADE_COLOURS, [*BILAG_GRADES, _("not recorded or not done (ND)")], strict=True
+            )
         ],
         loc="outside lower center",
         ncols=len(GRADE_COLOURS),

@@ -537,9 +537,11 @@ def mitt_summary(
     Every participant enrolled and infused on or before ``as_of`` is placed at every visit by
     :func:`responses.analysis.mitt_category`. A visit counts as recorded when it is dated on or
     before the cut (and is not left out as out of window by the study's setting); a visit
-    recorded as missed is not recorded. Excluded: the baseline visit's entry is complete and its
-    stored SLEDAI-2K total is below the endpoint's X. Three queries: the schedule, the infused
-    participants with their baseline total, and their visits with the stored results.
+    recorded as missed is not recorded. Excluded: the baseline visit's SLEDAI-2K is complete (its
+    stored total is known only when all 24 descriptors are answered) and below the endpoint's X,
+    whatever else happened, even while the rest of the baseline entry is in progress. Three
+    queries: the schedule, the infused participants with their baseline total, and their visits
+    with the stored results.
     """
     _check_endpoint(endpoint)
     threshold = SRI_ENDPOINT_THRESHOLDS[Endpoint(endpoint)]
@@ -553,7 +555,6 @@ def mitt_summary(
             Visit.objects.filter(
                 participant=OuterRef("pk"),
                 visit_definition=study.baseline_visit,
-                entry_status=EntryStatus.COMPLETE,
                 visit_date__lte=as_of,
             ).values("score__sledai_total")[:1]
         )
@@ -712,6 +713,7 @@ class MatrixCell:
     visit_date: date
     study_day: int | None
     sledai_total: int | None
+    sledai_not_done: bool  # a descriptor not done: no total
     pga: Decimal | str | None  # ND when not done
     outcome: str | None
     sledai_change: int | None
@@ -800,6 +802,9 @@ def response_matrix(
         .annotate(
             result=_result_relation(endpoint),
             pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga")),
+            sledai_not_done=Exists(
+                NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer__startswith="sledai_")
+            ),
         )
         .values_list(
             "participant_id",
@@ -815,6 +820,7 @@ def response_matrix(
             "result__treatment_failure",
             "result__reason_parts",
             "pga_not_done",
+            "sledai_not_done",
         )
     )
     baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
@@ -826,6 +832,7 @@ def response_matrix(
             visit_date=visit_date,
             study_day=(visit_date - infused).days if infused is not None else None,
             sledai_total=values[0],
+            sledai_not_done=values[10],
             pga=NOT_DONE if values[9] else values[1],
             outcome=values[2],
             sledai_change=values[3],
@@ -1056,7 +1063,8 @@ def _trajectory_set(
 
 @dataclass(frozen=True)
 class BilagGrid:
-    """BILAG-2004 grades at one visit: a row of nine grades ("" = not graded) per participant."""
+    """BILAG-2004 grades at one visit: a row of nine grades per participant ("ND": not done;
+    "": the visit not recorded or in progress)."""
 
     visit: str
     visit_name: str
@@ -1073,7 +1081,8 @@ def bilag_grids(
 ) -> tuple[BilagGrid, BilagGrid]:
     """Return the grades at baseline and at a chosen visit, for the same participants in the same
     order (those with either visit complete and dated on or before the data cut ``as_of``; a
-    visit not recorded or still in progress is a row of ""). One query."""
+    visit not recorded or still in progress is a row of ""). A complete entry has every answer
+    given or marked not done, so its blank grades are ND. One query."""
     baseline = study.baseline_visit
     wanted = [d.pk for d in (baseline, visit_definition) if d is not None]
     rows = (
@@ -1093,7 +1102,7 @@ def bilag_grids(
     order: dict[str, None] = {}
     for participant_id, definition_pk, *grades in rows:
         order[participant_id] = None
-        by_visit[definition_pk][participant_id] = tuple(g or "" for g in grades)
+        by_visit[definition_pk][participant_id] = tuple(g or NOT_DONE for g in grades)
     empty = ("",) * len(BILAG_SYSTEMS)
 
     def grid(definition: VisitDefinition | None) -> BilagGrid:

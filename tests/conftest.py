@@ -49,6 +49,10 @@ def reference_data(transactional_db):
         migration.create_roles(django_apps, None)
         rights = import_module("trialsite.migrations.0005_grant_import_data_to_data_managers")
         rights.grant_import_data(django_apps, None)
+        missing_data = import_module(
+            "trialsite.migrations.0009_roles_on_missed_visits_and_answers_not_done"
+        )
+        missing_data.grant_missing_data_rights(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -234,6 +234,11 @@ def read_import_file(path: str) -> tuple[str, str]:
         ) from error
 
 
+#: The reason of an answer not done that an import marks (ND): the file gives none. The audit
+#: reason ("imported from <file name>") names the file.
+IMPORTED_NOT_DONE_REASON = "ND in an imported file"
+
+
 def import_reason(file_name: str) -> str:
     """Return the audit reason of every change an import makes."""
     return f"imported from {file_name}"
@@ -628,6 +633,8 @@ def _participant_column(key: str) -> str:
         return key
     if key == "code":  # a site created with --create-sites
         return "site"
+    if key == "not_infused_reason":  # set on the site; an infusion date in the file contradicts it
+        return "infusion_date"
     return ""
 
 
@@ -889,7 +896,6 @@ def import_visits(
     check_importer(author)
     report = ImportReport(file_name=file_name, dry_run=dry_run)
     reason = import_reason(file_name)
-    not_done_reason = f"ND in {file_name}"
     rows = read_rows(text, VISIT_COLUMNS, report.problems, VISIT_OPTIONAL_COLUMNS)
     if rows is None:
         return report
@@ -915,7 +921,8 @@ def import_visits(
             pga=values.pga,
             bilag=values.bilag,
             not_done={
-                answer: stored_not_done.get(answer, not_done_reason) for answer in values.not_done
+                answer: stored_not_done.get(answer, IMPORTED_NOT_DONE_REASON)
+                for answer in values.not_done
             },
             author=author,
             reason=reason,

@@ -764,7 +764,7 @@ class NotDoneAnswer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.visit} {self.answer}: ND"
+        return f"{self.visit} {self.get_answer_display()}: ND"
 
 
 #: Form order: each value next to its unit or its lab's limit.

@@ -172,6 +172,11 @@ class TimelineRow:
         return shown_pga(self.visit, not_done_reasons(self.visit))
 
     @property
+    def sledai_not_done(self) -> bool:
+        """Say whether a SLEDAI-2K descriptor is not done (the total then is not computed)."""
+        return any(answer.startswith("sledai_") for answer in not_done_reasons(self.visit))
+
+    @property
     def bilag_grades(self) -> list[tuple[str, str]]:
         if getattr(self.visit, "bilag", None) is None:
             return []

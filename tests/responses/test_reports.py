@@ -211,6 +211,27 @@ def test_headline_sentence_counts_the_not_evaluable_by_reason_in_the_rules_order
     )
 
 
+def test_a_not_evaluable_visit_left_out_of_window_is_not_named_twice(study, cohort):
+    # H-008's Month 3 on study day 40 (window 76..104), PGA missing: not evaluable, in progress.
+    late = enrol(study, "H-008", "S01", "F", 9, 30_000)
+    record_visit(late, "BL", BL_DATE, BL_PRESENT, "2.00", grades(musculoskeletal="B"))
+    out_of_window = INFUSED + timedelta(days=40)
+    record_visit(late, "M3", out_of_window, {"low_complement"}, None, grades(musculoskeletal="D"))
+
+    def named() -> list[str]:
+        items = selectors.not_evaluable_at(
+            study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+        )
+        return [item.participant_id for item in items]
+
+    assert named() == ["H-003", "H-008"]
+    # Left out by the study's setting, H-008 is counted once: among the visits out of window,
+    # not among the not evaluable.
+    Study.objects.filter(pk=study.pk).update(exclude_out_of_window_visits=True)
+    study.refresh_from_db()
+    assert named() == ["H-003"]
+
+
 def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
     (item,) = selectors.not_evaluable_at(
         study=study,
@@ -279,6 +300,28 @@ def test_mitt_as_of_a_cut_before_the_visits_counts_only_what_had_happened(study,
     ]
 
 
+def test_a_withdrawal_before_infusion_counts_only_from_its_date(study, cohort):
+    # H-009 is never infused and withdraws on 2025-07-10: on 2025-06-30 still waiting.
+    enrol(
+        study,
+        "H-009",
+        "S01",
+        "F",
+        9,
+        30_000,
+        infusion_date=None,
+        withdrawal_date=date(2025, 7, 10),
+        withdrawal_reason="Family moved away",
+    )
+
+    def listed(as_of: date) -> list[tuple[str, str, date | None]]:
+        found = selectors.not_infused(study=study, as_of=as_of).participants
+        return [(p.participant_id, p.category, p.withdrawal_date) for p in found]
+
+    assert listed(AFTER_M3) == [("H-009", "not infused yet", None)]
+    assert listed(date(2025, 7, 10)) == [("H-009", "withdrawal", date(2025, 7, 10))]
+
+
 def test_mitt_excludes_a_baseline_below_x_even_without_a_follow_up_visit(study, cohort):
     # A new child with a complete baseline of 2 (rash) and no follow-up visit at all: the
     # exclusion comes from the baseline itself, at every visit (no stored result says O4).
@@ -289,6 +332,31 @@ def test_mitt_excludes_a_baseline_below_x_even_without_a_follow_up_visit(study, 
     assert [(p.participant_id, p.baseline_sledai) for p in summary.excluded] == [("H-008", 2)]
     m3 = row_of(summary.rows, "M3")
     assert (m3.denominator, m3.missing) == (6, 1)  # H-008 is not missing: it is excluded
+
+
+def test_mitt_excludes_a_complete_baseline_sledai_below_x_while_its_entry_is_in_progress(
+    study, cohort
+):
+    # Baseline SLEDAI-2K complete (rash: 2, below 4) but the PGA not given yet, so the entry is
+    # in progress: the SLEDAI-2K alone decides the exclusion (clinical-rules.md section 4a).
+    low = enrol(study, "H-008", "S01", "F", 9, 30_000)
+    record_visit(low, "BL", BL_DATE, {"rash"}, None, grades(musculoskeletal="B"))
+    assert low.visits.get().entry_status == "in_progress"
+    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    assert [(p.participant_id, p.baseline_sledai) for p in summary.excluded] == [("H-008", 2)]
+    # One descriptor left unanswered: the total is unknown, so not excluded (missing at M3).
+    baseline = low.visits.get()
+    services.visit_save_assessments(
+        visit=baseline,
+        sledai={field: None if field == "fever" else field == "rash" for field in SLEDAI_FIELDS},
+        pga=None,
+        bilag=grades(musculoskeletal="B"),
+        author=None,
+        reason="Fever not yet known",
+    )
+    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    assert summary.excluded == ()
+    assert row_of(summary.rows, "M3").missing == 2
 
 
 def test_baseline_characteristics_by_dose_and_overall(study, cohort):

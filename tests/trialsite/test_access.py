@@ -195,3 +195,23 @@ def test_repeated_failed_logins_lock_the_account_for_a_while(client, coordinator
     )
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("role", "rights"),
+    [
+        ("Coordinator", {"view", "add", "change"}),
+        ("Investigator", {"view", "add", "change"}),
+        ("Monitor", {"view"}),
+        ("Data manager", {"view", "add", "change"}),
+    ],
+)
+@pytest.mark.parametrize("model", ["missedvisit", "notdoneanswer"])
+def test_roles_have_the_clinical_rights_on_the_records_of_missing_data(db, role, rights, model):
+    user = UserFactory(username="someone", role=role)
+    granted = {
+        action
+        for action in ("view", "add", "change", "delete")
+        if user.has_perm(f"trialsite.{action}_{model}")
+    }
+    assert granted == rights

@@ -602,6 +602,20 @@ def test_existing_participant_needs_update(three_participants, tmp_path):
     assert database_state() == before
 
 
+def test_an_infusion_date_for_a_participant_recorded_as_not_infused_is_refused_on_its_column(
+    db, site_a, tmp_path
+):
+    path = write(tmp_path, "p.csv", PARTICIPANTS_HEADER, "C-001,S01,F,14,2025-01-06,,,,")
+    run("import_participants", *AS_DATA_MANAGER, path)
+    Participant.objects.update(not_infused_reason="manufacturing_failure")
+    path = write(tmp_path, "p.csv", PARTICIPANTS_HEADER, "C-001,S01,F,14,2025-01-06,2025-02-10,,,")
+    problems = refuse("import_participants", *AS_DATA_MANAGER, path, "--update")
+    assert (
+        'row 2, column infusion_date, value "2025-02-10": An infusion date is recorded, so the '
+        "participant was infused: clear the reason not infused"
+    ) in problems
+
+
 def test_update_changes_participants_with_the_reason_and_skips_unchanged_rows(
     three_participants, site_b, tmp_path, data_manager
 ):
@@ -873,9 +887,9 @@ def test_nd_cells_are_answers_not_done_and_complete_the_entry(three_participants
     assert m1.entry_status == "complete"
     assert (m1.pga.score, m1.sledai.pyuria, m1.bilag.renal) == (None, None, "")
     assert dict(m1.not_done_answers.values_list("answer", "reason")) == {
-        "pga": "ND in visits.csv",
-        "sledai_pyuria": "ND in visits.csv",
-        "bilag_renal": "ND in visits.csv",
+        "pga": "ND in an imported file",
+        "sledai_pyuria": "ND in an imported file",
+        "bilag_renal": "ND in an imported file",
     }
     # SLEDAI-2K 4 -> 0 at best (pyuria absent): a fall of 4, no failure; the missing answers
     # leave SRI-4 open (O6).
@@ -918,6 +932,31 @@ def test_update_keeps_the_reason_of_an_answer_not_done_and_a_value_replaces_nd(
     assert dict(m1.not_done_answers.values_list("answer", "reason")) == {
         "pga": "Physician unavailable"
     }
+
+
+def test_update_turns_an_empty_answer_into_nd_and_completes_the_entry(three_participants, tmp_path):
+    path = write(
+        tmp_path, "visits.csv", VISITS_HEADER, visit_line("C-001", "M1", "2025-03-10", pga="")
+    )
+    run("import_visits", *AS_DATA_MANAGER, path)
+    m1 = Visit.objects.get()
+    assert m1.entry_status == "in_progress"
+    path = write(
+        tmp_path, "nd.csv", VISITS_HEADER, visit_line("C-001", "M1", "2025-03-10", pga="ND")
+    )
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, path, "--update")
+    assert "row 2: C-001 M1 changed (pga)" in stdout
+    m1.refresh_from_db()
+    assert m1.entry_status == "complete"
+    assert list(m1.not_done_answers.values_list("answer", flat=True)) == ["pga"]
+    # And back: ND to empty is a change too.
+    path = write(
+        tmp_path, "empty.csv", VISITS_HEADER, visit_line("C-001", "M1", "2025-03-10", pga="")
+    )
+    stdout, _stderr = run("import_visits", *AS_DATA_MANAGER, path, "--update")
+    assert "row 2: C-001 M1 changed (pga)" in stdout
+    m1.refresh_from_db()
+    assert (m1.entry_status, m1.not_done_answers.count()) == ("in_progress", 0)
 
 
 def test_the_lookback_column_is_optional_and_sets_the_window(three_participants, tmp_path):

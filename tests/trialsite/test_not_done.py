@@ -18,7 +18,7 @@ from tests.factories import ALL_E, NONE_PRESENT, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services
 from trialsite.history import visit_changes
-from trialsite.models import EntryStatus, NotDoneAnswer, Visit
+from trialsite.models import ANSWERS, EntryStatus, NotDoneAnswer, Visit
 
 # Baseline: arthritis 4 + rash 2 + alopecia 2 = 8.
 BASELINE_SLEDAI = {**NONE_PRESENT, "arthritis": True, "rash": True, "alopecia": True}
@@ -179,6 +179,28 @@ def test_deleting_a_visit_deletes_its_answers_not_done(baseline, participant_a):
     assert deleted.history_change_reason == "Entered for the wrong participant"
 
 
+def test_the_pages_show_a_descriptor_and_a_grade_not_done_as_nd(
+    client, coordinator_a, baseline, participant_a
+):
+    m3 = enter_m3(
+        participant_a,
+        sledai={**NONE_PRESENT, "pyuria": None},
+        pga="1.00",
+        bilag={**ALL_E, "renal": None},
+        not_done={"sledai_pyuria": "No urine sample", "bilag_renal": "No urine sample"},
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("visit_detail", args=[m3.pk])).content.decode()
+    assert "no total: a descriptor was not done" in page
+    assert "<li>SLEDAI-2K: Pyuria: No urine sample</li>" in page
+    timeline = client.get(reverse("participant_detail", args=[participant_a.pk])).content.decode()
+    # Month 3's row: SLEDAI-2K not computed, and the nine grades with renal (8th) not done.
+    assert 'title="no total: a descriptor was not done">ND</span>' in timeline
+    assert ">E E E E E E E ND E</span>" in timeline
+    matrix = client.get(reverse("report_matrix")).content.decode()
+    assert '">ND</a>' in matrix
+
+
 # --------------------------------------------------------------------------------------------
 # The visit form
 # --------------------------------------------------------------------------------------------
@@ -329,6 +351,20 @@ def test_admin_keeps_an_entry_with_answers_not_done_complete(admin_client, basel
 # --------------------------------------------------------------------------------------------
 # Exports
 # --------------------------------------------------------------------------------------------
+
+
+def test_a_visit_whose_answers_were_all_not_done_is_in_responses_csv(baseline, participant_a):
+    reason = "Participant too unwell to be examined"
+    enter_m3(participant_a, sledai={}, bilag={}, not_done=dict.fromkeys(ANSWERS, reason))
+    out = StringIO()
+    call_command("export_responses", stdout=out)
+    (row,) = csv.DictReader(StringIO(out.getvalue()))
+    assert (row["visit"], row["pga"], row["sledai2k"], row["sri4"]) == (
+        "M3",
+        "ND",
+        "",
+        "not evaluable",
+    )
 
 
 def test_responses_csv_writes_a_pga_not_done_as_nd(baseline, participant_a):
