@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
-from responses.selectors import BilagGrid, CohortRow, MittRow, TrajectorySet, whole_percents
+from responses.scoring.statistics import whole_percents
+from responses.selectors import BilagGrid, CohortRow, MittRow, TrajectorySet
 
 #: Okabe-Ito colours (distinguishable with colour-vision deficiency).
 PARTICIPANT_COLOUR = "#56B4E9"

@@ -23,13 +23,13 @@ from django.utils.translation import gettext_lazy as _
 
 from responses.exports import format_two_decimals, write_csv
 from responses.models import Endpoint
+from responses.scoring.statistics import whole_percents
 from responses.selectors import (
     BaselineGroup,
     BaselineTable,
     CohortRow,
     NotEvaluable,
     NotInfused,
-    whole_percents,
 )
 from trialsite.models import Participant, VisitDefinition
 from trialsite.templatetags.trial import dose as dose_label

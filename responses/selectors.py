@@ -10,8 +10,8 @@ before it count.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property, lru_cache
+from decimal import Decimal
+from functools import cached_property
 from statistics import median
 
 from django.db.models import (
@@ -25,9 +25,10 @@ from django.db.models import (
     Value,
 )
 from django.urls import reverse
-from scipy.stats import binomtest
 
-from responses.analysis import (
+from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint, EndpointResult, VisitScore
+from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
+from responses.scoring.analysis import (
     MITT_DENOMINATOR,
     MittCategory,
     MittParticipant,
@@ -38,8 +39,11 @@ from responses.analysis import (
     not_evaluable_reason,
     not_infused_category,
 )
-from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint, EndpointResult, VisitScore
-from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS, Outcome, gettext_noop
+from responses.scoring.statistics import (
+    PERCENT_QUANTUM,
+    percents,
+    rate_and_interval,
+)
 from trialsite.models import (
     NOT_DONE,
     EntryStatus,
@@ -49,10 +53,6 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
-
-#: Rates and confidence limits are reported with four decimals.
-PROPORTION_QUANTUM = Decimal("0.0001")
-CONFIDENCE_LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,6 @@ class CohortRow(ShowsRateAsPercent):
 
     def rate_counts(self) -> tuple[int, int]:
         return self.responders, self.evaluable
-
-
-PERCENT_QUANTUM = Decimal("0.1")
 
 
 def _has_any_assessment() -> Q:
@@ -255,54 +252,6 @@ def response_rows(
     return rows
 
 
-@lru_cache(maxsize=4096)
-def _exact_interval(successes: int, trials: int) -> tuple[Decimal, Decimal]:
-    """Return the exact (Clopper-Pearson) 95% interval of a proportion, unrounded."""
-    interval = binomtest(successes, trials).proportion_ci(
-        confidence_level=CONFIDENCE_LEVEL, method="exact"
-    )
-    return Decimal(str(float(interval.low))), Decimal(str(float(interval.high)))
-
-
-def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
-    """Return the exact (Clopper-Pearson) 95% interval of a proportion, to four decimals."""
-    low, high = _exact_interval(successes, trials)
-    return _rounded(low, PROPORTION_QUANTUM), _rounded(high, PROPORTION_QUANTUM)
-
-
-def percents(successes: int, trials: int, quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
-    """Return the rate and its exact 95% interval as percents, each rounded once to ``quantum``
-    from the exact value (rounding the four-decimal figures again would turn 55.498% into 56%)."""
-    low, high = _exact_interval(successes, trials)
-    rate = Decimal(successes) / Decimal(trials)
-    return tuple(_rounded(value * 100, quantum) for value in (rate, low, high))
-
-
-WHOLE = Decimal(1)
-
-
-def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
-    """Return the rate and its exact 95% interval as whole percents, as a sentence gives them."""
-    return tuple(int(value) for value in percents(successes, trials, WHOLE))
-
-
-def _rounded(value: Decimal, quantum: Decimal) -> Decimal:
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def _rate_and_interval(
-    successes: int, trials: int
-) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    """Return the rate and its exact 95% interval to four decimals (None when trials is 0)."""
-    if trials == 0:
-        return None, None, None
-    return (_proportion(successes, trials), *clopper_pearson(successes, trials))
-
-
-def _proportion(successes: int, trials: int) -> Decimal:
-    return _rounded(Decimal(successes) / Decimal(trials), PROPORTION_QUANTUM)
-
-
 def _check_endpoint(endpoint: str) -> None:
     if endpoint not in Endpoint.values:
         raise ValueError(f"Unknown endpoint {endpoint!r}; expected one of {Endpoint.values}")
@@ -357,7 +306,7 @@ def cohort_summary(
     rows = []
     for definition in definitions:
         count = counts[definition.pk]
-        rate, ci_low, ci_high = _rate_and_interval(count["responders"], count["evaluable"])
+        rate, ci_low, ci_high = rate_and_interval(count["responders"], count["evaluable"])
         rows.append(
             CohortRow(
                 visit=definition.code,
@@ -535,8 +484,8 @@ def mitt_summary(
     """Count the infused (mITT) set per scheduled visit after baseline, as of the data cut.
 
     Every participant enrolled and infused on or before ``as_of`` is placed at every visit by
-    :func:`responses.analysis.mitt_category`. A visit counts as recorded when it is dated on or
-    before the cut (and is not left out as out of window by the study's setting); a visit
+    :func:`responses.scoring.analysis.mitt_category`. A visit counts as recorded when it is dated
+    on or before the cut (and is not left out as out of window by the study's setting); a visit
     recorded as missed is not recorded. Excluded: the baseline visit's SLEDAI-2K is complete (its
     stored total is known only when all 24 descriptors are answered) and below the endpoint's X,
     whatever else happened, even while the rest of the baseline entry is in progress. Three
@@ -623,7 +572,7 @@ def mitt_summary(
 def _mitt_row(definition: VisitDefinition, counts: dict[MittCategory, int]) -> MittRow:
     denominator = sum(counts[category] for category in MITT_DENOMINATOR)
     responders = counts[MittCategory.RESPONDER]
-    rate, ci_low, ci_high = _rate_and_interval(responders, denominator)
+    rate, ci_low, ci_high = rate_and_interval(responders, denominator)
     return MittRow(
         visit=definition.code,
         visit_name=definition.name,
@@ -670,8 +619,8 @@ def not_infused(
     *, study: Study, as_of: date, participants: QuerySet[Participant] | None = None
 ) -> NotInfused:
     """List the participants enrolled on or before the cut but not infused by then (no infusion
-    date, or one after the cut), with their reason (responses.analysis.not_infused_category).
-    One query."""
+    date, or one after the cut), with their reason
+    (responses.scoring.analysis.not_infused_category). One query."""
     people = (
         _enrolled_as_of(study=study, participants=participants, as_of=as_of)
         .filter(Q(infusion_date__isnull=True) | Q(infusion_date__gt=as_of))

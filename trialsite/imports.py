@@ -28,6 +28,7 @@ from responses import scoring
 from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
 from trialsite import services
 from trialsite.locks import lock_participants, lock_study
+from trialsite.management.options import InputError
 from trialsite.models import (
     AGE_MAX,
     AGE_MIN,
@@ -89,10 +90,6 @@ DOSE_MAX = 2_147_483_647
 SLEDAI_CELLS: dict[str, bool | None] = {"1": True, "0": False, "": None}
 
 
-class InputError(ValueError):
-    """A command option or file that cannot be used at all (unknown study, user or file)."""
-
-
 # --------------------------------------------------------------------------------------------
 # Problems and reports
 # --------------------------------------------------------------------------------------------
@@ -152,36 +149,8 @@ class ImportReport:
 
 
 # --------------------------------------------------------------------------------------------
-# Options shared by the import and export commands
+# Options of the import commands (--study and InputError: trialsite.management.options)
 # --------------------------------------------------------------------------------------------
-
-
-def choose_study(protocol_number: str | None) -> Study:
-    """Return the study named by --study, or the only study when there is just one."""
-    studies = Study.objects.select_related("baseline_visit")
-    if protocol_number is not None:
-        study = studies.filter(protocol_number=protocol_number).first()
-        if study is None:
-            raise InputError(
-                _('There is no study with protocol number "%(protocol)s" (studies: %(known)s).')
-                % {"protocol": protocol_number, "known": _known_protocols()}
-            )
-        return study
-    found = list(studies[:2])
-    if not found:
-        raise InputError(_("There is no study in the database."))
-    if len(found) > 1:
-        raise InputError(
-            _("There are several studies; choose one with --study PROTOCOL_NUMBER (%(known)s).")
-            % {"known": _known_protocols()}
-        )
-    return found[0]
-
-
-def _known_protocols() -> str:
-    return ", ".join(
-        Study.objects.order_by("protocol_number").values_list("protocol_number", flat=True)
-    )
 
 
 #: The right to import (the Data manager role; superusers have every right).

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from responses.reports import InvalidDataCut, parse_data_cut
-from trialsite.imports import InputError, choose_study
+from trialsite.management.options import InputError, choose_study
 from trialsite.models import Study
 
 

@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from responses import selectors
-from responses.analysis import NotEvaluableReason
 from responses.exports import COHORT_COLUMNS, MITT_COLUMNS, RESPONSES_COLUMNS
 from responses.reports import FilterChoices, ReportFilters, headline_sentence
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from responses.selectors import CohortRow, NotEvaluable, whole_percents
+from responses.scoring.analysis import NotEvaluableReason
+from responses.scoring.statistics import whole_percents
+from responses.selectors import CohortRow, NotEvaluable
 from tests import factories
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services

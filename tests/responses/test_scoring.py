@@ -130,7 +130,14 @@ def responder_pair() -> tuple[Assessment, Assessment]:
 # Module hygiene
 # --------------------------------------------------------------------------------------------
 
-SCORING_SOURCE = Path(scoring.__file__).read_text(encoding="utf-8")
+#: Every module of the scoring package, by file name.
+SCORING_SOURCES = {
+    path.name: path.read_text(encoding="utf-8")
+    for path in sorted(Path(scoring.__file__).parent.glob("*.py"))
+}
+#: What a scoring module may import besides the standard library: the package's own modules, and
+#: SciPy for the exact interval.
+ALLOWED_IMPORTS = {"statistics.py": {"responses", "scipy"}}
 
 
 def _imported_top_level_modules(source: str) -> set[str]:
@@ -144,20 +151,35 @@ def _imported_top_level_modules(source: str) -> set[str]:
     return names
 
 
-def test_scoring_module_does_not_import_django() -> None:
-    assert "django" not in _imported_top_level_modules(SCORING_SOURCE)
+def _imported_packages(source: str) -> set[str]:
+    """Return the package of every ``from responses... import`` in ``source``."""
+    return {
+        node.module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("responses")
+    }
 
 
-def test_scoring_module_imports_only_the_standard_library() -> None:
-    imported = _imported_top_level_modules(SCORING_SOURCE)
-    assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+def test_scoring_modules_do_not_import_django() -> None:
+    for name, source in SCORING_SOURCES.items():
+        assert "django" not in _imported_top_level_modules(source), name
+
+
+def test_scoring_modules_import_only_the_standard_library_and_each_other() -> None:
+    for name, source in SCORING_SOURCES.items():
+        allowed = set(sys.stdlib_module_names) | ALLOWED_IMPORTS.get(name, {"responses"})
+        imported = _imported_top_level_modules(source)
+        assert imported <= allowed, (name, imported - allowed)
+        if "responses" in imported:
+            assert _imported_packages(source) <= {"responses.scoring"}, name
 
 
 def _gettext_noop_arguments() -> list[ast.expr]:
-    """Return the first argument of every gettext_noop(...) call in scoring.py."""
+    """Return the first argument of every gettext_noop(...) call in the scoring package."""
     return [
         node.args[0]
-        for node in ast.walk(ast.parse(SCORING_SOURCE))
+        for source in SCORING_SOURCES.values()
+        for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
         and node.func.id == "gettext_noop"

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.statistics import clopper_pearson
 from responses.selectors import (
     CohortRow,
-    clopper_pearson,
     cohort_summary,
     mitt_summary,
     not_infused,

@@ -21,10 +21,10 @@ from trialsite.imports import (
     IMPORT_PERMISSION,
     PARTICIPANT_COLUMNS,
     VISIT_COLUMNS,
-    InputError,
     import_participants,
     import_visits,
 )
+from trialsite.management.options import InputError
 from trialsite.models import (
     BilagAssessment,
     Participant,

@@ -8,13 +8,12 @@ from django.utils.translation import gettext as _
 
 from trialsite.imports import (
     ImportReport,
-    InputError,
-    choose_study,
     find_author,
     problem_summary,
     read_import_file,
     summary_lines,
 )
+from trialsite.management.options import InputError, choose_study
 from trialsite.models import Study
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from responses.scoring import Outcome, gettext_noop
+from responses.scoring.common import Outcome, gettext_noop
 
 
 class MittCategory(StrEnum):

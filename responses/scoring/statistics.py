@@ -1,0 +1,66 @@
+"""The statistics of the cohort figures: a rate with its exact (Clopper-Pearson) 95% interval,
+and percents rounded once from the exact value, halves up (clinical-rules.md section 4a).
+
+Pure Python with SciPy's binomial test; no Django.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from scipy.stats import binomtest
+
+#: Rates and confidence limits are reported with four decimals.
+PROPORTION_QUANTUM = Decimal("0.0001")
+CONFIDENCE_LEVEL = 0.95
+#: Report tables show percents with one decimal.
+PERCENT_QUANTUM = Decimal("0.1")
+
+
+@lru_cache(maxsize=4096)
+def _exact_interval(successes: int, trials: int) -> tuple[Decimal, Decimal]:
+    """Return the exact (Clopper-Pearson) 95% interval of a proportion, unrounded."""
+    interval = binomtest(successes, trials).proportion_ci(
+        confidence_level=CONFIDENCE_LEVEL, method="exact"
+    )
+    return Decimal(str(float(interval.low))), Decimal(str(float(interval.high)))
+
+
+def clopper_pearson(successes: int, trials: int) -> tuple[Decimal, Decimal]:
+    """Return the exact (Clopper-Pearson) 95% interval of a proportion, to four decimals."""
+    low, high = _exact_interval(successes, trials)
+    return rounded(low, PROPORTION_QUANTUM), rounded(high, PROPORTION_QUANTUM)
+
+
+def percents(successes: int, trials: int, quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Return the rate and its exact 95% interval as percents, each rounded once to ``quantum``
+    from the exact value (rounding the four-decimal figures again would turn 55.498% into 56%)."""
+    low, high = _exact_interval(successes, trials)
+    rate = Decimal(successes) / Decimal(trials)
+    return tuple(rounded(value * 100, quantum) for value in (rate, low, high))
+
+
+WHOLE = Decimal(1)
+
+
+def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
+    """Return the rate and its exact 95% interval as whole percents, as a sentence gives them."""
+    return tuple(int(value) for value in percents(successes, trials, WHOLE))
+
+
+def rounded(value: Decimal, quantum: Decimal) -> Decimal:
+    """Round to ``quantum``, halves up (0.125 to two decimals is 0.13)."""
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def rate_and_interval(
+    successes: int, trials: int
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """Return the rate and its exact 95% interval to four decimals (None when trials is 0)."""
+    if trials == 0:
+        return None, None, None
+    return (proportion(successes, trials), *clopper_pearson(successes, trials))
+
+
+def proportion(successes: int, trials: int) -> Decimal:
+    """Return successes / trials to four decimals."""
+    return rounded(Decimal(successes) / Decimal(trials), PROPORTION_QUANTUM)
