@@ -10,7 +10,7 @@ PRODUCTION := env DJANGO_DEBUG=0
 GUNICORN_BIND ?= 127.0.0.1:8000
 GUNICORN_WORKERS ?= 3
 
-.PHONY: run serve test lint format migrate demo clean
+.PHONY: run serve test test-fast lint format migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ format: $(VENV)/.installed-dev
 test: lint | var
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The same without the browser tests, for a quick run while working (CI runs `make test`).
+test-fast: lint | var
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -11,13 +11,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from responses import scoring
+from responses.scoring.labs import LAB_FIELDS
 from trialsite import selectors, services, versions
 from trialsite.formfields import DecimalField, formfield_for_model_field
 from trialsite.history import HistorySource
 from trialsite.models import (
     ANSWERS,
     BILAG_GRADE_CHOICES,
-    LAB_FIELDS,
     NOT_DONE,
     SLEDAI_LOOKBACK_CHOICES,
     EntryStatus,

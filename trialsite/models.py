@@ -767,26 +767,6 @@ class NotDoneAnswer(models.Model):
         return f"{self.visit} {self.get_answer_display()}: ND"
 
 
-#: Form order: each value next to its unit or its lab's limit.
-LAB_FIELDS = (
-    "platelets",
-    "wbc",
-    "max_temperature_c",
-    "urine_rbc_per_hpf",
-    "urine_wbc_per_hpf",
-    "urinary_casts",
-    "protein_24h_g",
-    "upcr",
-    "upcr_unit",
-    "c3",
-    "c3_lower_limit",
-    "c4",
-    "c4_lower_limit",
-    "anti_dsdna",
-    "anti_dsdna_upper_limit",
-)
-
-
 def lab_field(label: str, unit: str) -> models.DecimalField:
     """Return a lab value field: a Decimal measurement, None when not done."""
     return models.DecimalField(

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from responses import scoring
 from responses.models import EndpointResult
+from responses.scoring.labs import LAB_FIELDS
 from trialsite.models import (
     ANSWER_LABELS,
-    LAB_FIELDS,
     NOT_DONE,
     BilagAssessment,
     EntryStatus,

@@ -22,12 +22,12 @@ from django.utils.translation import gettext_lazy
 
 from responses import scoring
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.labs import LAB_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
     ANSWERS,
-    LAB_FIELDS,
     BilagAssessment,
     EntryStatus,
     LabResult,

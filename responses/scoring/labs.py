@@ -3,7 +3,7 @@ boundaries). A suggestion is never an answer: the coordinator decides."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 # --------------------------------------------------------------------------------------------
@@ -92,6 +92,10 @@ class Labs:
             raise ValueError(
                 f"UPCR unit must be one of {', '.join(UPCR_THRESHOLDS)}, not {self.upcr_unit!r}"
             )
+
+
+#: Every lab value of a visit, in form order: each value next to its unit or its lab's limit.
+LAB_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(Labs))
 
 
 def _proteinuria_suggested(labs: Labs) -> bool:
