@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from responses.scoring import Outcome
+from responses.scoring import BILAG_NUMERIC_MAX, SLEDAI_MAX, Outcome
 
 OUTCOME_CHOICES = [(outcome.value, _(outcome.value)) for outcome in Outcome]
 
@@ -36,12 +36,12 @@ class VisitScore(models.Model):
         verbose_name_plural = _("visit scores")
         constraints = [
             models.CheckConstraint(
-                condition=Q(sledai_total__lte=105),
+                condition=Q(sledai_total__lte=SLEDAI_MAX),
                 name="visit_score_sledai_0_to_105",
                 violation_error_message=_("SLEDAI-2K is 0 to 105."),
             ),
             models.CheckConstraint(
-                condition=Q(bilag_numeric__lte=108),
+                condition=Q(bilag_numeric__lte=BILAG_NUMERIC_MAX),
                 name="visit_score_bilag_0_to_108",
                 violation_error_message=_("The numeric BILAG-2004 score is 0 to 108."),
             ),

@@ -30,7 +30,12 @@ from responses.reports import (
     write_not_infused_csv,
 )
 from trialsite.models import Participant, Study
-from trialsite.selectors import dose_levels, participants_visible_to, sites_visible_to
+from trialsite.selectors import (
+    current_study,
+    dose_levels,
+    participants_visible_to,
+    sites_visible_to,
+)
 
 CSV_TABLES = ("summary", "mitt", "not_infused", "matrix", "baseline")
 
@@ -51,7 +56,7 @@ class Report:
 
 
 def _report(request: HttpRequest, page: str) -> Report:
-    study = selectors.current_study()
+    study = current_study()
     choices = FilterChoices(
         sites=tuple(site.code for site in sites_visible_to(request.user)),
         doses=tuple(dose_levels(request.user)),

@@ -17,6 +17,7 @@ from django.db import transaction
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from trialsite import services
 from trialsite.models import Participant, Site, SiteMembership, Study, VisitDefinition
+from trialsite.selectors import current_study
 
 DEMO_REASON = "Demo cohort (manage.py load_demo)"
 DEMO_PASSWORD = "trial-demo-2026"
@@ -257,7 +258,7 @@ class DemoLoadResult:
 @transaction.atomic
 def load_demo(*, today: date) -> DemoLoadResult:
     """Create the demo sites, users and cohort; what already exists is left as it is."""
-    study = Study.objects.select_related("baseline_visit").get()
+    study = current_study()
     # The superuser first: it is the author of every audited row the demo writes.
     admin = _ensure_user("admin", role=None, site_codes=[], sites={}, author=None, superuser=True)
     sites = {}

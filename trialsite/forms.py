@@ -16,6 +16,8 @@ from trialsite import selectors, services, versions
 from trialsite.formfields import DecimalField, formfield_for_model_field
 from trialsite.history import HistorySource
 from trialsite.models import (
+    AGE_MAX,
+    AGE_MIN,
     ANSWERS,
     BILAG_GRADE_CHOICES,
     NOT_DONE,
@@ -172,7 +174,7 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.study = study
         self.fields["site"].queryset = selectors.sites_visible_to(user)
-        self.fields["age_at_enrollment"].widget.attrs.update({"min": 0, "max": 21})
+        self.fields["age_at_enrollment"].widget.attrs.update({"min": AGE_MIN, "max": AGE_MAX})
         self.fields["dose_cells_per_kg"].help_text = _("CAR+ cells per kg, e.g. 100000 for 1x10^5.")
         self.add_change_reason(editing=self.instance.pk is not None)
         if self.instance.pk is not None:

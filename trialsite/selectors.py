@@ -23,11 +23,17 @@ from trialsite.models import (
     PgaAssessment,
     Site,
     SledaiAssessment,
+    Study,
     Visit,
     VisitDefinition,
 )
 
 ALL_SITES_PERMISSION = "trialsite.view_all_sites"
+
+
+def current_study() -> Study:
+    """Return the study the site runs, with its baseline and primary visits (one study today)."""
+    return Study.objects.select_related("baseline_visit", "primary_visit").get()
 
 
 def user_sees_all_sites(user: AbstractBaseUser) -> bool:

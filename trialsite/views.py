@@ -25,7 +25,7 @@ from trialsite.forms import (
 )
 from trialsite.history import visit_changes
 from trialsite.locks import lock_participant_save, lock_participants
-from trialsite.models import Participant, Study, Visit, VisitDefinition
+from trialsite.models import Participant, Visit, VisitDefinition
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ def participant_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _participant_form(request: HttpRequest, participant: Participant | None) -> HttpResponse:
-    study = participant.study if participant is not None else Study.objects.get()
+    study = participant.study if participant is not None else selectors.current_study()
     form = ParticipantForm(
         request.POST or None, instance=participant, user=request.user, study=study
     )

@@ -41,6 +41,9 @@ BILAG_GRADE_LABELS: dict[str, str] = {
 #: Numeric BILAG-2004 score per grade (Yee 2010); total range 0..108.
 BILAG_NUMERIC: dict[str, int] = {"A": 12, "B": 8, "C": 1, "D": 0, "E": 0}
 #: Grades that mean the system has been involved; E may not follow any of them (spec section 3).
+#: The highest numeric score: every system graded A (9 x 12).
+BILAG_NUMERIC_MAX = len(BILAG_SYSTEMS) * BILAG_NUMERIC["A"]
+
 BILAG_INVOLVED_GRADES: frozenset[str] = frozenset({"A", "B", "C", "D"})
 
 

@@ -39,7 +39,6 @@ from responses.selectors.cohort import (
 from responses.selectors.common import (
     ShowsRateAsPercent,
     check_endpoint,
-    current_study,
     enrolled_as_of,
     latest_computed_at,
     out_of_window,
@@ -97,7 +96,6 @@ __all__ = [
     "bilag_grids",
     "check_endpoint",
     "cohort_summary",
-    "current_study",
     "enrolled_as_of",
     "latest_computed_at",
     "mitt_summary",

@@ -86,11 +86,6 @@ def out_of_window(definition: VisitDefinition, visit_date: date, infusion: date 
     return definition.is_in_window(study_day) is False
 
 
-def current_study() -> Study:
-    """Return the study the site runs, with its baseline and primary visits (one study today)."""
-    return Study.objects.select_related("baseline_visit", "primary_visit").get()
-
-
 def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
     """Return the scheduled visits after the baseline in schedule order (the report's columns)."""
     definitions = VisitDefinition.objects.filter(study=study, repeatable=False)
