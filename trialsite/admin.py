@@ -427,9 +427,8 @@ class VisitAdmin(AuditedAdmin):
         return ["participant", "visit_definition", "occurrence", "entry_status"]
 
     def get_deleted_objects(self, objs, request):
-        # Only a visit's own assessments, labs and answers not done protect it, and visit_delete
-        # removes them first (each audited). A new model that protects visits must be handled
-        # here.
+        # Only a visit's own records (trialsite.models.VISIT_RECORD_MODELS) protect it, and
+        # visit_delete removes them first (each audited).
         deletable, model_count, _perms_needed, _protected = super().get_deleted_objects(
             objs, request
         )

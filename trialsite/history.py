@@ -10,6 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.models import (
+    VISIT_RECORD_MODELS,
     BilagAssessment,
     LabResult,
     NotDoneAnswer,
@@ -104,16 +105,25 @@ def _not_done_name(record) -> str:
     }
 
 
+#: What the audit trail calls each kind of visit record (trialsite.models.VISIT_RECORD_MODELS).
+RECORD_NAMES: dict[type, RowName] = {
+    PgaAssessment: _("PGA"),
+    SledaiAssessment: _("SLEDAI-2K"),
+    BilagAssessment: _("BILAG-2004"),
+    LabResult: _("labs"),
+    NotDoneAnswer: _not_done_name,
+}
+
+
 def visit_sources(visit_id: int) -> list[HistorySource]:
     """Return the histories of a visit, of its assessments and labs, and of its answers marked
     not done."""
     return [
         (Visit.history.filter(id=visit_id), _("visit")),
-        (PgaAssessment.history.filter(visit_id=visit_id), _("PGA")),
-        (SledaiAssessment.history.filter(visit_id=visit_id), _("SLEDAI-2K")),
-        (BilagAssessment.history.filter(visit_id=visit_id), _("BILAG-2004")),
-        (LabResult.history.filter(visit_id=visit_id), _("labs")),
-        (NotDoneAnswer.history.filter(visit_id=visit_id), _not_done_name),
+        *(
+            (model.history.filter(visit_id=visit_id), RECORD_NAMES[model])
+            for model in VISIT_RECORD_MODELS
+        ),
     ]
 
 

@@ -826,3 +826,15 @@ class LabResult(models.Model):
 
     def __str__(self) -> str:
         return f"Labs {self.visit}"
+
+
+#: The records of a visit's data, each linked by its ``visit`` field, in the order the audit
+#: trail and the version a form carries list them. Deleting a visit deletes these first
+#: (trialsite.services.visit_delete); a new kind of visit record is added here.
+VISIT_RECORD_MODELS: tuple[type[models.Model], ...] = (
+    PgaAssessment,
+    SledaiAssessment,
+    BilagAssessment,
+    LabResult,
+    NotDoneAnswer,
+)

@@ -28,6 +28,7 @@ from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
     ANSWERS,
+    VISIT_RECORD_MODELS,
     BilagAssessment,
     EntryStatus,
     LabResult,
@@ -203,7 +204,7 @@ def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     """Delete a visit entered in error, with its assessments; its history keeps every value."""
     participant = visit.participant
     lock_participants([participant.pk])
-    for model in (SledaiAssessment, PgaAssessment, BilagAssessment, LabResult, NotDoneAnswer):
+    for model in VISIT_RECORD_MODELS:
         for row in model.objects.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
     delete_with_audit(visit, author=author, reason=reason)

@@ -1,10 +1,19 @@
-"""The default study, its visit schedule and the roles that the migrations create."""
+"""The default study, its visit schedule and the roles that the migrations create, and the
+records that hang on a visit."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import models
 
 from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
-from trialsite.models import BilagAssessment, SledaiAssessment, VisitDefinition
+from trialsite.history import RECORD_NAMES
+from trialsite.models import (
+    VISIT_RECORD_MODELS,
+    BilagAssessment,
+    SledaiAssessment,
+    Visit,
+    VisitDefinition,
+)
 
 # interchange.md, "Default visit schedule": code, target study day, window low, window high.
 SPEC_SCHEDULE = [
@@ -65,3 +74,15 @@ def test_roles_exist_with_their_permissions(db, role, can_change_participants, s
     assert ("change_participant" in codenames) is can_change_participants
     assert ("view_all_sites" in codenames) is sees_all_sites
     assert "delete_participant" not in codenames
+
+
+def test_every_record_of_a_visit_is_deleted_with_it_and_shown_in_its_audit_trail():
+    # A model that protects visits from deletion is a record of the visit's data: the visit's
+    # deletion removes it first, and the audit trail and form versions read its history.
+    protecting = {
+        relation.related_model
+        for relation in Visit._meta.related_objects
+        if relation.on_delete is models.PROTECT
+    }
+    assert protecting == set(VISIT_RECORD_MODELS)
+    assert set(RECORD_NAMES) == set(VISIT_RECORD_MODELS)
