@@ -38,7 +38,8 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS  # noqa: E402
+from responses.scoring.bilag import BILAG_SYSTEMS  # noqa: E402
+from responses.scoring.sledai import SLEDAI_FIELDS  # noqa: E402
 from responses.services import recompute_all_responses  # noqa: E402
 from trialsite.models import (  # noqa: E402
     BilagAssessment,

@@ -5,7 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from responses.scoring import BILAG_NUMERIC_MAX, SLEDAI_MAX, Outcome
+from responses.scoring.bilag import BILAG_NUMERIC_MAX
+from responses.scoring.common import Outcome
+from responses.scoring.sledai import SLEDAI_MAX
 
 OUTCOME_CHOICES = [(outcome.value, _(outcome.value)) for outcome in Outcome]
 

@@ -26,7 +26,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from responses.scoring import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
+from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.statistics import whole_percents
 from responses.selectors import BilagGrid, CohortRow, MittRow, TrajectorySet
 

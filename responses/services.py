@@ -19,20 +19,22 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from responses import scoring
 from responses.models import SRI_ENDPOINT_THRESHOLDS, EndpointResult, VisitScore
+from responses.scoring.bilag import bilag_numeric_score
+from responses.scoring.sledai import clinical_sledai_total, sledai_total
+from responses.scoring.sri import Assessment, sri, treatment_failed
 from trialsite.locks import lock_participants
 from trialsite.models import EntryStatus, Participant, Visit
 
 
-def visit_assessment(visit: Visit) -> scoring.Assessment:
+def visit_assessment(visit: Visit) -> Assessment:
     """Return a visit's answers as the scoring module takes them: an answer not given (not
     entered, or marked not done) is None, missing for O5 and O6; so is every answer of a missing
     row."""
     sledai = getattr(visit, "sledai", None)
     pga = getattr(visit, "pga", None)
     bilag = getattr(visit, "bilag", None)
-    return scoring.Assessment(
+    return Assessment(
         sledai=sledai.answers() if sledai is not None else {},
         pga=pga.score if pga is not None else None,
         bilag=bilag.grades() if bilag is not None else {},
@@ -87,9 +89,9 @@ def compute_participant(
     scores = [
         VisitScore(
             visit=visit,
-            sledai_total=scoring.sledai_total(assessments[visit.pk].sledai),
-            clinical_sledai_total=scoring.clinical_sledai_total(assessments[visit.pk].sledai),
-            bilag_numeric=scoring.bilag_numeric_score(assessments[visit.pk].bilag),
+            sledai_total=sledai_total(assessments[visit.pk].sledai),
+            clinical_sledai_total=clinical_sledai_total(assessments[visit.pk].sledai),
+            bilag_numeric=bilag_numeric_score(assessments[visit.pk].bilag),
             computed_at=now,
         )
         for visit in visits
@@ -97,13 +99,13 @@ def compute_participant(
     baseline, follow_ups = follow_up_visits(participant=participant, visits=visits)
     results = []
     for visit in follow_ups:
-        failed = scoring.treatment_failed(
+        failed = treatment_failed(
             visit_date=visit.visit_date,
             treatment_failure_date=participant.treatment_failure_date,
             withdrawal_date=participant.withdrawal_date,
         )
         for endpoint, threshold in SRI_ENDPOINT_THRESHOLDS.items():
-            result = scoring.sri(
+            result = sri(
                 threshold=threshold,
                 baseline=assessments[baseline.pk] if baseline is not None else None,
                 visit=assessments[visit.pk],

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from responses.models import EndpointResult, VisitScore
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES

@@ -10,8 +10,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from responses import scoring
-from responses.scoring.labs import LAB_FIELDS
+from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
+from responses.scoring.labs import LAB_FIELDS, Labs
+from responses.scoring.pga import PGA_MAX, PGA_MIN, validate_pga
+from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS
 from trialsite import selectors, services, versions
 from trialsite.formfields import DecimalField, formfield_for_model_field
 from trialsite.history import HistorySource
@@ -359,7 +361,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     def __init__(self, *args, visit: Visit, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.visit = visit
-        for descriptor in scoring.SLEDAI_DESCRIPTORS:
+        for descriptor in SLEDAI_DESCRIPTORS:
             self.fields[sledai_field_name(descriptor.field)] = forms.ChoiceField(
                 label=_(descriptor.label),
                 choices=SLEDAI_CHOICES,
@@ -367,9 +369,9 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
                 widget=forms.RadioSelect(attrs={"data-weight": descriptor.weight}),
                 help_text=_(descriptor.definition),
             )
-        for system in scoring.BILAG_SYSTEMS:
+        for system in BILAG_SYSTEMS:
             self.fields[bilag_field_name(system)] = forms.ChoiceField(
-                label=_(scoring.BILAG_SYSTEM_LABELS[system]),
+                label=_(BILAG_SYSTEM_LABELS[system]),
                 choices=[("", _("not answered")), *BILAG_GRADE_CHOICES, (NOT_DONE, _("not done"))],
                 required=False,
             )
@@ -387,16 +389,16 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
 
     def sledai_answers(self) -> dict[str, bool | None]:
         answers = {}
-        for field in scoring.SLEDAI_FIELDS:
+        for field in SLEDAI_FIELDS:
             value = self.cleaned_data.get(sledai_field_name(field))
             answers[field] = {PRESENT: True, ABSENT: False}.get(value)
         return answers
 
     def bilag_grades(self) -> dict[str, str | None]:
         grades = {}
-        for system in scoring.BILAG_SYSTEMS:
+        for system in BILAG_SYSTEMS:
             grade = self.cleaned_data.get(bilag_field_name(system))
-            grades[system] = grade if grade in scoring.BILAG_GRADES else None
+            grades[system] = grade if grade in BILAG_GRADES else None
         return grades
 
     def marked_not_done(self, answer: str) -> bool:
@@ -427,7 +429,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         """Return the descriptors grouped by organ, in form order, each with its bound field and
         the field of its reason not done."""
         groups: dict[str, list] = {}
-        for descriptor in scoring.SLEDAI_DESCRIPTORS:
+        for descriptor in SLEDAI_DESCRIPTORS:
             name = sledai_field_name(descriptor.field)
             groups.setdefault(descriptor.organ, []).append(
                 (self[name], descriptor, self.not_done_reason(name))
@@ -438,24 +440,24 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         """Return each system's bound field with the field of its reason not done."""
         return [
             (self[bilag_field_name(system)], self.not_done_reason(bilag_field_name(system)))
-            for system in scoring.BILAG_SYSTEMS
+            for system in BILAG_SYSTEMS
         ]
 
     def lab_fields(self) -> list[forms.BoundField]:
         return [self[lab_field_name(field)] for field in LAB_FIELDS]
 
     @classmethod
-    def labs_from_query(cls, query) -> scoring.Labs:
+    def labs_from_query(cls, query) -> Labs:
         return selectors.scoring_labs(LabValuesForm(query).valid_values())
 
     def clean_pga(self) -> Decimal | None:
         pga = self.cleaned_data.get("pga")
         if pga is None:
             return None
-        if not scoring.PGA_MIN <= pga <= scoring.PGA_MAX:
+        if not PGA_MIN <= pga <= PGA_MAX:
             raise forms.ValidationError(_("PGA is between 0.00 and 3.00."))
         try:
-            return scoring.validate_pga(pga)
+            return validate_pga(pga)
         except ValueError:
             raise forms.ValidationError(
                 _("PGA has at most two decimal places, for example 1.25.")

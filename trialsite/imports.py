@@ -24,8 +24,9 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from responses import scoring
-from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
+from responses.scoring.pga import validate_pga
+from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite import services
 from trialsite.locks import lock_participants, lock_study
 from trialsite.management.options import InputError
@@ -415,7 +416,7 @@ def parse_pga(cell: str) -> Decimal:
     message = _("PGA is a number from 0.00 to 3.00 with at most two decimals, ND or empty.")
     require_ascii_digits(cell)
     try:
-        return scoring.validate_pga(Decimal(cell))
+        return validate_pga(Decimal(cell))
     except (InvalidOperation, ValueError) as error:
         raise CellError(message) from error
 

@@ -16,16 +16,15 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from responses.scoring import (
+from responses.scoring.bilag import (
     BILAG_GRADE_LABELS,
     BILAG_GRADES,
     BILAG_SYSTEM_LABELS,
     BILAG_SYSTEMS,
-    LAB_DECIMAL_FIELDS,
-    PGA_MAX,
-    PGA_MIN,
-    SLEDAI_DESCRIPTORS,
 )
+from responses.scoring.labs import LAB_DECIMAL_FIELDS
+from responses.scoring.pga import PGA_MAX, PGA_MIN
+from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from trialsite.validators import (
     STUDY_DAY_MAX,
     STUDY_DAY_MIN,

@@ -9,9 +9,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from responses import scoring
 from responses.models import EndpointResult
-from responses.scoring.labs import LAB_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
+from responses.scoring.labs import LAB_FIELDS, Labs, sledai_suggestions
+from responses.scoring.sledai import (
+    ACTIVITY_BAND_HIGH_FROM,
+    ACTIVITY_BAND_MILD_FROM,
+    ACTIVITY_BAND_MODERATE_FROM,
+    ACTIVITY_BAND_VERY_HIGH_FROM,
+    SLEDAI_DESCRIPTORS,
+    SLEDAI_FIELDS,
+    SledaiDescriptor,
+    activity_band,
+)
 from trialsite.models import (
     ANSWER_LABELS,
     NOT_DONE,
@@ -171,7 +181,7 @@ class TimelineRow:
         score = getattr(self.visit, "score", None)
         if score is None or score.sledai_total is None:
             return None
-        return scoring.activity_band(score.sledai_total).value
+        return activity_band(score.sledai_total).value
 
     @property
     def pga(self) -> Decimal | str | None:
@@ -377,22 +387,22 @@ def recent_changes(user: AbstractBaseUser, limit: int = 10) -> list[RecentChange
     return changes
 
 
-def scoring_labs(values: Mapping[str, object]) -> scoring.Labs:
+def scoring_labs(values: Mapping[str, object]) -> Labs:
     """Turn lab values keyed by LabResult field (stored or typed) into the scoring input."""
-    return scoring.Labs(
+    return Labs(
         **{field: values.get(field) for field in LAB_FIELDS if field != "upcr_unit"},
         upcr_unit=values.get("upcr_unit") or None,
     )
 
 
-def lab_suggestions(labs: LabResult | None) -> list[scoring.SledaiDescriptor]:
+def lab_suggestions(labs: LabResult | None) -> list[SledaiDescriptor]:
     """Return the SLEDAI-2K descriptors a visit's stored labs suggest, in form order."""
     if labs is None:
         return []
-    suggested = scoring.sledai_suggestions(
+    suggested = sledai_suggestions(
         scoring_labs({field: getattr(labs, field) for field in LAB_FIELDS})
     )
-    return [d for d in scoring.SLEDAI_DESCRIPTORS if d.field in suggested]
+    return [d for d in SLEDAI_DESCRIPTORS if d.field in suggested]
 
 
 @dataclass(frozen=True)
@@ -400,12 +410,12 @@ class VisitSummary:
     sledai_total: int | None
     clinical_sledai_total: int | None
     band: str | None
-    present: list[scoring.SledaiDescriptor]
+    present: list[SledaiDescriptor]
     unanswered: int
     pga: Decimal | str | None
     bilag: list[tuple[str, str]]
     bilag_numeric: int | None
-    suggestions: list[scoring.SledaiDescriptor]
+    suggestions: list[SledaiDescriptor]
     not_done: list[tuple[str, str]]
 
 
@@ -430,10 +440,10 @@ def shown_pga(visit: Visit | None, not_done: Mapping[str, str]) -> Decimal | str
 def shown_grades(visit: Visit | None, not_done: Mapping[str, str]) -> dict[str, str]:
     """Return the BILAG-2004 grades as pages show them: ND when not done, "" when not given."""
     bilag = getattr(visit, "bilag", None)
-    grades = bilag.grades() if bilag is not None else dict.fromkeys(scoring.BILAG_SYSTEMS)
+    grades = bilag.grades() if bilag is not None else dict.fromkeys(BILAG_SYSTEMS)
     return {
         system: NOT_DONE if f"bilag_{system}" in not_done else grades[system] or ""
-        for system in scoring.BILAG_SYSTEMS
+        for system in BILAG_SYSTEMS
     }
 
 
@@ -441,22 +451,22 @@ def visit_summary(visit: Visit) -> VisitSummary:
     """Return what a visit's page shows of its scores (totals as stored by the recompute)."""
     score = getattr(visit, "score", None)
     sledai = getattr(visit, "sledai", None)
-    answers = sledai.answers() if sledai is not None else dict.fromkeys(scoring.SLEDAI_FIELDS)
+    answers = sledai.answers() if sledai is not None else dict.fromkeys(SLEDAI_FIELDS)
     not_done = not_done_reasons(visit)
     grades = shown_grades(visit, not_done)
     total = score.sledai_total if score is not None else None
     return VisitSummary(
         sledai_total=total,
         clinical_sledai_total=score.clinical_sledai_total if score is not None else None,
-        band=scoring.activity_band(total).value if total is not None else None,
-        present=[d for d in scoring.SLEDAI_DESCRIPTORS if answers[d.field] is True],
+        band=activity_band(total).value if total is not None else None,
+        present=[d for d in SLEDAI_DESCRIPTORS if answers[d.field] is True],
         unanswered=sum(
             1
             for field, value in answers.items()
             if value is None and f"sledai_{field}" not in not_done
         ),
         pga=shown_pga(visit, not_done),
-        bilag=[(scoring.BILAG_SYSTEM_LABELS[s], grades[s]) for s in scoring.BILAG_SYSTEMS],
+        bilag=[(BILAG_SYSTEM_LABELS[s], grades[s]) for s in BILAG_SYSTEMS],
         bilag_numeric=score.bilag_numeric if score is not None else None,
         suggestions=lab_suggestions(getattr(visit, "labs", None)),
         not_done=[
@@ -470,12 +480,12 @@ def visit_summary(visit: Visit) -> VisitSummary:
 def activity_band_boundaries() -> list[tuple[int, str]]:
     """Return each SLEDAI-2K band's lowest total with its translated name, for the form."""
     return [
-        (total, str(_(scoring.activity_band(total).value)))
+        (total, str(_(activity_band(total).value)))
         for total in (
             0,
-            scoring.ACTIVITY_BAND_MILD_FROM,
-            scoring.ACTIVITY_BAND_MODERATE_FROM,
-            scoring.ACTIVITY_BAND_HIGH_FROM,
-            scoring.ACTIVITY_BAND_VERY_HIGH_FROM,
+            ACTIVITY_BAND_MILD_FROM,
+            ACTIVITY_BAND_MODERATE_FROM,
+            ACTIVITY_BAND_HIGH_FROM,
+            ACTIVITY_BAND_VERY_HIGH_FROM,
         )
     ]

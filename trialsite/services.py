@@ -20,9 +20,14 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from responses import scoring
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import (
+    BILAG_INVOLVED_GRADES,
+    BILAG_SYSTEM_LABELS,
+    BILAG_SYSTEMS,
+    bilag_e_after_involvement,
+)
 from responses.scoring.labs import LAB_FIELDS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
@@ -394,17 +399,15 @@ def bilag_history_errors(
     visits.sort(key=lambda v: (v.visit_date, v.visit_definition.order, v.occurrence))
     history = [grades_of[visit.pk] for visit in visits]
     errors: dict[str, list[str]] = {}
-    for index, system in scoring.bilag_e_after_involvement(history):
-        earlier = next(
-            i for i in range(index) if history[i].get(system) in scoring.BILAG_INVOLVED_GRADES
-        )
+    for index, system in bilag_e_after_involvement(history):
+        earlier = next(i for i in range(index) if history[i].get(system) in BILAG_INVOLVED_GRADES)
         errors.setdefault(system, []).append(
             _(
                 "%(system)s cannot be E (never involved) at %(visit)s: it was graded %(grade)s "
                 "at %(earlier)s on %(date)s."
             )
             % {
-                "system": _(scoring.BILAG_SYSTEM_LABELS[system]),
+                "system": _(BILAG_SYSTEM_LABELS[system]),
                 "visit": visits[index].visit_definition.code,
                 "grade": history[earlier][system],
                 "earlier": visits[earlier].visit_definition.code,

@@ -12,8 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from responses import scoring
 from responses.models import Endpoint
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.labs import sledai_suggestions
+from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
 from trialsite import selectors, services
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
@@ -133,7 +135,7 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "participant": participant,
             "rows": selectors.participant_timeline(participant, timezone.localdate()),
             "endpoints": Endpoint.choices,
-            "bilag_systems": scoring.BILAG_SYSTEMS,
+            "bilag_systems": BILAG_SYSTEMS,
         },
     )
 
@@ -245,7 +247,7 @@ def visit_entry(request: HttpRequest, pk: int) -> HttpResponse:
             "visit": visit,
             "suggestions": suggestions,
             "suggested_fields": [descriptor.field for descriptor in suggestions],
-            "attribution_note": _(scoring.SLEDAI_ATTRIBUTION_NOTE),
+            "attribution_note": _(SLEDAI_ATTRIBUTION_NOTE),
             "bands": selectors.activity_band_boundaries(),
         },
     )
@@ -272,8 +274,8 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def lab_suggestions(request: HttpRequest) -> JsonResponse:
     """Say which SLEDAI-2K descriptors lab values suggest (the form asks as values are typed)."""
-    suggested = scoring.sledai_suggestions(AssessmentForm.labs_from_query(request.GET))
-    descriptors = [d for d in scoring.SLEDAI_DESCRIPTORS if d.field in suggested]
+    suggested = sledai_suggestions(AssessmentForm.labs_from_query(request.GET))
+    descriptors = [d for d in SLEDAI_DESCRIPTORS if d.field in suggested]
     return JsonResponse(
         {
             "suggested": [d.field for d in descriptors],

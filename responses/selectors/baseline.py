@@ -9,7 +9,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from responses.scoring import BILAG_SYSTEMS
+from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.selectors.common import (
     enrolled_as_of,
 )

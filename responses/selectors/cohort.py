@@ -15,7 +15,6 @@ from django.db.models import (
 )
 
 from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
-from responses.scoring import Outcome, gettext_noop
 from responses.scoring.analysis import (
     MITT_DENOMINATOR,
     MittCategory,
@@ -27,6 +26,7 @@ from responses.scoring.analysis import (
     not_evaluable_reason,
     not_infused_category,
 )
+from responses.scoring.common import Outcome, gettext_noop
 from responses.scoring.statistics import (
     rate_and_interval,
 )

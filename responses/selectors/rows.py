@@ -13,7 +13,8 @@ from django.db.models import (
 )
 
 from responses.models import Endpoint, EndpointResult
-from responses.scoring import BILAG_GRADES, BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.common import (
     visits_as_of,
 )

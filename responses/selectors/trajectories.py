@@ -10,7 +10,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from responses.scoring import BILAG_SYSTEMS
+from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.selectors.common import (
     enrolled_as_of,
     visits_as_of,

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.browser.conftest import screenshot
 from tests.browser.test_coordinator_journey import log_in
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests import factories
 from tests.factories import SiteFactory
 from trialsite import services

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS, Assessment, Outcome, analysis, sri
+from responses.scoring import analysis
 from responses.scoring.analysis import (
     MittCategory,
     MittParticipant,
@@ -21,6 +21,10 @@ from responses.scoring.analysis import (
     not_infused_category,
     window_last_day,
 )
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.common import Outcome
+from responses.scoring.sledai import SLEDAI_FIELDS
+from responses.scoring.sri import Assessment, sri
 from trialsite.models import NotInfusedReason
 
 INFUSED = date(2024, 3, 1)

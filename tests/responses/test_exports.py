@@ -17,7 +17,8 @@ from responses.exports import (
     neutralise_formula,
     write_cohort_csv,
 )
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors import CohortRow
 from tests.factories import SiteFactory
 from trialsite import services

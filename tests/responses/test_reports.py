@@ -14,8 +14,9 @@ from django.utils import timezone
 from responses import selectors
 from responses.exports import COHORT_COLUMNS, MITT_COLUMNS, RESPONSES_COLUMNS
 from responses.reports import FilterChoices, ReportFilters, headline_sentence
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
 from responses.scoring.analysis import NotEvaluableReason
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.scoring.statistics import whole_percents
 from responses.selectors import CohortRow, NotEvaluable
 from tests import factories

@@ -17,30 +17,28 @@ from pathlib import Path
 import pytest
 
 from responses import scoring
-from responses.scoring import (
+from responses.scoring.bilag import (
     BILAG_GRADES,
     BILAG_NUMERIC,
     BILAG_SYSTEMS,
+    bilag_e_after_involvement,
+    bilag_numeric_score,
+)
+from responses.scoring.common import Outcome
+from responses.scoring.labs import Labs, sledai_suggestions
+from responses.scoring.pga import validate_pga
+from responses.scoring.sledai import (
     SLEDAI_DESCRIPTORS,
     SLEDAI_FIELDS,
     SLEDAI_MAX,
     SLEDAI_SEROLOGY_FIELDS,
     SLEDAI_WEIGHTS,
     ActivityBand,
-    Assessment,
-    Labs,
-    Outcome,
-    ReasonPart,
     activity_band,
-    bilag_e_after_involvement,
-    bilag_numeric_score,
     clinical_sledai_total,
-    sledai_suggestions,
     sledai_total,
-    sri,
-    treatment_failed,
-    validate_pga,
 )
+from responses.scoring.sri import Assessment, ReasonPart, sri, treatment_failed
 
 D = Decimal
 

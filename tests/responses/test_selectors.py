@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.scoring.statistics import clopper_pearson
 from responses.selectors import (
     CohortRow,

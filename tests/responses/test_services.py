@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from responses.models import EndpointResult, VisitScore
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors import latest_computed_at
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, UserFactory

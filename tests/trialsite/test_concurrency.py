@@ -24,7 +24,8 @@ from django.test import Client
 from django.urls import reverse
 
 from responses import services as responses_services
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import recompute_all_responses, stale_results
 from tests.factories import (
     ALL_E,

@@ -8,7 +8,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from responses.scoring import Assessment, Outcome, sri, treatment_failed
+from responses.scoring.common import Outcome
+from responses.scoring.sri import Assessment, sri, treatment_failed
 from trialsite.demo import load_demo
 from trialsite.models import Participant, Site, Visit
 

@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from responses.models import EndpointResult, VisitScore
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import UserFactory
 from trialsite.demo import load_demo
 from trialsite.imports import (

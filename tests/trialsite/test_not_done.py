@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import ALL_E, NONE_PRESENT, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services

@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import models
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite.history import RECORD_NAMES
 from trialsite.models import (
     VISIT_RECORD_MODELS,

@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import UserFactory
 from trialsite import services
 from trialsite.models import Participant, Visit, VisitDefinition

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from responses.scoring import BILAG_SYSTEMS, SLEDAI_FIELDS
+from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import ALL_E, NONE_PRESENT, UserFactory, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services, versions

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext
 
-from responses.scoring import Outcome
+from responses.scoring.common import Outcome
 from trialsite.models import NOT_DONE
 
 register = template.Library()
