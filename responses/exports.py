@@ -11,7 +11,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
-from responses.selectors import CohortRow, MittRow, ResponseRow
+from responses.selectors.cohort import CohortRow, MittRow
+from responses.selectors.rows import ResponseRow
 from trialsite.models import NOT_DONE
 
 RESPONSES_COLUMNS: tuple[str, ...] = (

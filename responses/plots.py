@@ -28,7 +28,8 @@ from matplotlib.patches import Patch
 
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.statistics import whole_percents
-from responses.selectors import BilagGrid, CohortRow, MittRow, TrajectorySet
+from responses.selectors.cohort import CohortRow, MittRow
+from responses.selectors.trajectories import BilagGrid, TrajectorySet
 
 #: Okabe-Ito colours (distinguishable with colour-vision deficiency).
 PARTICIPANT_COLOUR = "#56B4E9"

@@ -24,13 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from responses.exports import format_two_decimals, write_csv
 from responses.models import Endpoint
 from responses.scoring.statistics import whole_percents
-from responses.selectors import (
-    BaselineGroup,
-    BaselineTable,
-    CohortRow,
-    NotEvaluable,
-    NotInfused,
-)
+from responses.selectors.baseline import BaselineGroup, BaselineTable
+from responses.selectors.cohort import CohortRow, NotEvaluable, NotInfused
 from trialsite.models import Participant, VisitDefinition
 from trialsite.templatetags.trial import dose as dose_label
 from trialsite.validators import EARLIEST_DATE
@@ -219,7 +214,7 @@ def headline_sentence(
     "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)":
     responders of evaluable participants at the visit, the rate and the exact interval rounded
     to whole percents. When not everyone who reached the visit is counted, the sentence goes on
-    to say how many more reached it and why: ``not_evaluable`` (selectors.not_evaluable_at),
+    to say how many more reached it and why: ``not_evaluable`` (selectors.cohort.not_evaluable_at),
     counted by reason, and the visits dated outside their window that the study leaves out.
     """
     if row is None:

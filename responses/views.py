@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from responses import plots, selectors
+from responses import plots
 from responses.exports import write_cohort_csv, write_mitt_csv, write_responses_csv
 from responses.models import Endpoint
 from responses.reports import (
@@ -29,6 +29,12 @@ from responses.reports import (
     write_baseline_csv,
     write_not_infused_csv,
 )
+from responses.selectors import cohort
+from responses.selectors.baseline import baseline_characteristics
+from responses.selectors.common import latest_computed_at, scheduled_follow_up_definitions
+from responses.selectors.matrix import response_matrix
+from responses.selectors.rows import response_rows
+from responses.selectors.trajectories import bilag_grids, score_trajectories
 from trialsite.models import Participant, Study
 from trialsite.selectors import (
     current_study,
@@ -60,7 +66,7 @@ def _report(request: HttpRequest, page: str) -> Report:
     choices = FilterChoices(
         sites=tuple(site.code for site in sites_visible_to(request.user)),
         doses=tuple(dose_levels(request.user)),
-        visits=tuple(selectors.scheduled_follow_up_definitions(study)),
+        visits=tuple(scheduled_follow_up_definitions(study)),
     )
     refused = None
     try:
@@ -85,7 +91,7 @@ def _report(request: HttpRequest, page: str) -> Report:
         "csv_query": {table: filters.csv_querystring(table) for table in CSV_TABLES},
     }
     if refused is None:
-        context["latest_computed_at"] = selectors.latest_computed_at(participants)
+        context["latest_computed_at"] = latest_computed_at(participants)
     return Report(study, filters, participants, context, refused)
 
 
@@ -104,9 +110,9 @@ def cohort_summary(request: HttpRequest) -> HttpResponse:
         return _refused(request, report)
     study, endpoint, as_of = report.study, report.filters.endpoint, report.filters.as_of
     sets = {"study": study, "as_of": as_of, "participants": report.participants}
-    rows = selectors.cohort_summary(endpoint=endpoint, **sets)
-    mitt = selectors.mitt_summary(endpoint=endpoint, **sets)
-    not_infused = selectors.not_infused(**sets)
+    rows = cohort.cohort_summary(endpoint=endpoint, **sets)
+    mitt = cohort.mitt_summary(endpoint=endpoint, **sets)
+    not_infused = cohort.not_infused(**sets)
     if _wants_csv(request):
         table = request.GET.get("table")
         if table == "mitt":
@@ -120,9 +126,7 @@ def cohort_summary(request: HttpRequest) -> HttpResponse:
     primary_row = next((row for row in rows if primary and row.visit == primary.code), None)
     not_evaluable = []
     if primary is not None:
-        not_evaluable = selectors.not_evaluable_at(
-            visit_definition=primary, endpoint=endpoint, **sets
-        )
+        not_evaluable = cohort.not_evaluable_at(visit_definition=primary, endpoint=endpoint, **sets)
     left_out = 0
     if primary_row is not None and study.exclude_out_of_window_visits:
         left_out = primary_row.out_of_window
@@ -152,12 +156,10 @@ def report_matrix(request: HttpRequest) -> HttpResponse:
         return _refused(request, report)
     as_of = report.filters.as_of
     if _wants_csv(request):
-        rows = selectors.response_rows(
-            study=report.study, as_of=as_of, participants=report.participants
-        )
+        rows = response_rows(study=report.study, as_of=as_of, participants=report.participants)
         return csv_response("responses.csv", lambda out: write_responses_csv(out, rows))
     page = request.GET.get("page", "")
-    matrix = selectors.response_matrix(
+    matrix = response_matrix(
         study=report.study,
         endpoint=report.filters.endpoint,
         as_of=as_of,
@@ -175,7 +177,7 @@ def report_baseline(request: HttpRequest) -> HttpResponse:
     report = _report(request, "baseline")
     if report.refused is not None:
         return _refused(request, report)
-    table = selectors.baseline_characteristics(
+    table = baseline_characteristics(
         study=report.study, as_of=report.filters.as_of, participants=report.participants
     )
     if _wants_csv(request):
@@ -192,10 +194,10 @@ def report_plots(request: HttpRequest) -> HttpResponse:
         (v for v in report.context["choices"].visits if v.code == filters.visit),
         study.primary_visit,
     )
-    trajectories = selectors.score_trajectories(
+    trajectories = score_trajectories(
         study=study, as_of=filters.as_of, participants=report.participants
     )
-    baseline_grid, visit_grid = selectors.bilag_grids(
+    baseline_grid, visit_grid = bilag_grids(
         study=study,
         as_of=filters.as_of,
         participants=report.participants,

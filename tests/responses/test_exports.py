@@ -19,7 +19,7 @@ from responses.exports import (
 )
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from responses.selectors import CohortRow
+from responses.selectors.cohort import CohortRow
 from tests.factories import SiteFactory
 from trialsite import services
 from trialsite.models import Study, VisitDefinition

@@ -9,14 +9,8 @@ import pytest
 from django.core.cache import cache
 
 from responses import plots
-from responses.selectors import (
-    BilagGrid,
-    CohortRow,
-    MittRow,
-    Trajectory,
-    TrajectorySet,
-    VisitMedian,
-)
+from responses.selectors.cohort import CohortRow, MittRow
+from responses.selectors.trajectories import BilagGrid, Trajectory, TrajectorySet, VisitMedian
 
 SVG = "{http://www.w3.org/2000/svg}"
 

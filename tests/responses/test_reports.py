@@ -11,14 +11,22 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from responses import selectors
 from responses.exports import COHORT_COLUMNS, MITT_COLUMNS, RESPONSES_COLUMNS
 from responses.reports import FilterChoices, ReportFilters, headline_sentence
 from responses.scoring.analysis import NotEvaluableReason
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.scoring.statistics import whole_percents
-from responses.selectors import CohortRow, NotEvaluable
+from responses.selectors.baseline import baseline_characteristics
+from responses.selectors.cohort import (
+    CohortRow,
+    NotEvaluable,
+    cohort_summary,
+    mitt_summary,
+    not_evaluable_at,
+    not_infused,
+)
+from responses.selectors.matrix import response_matrix
 from tests import factories
 from tests.factories import SiteFactory, UserFactory
 from trialsite import services
@@ -124,7 +132,7 @@ def row_of(rows, code: str):
 
 
 def test_cohort_summary_at_month_3_matches_the_hand_count(study, cohort):
-    rows = selectors.cohort_summary(
+    rows = cohort_summary(
         study=study, endpoint="sri4", as_of=AFTER_M3, participants=Participant.objects.all()
     )
     m3 = row_of(rows, "M3")
@@ -140,7 +148,7 @@ def test_cohort_summary_at_month_3_matches_the_hand_count(study, cohort):
     assert headline_sentence(m3, "SRI-4") == (
         "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
     )
-    not_evaluable = selectors.not_evaluable_at(
+    not_evaluable = not_evaluable_at(
         study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
     )
     assert headline_sentence(m3, "SRI-4", not_evaluable=not_evaluable) == (
@@ -221,7 +229,7 @@ def test_a_not_evaluable_visit_left_out_of_window_is_not_named_twice(study, coho
     record_visit(late, "M3", out_of_window, {"low_complement"}, None, grades(musculoskeletal="D"))
 
     def named() -> list[str]:
-        items = selectors.not_evaluable_at(
+        items = not_evaluable_at(
             study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
         )
         return [item.participant_id for item in items]
@@ -235,7 +243,7 @@ def test_a_not_evaluable_visit_left_out_of_window_is_not_named_twice(study, coho
 
 
 def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
-    (item,) = selectors.not_evaluable_at(
+    (item,) = not_evaluable_at(
         study=study,
         visit_definition=study.primary_visit,
         endpoint="sri4",
@@ -249,7 +257,7 @@ def test_not_evaluable_participants_are_named_with_their_reason(study, cohort):
 
 
 def mitt_at(study: Study, as_of: date, code: str = "M3"):
-    summary = selectors.mitt_summary(
+    summary = mitt_summary(
         study=study, endpoint="sri4", as_of=as_of, participants=Participant.objects.all()
     )
     return row_of(summary.rows, code)
@@ -296,7 +304,7 @@ def test_mitt_as_of_a_cut_before_the_visits_counts_only_what_had_happened(study,
     # failure. H-007 is infused 05-20, after the cut: not in the set, but listed as not infused.
     m3 = mitt_at(study, M3_DATE - timedelta(days=1))
     assert (m3.denominator, m3.treatment_failure, m3.pending, m3.responders) == (2, 2, 4, 0)
-    listed = selectors.not_infused(study=study, as_of=M3_DATE - timedelta(days=1))
+    listed = not_infused(study=study, as_of=M3_DATE - timedelta(days=1))
     assert [(p.participant_id, p.category) for p in listed.participants] == [
         ("H-007", "not infused yet")
     ]
@@ -317,7 +325,7 @@ def test_a_withdrawal_before_infusion_counts_only_from_its_date(study, cohort):
     )
 
     def listed(as_of: date) -> list[tuple[str, str, date | None]]:
-        found = selectors.not_infused(study=study, as_of=as_of).participants
+        found = not_infused(study=study, as_of=as_of).participants
         return [(p.participant_id, p.category, p.withdrawal_date) for p in found]
 
     assert listed(AFTER_M3) == [("H-009", "not infused yet", None)]
@@ -329,7 +337,7 @@ def test_mitt_excludes_a_baseline_below_x_even_without_a_follow_up_visit(study, 
     # exclusion comes from the baseline itself, at every visit (no stored result says O4).
     low = enrol(study, "H-008", "S01", "F", 9, 30_000)
     record_visit(low, "BL", BL_DATE, {"rash"}, "1.00", grades(musculoskeletal="B"))
-    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    summary = mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
     assert {row.excluded for row in summary.rows} == {1}
     assert [(p.participant_id, p.baseline_sledai) for p in summary.excluded] == [("H-008", 2)]
     m3 = row_of(summary.rows, "M3")
@@ -344,7 +352,7 @@ def test_mitt_excludes_a_complete_baseline_sledai_below_x_while_its_entry_is_in_
     low = enrol(study, "H-008", "S01", "F", 9, 30_000)
     record_visit(low, "BL", BL_DATE, {"rash"}, None, grades(musculoskeletal="B"))
     assert low.visits.get().entry_status == "in_progress"
-    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    summary = mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
     assert [(p.participant_id, p.baseline_sledai) for p in summary.excluded] == [("H-008", 2)]
     # One descriptor left unanswered: the total is unknown, so not excluded (missing at M3).
     baseline = low.visits.get()
@@ -356,13 +364,13 @@ def test_mitt_excludes_a_complete_baseline_sledai_below_x_while_its_entry_is_in_
         author=None,
         reason="Fever not yet known",
     )
-    summary = selectors.mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
+    summary = mitt_summary(study=study, endpoint="sri4", as_of=AFTER_M3)
     assert summary.excluded == ()
     assert row_of(summary.rows, "M3").missing == 2
 
 
 def test_baseline_characteristics_by_dose_and_overall(study, cohort):
-    table = selectors.baseline_characteristics(
+    table = baseline_characteristics(
         study=study, as_of=AFTER_M3, participants=Participant.objects.all()
     )
     low, high, overall = table.groups
@@ -406,7 +414,7 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
         author=None,
         reason="Awaiting source verification",
     )
-    table = selectors.baseline_characteristics(
+    table = baseline_characteristics(
         study=study, as_of=AFTER_M3, participants=Participant.objects.all()
     )
     overall = table.groups[-1]
@@ -418,7 +426,7 @@ def test_a_baseline_still_in_progress_is_left_out_of_the_baseline_table(study, c
 
 
 def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, cohort):
-    matrix = selectors.response_matrix(
+    matrix = response_matrix(
         study=study, endpoint="sri4", as_of=AFTER_M3, participants=Participant.objects.all()
     )
     codes = [column.visit for column in matrix.columns]

@@ -8,13 +8,8 @@ import pytest
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.scoring.statistics import clopper_pearson
-from responses.selectors import (
-    CohortRow,
-    cohort_summary,
-    mitt_summary,
-    not_infused,
-    response_rows,
-)
+from responses.selectors.cohort import CohortRow, cohort_summary, mitt_summary, not_infused
+from responses.selectors.rows import response_rows
 from tests.factories import SiteFactory
 from trialsite import services
 from trialsite.models import Participant, Study, VisitDefinition

@@ -11,7 +11,7 @@ from django.urls import reverse
 from responses.models import EndpointResult, VisitScore
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from responses.selectors import latest_computed_at
+from responses.selectors.common import latest_computed_at
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, UserFactory
 from tests.pages import admin_visit_form, opened_version

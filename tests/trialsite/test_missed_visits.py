@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from responses import selectors as report_selectors
+from responses.selectors.cohort import mitt_summary
 from tests.factories import NONE_PRESENT, UserFactory, record_visit
 from tests.pages import opened_version
 from trialsite import selectors, services
@@ -111,7 +111,7 @@ def test_a_missed_visit_counts_like_any_visit_not_recorded_in_the_infused_analys
     study, with_baseline: Participant
 ):
     def m6(as_of: date) -> tuple[int, int, int]:
-        summary = report_selectors.mitt_summary(study=study, endpoint="sri4", as_of=as_of)
+        summary = mitt_summary(study=study, endpoint="sri4", as_of=as_of)
         row = next(row for row in summary.rows if row.visit == "M6")
         return row.denominator, row.missing, row.pending
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from responses.exports import write_cohort_csv, write_mitt_csv
 from responses.management.base import ExportCommand
 from responses.models import Endpoint
-from responses.selectors import CohortRow, MittRow, cohort_summary, mitt_summary
+from responses.selectors.cohort import CohortRow, MittRow, cohort_summary, mitt_summary
 from trialsite.models import Study
 
 OBSERVED = "observed"

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from responses.exports import write_responses_csv
 from responses.management.base import ExportCommand
-from responses.selectors import ResponseRow, response_rows
+from responses.selectors.rows import ResponseRow, response_rows
 from trialsite.models import Study
 
 
