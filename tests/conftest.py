@@ -30,6 +30,13 @@ def coordinator_a(site_a):
 
 
 @pytest.fixture
+def superuser_client(client, db):
+    """A client logged in as the superuser "root" (tests/trialsite/test_admin.py has its own)."""
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def participant_a(study, site_a):
     return ParticipantFactory(study=study, site=site_a, participant_id="S01-001")
 

@@ -1,11 +1,14 @@
-"""Factories with deterministic clinical values."""
+"""Factories with deterministic clinical values, and builders that record visits and whole
+cohorts through the services (record_visit, build_cohort), as the web forms do."""
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 
 from responses.scoring.bilag import BILAG_SYSTEMS
@@ -63,29 +66,161 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
 NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
 ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
 
+#: SLEDAI-2K answers: a mapping of descriptor to present (True), absent (False) or not answered
+#: (None, or left out); or the collection of the descriptors present, every other one absent.
+SledaiAnswers = Mapping[str, bool | None] | Collection[str]
+
+
+def sledai_answers(sledai: SledaiAnswers) -> dict[str, bool | None]:
+    """Return SLEDAI-2K answers as the services take them (see SledaiAnswers)."""
+    if isinstance(sledai, Mapping):
+        return dict(sledai)
+    unknown = set(sledai) - set(SLEDAI_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown SLEDAI-2K descriptors: {sorted(unknown)}")
+    return {field: field in sledai for field in SLEDAI_FIELDS}
+
+
+def grades(**named: str) -> dict[str, str]:
+    """BILAG-2004 grades: the systems named, every other system E (never involved)."""
+    unknown = set(named) - set(BILAG_SYSTEMS)
+    if unknown:
+        raise ValueError(f"Unknown BILAG-2004 systems: {sorted(unknown)}")
+    return {**ALL_E, **named}
+
 
 def record_visit(
     participant: Participant,
     code: str,
     visit_date: date,
     *,
-    pga: str | None = "1.00",
-    sledai: Mapping[str, bool | None] = NONE_PRESENT,
+    pga: Decimal | str | None = "1.00",
+    sledai: SledaiAnswers = NONE_PRESENT,
     bilag: Mapping[str, str | None] = ALL_E,
+    labs: Mapping[str, object] | None = None,
+    not_done: Mapping[str, str] | None = None,
+    complete: bool | None = None,
+    user: AbstractBaseUser | None = None,
+    reason: str = "test",
 ) -> Visit:
-    """Record a visit and its assessments through the services, as a coordinator would."""
+    """Record a visit and its assessments through the services, as a coordinator would.
+
+    The visit (``code`` of the participant's study schedule) is created with
+    ``services.visit_create``, then its assessments are saved with
+    ``services.visit_save_assessments``, which computes the totals and SRI results. ``sledai``
+    is a mapping of answers or the set of descriptors present; ``bilag`` maps each system to
+    its grade (a system left out is not assessed; see ``grades``); ``complete`` is passed on
+    (None: complete exactly when every answer is given or marked not done). Both saves are
+    audited with ``user`` and ``reason``.
+    """
     visit = services.visit_create(
         participant=participant,
         visit_definition=VisitDefinition.objects.get(study=participant.study, code=code),
         visit_date=visit_date,
-        author=None,
-        reason="test",
+        author=user,
+        reason=reason,
     )
     return services.visit_save_assessments(
         visit=visit,
-        sledai=sledai,
+        sledai=sledai_answers(sledai),
         pga=Decimal(pga) if pga is not None else None,
         bilag=bilag,
-        author=None,
-        reason="test",
+        labs=labs,
+        not_done=not_done,
+        complete=complete,
+        author=user,
+        reason=reason,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Cohorts as data: participant id -> its enrolment and its visits with their values
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One visit of a cohort table and what was recorded at it (see record_visit).
+
+    ``on`` is the visit date, or an int: the study day, counted from the infusion (day 0).
+    """
+
+    on: date | int
+    sledai: SledaiAnswers = frozenset()
+    pga: Decimal | str | None = "1.00"
+    bilag: Mapping[str, str | None] = field(default_factory=lambda: dict(ALL_E))
+    complete: bool | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """One participant of a cohort table: enrolment details, then visits by visit code (in the
+    order they are recorded). ``details`` holds any other Participant field (treatment failure,
+    withdrawal, reason not infused)."""
+
+    site: str
+    sex: str
+    age: int
+    dose: int | None
+    enrolled: date
+    infused: date | None
+    visits: Mapping[str, VisitRow] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+def enrol(
+    study: Study,
+    participant_id: str,
+    row: ParticipantRow,
+    *,
+    user: AbstractBaseUser | None = None,
+    reason: str = "test",
+) -> Participant:
+    """Enrol one participant of a cohort table through the services (no visit)."""
+    participant = Participant(
+        study=study,
+        site=SiteFactory(code=row.site),
+        participant_id=participant_id,
+        sex=row.sex,
+        age_at_enrollment=row.age,
+        enrollment_date=row.enrolled,
+        infusion_date=row.infused,
+        dose_cells_per_kg=row.dose,
+        **row.details,
+    )
+    return services.participant_save(participant=participant, author=user, reason=reason)
+
+
+def build_cohort(
+    study: Study,
+    table: Mapping[str, ParticipantRow],
+    *,
+    user: AbstractBaseUser | None = None,
+    reason: str = "test",
+) -> dict[str, Participant]:
+    """Enrol every participant of ``table`` and record its visits, in the table's order, through
+    the services; return the participants by id. Nothing derived is set here: the services
+    compute every total and SRI result."""
+    people = {}
+    for participant_id, row in table.items():
+        participant = enrol(study, participant_id, row, user=user, reason=reason)
+        for code, visit in row.visits.items():
+            if isinstance(visit.on, date):
+                visit_date = visit.on
+            elif row.infused is not None:
+                visit_date = row.infused + timedelta(days=visit.on)
+            else:
+                raise ValueError(f"{participant_id} {code}: a study day needs an infusion date")
+            record_visit(
+                participant,
+                code,
+                visit_date,
+                pga=visit.pga,
+                sledai=visit.sledai,
+                bilag=visit.bilag,
+                complete=visit.complete,
+                user=user,
+                reason=reason,
+            )
+        people[participant_id] = participant
+    return people

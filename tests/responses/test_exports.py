@@ -17,12 +17,9 @@ from responses.exports import (
     neutralise_formula,
     write_cohort_csv,
 )
-from responses.scoring.bilag import BILAG_SYSTEMS
-from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.cohort import CohortRow
-from tests.factories import SiteFactory
-from trialsite import services
-from trialsite.models import Study, VisitDefinition
+from tests.factories import ParticipantRow, SiteFactory, VisitRow, build_cohort
+from trialsite.models import Study
 
 
 @pytest.mark.parametrize(
@@ -84,39 +81,16 @@ def test_cohort_csv_writes_empty_cells_for_a_visit_nobody_evaluable_reached():
 
 
 def test_export_responses_neutralises_a_formula_in_a_participant_id(study, tmp_path):
-    site = SiteFactory(code="@S9", name="Site with an odd code")
-    participant = services.participant_create(
-        study=study,
-        site=site,
-        participant_id="=1+2",
-        sex="F",
-        age_at_enrollment=10,
-        enrollment_date=date(2025, 1, 6),
-        infusion_date=date(2025, 2, 10),
-        author=None,
-        reason="test",
-    )
-    definitions = {d.code: d for d in VisitDefinition.objects.filter(study=study)}
+    SiteFactory(code="@S9", name="Site with an odd code")
     # Baseline arthritis (4) + rash (2) = 6 and PGA 1.50; Month 1 rash only = 2, PGA 1.00.
-    for code, visit_date, present, pga in (
-        ("BL", date(2025, 2, 3), {"arthritis", "rash"}, "1.50"),
-        ("M1", date(2025, 3, 10), {"rash"}, "1.00"),
-    ):
-        visit = services.visit_create(
-            participant=participant,
-            visit_definition=definitions[code],
-            visit_date=visit_date,
-            author=None,
-            reason="test",
-        )
-        services.visit_save_assessments(
-            visit=visit,
-            sledai={field: field in present for field in SLEDAI_FIELDS},
-            pga=Decimal(pga),
-            bilag=dict.fromkeys(BILAG_SYSTEMS, "E"),
-            author=None,
-            reason="test",
-        )
+    visits = {
+        "BL": VisitRow(date(2025, 2, 3), {"arthritis", "rash"}, "1.50"),
+        "M1": VisitRow(date(2025, 3, 10), {"rash"}, "1.00"),
+    }
+    enrolled = ParticipantRow(
+        "@S9", "F", 10, None, enrolled=date(2025, 1, 6), infused=date(2025, 2, 10), visits=visits
+    )
+    build_cohort(study, {"=1+2": enrolled})
     out = tmp_path / "responses.csv"
     stdout = StringIO()
     call_command("export_responses", "--out", str(out), stdout=stdout)
@@ -162,7 +136,7 @@ def export(*args: str) -> list[list[str]]:
     return list(csv.reader(StringIO(stdout.getvalue())))
 
 
-# The cohort is tests/responses/conftest.py's ANALYSIS_COHORT, cut 2024-06-30. Hand counts.
+# The cohort is tests/responses/cohorts.py's ANALYSIS_COHORT, cut 2024-06-30. Hand counts.
 #
 # Who counts: enrolled on or before 2024-06-30, so not P09 (enrolled 2024-07-05). Visits dated
 # on or before the cut, so not P08's Month 3 (2024-07-01).

@@ -13,7 +13,7 @@ from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.common import latest_computed_at
 from responses.services import stale_results
-from tests.factories import ParticipantFactory, UserFactory
+from tests.factories import ParticipantFactory, UserFactory, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services
 from trialsite.demo import load_demo
@@ -38,38 +38,31 @@ def code(study, visit_code: str) -> VisitDefinition:
 
 
 @pytest.fixture
-def cohort(participant_a, study):
+def responder_visits(participant_a):
     """One participant (infused 2026-02-09) with BL and M3: an SRI-4 responder by hand."""
-    bl = services.visit_create(
-        participant=participant_a,
-        visit_definition=code(study, "BL"),
-        visit_date=date(2026, 2, 2),
-        author=None,
-        reason="r",
-    )
-    services.visit_save_assessments(
-        visit=bl,
+    bl = record_visit(
+        participant_a,
+        "BL",
+        date(2026, 2, 2),
         sledai=BASELINE_SLEDAI,
         pga=Decimal("2.00"),
         bilag=BASELINE_BILAG,
-        author=None,
         reason="r",
     )
-    m3 = services.visit_create(
-        participant=participant_a,
-        visit_definition=code(study, "M3"),
-        visit_date=date(2026, 5, 10),
-        author=None,
+    m3 = record_visit(
+        participant_a,
+        "M3",
+        date(2026, 5, 10),
+        sledai=M3_SLEDAI,
+        pga=Decimal("1.00"),
+        bilag=M3_BILAG,
         reason="r",
-    )
-    services.visit_save_assessments(
-        visit=m3, sledai=M3_SLEDAI, pga=Decimal("1.00"), bilag=M3_BILAG, author=None, reason="r"
     )
     return participant_a, bl, m3
 
 
-def test_saving_a_visit_stores_its_scores_and_sri_results(cohort):
-    _participant, bl, m3 = cohort
+def test_saving_a_visit_stores_its_scores_and_sri_results(responder_visits):
+    _participant, bl, m3 = responder_visits
     assert VisitScore.objects.get(visit=bl).sledai_total == 8
     assert VisitScore.objects.get(visit=m3).sledai_total == 2
     # musculoskeletal B -> 8, mucocutaneous C -> 1 (A=12, B=8, C=1, D=E=0).
@@ -89,8 +82,8 @@ def test_saving_a_visit_stores_its_scores_and_sri_results(cohort):
     assert stale_results() == []
 
 
-def test_editing_the_baseline_recomputes_later_visits(cohort):
-    _participant, bl, m3 = cohort
+def test_editing_the_baseline_recomputes_later_visits(responder_visits):
+    _participant, bl, m3 = responder_visits
     # Baseline without rash: 4 + 2 = 6, a fall of 4: still SRI-4, no longer SRI-5.
     services.visit_save_assessments(
         visit=bl,
@@ -106,8 +99,8 @@ def test_editing_the_baseline_recomputes_later_visits(cohort):
     assert stale_results() == []
 
 
-def test_baseline_pga_change_of_exactly_0_30_makes_a_non_responder(cohort):
-    _participant, bl, m3 = cohort
+def test_baseline_pga_change_of_exactly_0_30_makes_a_non_responder(responder_visits):
+    _participant, bl, m3 = responder_visits
     services.visit_save_assessments(
         visit=bl,
         sledai=BASELINE_SLEDAI,
@@ -127,16 +120,16 @@ def test_baseline_pga_change_of_exactly_0_30_makes_a_non_responder(cohort):
     [(-1, "non-responder"), (0, "non-responder"), (1, "responder")],
     ids=["failure-before-visit", "failure-on-visit", "failure-after-visit"],
 )
-def test_treatment_failure_date_change_recomputes(cohort, failure_days_after_m3, outcome):
-    participant, _bl, m3 = cohort
+def test_treatment_failure_date_change_recomputes(responder_visits, failure_days_after_m3, outcome):
+    participant, _bl, m3 = responder_visits
     participant.treatment_failure_date = m3.visit_date + timedelta(days=failure_days_after_m3)
     services.participant_save(participant=participant, author=None, reason="Rescue therapy")
     assert sri4(m3).outcome == outcome
     assert sri4(m3).treatment_failure is (failure_days_after_m3 <= 0)
 
 
-def test_withdrawal_before_the_visit_makes_a_non_responder(cohort):
-    participant, _bl, m3 = cohort
+def test_withdrawal_before_the_visit_makes_a_non_responder(responder_visits):
+    participant, _bl, m3 = responder_visits
     participant.withdrawal_date = m3.visit_date - timedelta(days=3)
     participant.withdrawal_reason = "Family moved away"
     services.participant_save(participant=participant, author=None, reason="Withdrawn")
@@ -145,8 +138,8 @@ def test_withdrawal_before_the_visit_makes_a_non_responder(cohort):
     assert sri4(m3).reason == "treatment failure"
 
 
-def test_moving_the_baseline_after_a_later_visit_is_refused_and_changes_nothing(cohort):
-    _participant, bl, m3 = cohort
+def test_moving_the_baseline_after_a_later_visit_is_refused_and_changes_nothing(responder_visits):
+    _participant, bl, m3 = responder_visits
     before = sri4(m3).outcome
     bl.visit_date = date(2026, 5, 11)
     with pytest.raises(ValidationError) as refused:
@@ -158,8 +151,8 @@ def test_moving_the_baseline_after_a_later_visit_is_refused_and_changes_nothing(
     assert stale_results() == []
 
 
-def test_deleting_the_baseline_makes_later_visits_not_evaluable(cohort):
-    _participant, bl, m3 = cohort
+def test_deleting_the_baseline_makes_later_visits_not_evaluable(responder_visits):
+    _participant, bl, m3 = responder_visits
     bl_pk = bl.pk
     services.visit_delete(visit=bl, author=None, reason="Entered for the wrong participant")
     assert sri4(m3).outcome == "not evaluable"
@@ -170,8 +163,8 @@ def test_deleting_the_baseline_makes_later_visits_not_evaluable(cohort):
     assert stale_results() == []
 
 
-def test_grade_e_after_involvement_is_refused_and_nothing_is_saved(cohort):
-    _participant, _bl, m3 = cohort
+def test_grade_e_after_involvement_is_refused_and_nothing_is_saved(responder_visits):
+    _participant, _bl, m3 = responder_visits
     with pytest.raises(ValidationError) as excinfo:
         services.visit_save_assessments(
             visit=m3,
@@ -192,8 +185,8 @@ def test_grade_e_after_involvement_is_refused_and_nothing_is_saved(cohort):
     assert m3.pga.score == Decimal("1.00")
 
 
-def test_an_earlier_visit_with_involvement_cannot_precede_a_grade_e(cohort, study):
-    participant, _bl, _m3 = cohort
+def test_an_earlier_visit_with_involvement_cannot_precede_a_grade_e(responder_visits, study):
+    participant, _bl, _m3 = responder_visits
     m1 = services.visit_create(
         participant=participant,
         visit_definition=code(study, "M1"),
@@ -212,8 +205,8 @@ def test_an_earlier_visit_with_involvement_cannot_precede_a_grade_e(cohort, stud
         )
 
 
-def test_recompute_responses_check_finds_a_tampered_result(cohort):
-    _participant, _bl, m3 = cohort
+def test_recompute_responses_check_finds_a_tampered_result(responder_visits):
+    _participant, _bl, m3 = responder_visits
     call_command("recompute_responses", "--check")
     EndpointResult.objects.filter(visit=m3, endpoint="sri4").update(outcome="non-responder")
     # From the shell, CommandError exits with status 1.
@@ -239,12 +232,6 @@ def test_demo_loader_stores_results_equal_to_fresh_ones(db):
     }
 
 
-@pytest.fixture
-def superuser_client(client, db):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
 def admin_visit_post(client, visit: Visit, pga: str, renal: str, reason: str) -> dict:
     """The admin change form of a visit as stored, with another PGA and renal grade."""
     return admin_visit_form(
@@ -257,8 +244,10 @@ def admin_visit_post(client, visit: Visit, pga: str, renal: str, reason: str) ->
     )
 
 
-def test_admin_edit_of_the_baseline_recomputes_and_records_the_reason(superuser_client, cohort):
-    _participant, bl, m3 = cohort
+def test_admin_edit_of_the_baseline_recomputes_and_records_the_reason(
+    superuser_client, responder_visits
+):
+    _participant, bl, m3 = responder_visits
     response = superuser_client.post(
         reverse("admin:trialsite_visit_change", args=[bl.pk]),
         admin_visit_post(
@@ -274,8 +263,8 @@ def test_admin_edit_of_the_baseline_recomputes_and_records_the_reason(superuser_
     assert stale_results() == []
 
 
-def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, cohort):
-    _participant, bl, m3 = cohort
+def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, responder_visits):
+    _participant, bl, m3 = responder_visits
     services.visit_save_assessments(
         visit=m3,
         sledai=M3_SLEDAI,
@@ -303,8 +292,10 @@ def test_admin_refuses_grade_e_after_involvement_on_the_field(superuser_client, 
     assert m3.bilag.renal == "C"
 
 
-def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_client, cohort, study):
-    _participant, _bl, m3 = cohort
+def test_admin_change_of_the_study_baseline_recomputes_everything(
+    superuser_client, responder_visits, study
+):
+    _participant, _bl, m3 = responder_visits
     study_url = reverse("admin:trialsite_study_change", args=[study.pk])
     data = {
         "name": study.name,
@@ -326,8 +317,8 @@ def test_admin_change_of_the_study_baseline_recomputes_everything(superuser_clie
     assert stale_results() == []
 
 
-def test_a_visit_moved_to_another_participant_rescores_both(cohort, study, site_a):
-    _participant, bl, m3 = cohort
+def test_a_visit_moved_to_another_participant_rescores_both(responder_visits, study, site_a):
+    _participant, bl, m3 = responder_visits
     other = ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
     bl.participant = other
     services.visit_save(visit=bl, author=None, reason="Entered under the wrong participant")
@@ -335,8 +326,10 @@ def test_a_visit_moved_to_another_participant_rescores_both(cohort, study, site_
     assert stale_results() == []
 
 
-def test_admin_keeps_a_recorded_visit_with_its_participant(superuser_client, cohort, study, site_a):
-    _participant, bl, _m3 = cohort
+def test_admin_keeps_a_recorded_visit_with_its_participant(
+    superuser_client, responder_visits, study, site_a
+):
+    _participant, bl, _m3 = responder_visits
     other = ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
     data = admin_visit_post(superuser_client, bl, pga="2.00", renal="E", reason="r")
     data["participant"] = other.pk
@@ -346,8 +339,10 @@ def test_admin_keeps_a_recorded_visit_with_its_participant(superuser_client, coh
     assert bl.participant_id != other.pk
 
 
-def test_admin_deletes_a_visit_with_its_assessments_and_rescores(superuser_client, cohort):
-    _participant, bl, m3 = cohort
+def test_admin_deletes_a_visit_with_its_assessments_and_rescores(
+    superuser_client, responder_visits
+):
+    _participant, bl, m3 = responder_visits
     url = reverse("admin:trialsite_visit_delete", args=[bl.pk])
     assert "Cannot delete" not in superuser_client.get(url).content.decode()
     response = superuser_client.post(url, {"post": "yes"})
@@ -412,8 +407,8 @@ def test_users_are_deactivated_not_deleted(superuser_client):
     assert superuser_client.get(url).status_code == 403
 
 
-def test_a_save_updates_results_in_place_and_leaves_unchanged_rows_alone(cohort):
-    _participant, bl, m3 = cohort
+def test_a_save_updates_results_in_place_and_leaves_unchanged_rows_alone(responder_visits):
+    _participant, bl, m3 = responder_visits
     scores_before = {score.visit_id: score for score in VisitScore.objects.all()}
     results_before = {(r.visit_id, r.endpoint): r for r in EndpointResult.objects.all()}
 
@@ -437,8 +432,8 @@ def test_a_save_updates_results_in_place_and_leaves_unchanged_rows_alone(cohort)
     assert stale_results() == []
 
 
-def test_deleting_a_visit_removes_exactly_its_results(cohort):
-    _participant, bl, m3 = cohort
+def test_deleting_a_visit_removes_exactly_its_results(responder_visits):
+    _participant, bl, m3 = responder_visits
     kept = set(EndpointResult.objects.filter(visit=m3).values_list("pk", flat=True))
     services.visit_delete(visit=bl, author=None, reason="Entered in error")
     assert set(EndpointResult.objects.filter(visit=m3).values_list("pk", flat=True)) == kept
@@ -447,8 +442,8 @@ def test_deleting_a_visit_removes_exactly_its_results(cohort):
     assert stale_results() == []
 
 
-def test_the_latest_computed_time_moves_when_only_a_result_changes(cohort):
-    participant, _bl, m3 = cohort
+def test_the_latest_computed_time_moves_when_only_a_result_changes(responder_visits):
+    participant, _bl, m3 = responder_visits
     participants = Participant.objects.filter(pk=participant.pk)
     before = latest_computed_at(participants)
     # A PGA change moves the SRI results, not the visit totals (whose rows stay as they were).

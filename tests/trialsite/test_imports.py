@@ -187,7 +187,8 @@ def parse_csv(text: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def cohort(db) -> None:
+def imported_cohort(db) -> None:
+    """The hand-computed cohort, imported from tests/data by the commands under test."""
     run(
         "import_participants",
         *AS_DATA_MANAGER,
@@ -200,7 +201,7 @@ def cohort(db) -> None:
     assert_results_fresh()
 
 
-def test_cohort_export_responses_matches_the_hand_computed_outcomes(cohort, tmp_path):
+def test_cohort_export_responses_matches_the_hand_computed_outcomes(imported_cohort, tmp_path):
     out = tmp_path / "responses.csv"
     run("export_responses", "--out", str(out))
     rows = parse_csv(out.read_text(encoding="utf-8"))
@@ -215,7 +216,7 @@ def test_cohort_export_responses_matches_the_hand_computed_outcomes(cohort, tmp_
     assert [(r["participant_id"], r["visit"]) for r in rows] == list(EXPECTED_SRI)
 
 
-def test_cohort_export_responses_cells(cohort):
+def test_cohort_export_responses_cells(imported_cohort):
     stdout, _stderr = run("export_responses")
     rows = {(r["participant_id"], r["visit"]): r for r in parse_csv(stdout)}
     c002_m3 = rows[("C-002", "M3")]
@@ -246,7 +247,7 @@ def test_cohort_export_responses_cells(cohort):
 
 
 @pytest.mark.parametrize("endpoint", ["sri4", "sri5", "sri6"])
-def test_cohort_export_cohort_matches_the_hand_computed_counts(cohort, endpoint):
+def test_cohort_export_cohort_matches_the_hand_computed_counts(imported_cohort, endpoint):
     stdout, _stderr = run("export_cohort", "--endpoint", endpoint)
     rows = parse_csv(stdout)
     assert list(rows[0]) == [
@@ -260,7 +261,7 @@ def test_cohort_export_cohort_matches_the_hand_computed_counts(cohort, endpoint)
         assert list(row.values())[1:] == expected + IN_WINDOW, row["visit"]
 
 
-def test_cohort_export_cohort_defaults_to_sri4(cohort):
+def test_cohort_export_cohort_defaults_to_sri4(imported_cohort):
     stdout, _stderr = run("export_cohort")
     m1 = next(r for r in parse_csv(stdout) if r["visit"] == "M1")
     assert list(m1.values())[1:] == EXPECTED_COHORT["sri4"]["M1"] + IN_WINDOW

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
-from tests.factories import ParticipantFactory, UserFactory
+from tests.factories import ParticipantFactory, UserFactory, record_visit
 from trialsite import selectors, services
 from trialsite.formfields import AsciiDigitsMixin
 from trialsite.forms import AssessmentForm, LabValuesForm, ParticipantForm, VisitForm
@@ -72,12 +72,6 @@ def day(name: str) -> date:
 
 
 @pytest.fixture
-def superuser_client(client: Client, db) -> Client:
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
-@pytest.fixture
 def coordinator_client(client: Client, coordinator_a) -> Client:
     client.force_login(coordinator_a)
     return client
@@ -106,25 +100,11 @@ def unscheduled(study) -> VisitDefinition:
 
 
 @pytest.fixture
-def baseline_visit(participant_a, study) -> Visit:
+def baseline_visit(participant_a) -> Visit:
     """S01-001's baseline visit (enrolled 2026-01-05), with a PGA and no other assessment."""
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=study.baseline_visit,
-        visit_date=date(2026, 2, 2),
-        author=None,
-        reason="test",
+    return record_visit(
+        participant_a, "BL", date(2026, 2, 2), pga="1.00", sledai={}, bilag={}, complete=False
     )
-    services.visit_save_assessments(
-        visit=visit,
-        sledai={},
-        pga=Decimal("1.00"),
-        bilag={},
-        complete=False,
-        author=None,
-        reason="test",
-    )
-    return visit
 
 
 def trial_models() -> list[type[models.Model]]:

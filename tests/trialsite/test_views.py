@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.factories import (
+    ParticipantFactory,
+    ParticipantRow,
+    SiteFactory,
+    UserFactory,
+    VisitRow,
+    build_cohort,
+    grades,
+    record_visit,
+)
 from tests.pages import opened_version
 from trialsite import services
 from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
@@ -19,43 +28,38 @@ NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
 ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
 
 
-def add_participant_with_bl_and_m3(study, site, number: int) -> Participant:
-    participant = ParticipantFactory(
-        study=study,
-        site=site,
-        participant_id=f"{site.code}-{number:03d}",
-        enrollment_date=date(2026, 1, 5),
-        infusion_date=date(2026, 2, 9),
+#: Each participant of the cohort: BL (arthritis 4 + rash 2 = 6) and Month 3 (0), PGA 1.00 and
+#: every BILAG-2004 system E at both.
+BL_AND_M3 = {
+    "BL": VisitRow(date(2026, 2, 2), {"arthritis", "rash"}, "1.00"),
+    "M3": VisitRow(date(2026, 5, 10), set(), "1.00"),
+}
+
+
+def with_bl_and_m3(site: str) -> ParticipantRow:
+    """A girl of 12 at ``site``, enrolled 2026-01-05 and infused 2026-02-09, with BL_AND_M3."""
+    return ParticipantRow(
+        site,
+        "F",
+        12,
+        100_000,
+        enrolled=date(2026, 1, 5),
+        infused=date(2026, 2, 9),
+        visits=BL_AND_M3,
     )
-    for code, visit_date, present in (
-        ("BL", date(2026, 2, 2), {"arthritis": True, "rash": True}),
-        ("M3", date(2026, 5, 10), {}),
-    ):
-        visit = services.visit_create(
-            participant=participant,
-            visit_definition=VisitDefinition.objects.get(study=study, code=code),
-            visit_date=visit_date,
-            author=None,
-            reason="test",
-        )
-        services.visit_save_assessments(
-            visit=visit,
-            sledai={**NONE_PRESENT, **present},
-            pga=Decimal("1.00"),
-            bilag=ALL_E,
-            author=None,
-            reason="test",
-        )
-    return participant
 
 
 @pytest.fixture
-def cohort(study, site_a, coordinator_a):
+def cohort_of(study, site_a, coordinator_a):
+    """Enrol ``size`` more participants at S01 (infused 2026-02-09), each with BL_AND_M3."""
+
     def grow(size: int) -> list[Participant]:
         start = Participant.objects.count()
-        return [
-            add_participant_with_bl_and_m3(study, site_a, start + n) for n in range(1, size + 1)
-        ]
+        table = {
+            f"{site_a.code}-{start + n:03d}": with_bl_and_m3(site_a.code)
+            for n in range(1, size + 1)
+        }
+        return list(build_cohort(study, table).values())
 
     return grow
 
@@ -77,18 +81,18 @@ QUERY_BUDGET = 25
 
 @pytest.mark.parametrize("screen", sorted(SCREENS))
 def test_screen_query_count_does_not_grow_with_the_cohort(
-    client, coordinator_a, cohort, django_assert_max_num_queries, screen
+    client, coordinator_a, cohort_of, django_assert_max_num_queries, screen
 ):
     client.force_login(coordinator_a)
     for size in (2, 10):
-        participants = cohort(size)
+        participants = cohort_of(size)
         url = SCREENS[screen](participants[0])
         with django_assert_max_num_queries(QUERY_BUDGET):
             assert client.get(url).status_code == 200
 
 
-def test_timeline_shows_missing_visits_and_the_sri_result(client, coordinator_a, cohort):
-    (participant,) = cohort(1)
+def test_timeline_shows_missing_visits_and_the_sri_result(client, coordinator_a, cohort_of):
+    (participant,) = cohort_of(1)
     client.force_login(coordinator_a)
     page = client.get(reverse("participant_detail", args=[participant.pk])).content.decode()
     # Arthritis 4 + rash 2 = 6 at baseline, 0 at Month 3: a fall of 6.
@@ -154,8 +158,10 @@ def test_enrolment_then_withdrawal_needs_a_reason(client, coordinator_a, site_a)
     assert latest.history_user == coordinator_a
 
 
-def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(client, coordinator_a, cohort):
-    (participant,) = cohort(1)
+def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(
+    client, coordinator_a, cohort_of
+):
+    (participant,) = cohort_of(1)
     m3 = participant.visits.get(visit_definition__code="M3")
     client.force_login(coordinator_a)
     url = reverse("visit_entry", args=[m3.pk])
@@ -179,8 +185,8 @@ def test_visit_entry_in_progress_keeps_blanks_and_feeds_no_endpoint(client, coor
     assert result.reason == "data entry in progress at the visit"
 
 
-def test_visit_page_shows_what_the_last_save_changed(client, coordinator_a, cohort):
-    (participant,) = cohort(1)
+def test_visit_page_shows_what_the_last_save_changed(client, coordinator_a, cohort_of):
+    (participant,) = cohort_of(1)
     m3 = participant.visits.get(visit_definition__code="M3")
     services.visit_save_assessments(
         visit=m3,
@@ -239,7 +245,7 @@ def test_home_lists_due_and_incomplete_visits(client, coordinator_a, study, site
 
 def test_other_site_visits_never_appear_on_home(client, coordinator_a, study):
     other = SiteFactory(code="S09")
-    add_participant_with_bl_and_m3(study, other, 1)
+    build_cohort(study, {"S09-001": with_bl_and_m3(other.code)})
     UserFactory(username="coord_b", role="Coordinator", sites=[other])
     client.force_login(coordinator_a)
     page = client.get(reverse("home")).content.decode()
@@ -248,25 +254,18 @@ def test_other_site_visits_never_appear_on_home(client, coordinator_a, study):
 
 
 def test_moving_a_visit_date_that_would_break_bilag_history_is_refused_on_the_field(
-    client, coordinator_a, cohort, study
+    client, coordinator_a, cohort_of, study
 ):
-    (participant,) = cohort(1)
+    (participant,) = cohort_of(1)
     # Month 3 (2026-05-10) has renal E. An unscheduled visit after it with renal B is fine;
     # moving that visit before Month 3 would put Month 3's E after an involved grade.
-    uns = services.visit_create(
-        participant=participant,
-        visit_definition=VisitDefinition.objects.get(study=study, code="UNS"),
-        visit_date=date(2026, 6, 1),
-        author=None,
-        reason="test",
-    )
-    services.visit_save_assessments(
-        visit=uns,
+    uns = record_visit(
+        participant,
+        "UNS",
+        date(2026, 6, 1),
         sledai=NONE_PRESENT,
-        pga=Decimal("1.00"),
-        bilag={**ALL_E, "renal": "B"},
-        author=None,
-        reason="test",
+        pga="1.00",
+        bilag=grades(renal="B"),
     )
     client.force_login(coordinator_a)
     url = reverse("visit_edit", args=[uns.pk])

@@ -1,7 +1,7 @@
 """Analysis sets (clinical-rules.md section 4a): one table per rule, boundary rows on both sides.
 
 No database: these are the pure rules of responses.scoring.analysis. The selectors that feed
-them are tested in test_reports.py and test_exports.py.
+them are tested in tests/responses/selectors/test_cohort.py and test_exports.py.
 """
 
 from datetime import date, timedelta
