@@ -48,18 +48,16 @@ RASTER_DPI = 150
 
 
 PLOT_CACHE_SECONDS = 60 * 60
-#: Matplotlib settings while a plot is drawn. Text is drawn as typed, never read as mathtext:
-#: participant IDs, visit codes and names come from users, and "$x^{$" is a label, not markup
-#: that fails to parse. Text objects read the setting when created, so it covers the whole drawing.
-PLAIN_TEXT_RC = {"text.parse_math": False}
 
 
 def plain_text(draw: Callable[..., "Plot"]) -> Callable[..., "Plot"]:
-    """Draw the plot with every text shown literally (no mathtext, see PLAIN_TEXT_RC)."""
+    """Draw the plot with every text shown as typed, never read as mathtext: participant IDs,
+    visit codes and names come from users, and "$x^{$" is a label, not markup that fails to
+    parse. Text objects read the setting when created, so it covers the whole drawing."""
 
     @functools.wraps(draw)
     def wrapper(*args: object, **kwargs: object) -> Plot:
-        with matplotlib.rc_context(PLAIN_TEXT_RC):
+        with matplotlib.rc_context({"text.parse_math": False}):
             return draw(*args, **kwargs)
 
     return wrapper
@@ -220,6 +218,33 @@ def _percent(value: Decimal) -> float:
     return _float(value * 100)
 
 
+@dataclass(frozen=True)
+class _Rate:
+    """A visit's response rate as the plot draws it."""
+
+    visit: str
+    rate: Decimal
+    ci_low: Decimal
+    ci_high: Decimal
+    #: "responders/denominator", written above the interval.
+    counts: str
+
+
+def _rates(rows: Sequence[CohortRow] | Sequence[MittRow], denominator: str) -> list[_Rate]:
+    """Return the rate of each row that has one (it has none without a denominator)."""
+    return [
+        _Rate(
+            row.visit,
+            row.rate,
+            row.ci_low,
+            row.ci_high,
+            f"{row.responders}/{getattr(row, denominator)}",
+        )
+        for row in rows
+        if row.rate is not None and row.ci_low is not None and row.ci_high is not None
+    ]
+
+
 @cached
 @plain_text
 def response_rate_plot(
@@ -228,24 +253,24 @@ def response_rate_plot(
     """Draw the observed and infused (mITT) response rates by visit with exact 95% CIs."""
     title = _("%(endpoint)s response rate by visit") % {"endpoint": endpoint_label}
     figure = _figure()
-    shown = [row for row in observed if row.rate is not None]
-    shown_mitt = [row for row in mitt if row.rate is not None]
+    shown = _rates(observed, "evaluable")
+    shown_mitt = _rates(mitt, "denominator")
     if not shown and not shown_mitt:
         _no_data(figure, title)
         return _svg(figure, name="rate", title=title, description=_("No evaluable visit yet."))
     axes = figure.add_subplot()
     codes = [row.visit for row in observed]
     position = {code: index for index, code in enumerate(codes)}
-    for rows, colour, label, offset, face, counts in (
-        (shown, OBSERVED_COLOUR, _("observed (evaluable)"), -0.12, OBSERVED_COLOUR, "evaluable"),
-        (shown_mitt, MITT_COLOUR, _("infused (mITT)"), 0.12, "white", "denominator"),
+    for rates, colour, label, offset, face in (
+        (shown, OBSERVED_COLOUR, _("observed (evaluable)"), -0.12, OBSERVED_COLOUR),
+        (shown_mitt, MITT_COLOUR, _("infused (mITT)"), 0.12, "white"),
     ):
-        if not rows:
+        if not rates:
             continue
-        x = [position[row.visit] + offset for row in rows]
-        y = [_percent(row.rate) for row in rows]
-        below = [_percent(row.rate - row.ci_low) for row in rows]
-        above = [_percent(row.ci_high - row.rate) for row in rows]
+        x = [position[rate.visit] + offset for rate in rates]
+        y = [_percent(rate.rate) for rate in rates]
+        below = [_percent(rate.rate - rate.ci_low) for rate in rates]
+        above = [_percent(rate.ci_high - rate.rate) for rate in rates]
         axes.errorbar(
             x,
             y,
@@ -256,10 +281,10 @@ def response_rate_plot(
             capsize=4,
             label=label,
         )
-        for xi, row in zip(x, rows, strict=True):
+        for xi, rate in zip(x, rates, strict=True):
             axes.annotate(
-                f"{row.responders}/{getattr(row, counts)}",
-                (xi, _percent(row.ci_high)),
+                rate.counts,
+                (xi, _percent(rate.ci_high)),
                 textcoords="offset points",
                 xytext=(0, 4),
                 ha="center",
@@ -274,7 +299,7 @@ def response_rate_plot(
     axes.set_ylabel(_("Responders (%) with exact 95% CI"))
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="upper left", frameon=False)
-    description = "; ".join(_rate_description(row) for row in shown)
+    description = "; ".join(_rate_description(row) for row in observed if row.rate is not None)
     return _svg(figure, name="rate", title=title, description=description or title)
 
 

@@ -10,7 +10,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TextIO
 from urllib.parse import urlencode
@@ -23,11 +23,11 @@ from django.utils.translation import gettext_lazy as _
 
 from responses.exports import format_two_decimals, write_csv
 from responses.models import Endpoint
+from responses.scoring.analysis import NotEvaluableReason
 from responses.scoring.statistics import whole_percents
 from responses.selectors.baseline import BaselineGroup, BaselineTable
 from responses.selectors.cohort import CohortRow, NotEvaluable, NotInfused
-from trialsite.models import Participant, VisitDefinition
-from trialsite.templatetags.trial import dose as dose_label
+from trialsite.models import Participant, VisitDefinition, dose_label
 from trialsite.validators import EARLIEST_DATE
 
 #: Pediatric age bands at enrolment (whole years): key -> (youngest, oldest), both included.
@@ -117,7 +117,7 @@ class ReportFilters:
         endpoint = query.get("endpoint", "")
         visit = query.get("visit") or None
         as_of = query.get("as_of", "").strip()
-        cut = {"as_of": parse_data_cut(as_of), "as_of_given": True} if as_of != "" else {}
+        as_of_given = as_of != ""
         return cls(
             site=site if site in choices.sites else None,
             dose=int(dose) if is_whole_number(dose) and int(dose) in choices.doses else None,
@@ -125,7 +125,8 @@ class ReportFilters:
             age=age if age in AGE_BANDS else None,
             endpoint=endpoint if endpoint in Endpoint.values else Endpoint.SRI4.value,
             visit=visit if visit in {v.code for v in choices.visits} else None,
-            **cut,
+            as_of=parse_data_cut(as_of) if as_of_given else timezone.localdate(),
+            as_of_given=as_of_given,
         )
 
     @classmethod
@@ -176,9 +177,6 @@ class ReportFilters:
     @property
     def endpoint_label(self) -> str:
         return str(Endpoint(self.endpoint).label)
-
-    def without(self, name: str) -> "ReportFilters":
-        return replace(self, **{name: None})
 
 
 def filter_description(filters: ReportFilters) -> list[tuple[str, str]]:
@@ -282,7 +280,7 @@ def headline_sentence(
 
 def _reasons_counted(not_evaluable: Sequence[NotEvaluable]) -> str:
     """Name the reasons, in the rules' order, with how many each when there are several."""
-    ordered = sorted(not_evaluable, key=lambda item: list(type(item.category)).index(item.category))
+    ordered = sorted(not_evaluable, key=lambda item: list(NotEvaluableReason).index(item.category))
     counts = Counter(gettext(item.category) % item.category_params for item in ordered)
     if len(counts) == 1:
         return next(iter(counts))

@@ -7,9 +7,11 @@ the URL, and reads the stored results through responses.selectors as of the data
 """
 
 from dataclasses import dataclass
+from datetime import date
+from typing import TypedDict
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -35,6 +37,7 @@ from responses.selectors.common import latest_computed_at, scheduled_follow_up_d
 from responses.selectors.matrix import response_matrix
 from responses.selectors.rows import response_rows
 from responses.selectors.trajectories import bilag_grids, score_trajectories
+from trialsite.http import AuthenticatedHttpRequest
 from trialsite.models import Participant, Study
 from trialsite.selectors import (
     current_study,
@@ -44,6 +47,14 @@ from trialsite.selectors import (
 )
 
 CSV_TABLES = ("summary", "mitt", "not_infused", "matrix", "baseline")
+
+
+class AnalysisScope(TypedDict):
+    """What every cohort query counts from: the study, the data cut and the participants."""
+
+    study: Study
+    as_of: date
+    participants: QuerySet[Participant]
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Report:
     refused: str | None = None
 
 
-def _report(request: HttpRequest, page: str) -> Report:
+def _report(request: AuthenticatedHttpRequest, page: str) -> Report:
     study = current_study()
     choices = FilterChoices(
         sites=tuple(site.code for site in sites_visible_to(request.user)),
@@ -95,21 +106,21 @@ def _report(request: HttpRequest, page: str) -> Report:
     return Report(study, filters, participants, context, refused)
 
 
-def _refused(request: HttpRequest, report: Report) -> HttpResponse:
+def _refused(request: AuthenticatedHttpRequest, report: Report) -> HttpResponse:
     """Answer a bad data cut with the filters and the message (400), never a figure."""
     return render(request, "responses/report_refused.html", report.context, status=400)
 
 
-def _wants_csv(request: HttpRequest) -> bool:
+def _wants_csv(request: AuthenticatedHttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def cohort_summary(request: HttpRequest) -> HttpResponse:
+def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = _report(request, "summary")
     if report.refused is not None:
         return _refused(request, report)
     study, endpoint, as_of = report.study, report.filters.endpoint, report.filters.as_of
-    sets = {"study": study, "as_of": as_of, "participants": report.participants}
+    sets: AnalysisScope = {"study": study, "as_of": as_of, "participants": report.participants}
     rows = cohort.cohort_summary(endpoint=endpoint, **sets)
     mitt = cohort.mitt_summary(endpoint=endpoint, **sets)
     not_infused = cohort.not_infused(**sets)
@@ -150,7 +161,7 @@ def cohort_summary(request: HttpRequest) -> HttpResponse:
     )
 
 
-def report_matrix(request: HttpRequest) -> HttpResponse:
+def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = _report(request, "matrix")
     if report.refused is not None:
         return _refused(request, report)
@@ -173,7 +184,7 @@ def report_matrix(request: HttpRequest) -> HttpResponse:
     )
 
 
-def report_baseline(request: HttpRequest) -> HttpResponse:
+def report_baseline(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = _report(request, "baseline")
     if report.refused is not None:
         return _refused(request, report)
@@ -185,7 +196,7 @@ def report_baseline(request: HttpRequest) -> HttpResponse:
     return render(request, "responses/report_baseline.html", {**report.context, "table": table})
 
 
-def report_plots(request: HttpRequest) -> HttpResponse:
+def report_plots(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = _report(request, "plots")
     if report.refused is not None:
         return _refused(request, report)

@@ -3,6 +3,8 @@
 Every change made here asks for a reason, which goes into the audit history with the author.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -19,6 +21,7 @@ from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
 from trialsite.forms import OpenedVersionMixin, check_infusion_order, check_visit_order
+from trialsite.imports import PARTICIPANT_COLUMNS
 from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
     BilagAssessment,
@@ -65,8 +68,9 @@ class AuditedAdminForm(OpenedVersionMixin, ChangeReasonForm):
         if self.instance.pk is not None:
             self.add_opened_version(versions.record_sources(self.instance))
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data
+        cleaned = self.cleaned_data
         self.lock()
         self.check_opened_version()
         return cleaned
@@ -240,7 +244,7 @@ class TrialUserAdmin(UserAdmin):
 
 
 class ParticipantAdminForm(AuditedAdminForm):
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         check_infusion_order(
             self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
@@ -260,17 +264,8 @@ class ParticipantAdminForm(AuditedAdminForm):
 @admin.register(Participant)
 class ParticipantAdmin(AuditedAdmin):
     form = ParticipantAdminForm
-    list_display = [
-        "participant_id",
-        "site",
-        "sex",
-        "age_at_enrollment",
-        "enrollment_date",
-        "infusion_date",
-        "dose_cells_per_kg",
-        "treatment_failure_date",
-        "withdrawal_date",
-    ]
+    #: The columns of participants.csv.
+    list_display = list(PARTICIPANT_COLUMNS)
     list_filter = ["study", "site", "sex", "dose_cells_per_kg"]
     search_fields = ["participant_id"]
     date_hierarchy = "enrollment_date"
@@ -383,27 +378,36 @@ class NotDoneInline(admin.TabularInline):
 class ParticipantRecordAdminForm(AuditedAdminForm):
     """A record of one participant's (a visit, a missed visit), locked by its participant."""
 
-    def recorded_or_chosen(self, field: str) -> object:
+    def recorded_or_chosen(self, field: str) -> Any:
         """A stored record keeps its participant and visit (read-only here); a new one takes
-        what was chosen."""
+        what was chosen. (Any: the field named decides the type; the two methods below give it.)
+        """
         if self.instance.pk is not None:
             return getattr(self.instance, field)
         return self.cleaned_data.get(field)
 
+    def recorded_participant(self) -> Participant | None:
+        """The record's participant, or the one chosen (None if none valid was)."""
+        return self.recorded_or_chosen("participant")
+
+    def recorded_visit_definition(self) -> VisitDefinition | None:
+        """The record's visit, or the one chosen (None if none valid was)."""
+        return self.recorded_or_chosen("visit_definition")
+
     def lock(self) -> None:
-        participant = self.recorded_or_chosen("participant")
+        participant = self.recorded_participant()
         if participant is not None:
             lock_participants([participant.pk])
 
 
 class VisitAdminForm(ParticipantRecordAdminForm):
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         check_visit_order(
             self,
             visit=self.instance,
-            participant=self.recorded_or_chosen("participant"),
-            definition=self.recorded_or_chosen("visit_definition"),
+            participant=self.recorded_participant(),
+            definition=self.recorded_visit_definition(),
             visit_date=cleaned.get("visit_date"),
         )
         return cleaned
@@ -453,10 +457,10 @@ class VisitAdmin(AuditedAdmin):
 
 
 class MissedVisitAdminForm(ParticipantRecordAdminForm):
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        participant = self.recorded_or_chosen("participant")
-        definition = self.recorded_or_chosen("visit_definition")
+        participant = self.recorded_participant()
+        definition = self.recorded_visit_definition()
         if self.instance.pk is None and participant is not None and definition is not None:
             for message in services.missed_visit_errors(
                 participant=participant, visit_definition=definition

@@ -9,6 +9,7 @@ persists (None); a visit shows the descriptors not yet resolved by its target da
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -169,12 +170,21 @@ def bilag_grades(participant: DemoParticipant, study_day: int) -> dict[str, str]
     return {system: grades.get(system, "E") for system in BILAG_SYSTEMS}
 
 
+def _target_day(definition: VisitDefinition) -> int:
+    """Return the target day of a demo visit.
+
+    The demo's visits are scheduled ones of the default schedule (migration 0002), and the
+    database gives every scheduled visit a target day (visit_definition_scheduled_has_window).
+    """
+    return cast(int, definition.target_day)
+
+
 def _visit_date(participant: DemoParticipant, infusion: date, definition: VisitDefinition) -> date:
     number = int(participant.participant_id[-3:])
     offset = DATE_OFFSETS.get((participant.participant_id, definition.code), number % 3 - 1)
     if definition.window_low == definition.window_high:
         offset = 0  # the infusion day is exact
-    return infusion + timedelta(days=definition.target_day + offset)
+    return infusion + timedelta(days=_target_day(definition) + offset)
 
 
 def _load_participant(
@@ -198,7 +208,9 @@ def _load_participant(
         reason=DEMO_REASON,
     )
     definitions = {definition.code: definition for definition in study.visit_definitions.all()}
-    pgas = dict(zip((study.baseline_visit.code, *demo.visits), demo.pga, strict=True))
+    # The demo loads into the default study (migration 0002), whose baseline visit is BL.
+    baseline = cast(VisitDefinition, study.baseline_visit)
+    pgas = dict(zip((baseline.code, *demo.visits), demo.pga, strict=True))
     # Screening, infusion day and day 7 are recorded too; the PGA is still the baseline one.
     for code in EARLY_VISITS:
         pgas.setdefault(code, demo.pga[0])
@@ -213,9 +225,9 @@ def _load_participant(
         )
         services.visit_save_assessments(
             visit=visit,
-            sledai=sledai_answers(demo, definition.target_day),
+            sledai=sledai_answers(demo, _target_day(definition)),
             pga=Decimal(pga),
-            bilag=bilag_grades(demo, definition.target_day),
+            bilag=bilag_grades(demo, _target_day(definition)),
             author=author,
             reason=DEMO_REASON,
         )

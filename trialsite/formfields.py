@@ -15,8 +15,12 @@ from django.db import models
 from trialsite.validators import validate_ascii_digits
 
 
-class AsciiDigitsMixin:
-    """Refuse typed text holding a digit other than 0-9 before it is read as a value."""
+class AsciiDigitsMixin(forms.Field):
+    """Refuse typed text holding a digit other than 0-9 before it is read as a value.
+
+    A mixin for form fields, listed before the Django field it refines (the MRO is unchanged:
+    forms.Field is already a base of every field it is mixed into).
+    """
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -3,20 +3,24 @@
 from datetime import date
 from decimal import Decimal
 from itertools import chain
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from django.http import QueryDict
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS, Labs
 from responses.scoring.pga import PGA_MAX, PGA_MIN, validate_pga
-from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS
+from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS, SledaiDescriptor
 from trialsite import selectors, services, versions
 from trialsite.formfields import DecimalField, formfield_for_model_field
 from trialsite.history import HistorySource
+from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     AGE_MAX,
     AGE_MIN,
@@ -45,8 +49,12 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
-class ChangeReasonMixin:
-    """Ask for a reason whenever existing data are changed; first entry needs none."""
+class ChangeReasonMixin(forms.BaseForm):
+    """Ask for a reason whenever existing data are changed; first entry needs none.
+
+    A mixin for forms, listed before the form class (the MRO is unchanged: BaseForm is already
+    a base of every form it is mixed into).
+    """
 
     def add_change_reason(self, *, editing: bool) -> None:
         self.fields["change_reason"] = forms.CharField(
@@ -96,12 +104,14 @@ def check_infusion_order(
 OPENED_VERSION = "opened_version"
 
 
-class OpenedVersionMixin:
+class OpenedVersionMixin(forms.BaseForm):
     """Refuse a save from a form opened before another user changed its record.
 
     The form carries the version of the rows it shows (trialsite.versions) in a hidden field.
     ``check_opened_version`` runs in ``clean()``, while the caller holds the participant's lock,
     so no change can come in between the check and the save.
+
+    A mixin for forms, listed before the form class (as ChangeReasonMixin).
     """
 
     version_sources: list[HistorySource] | None = None
@@ -124,8 +134,11 @@ class OpenedVersionMixin:
             return
         self.add_error(None, versions.conflict_messages(changes))
         # The page now shows what changed: saving it again replaces those values on purpose.
-        self.data = self.data.copy()
-        self.data[self.add_prefix(OPENED_VERSION)] = versions.current_version(self.version_sources)
+        # A bound form's data is request.POST (a QueryDict) or a dict: both copy to a mutable
+        # mapping of the same kind (the stubs type data as a read-only Mapping).
+        data = cast(QueryDict | dict[str, Any], self.data).copy()
+        self.data = data
+        data[self.add_prefix(OPENED_VERSION)] = versions.current_version(self.version_sources)
 
     def field_for(self, key: str) -> str | None:
         """Return the form field that shows a service's error about ``key`` (None: the form)."""
@@ -143,6 +156,12 @@ class OpenedVersionMixin:
             return
         for key, messages in error.message_dict.items():
             self.add_error(None if key == NON_FIELD_ERRORS else self.field_for(key), messages)
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """Return a model form's field for a ForeignKey, to narrow the choices it offers."""
+    # A ForeignKey's form field is a ModelChoiceField (formfield_for_model_field keeps it).
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
@@ -172,18 +191,19 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         }
         formfield_callback = formfield_for_model_field
 
-    def __init__(self, *args, user: AbstractBaseUser, study: Study, **kwargs) -> None:
+    def __init__(self, *args, user: User, study: Study, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.study = study
-        self.fields["site"].queryset = selectors.sites_visible_to(user)
+        model_choice_field(self, "site").queryset = selectors.sites_visible_to(user)
         self.fields["age_at_enrollment"].widget.attrs.update({"min": AGE_MIN, "max": AGE_MAX})
         self.fields["dose_cells_per_kg"].help_text = _("CAR+ cells per kg, e.g. 100000 for 1x10^5.")
         self.add_change_reason(editing=self.instance.pk is not None)
         if self.instance.pk is not None:
             self.add_opened_version(versions.participant_sources(self.instance.pk))
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data
+        cleaned = self.cleaned_data
         if cleaned.get("withdrawal_date") is not None and not cleaned.get("withdrawal_reason"):
             self.add_error("withdrawal_reason", _("Give the reason for the withdrawal."))
         participant_id = cleaned.get("participant_id")
@@ -213,16 +233,16 @@ class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
     def __init__(self, *args, participant: Participant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.participant = participant
-        self.fields["visit_definition"].queryset = participant.study.visit_definitions.order_by(
-            "order"
-        )
+        definitions = participant.study.visit_definitions.order_by("order")
+        model_choice_field(self, "visit_definition").queryset = definitions
         if self.instance.pk is not None:
             self.fields["visit_definition"].disabled = True
             self.add_opened_version(versions.visit_date_sources(self.instance.pk))
         self.add_change_reason(editing=self.instance.pk is not None)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data
+        cleaned = self.cleaned_data
         self.check_opened_version()
         definition = cleaned.get("visit_definition")
         visit_date = cleaned.get("visit_date")
@@ -273,7 +293,7 @@ class MissedVisitForm(OpenedVersionMixin, forms.ModelForm):
     def __init__(self, *args, participant: Participant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.participant = participant
-        self.fields["visit_definition"].queryset = (
+        model_choice_field(self, "visit_definition").queryset = (
             participant.study.visit_definitions.filter(repeatable=False)
             .exclude(visits__participant=participant)
             .exclude(missed_visits__participant=participant)
@@ -284,6 +304,10 @@ class MissedVisitForm(OpenedVersionMixin, forms.ModelForm):
 PRESENT, ABSENT = "1", "0"
 SLEDAI_CHOICES = [(PRESENT, _("present")), (ABSENT, _("absent")), (NOT_DONE, _("not done"))]
 NULL_BOOLEAN_CHOICES = [("", _("not done")), ("true", _("yes")), ("false", _("no"))]
+
+
+#: A SLEDAI-2K descriptor's bound field, the descriptor, and the field of its reason not done.
+SledaiItem = tuple[forms.BoundField, SledaiDescriptor, forms.BoundField]
 
 
 def sledai_field_name(field: str) -> str:
@@ -306,7 +330,10 @@ def lab_form_fields() -> dict[str, forms.Field]:
     """Return the form fields of the lab values, named lab_<field>, labelled from the model."""
     fields: dict[str, forms.Field] = {}
     for field in LAB_FIELDS:
-        model_field = LabResult._meta.get_field(field)
+        # LAB_FIELDS name value columns of LabResult: get_field gives a model Field (not a
+        # relation), and its form field is never None (only the likes of AutoField have none).
+        model_field = cast(models.Field, LabResult._meta.get_field(field))
+        form_field: forms.Field
         if field == "urinary_casts":
             form_field = forms.TypedChoiceField(
                 choices=NULL_BOOLEAN_CHOICES,
@@ -315,10 +342,11 @@ def lab_form_fields() -> dict[str, forms.Field]:
                 required=False,
             )
         elif field == "upcr_unit":
-            form_field = model_field.formfield(required=False)
+            form_field = cast(forms.Field, model_field.formfield(required=False))
         else:
-            form_field = formfield_for_model_field(
-                model_field, required=False, min_value=Decimal("0")
+            form_field = cast(
+                forms.Field,
+                formfield_for_model_field(model_field, required=False, min_value=Decimal("0")),
             )
             form_field.widget.attrs.update({"min": "0", "step": "any"})
         form_field.label = capfirst(model_field.verbose_name)
@@ -388,10 +416,12 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         self.add_opened_version(versions.visit_entry_sources(visit.pk))
 
     def sledai_answers(self) -> dict[str, bool | None]:
-        answers = {}
+        # Only "1" and "0" answer; "", NOT_DONE and None (a field that failed) give None.
+        present: dict[str | None, bool] = {PRESENT: True, ABSENT: False}
+        answers: dict[str, bool | None] = {}
         for field in SLEDAI_FIELDS:
             value = self.cleaned_data.get(sledai_field_name(field))
-            answers[field] = {PRESENT: True, ABSENT: False}.get(value)
+            answers[field] = present.get(value)
         return answers
 
     def bilag_grades(self) -> dict[str, str | None]:
@@ -423,12 +453,10 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     def not_done_reason(self, answer: str) -> forms.BoundField:
         return self[not_done_reason_name(answer)]
 
-    def sledai_groups(
-        self,
-    ) -> list[tuple[str, list[tuple[forms.BoundField, object, forms.BoundField]]]]:
-        """Return the descriptors grouped by organ, in form order, each with its bound field and
-        the field of its reason not done."""
-        groups: dict[str, list] = {}
+    def sledai_groups(self) -> list[tuple[StrOrPromise, list[SledaiItem]]]:
+        """Return the descriptors grouped by organ (its label translated lazily), in form order,
+        each with its bound field and the field of its reason not done."""
+        groups: dict[str, list[SledaiItem]] = {}
         for descriptor in SLEDAI_DESCRIPTORS:
             name = sledai_field_name(descriptor.field)
             groups.setdefault(descriptor.organ, []).append(
@@ -467,8 +495,9 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     def marks_complete(self) -> bool:
         return self.data.get("entry_status") == EntryStatus.COMPLETE
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # Form.clean returns self.cleaned_data
+        cleaned = self.cleaned_data
         grades = self.bilag_grades()
         errors = services.bilag_history_errors(
             self.visit.participant, proposed_visit=self.visit, proposed_grades=grades

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from simple_history.utils import get_history_manager_for_model
 
+from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     VISIT_RECORD_MODELS,
     BilagAssessment,
@@ -43,7 +44,7 @@ class AuditEntry:
 
 
 #: What people call a row of a history ("PGA", "visit"), or a function naming one version of it.
-RowName = Promise | str | Callable[[Any], str]
+RowName = StrOrPromise | Callable[[Any], str]
 #: The audit history of one kind of row, with what people call it.
 HistorySource = tuple[QuerySet, RowName]
 
@@ -121,7 +122,7 @@ def visit_sources(visit_id: int) -> list[HistorySource]:
     return [
         (Visit.history.filter(id=visit_id), _("visit")),
         *(
-            (model.history.filter(visit_id=visit_id), RECORD_NAMES[model])
+            (get_history_manager_for_model(model).filter(visit_id=visit_id), RECORD_NAMES[model])
             for model in VISIT_RECORD_MODELS
         ),
     ]

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+from trialsite.selectors import not_done_reasons
 from trialsite.validators import (
     validate_ascii_digits,
     validate_single_line_text,
@@ -71,17 +72,9 @@ VISIT_COLUMNS: tuple[str, ...] = (
 #: Columns a visits.csv may leave out of its header (an empty cell means the same).
 VISIT_OPTIONAL_COLUMNS: tuple[str, ...] = ("sledai_lookback_days",)
 
-#: Participant fields an import sets, other than the study and the participant ID.
-PARTICIPANT_FIELDS: tuple[str, ...] = (
-    "site",
-    "sex",
-    "age_at_enrollment",
-    "enrollment_date",
-    "infusion_date",
-    "dose_cells_per_kg",
-    "treatment_failure_date",
-    "withdrawal_date",
-)
+#: Participant fields an import sets, other than the study and the participant ID: each column
+#: names the field it fills.
+PARTICIPANT_FIELDS: tuple[str, ...] = PARTICIPANT_COLUMNS[1:]
 
 # [0-9], not \d: \d matches every Unicode digit.
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -158,7 +151,7 @@ class ImportReport:
 IMPORT_PERMISSION = "trialsite.import_data"
 
 
-def find_author(username: str | None) -> AbstractBaseUser:
+def find_author(username: str | None) -> User:
     """Return the user named by --user, the author of the audit entries.
 
     The user must be active and allowed to import (``check_importer``).
@@ -177,7 +170,7 @@ def find_author(username: str | None) -> AbstractBaseUser:
     return user
 
 
-def check_importer(user: AbstractBaseUser) -> None:
+def check_importer(user: User) -> None:
     """Refuse an inactive user, or one whose role may not import (e.g. a monitor)."""
     values = {"username": user.get_username()}
     if not user.is_active:
@@ -495,7 +488,7 @@ def _validation_problems(
     """Turn a service's ValidationError into problems, keyed by CSV column where possible."""
     if not hasattr(error, "error_dict"):
         return [Problem(row.number, "", None, message) for message in error.messages]
-    problems = []
+    problems: list[Problem] = []
     for key, errors in error.message_dict.items():
         column = "" if key == NON_FIELD_ERRORS else column_of(key)
         value = row.cells.get(column) if column else None
@@ -575,15 +568,13 @@ def parse_participant_rows(
         site = cells.cell("site", _required(_text))
         if site is not None and not create_sites and site not in known_sites:
             cells.fail("site", _("unknown site code (use --create-sites to create it)."))
-        values = {
-            "sex": cells.cell("sex", _required(parse_sex)),
-            "age_at_enrollment": cells.cell("age_at_enrollment", _required(parse_age)),
-            "enrollment_date": cells.cell("enrollment_date", _required(parse_date)),
-            "infusion_date": cells.cell("infusion_date", _optional(parse_date)),
-            "dose_cells_per_kg": cells.cell("dose_cells_per_kg", _optional(parse_dose)),
-            "treatment_failure_date": cells.cell("treatment_failure_date", _optional(parse_date)),
-            "withdrawal_date": cells.cell("withdrawal_date", _optional(parse_date)),
-        }
+        sex = cells.cell("sex", _required(parse_sex))
+        age_at_enrollment = cells.cell("age_at_enrollment", _required(parse_age))
+        enrollment_date = cells.cell("enrollment_date", _required(parse_date))
+        infusion_date = cells.cell("infusion_date", _optional(parse_date))
+        dose_cells_per_kg = cells.cell("dose_cells_per_kg", _optional(parse_dose))
+        treatment_failure_date = cells.cell("treatment_failure_date", _optional(parse_date))
+        withdrawal_date = cells.cell("withdrawal_date", _optional(parse_date))
         if participant_id is not None:
             if participant_id in seen:
                 cells.fail(
@@ -594,7 +585,23 @@ def parse_participant_rows(
             else:
                 seen[participant_id] = row.number
         if cells.ok:
-            parsed.append((row, ParticipantRow(participant_id=participant_id, site=site, **values)))
+            # cells.ok: every required cell was parsed, so none of the casts' values is None.
+            parsed.append(
+                (
+                    row,
+                    ParticipantRow(
+                        participant_id=cast(str, participant_id),
+                        site=cast(str, site),
+                        sex=cast(str, sex),
+                        age_at_enrollment=cast(int, age_at_enrollment),
+                        enrollment_date=cast(date, enrollment_date),
+                        infusion_date=infusion_date,
+                        dose_cells_per_kg=dose_cells_per_kg,
+                        treatment_failure_date=treatment_failure_date,
+                        withdrawal_date=withdrawal_date,
+                    ),
+                )
+            )
     return parsed
 
 
@@ -613,7 +620,7 @@ def import_participants(
     *,
     file_name: str,
     study: Study,
-    author: AbstractBaseUser,
+    author: User,
     create_sites: bool = False,
     update: bool = False,
     dry_run: bool = False,
@@ -778,13 +785,15 @@ def parse_visit_rows(
             else:
                 seen[key] = row.number
         if cells.ok:
+            # cells.ok: the participant, the visit and its date were all found and parsed (a
+            # missing one fails its cell), so none of the casts' values is None.
             parsed.append(
                 (
                     row,
                     VisitRow(
-                        participant,
-                        definition,
-                        visit_date,
+                        cast(Participant, participant),
+                        cast(VisitDefinition, definition),
+                        cast(date, visit_date),
                         pga,
                         sledai,
                         bilag,
@@ -825,10 +834,6 @@ def _find_visit(values: VisitRow) -> Visit | None:
     return visits.first()
 
 
-def _stored_not_done(visit: Visit) -> dict[str, str]:
-    return {row.answer: row.reason for row in visit.not_done_answers.all()}
-
-
 def _changed_assessment_columns(visit: Visit, values: VisitRow) -> list[str]:
     """Return the assessment columns whose stored value (or ND) differs from the row."""
     sledai = getattr(visit, "sledai", None)
@@ -840,7 +845,7 @@ def _changed_assessment_columns(visit: Visit, values: VisitRow) -> list[str]:
         bilag.grades() if bilag is not None else {},
     )
     given = services.answer_values(values.sledai, values.pga, values.bilag)
-    stored_not_done = _stored_not_done(visit)
+    stored_not_done = not_done_reasons(visit)
     changed = [
         answer
         for answer in ANSWERS
@@ -858,7 +863,7 @@ def import_visits(
     *,
     file_name: str,
     study: Study,
-    author: AbstractBaseUser,
+    author: User,
     update: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
@@ -883,7 +888,7 @@ def import_visits(
 
     def save_assessments(visit: Visit, values: VisitRow, lookback_days: int | None) -> None:
         # An answer already recorded as not done keeps the reason given for it.
-        stored_not_done = _stored_not_done(visit)
+        stored_not_done = not_done_reasons(visit)
         services.visit_save_assessments(
             visit=visit,
             sledai=values.sledai,

@@ -52,4 +52,4 @@ def lock_participant_save(*, study_id: int, participant_id: int | None) -> None:
 
 def lock_record(record: Model) -> None:
     """Lock a stored study, schedule row, site or membership changed in admin (step 1)."""
-    _lock(type(record).objects.filter(pk=record.pk))
+    _lock(type(record)._default_manager.filter(pk=record.pk))

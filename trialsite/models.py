@@ -5,6 +5,7 @@ trialsite.services; every clinical model keeps its audit history (django-simple-
 """
 
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from responses.scoring.bilag import (
 from responses.scoring.labs import LAB_DECIMAL_FIELDS
 from responses.scoring.pga import PGA_MAX, PGA_MIN
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
+from trialsite.i18n import StrOrPromise
 from trialsite.validators import (
     STUDY_DAY_MAX,
     STUDY_DAY_MIN,
@@ -105,7 +107,7 @@ class Study(models.Model):
         return f"{self.protocol_number} {self.name}"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         for field in ("baseline_visit", "primary_visit"):
             definition = getattr(self, field)
             if definition is not None and definition.study_id != self.pk:
@@ -236,7 +238,7 @@ class VisitDefinition(models.Model):
         """Say whether a study day is in this visit's window (None when it cannot be known)."""
         if self.repeatable:
             return True
-        if study_day is None:
+        if study_day is None or self.window_low is None or self.window_high is None:
             return None
         return self.window_low <= study_day <= self.window_high
 
@@ -253,6 +255,22 @@ class NotInfusedReason(models.TextChoices):
 
     MANUFACTURING_FAILURE = "manufacturing_failure", _("manufacturing failure")
     OTHER = "other", _("other")
+
+
+class ParticipantStatus(models.TextChoices):
+    """Where a participant stands, as the participant pages show it (read from the dates)."""
+
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    INFUSED = "infused", _("infused")
+    NOT_INFUSED = "not_infused", _("enrolled, not infused")
+
+
+def dose_label(cells_per_kg: int | None) -> str:
+    """Show a dose as the protocol writes it: 100000 -> "1 x10^5"."""
+    if cells_per_kg is None:
+        return ""
+    mantissa = (Decimal(cells_per_kg) / Decimal(100_000)).normalize()
+    return f"{mantissa:f} x10^5"
 
 
 class Participant(models.Model):
@@ -411,6 +429,15 @@ class Participant(models.Model):
             return None
         return (on - self.infusion_date).days
 
+    @property
+    def status(self) -> ParticipantStatus:
+        """Withdrawn once a withdrawal date is recorded, else infused or enrolled, not infused."""
+        if self.withdrawal_date is not None:
+            return ParticipantStatus.WITHDRAWN
+        if self.infusion_date is not None:
+            return ParticipantStatus.INFUSED
+        return ParticipantStatus.NOT_INFUSED
+
 
 class MissedVisitReason(models.TextChoices):
     MISSED = "missed", _("missed")
@@ -468,7 +495,7 @@ class MissedVisit(models.Model):
     def clean(self) -> None:
         if self.participant_id is None or self.visit_definition_id is None:
             return
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         if self.visit_definition.study_id != self.participant.study_id:
             errors["visit_definition"] = _("This visit is not in the participant's schedule.")
         elif self.visit_definition.repeatable:
@@ -544,7 +571,7 @@ class Visit(models.Model):
     def clean(self) -> None:
         if self.participant_id is None or self.visit_definition_id is None:
             return
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         if self.visit_definition.study_id != self.participant.study_id:
             errors["visit_definition"] = _("This visit is not in the participant's schedule.")
         elif not self.visit_definition.repeatable and self.occurrence != 1:
@@ -563,6 +590,11 @@ class Visit(models.Model):
     @property
     def in_window(self) -> bool | None:
         return self.visit_definition.is_in_window(self.study_day)
+
+    @property
+    def entry_complete(self) -> bool:
+        """Say whether data entry is complete (else it is in progress)."""
+        return self.entry_status == EntryStatus.COMPLETE
 
 
 def sledai_descriptor_field(field: str) -> models.BooleanField:
@@ -708,7 +740,7 @@ class BilagAssessment(models.Model):
 
 #: Every answer of a visit's assessments, by the name the visit form and visits.csv give it:
 #: the PGA, the 24 SLEDAI-2K descriptors and the nine BILAG-2004 systems.
-ANSWER_LABELS: dict[str, Promise] = {
+ANSWER_LABELS: dict[str, StrOrPromise] = {
     "pga": _("PGA"),
     **{
         f"sledai_{descriptor.field}": format_lazy("SLEDAI-2K: {}", _(descriptor.label))
@@ -766,7 +798,7 @@ class NotDoneAnswer(models.Model):
         return f"{self.visit} {self.get_answer_display()}: ND"
 
 
-def lab_field(label: str, unit: str) -> models.DecimalField:
+def lab_field(label: StrOrPromise, unit: StrOrPromise) -> models.DecimalField:
     """Return a lab value field: a Decimal measurement, None when not done."""
     return models.DecimalField(
         label, max_digits=8, decimal_places=2, null=True, blank=True, help_text=unit

@@ -4,10 +4,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from simple_history.utils import get_history_manager_for_model
 
 from responses.models import EndpointResult
 from responses.scoring.bilag import BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
@@ -22,17 +24,17 @@ from responses.scoring.sledai import (
     SledaiDescriptor,
     activity_band,
 )
+from trialsite.history import RECORD_NAMES, RowName
+from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     ANSWER_LABELS,
     NOT_DONE,
-    BilagAssessment,
+    VISIT_RECORD_MODELS,
     EntryStatus,
     LabResult,
     MissedVisit,
     Participant,
-    PgaAssessment,
     Site,
-    SledaiAssessment,
     Study,
     Visit,
     VisitDefinition,
@@ -46,33 +48,33 @@ def current_study() -> Study:
     return Study.objects.select_related("baseline_visit", "primary_visit").get()
 
 
-def user_sees_all_sites(user: AbstractBaseUser) -> bool:
+def user_sees_all_sites(user: User) -> bool:
     """Monitors, data managers and superusers see every site; others only their own."""
     return user.has_perm(ALL_SITES_PERMISSION)
 
 
-def sites_visible_to(user: AbstractBaseUser) -> QuerySet[Site]:
+def sites_visible_to(user: User) -> QuerySet[Site]:
     """Return the sites whose data the user may see."""
     if user_sees_all_sites(user):
         return Site.objects.all()
     return Site.objects.filter(memberships__user=user)
 
 
-def participants_visible_to(user: AbstractBaseUser) -> QuerySet[Participant]:
+def participants_visible_to(user: User) -> QuerySet[Participant]:
     """Return the participants of the user's sites; every view starts from here."""
     return Participant.objects.filter(site__in=sites_visible_to(user)).select_related(
         "site", "study"
     )
 
 
-def visits_visible_to(user: AbstractBaseUser) -> QuerySet[Visit]:
+def visits_visible_to(user: User) -> QuerySet[Visit]:
     """Return the visits of the user's sites."""
     return Visit.objects.filter(participant__in=participants_visible_to(user)).select_related(
         "participant__site", "participant__study", "visit_definition"
     )
 
 
-def site_overview(user: AbstractBaseUser) -> QuerySet[Site]:
+def site_overview(user: User) -> QuerySet[Site]:
     """Return the user's sites with their participant counts."""
     return sites_visible_to(user).annotate(participant_count=Count("participants")).order_by("code")
 
@@ -86,7 +88,7 @@ PARTICIPANT_STATUSES = {
 
 
 def participant_list(
-    user: AbstractBaseUser,
+    user: User,
     *,
     search: str = "",
     site: str = "",
@@ -106,15 +108,16 @@ def participant_list(
     return participants.annotate(visit_count=Count("visits")).order_by("participant_id")
 
 
-def dose_levels(user: AbstractBaseUser) -> list[int]:
+def dose_levels(user: User) -> list[int]:
     """Return the doses given at the user's sites, for the list filter."""
-    return list(
+    doses = (
         participants_visible_to(user)
         .exclude(dose_cells_per_kg=None)
         .order_by("dose_cells_per_kg")
         .values_list("dose_cells_per_kg", flat=True)
         .distinct()
     )
+    return [dose for dose in doses if dose is not None]
 
 
 # Window status of a scheduled visit, recorded or not.
@@ -138,7 +141,11 @@ WINDOW_STATUS_LABELS = {
 
 def window_dates(participant: Participant, definition: VisitDefinition) -> tuple[date, date] | None:
     """Return the first and last day of a scheduled visit's window, once infusion is known."""
-    if participant.infusion_date is None:
+    if (
+        participant.infusion_date is None
+        or definition.window_low is None
+        or definition.window_high is None
+    ):
         return None
     return (
         participant.infusion_date + timedelta(days=definition.window_low),
@@ -173,8 +180,19 @@ class TimelineRow:
     missed: MissedVisit | None = None
 
     @property
-    def status_label(self) -> str:
+    def status_label(self) -> StrOrPromise:
         return WINDOW_STATUS_LABELS[self.status]
+
+    @property
+    def out_of_window(self) -> bool:
+        """Say whether the visit is recorded outside its window (a protocol deviation)."""
+        return self.status == OUT_OF_WINDOW
+
+    @property
+    def window_opened(self) -> bool:
+        """Say whether a visit not recorded has reached its window: it may be recorded, or
+        recorded as missed (not before its window, nor before the infusion)."""
+        return self.status in (DUE, OVERDUE)
 
     @property
     def sledai_band(self) -> str | None:
@@ -268,11 +286,11 @@ class ScheduleAlert:
     window_end: date
 
     @property
-    def status_label(self) -> str:
+    def status_label(self) -> StrOrPromise:
         return WINDOW_STATUS_LABELS[self.status]
 
 
-def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
+def schedule_alerts(user: User, today: date) -> list[ScheduleAlert]:
     """List the scheduled visits due now or missed, for infused participants still on study."""
     participants = (
         participants_visible_to(user)
@@ -298,8 +316,9 @@ def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
             if definition.study_id != participant.study_id or definition.pk in recorded:
                 continue
             status = window_status(participant, definition, None, today)
-            if status in (DUE, OVERDUE):
-                window_start, window_end = window_dates(participant, definition)
+            window = window_dates(participant, definition)
+            if status in (DUE, OVERDUE) and window is not None:
+                window_start, window_end = window
                 alerts.append(
                     ScheduleAlert(
                         participant=participant,
@@ -313,7 +332,7 @@ def schedule_alerts(user: AbstractBaseUser, today: date) -> list[ScheduleAlert]:
     return alerts
 
 
-def out_of_window_visits(user: AbstractBaseUser) -> list[Visit]:
+def out_of_window_visits(user: User) -> list[Visit]:
     """List the recorded visits that fell outside their window (protocol deviations)."""
     visits = visits_visible_to(user).filter(
         visit_definition__repeatable=False, participant__infusion_date__isnull=False
@@ -321,7 +340,7 @@ def out_of_window_visits(user: AbstractBaseUser) -> list[Visit]:
     return [visit for visit in visits.order_by("-visit_date") if visit.in_window is False]
 
 
-def incomplete_visits(user: AbstractBaseUser) -> QuerySet[Visit]:
+def incomplete_visits(user: User) -> QuerySet[Visit]:
     """List the visits whose data entry is still in progress."""
     return (
         visits_visible_to(user).filter(entry_status=EntryStatus.IN_PROGRESS).order_by("visit_date")
@@ -331,9 +350,9 @@ def incomplete_visits(user: AbstractBaseUser) -> QuerySet[Visit]:
 @dataclass(frozen=True)
 class RecentChange:
     when: datetime
-    who: str
-    what: str
-    kind: str
+    who: StrOrPromise
+    what: StrOrPromise
+    kind: StrOrPromise
     reason: str
     participant_id: str
     visit: Visit | None
@@ -342,17 +361,22 @@ class RecentChange:
 HISTORY_KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
 
-def recent_changes(user: AbstractBaseUser, limit: int = 10) -> list[RecentChange]:
+def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     """Return the latest audited changes to the participants and visits of the user's sites."""
     participants = participants_visible_to(user).values("pk")
     visit_ids = Visit.objects.filter(participant__in=participants).values("pk")
     # (history rows, what they are, the field naming their visit; None for participants)
-    sources = [
+    sources: list[tuple[QuerySet, RowName, str | None]] = [
         (Participant.history.filter(id__in=participants), _("participant"), None),
         (Visit.history.filter(id__in=visit_ids), _("visit"), "id"),
-        (SledaiAssessment.history.filter(visit_id__in=visit_ids), _("SLEDAI-2K"), "visit_id"),
-        (PgaAssessment.history.filter(visit_id__in=visit_ids), _("PGA"), "visit_id"),
-        (BilagAssessment.history.filter(visit_id__in=visit_ids), _("BILAG-2004"), "visit_id"),
+        *(
+            (
+                get_history_manager_for_model(model).filter(visit_id__in=visit_ids),
+                RECORD_NAMES[model],
+                "visit_id",
+            )
+            for model in VISIT_RECORD_MODELS
+        ),
     ]
     latest = sorted(
         (
@@ -377,7 +401,7 @@ def recent_changes(user: AbstractBaseUser, limit: int = 10) -> list[RecentChange
             RecentChange(
                 when=record.history_date,
                 who=record.history_user.get_username() if record.history_user else _("system"),
-                what=label,
+                what=label(record) if callable(label) else label,
                 kind=HISTORY_KINDS[record.history_type],
                 reason=record.history_change_reason or "",
                 participant_id=participant_id,
@@ -387,7 +411,7 @@ def recent_changes(user: AbstractBaseUser, limit: int = 10) -> list[RecentChange
     return changes
 
 
-def scoring_labs(values: Mapping[str, object]) -> Labs:
+def scoring_labs(values: Mapping[str, Any]) -> Labs:
     """Turn lab values keyed by LabResult field (stored or typed) into the scoring input."""
     return Labs(
         **{field: values.get(field) for field in LAB_FIELDS if field != "upcr_unit"},

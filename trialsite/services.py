@@ -12,6 +12,7 @@ enrol), so concurrent saves for one participant run one after the other.
 from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -50,6 +51,8 @@ from trialsite.models import (
 from trialsite.validators import validate_multiline_text
 
 Author = AbstractBaseUser | None
+#: A row recorded for a visit (an assessment or the labs).
+VisitRecord = TypeVar("VisitRecord", bound=models.Model)
 
 ANSWER_NEEDED = gettext_lazy("Answer this, or mark it not done, before marking the visit complete.")
 
@@ -68,17 +71,21 @@ def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> N
     """Validate and save one row, recording who changed it and why in its audit history."""
     _require_reason(reason)
     instance.full_clean()
-    instance._history_user = author
-    instance._change_reason = reason
+    _tell_history(instance, author=author, reason=reason)
     instance.save()
 
 
 def delete_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
     """Delete one row; its audit history keeps its last values with who deleted it and why."""
     _require_reason(reason)
-    instance._history_user = author
-    instance._change_reason = reason
+    _tell_history(instance, author=author, reason=reason)
     instance.delete()
+
+
+def _tell_history(instance: models.Model, *, author: Author, reason: str) -> None:
+    """Give django-simple-history the author and reason of the next save or delete: it reads
+    them from these two attributes of the instance."""
+    vars(instance).update(_history_user=author, _change_reason=reason)
 
 
 @transaction.atomic
@@ -134,7 +141,9 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
         if visit.pk is not None
         else None
     )
-    lock_participants({visit.participant_id, stored_participant_id} - {None})
+    lock_participants(
+        {pk for pk in (visit.participant_id, stored_participant_id) if pk is not None}
+    )
     errors = {
         "visit_definition": visit_missed_errors(visit),
         "visit_date": visit_order_errors(visit.participant, proposed_visit=visit),
@@ -210,14 +219,14 @@ def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     participant = visit.participant
     lock_participants([participant.pk])
     for model in VISIT_RECORD_MODELS:
-        for row in model.objects.filter(visit=visit):
+        for row in model._default_manager.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
     delete_with_audit(visit, author=author, reason=reason)
     participant_recompute_responses(participant=participant)
 
 
-def _assessment_for(model: type[models.Model], visit: Visit) -> models.Model:
-    return model.objects.filter(visit=visit).first() or model(visit=visit)
+def _assessment_for(model: type[VisitRecord], visit: Visit) -> VisitRecord:
+    return model._default_manager.filter(visit=visit).first() or model(visit=visit)
 
 
 def answer_values(
@@ -330,7 +339,7 @@ def visit_save_assessments(
     lab_values_given = labs is not None and any(
         value is not None and value != "" for value in labs.values()
     )
-    if lab_values_given or (labs is not None and LabResult.objects.filter(visit=visit).exists()):
+    if labs is not None and (lab_values_given or LabResult.objects.filter(visit=visit).exists()):
         lab_row = _assessment_for(LabResult, visit)
         for field in LAB_FIELDS:
             setattr(lab_row, field, labs.get(field, "" if field == "upcr_unit" else None))
@@ -387,11 +396,10 @@ def bilag_history_errors(
     A system once involved can no longer be "never involved" (clinical-rules.md section 3).
     A form checks its unsaved grades (and the visit's unsaved date) by proposing them.
     """
-    visits = list(
-        Visit.objects.filter(participant=participant, bilag__isnull=False)
-        .exclude(pk=proposed_visit.pk if proposed_visit is not None else None)
-        .select_related("visit_definition", "bilag")
-    )
+    recorded = Visit.objects.filter(participant=participant, bilag__isnull=False)
+    if proposed_visit is not None and proposed_visit.pk is not None:
+        recorded = recorded.exclude(pk=proposed_visit.pk)
+    visits = list(recorded.select_related("visit_definition", "bilag"))
     grades_of = {visit.pk: visit.bilag.grades() for visit in visits}
     if proposed_visit is not None and proposed_grades is not None:
         visits.append(proposed_visit)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from django.db.models import Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import get_history_manager_for_model
 
 from trialsite.history import AuditEntry, HistorySource, entries, visit_sources
 from trialsite.models import Participant, Study, Visit, VisitDefinition
@@ -24,7 +25,7 @@ MAX_LISTED_CHANGES = 10
 
 def participant_sources(participant_id: int) -> list[HistorySource]:
     """Return the history of a participant's own record (enrolment, dates, dose, withdrawal)."""
-    return [(Participant.history.filter(id=participant_id), Participant._meta.verbose_name)]
+    return [(Participant.history.filter(id=participant_id), str(Participant._meta.verbose_name))]
 
 
 def visit_date_sources(visit_id: int) -> list[HistorySource]:
@@ -42,14 +43,13 @@ def record_sources(record: Model) -> list[HistorySource]:
     study with its visit schedule (the admin edits them inline), any other record by itself."""
     if isinstance(record, Visit):
         return visit_entry_sources(record.pk)
-    own = [(type(record).history.filter(id=record.pk), type(record)._meta.verbose_name)]
+    model = type(record)
+    own: list[HistorySource] = [
+        (get_history_manager_for_model(model).filter(id=record.pk), str(model._meta.verbose_name))
+    ]
     if isinstance(record, Study):
-        own.append(
-            (
-                VisitDefinition.history.filter(study_id=record.pk),
-                VisitDefinition._meta.verbose_name_plural,
-            )
-        )
+        schedule = str(VisitDefinition._meta.verbose_name_plural)
+        own.append((VisitDefinition.history.filter(study_id=record.pk), schedule))
     return own
 
 

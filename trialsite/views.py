@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,13 +26,14 @@ from trialsite.forms import (
     VisitForm,
 )
 from trialsite.history import visit_changes
+from trialsite.http import AuthenticatedHttpRequest
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import Participant, Visit, VisitDefinition
 
 T = TypeVar("T")
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(
         request,
@@ -49,19 +50,19 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def participant_list(request: HttpRequest) -> HttpResponse:
-    filters = {
-        "search": request.GET.get("q", "").strip(),
-        "site": request.GET.get("site", ""),
-        "status": request.GET.get("status", ""),
-        "dose": _whole_number(request.GET.get("dose", "")),
-    }
+def participant_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    site = request.GET.get("site", "")
+    status = request.GET.get("status", "")
+    dose = _whole_number(request.GET.get("dose", ""))
     return render(
         request,
         "trialsite/participant_list.html",
         {
-            "participants": selectors.participant_list(request.user, **filters),
-            "filters": filters,
+            "participants": selectors.participant_list(
+                request.user, search=search, site=site, status=status, dose=dose
+            ),
+            "filters": {"search": search, "site": site, "status": status, "dose": dose},
             "sites": selectors.sites_visible_to(request.user),
             "statuses": {key: label for key, (label, _q) in selectors.PARTICIPANT_STATUSES.items()},
             "doses": selectors.dose_levels(request.user),
@@ -75,7 +76,7 @@ def _whole_number(text: str) -> int | None:
 
 
 def _save_under_lock(
-    form: OpenedVersionMixin, *, lock: Callable[[], None], save: Callable[[], T]
+    form: OpenedVersionMixin, *, lock: Callable[[], object], save: Callable[[], T]
 ) -> T | None:
     """Validate the form and save it while holding the lock of what the save changes.
 
@@ -93,17 +94,19 @@ def _save_under_lock(
 
 
 @permission_required("trialsite.add_participant", raise_exception=True)
-def participant_create(request: HttpRequest) -> HttpResponse:
+def participant_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _participant_form(request, participant=None)
 
 
 @permission_required("trialsite.change_participant", raise_exception=True)
-def participant_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def participant_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
     return _participant_form(request, participant=participant)
 
 
-def _participant_form(request: HttpRequest, participant: Participant | None) -> HttpResponse:
+def _participant_form(
+    request: AuthenticatedHttpRequest, participant: Participant | None
+) -> HttpResponse:
     study = participant.study if participant is not None else selectors.current_study()
     form = ParticipantForm(
         request.POST or None, instance=participant, user=request.user, study=study
@@ -126,7 +129,7 @@ def _participant_form(request: HttpRequest, participant: Participant | None) -> 
     )
 
 
-def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
     return render(
         request,
@@ -140,7 +143,9 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _visit_named_in_url(request: HttpRequest, participant: Participant) -> VisitDefinition | None:
+def _visit_named_in_url(
+    request: AuthenticatedHttpRequest, participant: Participant
+) -> VisitDefinition | None:
     """Return the schedule's visit named by ?code= (the timeline's buttons preselect it)."""
     code = request.GET.get("code")
     if code is None:
@@ -149,7 +154,7 @@ def _visit_named_in_url(request: HttpRequest, participant: Participant) -> Visit
 
 
 @permission_required("trialsite.add_visit", raise_exception=True)
-def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
     initial = {"visit_definition": _visit_named_in_url(request, participant)}
     form = VisitForm(request.POST or None, participant=participant, initial=initial)
@@ -159,7 +164,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required("trialsite.add_visit", raise_exception=True)
-def missed_visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+def missed_visit_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
     initial = {"visit_definition": _visit_named_in_url(request, participant)}
     form = MissedVisitForm(request.POST or None, participant=participant, initial=initial)
@@ -188,7 +193,7 @@ def missed_visit_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required("trialsite.change_visit", raise_exception=True)
-def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
     form = VisitForm(request.POST or None, instance=visit, participant=visit.participant)
     if request.method == "POST" and _save_visit_form(request, form) is not None:
@@ -201,7 +206,7 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _save_visit_form(request: HttpRequest, form: VisitForm) -> Visit | None:
+def _save_visit_form(request: AuthenticatedHttpRequest, form: VisitForm) -> Visit | None:
     participant = form.instance.participant
 
     def lock() -> None:
@@ -218,7 +223,7 @@ def _save_visit_form(request: HttpRequest, form: VisitForm) -> Visit | None:
 
 
 @permission_required("trialsite.change_visit", raise_exception=True)
-def visit_entry(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(
         selectors.visits_visible_to(request.user).select_related("sledai", "pga", "bilag", "labs"),
         pk=pk,
@@ -253,7 +258,7 @@ def visit_entry(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(
         selectors.visits_visible_to(request.user).select_related(
             "sledai", "pga", "bilag", "labs", "score"
@@ -272,7 +277,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def lab_suggestions(request: HttpRequest) -> JsonResponse:
+def lab_suggestions(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Say which SLEDAI-2K descriptors lab values suggest (the form asks as values are typed)."""
     suggested = sledai_suggestions(AssessmentForm.labs_from_query(request.GET))
     descriptors = [d for d in SLEDAI_DESCRIPTORS if d.field in suggested]

@@ -2,7 +2,6 @@
 
 import io
 from argparse import ArgumentParser
-from collections.abc import Sequence
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,7 +14,7 @@ from trialsite.models import Study
 
 
 class ExportCommand(BaseCommand):
-    """Write the rows that ``write_csv`` turns into CSV to FILE or to standard output."""
+    """Write the CSV that ``export`` writes to FILE or to standard output."""
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -35,12 +34,10 @@ class ExportCommand(BaseCommand):
             ),
         )
 
-    def rows(self, study: Study, as_of: date, options: dict[str, object]) -> Sequence[object]:
-        raise NotImplementedError
-
-    def write_csv(
-        self, buffer: io.StringIO, rows: Sequence[object], options: dict[str, object]
-    ) -> None:
+    def export(
+        self, buffer: io.StringIO, study: Study, as_of: date, options: dict[str, object]
+    ) -> int:
+        """Write the study's CSV as of the data cut to ``buffer``; return how many rows."""
         raise NotImplementedError
 
     def handle(
@@ -59,9 +56,8 @@ class ExportCommand(BaseCommand):
             chosen_study = choose_study(study)
         except InputError as error:
             raise CommandError(str(error)) from error
-        rows = self.rows(chosen_study, cut, options)
         buffer = io.StringIO(newline="")
-        self.write_csv(buffer, rows, options)
+        row_count = self.export(buffer, chosen_study, cut, options)
         if out is None:
             self.stdout.write(buffer.getvalue(), ending="")
             return
@@ -73,5 +69,5 @@ class ExportCommand(BaseCommand):
                 _("Cannot write %(file)s: %(error)s") % {"file": out, "error": error.strerror}
             ) from error
         self.stdout.write(
-            _("Wrote %(count)d rows to %(file)s.") % {"count": len(rows), "file": out}
+            _("Wrote %(count)d rows to %(file)s.") % {"count": row_count, "file": out}
         )

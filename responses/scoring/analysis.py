@@ -13,6 +13,13 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from responses.scoring.common import Outcome, gettext_noop
+from responses.scoring.sri import (
+    BASELINE_BELOW_THRESHOLD,
+    ENTRY_IN_PROGRESS_AT_BASELINE,
+    ENTRY_IN_PROGRESS_AT_VISIT,
+    LOOKBACK_DIFFERS,
+    NO_BASELINE,
+)
 
 
 class MittCategory(StrEnum):
@@ -88,10 +95,9 @@ def mitt_category(
     """
     if participant.baseline_below_threshold:
         return MittCategory.EXCLUDED
-    outcome = recorded.outcome if recorded is not None else None
-    if outcome == Outcome.RESPONDER:
+    if recorded is not None and recorded.outcome == Outcome.RESPONDER:
         return MittCategory.RESPONDER
-    if outcome == Outcome.NON_RESPONDER:
+    if recorded is not None and recorded.outcome == Outcome.NON_RESPONDER:
         if recorded.treatment_failure is True:
             return MittCategory.TREATMENT_FAILURE
         return MittCategory.NON_RESPONDER
@@ -100,7 +106,7 @@ def mitt_category(
         stop is not None and stop <= last_day and stop <= as_of
         for stop in (participant.treatment_failure_date, participant.withdrawal_date)
     )
-    if outcome is None and stopped:
+    if (recorded is None or recorded.outcome is None) and stopped:
         return MittCategory.TREATMENT_FAILURE
     if recorded is not None:
         return MittCategory.INCOMPLETE
@@ -123,15 +129,11 @@ class NotEvaluableReason(StrEnum):
 #: The first reason part of a stored "not evaluable" result, by the rule that gave it
 #: (responses.scoring.sri). Any other first part is O6's: the answers that are missing.
 NOT_EVALUABLE_BY_FIRST_PART: dict[str, NotEvaluableReason] = {
-    "no baseline visit": NotEvaluableReason.NO_BASELINE,
-    "data entry in progress at baseline": NotEvaluableReason.ENTRY_IN_PROGRESS,
-    "data entry in progress at the visit": NotEvaluableReason.ENTRY_IN_PROGRESS,
-    "look-back windows differ (baseline %(baseline)s days, visit %(visit)s days)": (
-        NotEvaluableReason.LOOKBACK_DIFFERS
-    ),
-    "baseline SLEDAI-2K %(total)s is below %(threshold)s": (
-        NotEvaluableReason.BASELINE_BELOW_THRESHOLD
-    ),
+    NO_BASELINE: NotEvaluableReason.NO_BASELINE,
+    ENTRY_IN_PROGRESS_AT_BASELINE: NotEvaluableReason.ENTRY_IN_PROGRESS,
+    ENTRY_IN_PROGRESS_AT_VISIT: NotEvaluableReason.ENTRY_IN_PROGRESS,
+    LOOKBACK_DIFFERS: NotEvaluableReason.LOOKBACK_DIFFERS,
+    BASELINE_BELOW_THRESHOLD: NotEvaluableReason.BASELINE_BELOW_THRESHOLD,
 }
 
 

@@ -35,6 +35,16 @@ SRI_MAX_NEW_BILAG_A = 0
 #: Baseline grades from which a B at the visit counts as new (spec section 4, rule 3).
 SRI_NEW_B_FROM_GRADES: frozenset[str] = frozenset({"C", "D", "E"})
 
+# The reason a visit is not evaluable before its answers are compared (O2-O4), as stored; the
+# reports group stored results by it (responses.scoring.analysis).
+NO_BASELINE = gettext_noop("no baseline visit")
+ENTRY_IN_PROGRESS_AT_BASELINE = gettext_noop("data entry in progress at baseline")
+ENTRY_IN_PROGRESS_AT_VISIT = gettext_noop("data entry in progress at the visit")
+LOOKBACK_DIFFERS = gettext_noop(
+    "look-back windows differ (baseline %(baseline)s days, visit %(visit)s days)"
+)
+BASELINE_BELOW_THRESHOLD = gettext_noop("baseline SLEDAI-2K %(total)s is below %(threshold)s")
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -174,9 +184,10 @@ def _certain_failures(threshold: int, baseline: Assessment, visit: Assessment) -
         parts.append(_new_a_part(new_a))
     if new_b > SRI_MAX_NEW_BILAG_B:
         parts.append(_new_b_part(new_b))
-    pga_known = baseline.pga is not None and visit.pga is not None
-    if pga_known and visit.pga - baseline.pga >= SRI_PGA_WORSENING:
-        parts.append(_pga_change_part(visit.pga - baseline.pga))
+    if baseline.pga is not None and visit.pga is not None:
+        pga_change = visit.pga - baseline.pga
+        if pga_change >= SRI_PGA_WORSENING:
+            parts.append(_pga_change_part(pga_change))
     return parts
 
 
@@ -202,9 +213,9 @@ def _entry_in_progress_parts(baseline: Assessment, visit: Assessment) -> list[Re
     """Name the entries still saved in progress (O2)."""
     parts: list[ReasonPart] = []
     if not baseline.entry_complete:
-        parts.append(ReasonPart(gettext_noop("data entry in progress at baseline")))
+        parts.append(ReasonPart(ENTRY_IN_PROGRESS_AT_BASELINE))
     if not visit.entry_complete:
-        parts.append(ReasonPart(gettext_noop("data entry in progress at the visit")))
+        parts.append(ReasonPart(ENTRY_IN_PROGRESS_AT_VISIT))
     return parts
 
 
@@ -213,14 +224,7 @@ def _lookback_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]
     windows = (baseline.sledai_lookback_days, visit.sledai_lookback_days)
     if None in windows or windows[0] == windows[1]:
         return []
-    return [
-        ReasonPart(
-            gettext_noop(
-                "look-back windows differ (baseline %(baseline)s days, visit %(visit)s days)"
-            ),
-            {"baseline": str(windows[0]), "visit": str(windows[1])},
-        )
-    ]
+    return [ReasonPart(LOOKBACK_DIFFERS, {"baseline": str(windows[0]), "visit": str(windows[1])})]
 
 
 def sri(
@@ -281,7 +285,7 @@ def sri(
         return result(Outcome.NON_RESPONDER, failed_parts)
     # O2: no baseline, or an entry still in progress.
     if baseline is None:
-        return result(Outcome.NOT_EVALUABLE, [ReasonPart(gettext_noop("no baseline visit"))])
+        return result(Outcome.NOT_EVALUABLE, [ReasonPart(NO_BASELINE)])
     in_progress = _entry_in_progress_parts(baseline, visit)
     if in_progress:
         return result(Outcome.NOT_EVALUABLE, in_progress)
@@ -296,7 +300,7 @@ def sri(
             Outcome.NOT_EVALUABLE,
             [
                 ReasonPart(
-                    gettext_noop("baseline SLEDAI-2K %(total)s is below %(threshold)s"),
+                    BASELINE_BELOW_THRESHOLD,
                     {"total": str(baseline_total), "threshold": str(threshold)},
                 )
             ],

@@ -36,7 +36,7 @@ def percents(successes: int, trials: int, quantum: Decimal) -> tuple[Decimal, De
     from the exact value (rounding the four-decimal figures again would turn 55.498% into 56%)."""
     low, high = _exact_interval(successes, trials)
     rate = Decimal(successes) / Decimal(trials)
-    return tuple(rounded(value * 100, quantum) for value in (rate, low, high))
+    return rounded(rate * 100, quantum), rounded(low * 100, quantum), rounded(high * 100, quantum)
 
 
 WHOLE = Decimal(1)
@@ -44,7 +44,8 @@ WHOLE = Decimal(1)
 
 def whole_percents(successes: int, trials: int) -> tuple[int, int, int]:
     """Return the rate and its exact 95% interval as whole percents, as a sentence gives them."""
-    return tuple(int(value) for value in percents(successes, trials, WHOLE))
+    rate, low, high = percents(successes, trials, WHOLE)
+    return int(rate), int(low), int(high)
 
 
 def rounded(value: Decimal, quantum: Decimal) -> Decimal:

@@ -260,11 +260,16 @@ def mitt_summary(
     """
     check_endpoint(endpoint)
     threshold = SRI_ENDPOINT_THRESHOLDS[Endpoint(endpoint)]
-    definitions = [d for d in scheduled_follow_up_definitions(study) if d.window_high is not None]
+    #: Each scheduled visit after baseline, with the last study day of its window.
+    windows = {
+        definition: definition.window_high
+        for definition in scheduled_follow_up_definitions(study)
+        if definition.window_high is not None
+    }
     infused_people = enrolled_as_of(study=study, participants=participants, as_of=as_of).filter(
         infusion_date__lte=as_of
     )
-    baseline_total = Value(None, output_field=IntegerField())
+    baseline_total: Subquery | Value = Value(None, output_field=IntegerField())
     if study.baseline_visit is not None:
         baseline_total = Subquery(
             Visit.objects.filter(
@@ -288,11 +293,12 @@ def mitt_summary(
             "baseline_total",
         )
     ):
+        assert infusion is not None  # the participants are the infused ones
         below = total is not None and total < threshold
         infused[pk] = MittParticipant(infusion, failure, withdrawal, below)
         if below:
             excluded.append(ExcludedParticipant(pk, participant_id, site, total))
-    by_pk = {definition.pk: definition for definition in definitions}
+    by_pk = {definition.pk: definition for definition in windows}
     recorded: dict[tuple[int, int], RecordedResult] = {}
     visits = (
         Visit.objects.filter(
@@ -319,30 +325,32 @@ def mitt_summary(
             continue  # counts as not recorded
         recorded[(participant_pk, definition_pk)] = RecordedResult(outcome, failure)
     rows = []
-    for definition in definitions:
+    for definition, window_high in windows.items():
         counts = dict.fromkeys(MittCategory, 0)
         for pk, person in infused.items():
             category = mitt_category(
                 participant=person,
                 recorded=recorded.get((pk, definition.pk)),
-                window_high=definition.window_high,
+                window_high=window_high,
                 as_of=as_of,
             )
             counts[category] += 1
-        rows.append(_mitt_row(definition, counts))
+        rows.append(_mitt_row(definition, window_high, counts))
     return MittSummary(
         rows=tuple(rows), infused=len(infused), threshold=threshold, excluded=tuple(excluded)
     )
 
 
-def _mitt_row(definition: VisitDefinition, counts: dict[MittCategory, int]) -> MittRow:
+def _mitt_row(
+    definition: VisitDefinition, window_high: int, counts: dict[MittCategory, int]
+) -> MittRow:
     denominator = sum(counts[category] for category in MITT_DENOMINATOR)
     responders = counts[MittCategory.RESPONDER]
     rate, ci_low, ci_high = rate_and_interval(responders, denominator)
     return MittRow(
         visit=definition.code,
         visit_name=definition.name,
-        window_high=definition.window_high,
+        window_high=window_high,
         denominator=denominator,
         responders=responders,
         non_responders=counts[MittCategory.NON_RESPONDER],

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Exists,
@@ -76,7 +77,7 @@ def response_rows(
         .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
         .filter(_has_any_assessment())
     )
-    results: dict[int, dict[str, tuple]] = defaultdict(dict)
+    results: dict[int, dict[str, list[Any]]] = defaultdict(dict)
     for visit_id, endpoint, *values in EndpointResult.objects.filter(
         visit__in=visits.values("pk")
     ).values_list(

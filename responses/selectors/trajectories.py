@@ -85,9 +85,11 @@ def score_trajectories(
     pga_points: dict[str, list[tuple[int, Decimal]]] = {}
     sledai_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
     pga_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
-    for pid, infused, visit_date, code, target, order, repeatable, sledai, pga in visits:
-        day = (visit_date - infused).days
-        key = (order, code, target)
+    for pid, infusion, visit_date, code, target, order, repeatable, sledai, pga in visits:
+        assert infusion is not None  # the participants are the infused ones
+        day = (visit_date - infusion).days
+        #: A scheduled visit's place on the median line (repeatable visits have none).
+        key = (order, code, target) if not repeatable and target is not None else None
         for value, points, by_visit in (
             (Decimal(sledai) if sledai is not None else None, sledai_points, sledai_by_visit),
             (pga, pga_points, pga_by_visit),
@@ -95,7 +97,7 @@ def score_trajectories(
             if value is None:
                 continue
             points.setdefault(pid, []).append((day, value))
-            if not repeatable:
+            if key is not None:
                 by_visit.setdefault(key, []).append(value)
     return ScoreTrajectories(
         sledai=_trajectory_set(sledai_points, sledai_by_visit),
@@ -132,7 +134,7 @@ def bilag_grids(
     study: Study,
     as_of: date,
     participants: QuerySet[Participant],
-    visit_definition: VisitDefinition,
+    visit_definition: VisitDefinition | None,
 ) -> tuple[BilagGrid, BilagGrid]:
     """Return the grades at baseline and at a chosen visit, for the same participants in the same
     order (those with either visit complete and dated on or before the data cut ``as_of``; a

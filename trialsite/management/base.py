@@ -2,10 +2,11 @@
 
 from argparse import ArgumentParser
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from trialsite.i18n import StrOrPromise
 from trialsite.imports import (
     ImportReport,
     find_author,
@@ -20,12 +21,13 @@ from trialsite.models import Study
 class ImportCommand(BaseCommand):
     """Read FILE, import it all or nothing, list every problem on stderr and exit 1 if any."""
 
-    file_help: str
-    update_help: str
+    # Lazy translations in the commands (gettext_lazy): a class attribute is set at import time.
+    file_help: StrOrPromise
+    update_help: StrOrPromise
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("file", help=self.file_help)
-        parser.add_argument("--update", action="store_true", help=self.update_help)
+        parser.add_argument("file", help=str(self.file_help))
+        parser.add_argument("--update", action="store_true", help=str(self.update_help))
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -51,7 +53,7 @@ class ImportCommand(BaseCommand):
         *,
         file_name: str,
         study: Study,
-        author: AbstractBaseUser,
+        author: User,
         update: bool,
         dry_run: bool,
         options: dict[str, object],

@@ -1,12 +1,17 @@
-"""Template filters for clinical values: translated reasons, outcome badges, doses."""
+"""Template filters for clinical values (translated reasons, status and outcome badges, doses),
+and the joinlines tag for long template lines."""
 
-from decimal import Decimal
+import re
+from typing import cast
 
 from django import template
+from django.template.base import Node, NodeList, Parser, TextNode, Token
+from django.template.context import Context
 from django.utils.translation import gettext
 
 from responses.scoring.common import Outcome
-from trialsite.models import NOT_DONE
+from trialsite.models import NOT_DONE, ParticipantStatus, dose_label
+from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
 register = template.Library()
 
@@ -15,6 +20,23 @@ OUTCOME_BADGES = {
     Outcome.NON_RESPONDER.value: "text-bg-danger",
     Outcome.NOT_EVALUABLE.value: "text-bg-secondary",
 }
+
+PARTICIPANT_STATUS_BADGES = {
+    ParticipantStatus.WITHDRAWN.value: "text-bg-secondary",
+    ParticipantStatus.INFUSED.value: "text-bg-primary",
+    ParticipantStatus.NOT_INFUSED.value: "text-bg-light",
+}
+
+#: The badge of a scheduled visit's window status; the others (upcoming, not scheduled) are light.
+WINDOW_STATUS_BADGES = {
+    DUE: "text-bg-info",
+    OVERDUE: "text-bg-danger",
+    MISSED: "text-bg-dark",
+    OUT_OF_WINDOW: "text-bg-warning",
+}
+
+#: A line break of the template's own text and the indentation after it.
+TEMPLATE_LINE_BREAK = re.compile(r"\n\s*")
 
 
 @register.filter
@@ -29,18 +51,45 @@ def outcome_badge(outcome: str) -> str:
 
 
 @register.filter
+def participant_status_badge(status: str) -> str:
+    return PARTICIPANT_STATUS_BADGES.get(status, "text-bg-light")
+
+
+@register.filter
+def window_status_badge(status: str) -> str:
+    return WINDOW_STATUS_BADGES.get(status, "text-bg-light")
+
+
+class JoinLinesNode(Node):
+    def __init__(self, nodelist: NodeList) -> None:
+        self.nodelist = nodelist
+
+    def render(self, context: Context) -> str:
+        return self.nodelist.render(context)
+
+
+@register.tag
+def joinlines(parser: Parser, token: Token) -> JoinLinesNode:
+    """Join the lines of the template text up to {% endjoinlines %}: each line break, with the
+    indentation after it, is dropped from the template's own text, never from a value shown.
+
+    For text whose spacing shows, written over several lines: a tooltip (an attribute, where a
+    line break wanted in the output is written &#10;), a badge's label.
+    """
+    nodelist = parser.parse(("endjoinlines",))
+    parser.delete_first_token()
+    for node in cast(list[TextNode], nodelist.get_nodes_by_type(TextNode)):
+        node.s = TEMPLATE_LINE_BREAK.sub("", node.s)
+    return JoinLinesNode(nodelist)
+
+
+@register.filter
 def translate(message: str) -> str:
     """Translate a message marked with gettext_noop in the scoring module."""
     return gettext(message) if message else ""
 
 
-@register.filter
-def dose(cells_per_kg: int | None) -> str:
-    """Show a dose as the protocol writes it: 100000 -> "1 x10^5"."""
-    if cells_per_kg is None:
-        return ""
-    mantissa = (Decimal(cells_per_kg) / Decimal(100_000)).normalize()
-    return f"{mantissa:f} x10^5"
+dose = register.filter("dose", dose_label)
 
 
 @register.filter

@@ -1,14 +1,14 @@
 import io
 from argparse import ArgumentParser
-from collections.abc import Sequence
 from datetime import date
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from responses.exports import write_cohort_csv, write_mitt_csv
 from responses.management.base import ExportCommand
 from responses.models import Endpoint
-from responses.selectors.cohort import CohortRow, MittRow, cohort_summary, mitt_summary
+from responses.selectors.cohort import cohort_summary, mitt_summary
 from trialsite.models import Study
 
 OBSERVED = "observed"
@@ -16,14 +16,12 @@ MITT = "mitt"
 
 
 class Command(ExportCommand):
-    @property
-    def help(self) -> str:
-        return _(
-            "Export cohort.csv as of the data cut: per scheduled visit after baseline, the "
-            "observed set (who reached the visit, how many were evaluable and responded, the "
-            "rate, its exact 95% CI, and the visits out of window) or, with --population mitt, "
-            "the infused (mITT) set by category."
-        )
+    help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
+        "Export cohort.csv as of the data cut: per scheduled visit after baseline, the "
+        "observed set (who reached the visit, how many were evaluable and responded, the "
+        "rate, its exact 95% CI, and the visits out of window) or, with --population mitt, "
+        "the infused (mITT) set by category."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -40,21 +38,14 @@ class Command(ExportCommand):
             help=_("The analysis set: observed (default) or mitt (every infused participant)."),
         )
 
-    def rows(
-        self, study: Study, as_of: date, options: dict[str, object]
-    ) -> Sequence[CohortRow] | Sequence[MittRow]:
+    def export(
+        self, buffer: io.StringIO, study: Study, as_of: date, options: dict[str, object]
+    ) -> int:
         endpoint = str(options["endpoint"])
         if options["population"] == MITT:
-            return mitt_summary(study=study, endpoint=endpoint, as_of=as_of).rows
-        return cohort_summary(study=study, endpoint=endpoint, as_of=as_of)
-
-    def write_csv(
-        self,
-        buffer: io.StringIO,
-        rows: Sequence[CohortRow] | Sequence[MittRow],
-        options: dict[str, object],
-    ) -> None:
-        if options["population"] == MITT:
-            write_mitt_csv(buffer, rows)
-        else:
-            write_cohort_csv(buffer, rows)
+            mitt_rows = mitt_summary(study=study, endpoint=endpoint, as_of=as_of).rows
+            write_mitt_csv(buffer, mitt_rows)
+            return len(mitt_rows)
+        observed_rows = cohort_summary(study=study, endpoint=endpoint, as_of=as_of)
+        write_cohort_csv(buffer, observed_rows)
+        return len(observed_rows)

@@ -6,7 +6,7 @@ from responses.services import recompute_all_responses, stale_results
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Recompute every visit score and endpoint result from the stored data. With --check, "
         "write nothing: list each stored result that differs from a fresh computation."
     )

@@ -1,6 +1,6 @@
 from argparse import ArgumentParser
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,13 +13,11 @@ class Command(ImportCommand):
     file_help = gettext_lazy("The participants.csv file (UTF-8).")
     update_help = gettext_lazy("Change participants that already exist.")
 
-    @property
-    def help(self) -> str:
-        return _(
-            "Import participants from a participants.csv file (all or nothing). Existing "
-            "participants are changed only with --update; every change is audited with the reason "
-            '"imported from <file name>".'
-        )
+    help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
+        "Import participants from a participants.csv file (all or nothing). Existing "
+        "participants are changed only with --update; every change is audited with the reason "
+        '"imported from <file name>".'
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -35,7 +33,7 @@ class Command(ImportCommand):
         *,
         file_name: str,
         study: Study,
-        author: AbstractBaseUser,
+        author: User,
         update: bool,
         dry_run: bool,
         options: dict[str, object],

@@ -1,5 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
-from django.utils.translation import gettext as _
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy
 
 from trialsite.imports import ImportReport, import_visits
@@ -11,13 +10,11 @@ class Command(ImportCommand):
     file_help = gettext_lazy("The visits.csv file (UTF-8).")
     update_help = gettext_lazy("Change visits that already exist (date and assessments).")
 
-    @property
-    def help(self) -> str:
-        return _(
-            "Import visits with their SLEDAI-2K, PGA and BILAG-2004 from a visits.csv file "
-            "(all or nothing). Existing visits are changed only with --update; every change is "
-            'audited with the reason "imported from <file name>" and rescored.'
-        )
+    help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
+        "Import visits with their SLEDAI-2K, PGA and BILAG-2004 from a visits.csv file "
+        "(all or nothing). Existing visits are changed only with --update; every change is "
+        'audited with the reason "imported from <file name>" and rescored.'
+    )
 
     def run_import(
         self,
@@ -25,7 +22,7 @@ class Command(ImportCommand):
         *,
         file_name: str,
         study: Study,
-        author: AbstractBaseUser,
+        author: User,
         update: bool,
         dry_run: bool,
         options: dict[str, object],

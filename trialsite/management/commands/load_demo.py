@@ -8,7 +8,7 @@ from trialsite.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Load the demo sites, users and cohort for development (safe to run again: existing data "
         "is kept). Refuses unless DJANGO_DEBUG is on."
     )
