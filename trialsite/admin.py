@@ -3,14 +3,18 @@
 Every change made here asks for a reason, which goes into the audit history with the author.
 """
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
-from django.forms.models import BaseInlineFormSet
+from django.db.models import ForeignKey, Model, QuerySet
+from django.forms.models import BaseInlineFormSet, ModelChoiceField
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -21,6 +25,7 @@ from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
 from trialsite.forms import OpenedVersionMixin, check_infusion_order, check_visit_order
+from trialsite.http import AuthenticatedHttpRequest
 from trialsite.imports import PARTICIPANT_COLUMNS
 from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
@@ -41,6 +46,9 @@ from trialsite.validators import validate_multiline_text
 CHANGE_REASON_FIELD = "change_reason"
 DELETED_IN_ADMIN = _("Deleted in admin")
 SITE_ACCESS_CHANGED = _("Site access changed on the user's admin page")
+
+#: The model of an AuditedAdmin.
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 class ChangeReasonForm(forms.ModelForm):
@@ -81,35 +89,56 @@ class AuditedAdminForm(OpenedVersionMixin, ChangeReasonForm):
             lock_record(self.instance)
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
-    """Admin whose every save and delete goes through the services with a reason."""
+class AuditedAdmin(SimpleHistoryAdmin, Generic[ModelT]):
+    """Admin whose every save and delete goes through the services with a reason.
+
+    Generic in its model, as django-stubs' ModelAdmin is (SimpleHistoryAdmin has no types). Admin
+    lets in only active staff users, so a method recording ``request.user`` as the author takes
+    an AuthenticatedHttpRequest.
+    """
 
     form = AuditedAdminForm
     # Numbers and dates take the digits 0-9 only, here and in every inline (each sets these).
     formfield_overrides = DIGIT_FIELD_OVERRIDES
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: AuthenticatedHttpRequest, obj: ModelT, form: AuditedAdminForm, change: bool
+    ) -> None:
         services.save_with_audit(
             obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: AuditedAdminForm,
+        formset: BaseInlineFormSet,
+        change: bool,
+    ) -> None:
         reason = form.cleaned_data[CHANGE_REASON_FIELD]
         for inline_form in formset.forms:
             inline_form.instance._change_reason = reason
         super().save_formset(request, form, formset, change)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: AuthenticatedHttpRequest, obj: ModelT) -> None:
         services.delete_with_audit(obj, author=request.user, reason=str(DELETED_IN_ADMIN))
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         # An old version is shown, never saved back: reverting would skip the services (no
         # reason, no lock, no rescoring).
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
-    def get_actions(self, request):
+    def get_actions(
+        self, request: HttpRequest
+    ) -> dict[str, tuple[Callable[..., str], str, str] | None]:
         # Bulk deletion would skip the reason and the rescoring.
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
@@ -132,7 +161,7 @@ class ScheduleAdminForm(AuditedAdminForm):
 
 
 @admin.register(Study)
-class StudyAdmin(AuditedAdmin):
+class StudyAdmin(AuditedAdmin[Study]):
     form = ScheduleAdminForm
     list_display = [
         "protocol_number",
@@ -144,22 +173,36 @@ class StudyAdmin(AuditedAdmin):
     search_fields = ["protocol_number", "name"]
     inlines = [VisitDefinitionInline]
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: AuditedAdminForm,
+        formsets: list[BaseInlineFormSet],
+        change: bool,
+    ) -> None:
         super().save_related(request, form, formsets, change)
         # The baseline visit decides every change-from-baseline result.
         recompute_all_responses()
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
         if db_field.name in {"baseline_visit", "primary_visit"}:
-            study_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = VisitDefinition.objects.filter(study_id=study_id)
+            match = request.resolver_match
+            study_id = match.kwargs.get("object_id") if match is not None else None
+            # The add page offers no visit yet: the study has no schedule before it is saved.
+            kwargs["queryset"] = (
+                VisitDefinition.objects.filter(study_id=study_id)
+                if study_id is not None
+                else VisitDefinition.objects.none()
+            )
             # A study being edited has its schedule: every endpoint needs these two.
             kwargs["required"] = study_id is not None
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(VisitDefinition)
-class VisitDefinitionAdmin(AuditedAdmin):
+class VisitDefinitionAdmin(AuditedAdmin[VisitDefinition]):
     form = ScheduleAdminForm
     list_display = [
         "code",
@@ -175,7 +218,13 @@ class VisitDefinitionAdmin(AuditedAdmin):
     search_fields = ["code", "name"]
     ordering = ["study", "order"]
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: AuditedAdminForm,
+        formsets: list[BaseInlineFormSet],
+        change: bool,
+    ) -> None:
         super().save_related(request, form, formsets, change)
         # Without a baseline visit, follow-up visits are those after BL in the schedule order.
         recompute_all_responses()
@@ -189,13 +238,13 @@ class SiteMembershipInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(AuditedAdmin):
+class SiteAdmin(AuditedAdmin[Site]):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(SiteMembership)
-class SiteMembershipAdmin(AuditedAdmin):
+class SiteMembershipAdmin(AuditedAdmin[SiteMembership]):
     list_display = ["user", "site"]
     list_filter = ["site"]
     search_fields = ["user__username", "site__code"]
@@ -222,24 +271,30 @@ class TrialUserAdmin(UserAdmin):
     ]
     list_filter = ["groups", "site_memberships__site", "is_active", "is_staff", "is_superuser"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuthUser]:
         return super().get_queryset(request).prefetch_related("groups", "site_memberships__site")
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: AuthUser | None = None) -> bool:
         # The audit trail names its authors: deactivate a user who leaves, never delete one.
         return False
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formset: BaseInlineFormSet,
+        change: bool,
+    ) -> None:
         for inline_form in formset.forms:
             inline_form.instance._change_reason = str(SITE_ACCESS_CHANGED)
         super().save_formset(request, form, formset, change)
 
     @admin.display(description=_("roles"))
-    def roles(self, user) -> str:
+    def roles(self, user: AuthUser) -> str:
         return ", ".join(group.name for group in user.groups.all())
 
     @admin.display(description=_("sites"))
-    def site_codes(self, user) -> str:
+    def site_codes(self, user: AuthUser) -> str:
         return ", ".join(membership.site.code for membership in user.site_memberships.all())
 
 
@@ -262,7 +317,7 @@ class ParticipantAdminForm(AuditedAdminForm):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(AuditedAdmin):
+class ParticipantAdmin(AuditedAdmin[Participant]):
     form = ParticipantAdminForm
     #: The columns of participants.csv.
     list_display = list(PARTICIPANT_COLUMNS)
@@ -271,7 +326,13 @@ class ParticipantAdmin(AuditedAdmin):
     date_hierarchy = "enrollment_date"
     list_select_related = ["site"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self,
+        request: AuthenticatedHttpRequest,
+        obj: Participant,
+        form: AuditedAdminForm,
+        change: bool,
+    ) -> None:
         services.participant_save(
             participant=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )
@@ -286,7 +347,7 @@ class AnswerFormSet(BaseInlineFormSet):
 
     answer_of: dict[str, str] = {}
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         visit = self.instance
         if visit.pk is None:
@@ -334,7 +395,7 @@ class BilagFormSet(AnswerFormSet):
 
     answer_of = {system: f"bilag_{system}" for system in BILAG_SYSTEMS}
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         visit = self.instance
         if visit.participant_id is None or visit.visit_date is None:
@@ -368,10 +429,10 @@ class NotDoneInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
         return False
 
 
@@ -414,7 +475,7 @@ class VisitAdminForm(ParticipantRecordAdminForm):
 
 
 @admin.register(Visit)
-class VisitAdmin(AuditedAdmin):
+class VisitAdmin(AuditedAdmin[Visit]):
     form = VisitAdminForm
     list_display = ["participant", "visit_definition", "occurrence", "visit_date", "entry_status"]
     list_filter = ["visit_definition__code", "participant__site"]
@@ -424,14 +485,16 @@ class VisitAdmin(AuditedAdmin):
     autocomplete_fields = ["participant"]
     inlines = [PgaInline, SledaiInline, BilagInline, NotDoneInline]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Visit | None = None) -> list[str]:
         # The services number repeated visits and set the entry status from the answers; a
         # recorded visit stays with its participant and visit (record another one instead).
         if obj is None:
             return ["occurrence", "entry_status"]
         return ["participant", "visit_definition", "occurrence", "entry_status"]
 
-    def get_deleted_objects(self, objs, request):
+    def get_deleted_objects(
+        self, objs: Sequence[Visit] | QuerySet[Visit], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         # Only a visit's own records (trialsite.models.VISIT_RECORD_MODELS) protect it, and
         # visit_delete removes them first (each audited).
         deletable, model_count, _perms_needed, _protected = super().get_deleted_objects(
@@ -439,12 +502,20 @@ class VisitAdmin(AuditedAdmin):
         )
         return deletable, model_count, set(), []
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: AuthenticatedHttpRequest, obj: Visit, form: AuditedAdminForm, change: bool
+    ) -> None:
         services.visit_save(
             visit=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(
+        self,
+        request: AuthenticatedHttpRequest,
+        form: AuditedAdminForm,
+        formsets: list[BaseInlineFormSet],
+        change: bool,
+    ) -> None:
         super().save_related(request, form, formsets, change)
         # The inlines saved the assessments: the entry status follows the answers, then the
         # participant's BILAG-2004 history is checked and everything rescored.
@@ -452,7 +523,7 @@ class VisitAdmin(AuditedAdmin):
             visit=form.instance, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: AuthenticatedHttpRequest, obj: Visit) -> None:
         services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
 
 
@@ -470,7 +541,7 @@ class MissedVisitAdminForm(ParticipantRecordAdminForm):
 
 
 @admin.register(MissedVisit)
-class MissedVisitAdmin(AuditedAdmin):
+class MissedVisitAdmin(AuditedAdmin[MissedVisit]):
     form = MissedVisitAdminForm
     list_display = ["participant", "visit_definition", "reason", "note"]
     list_filter = ["reason", "visit_definition__code", "participant__site"]
@@ -478,10 +549,18 @@ class MissedVisitAdmin(AuditedAdmin):
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: MissedVisit | None = None
+    ) -> list[str]:
         return [] if obj is None else ["participant", "visit_definition"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self,
+        request: AuthenticatedHttpRequest,
+        obj: MissedVisit,
+        form: AuditedAdminForm,
+        change: bool,
+    ) -> None:
         reason = form.cleaned_data[CHANGE_REASON_FIELD]
         if change:
             services.save_with_audit(obj, author=request.user, reason=reason)
@@ -495,7 +574,7 @@ class MissedVisitAdmin(AuditedAdmin):
                 audit_reason=reason,
             )
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: AuthenticatedHttpRequest, obj: MissedVisit) -> None:
         services.missed_visit_remove(missed=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
 
 
@@ -511,13 +590,17 @@ class VisitScoreAdmin(admin.ModelAdmin):
     search_fields = ["visit__participant__participant_id"]
     list_select_related = ["visit__participant", "visit__visit_definition"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(
+        self, request: HttpRequest, obj: VisitScore | EndpointResult | None = None
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: VisitScore | EndpointResult | None = None
+    ) -> bool:
         return False
 
 

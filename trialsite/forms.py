@@ -475,7 +475,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         return [self[lab_field_name(field)] for field in LAB_FIELDS]
 
     @classmethod
-    def labs_from_query(cls, query) -> Labs:
+    def labs_from_query(cls, query: QueryDict) -> Labs:
         return selectors.scoring_labs(LabValuesForm(query).valid_values())
 
     def clean_pga(self) -> Decimal | None:

@@ -49,7 +49,7 @@ RowName = StrOrPromise | Callable[[Any], str]
 HistorySource = tuple[QuerySet, RowName]
 
 
-def _display(record, field: str) -> str:
+def _display(record: Any, field: str) -> str:
     value = getattr(record, field)
     if value is None or value == "":
         return str(NOT_RECORDED)
@@ -99,7 +99,7 @@ def entries(history: QuerySet, what: RowName) -> list[AuditEntry]:
     return found
 
 
-def _not_done_name(record) -> str:
+def _not_done_name(record: Any) -> str:
     return _("%(answer)s not done (%(reason)s)") % {
         "answer": record.get_answer_display(),
         "reason": record.reason,

@@ -2,7 +2,9 @@
 and the joinlines tag for long template lines."""
 
 import re
-from typing import cast
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Protocol, TypeVar, cast
 
 from django import template
 from django.template.base import Node, NodeList, Parser, TextNode, Token
@@ -38,9 +40,20 @@ WINDOW_STATUS_BADGES = {
 #: A line break of the template's own text and the indentation after it.
 TEMPLATE_LINE_BREAK = re.compile(r"\n\s*")
 
+#: A value of the mapping given to get_item.
+V = TypeVar("V")
+
+
+class HasReasonParts(Protocol):
+    """A result with its reason as (template, parameters) pairs: a stored EndpointResult, or a row
+    of a report (responses.selectors' NotEvaluable, MatrixCell)."""
+
+    @property
+    def reason_parts(self) -> Iterable[tuple[str, dict]]: ...
+
 
 @register.filter
-def reason(result) -> str:
+def reason(result: HasReasonParts) -> str:
     """Translate a stored result's reason from its parts."""
     return "; ".join(gettext(template_) % params for template_, params in result.reason_parts)
 
@@ -93,7 +106,7 @@ dose = register.filter("dose", dose_label)
 
 
 @register.filter
-def signed(value) -> str:
+def signed(value: int | Decimal | None) -> str:
     """Show a change with its sign: -6, +2, 0; -0.50, +0.30."""
     if value is None:
         return ""
@@ -101,7 +114,7 @@ def signed(value) -> str:
 
 
 @register.filter
-def get_item(mapping: dict, key: str):
+def get_item(mapping: dict[str, V], key: str) -> V | None:
     return mapping.get(key)
 
 
