@@ -68,11 +68,28 @@ def _require_reason(reason: str) -> None:
 
 
 def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
-    """Validate and save one row, recording who changed it and why in its audit history."""
+    """Validate and save one row, recording who changed it and why in its audit history.
+
+    A stored row whose values are all unchanged is not saved again: its history records only
+    changes, so a save of a visit that changed the SLEDAI-2K alone adds no PGA version.
+    """
     _require_reason(reason)
     instance.full_clean()
+    if _unchanged(instance):
+        return
     _tell_history(instance, author=author, reason=reason)
     instance.save()
+
+
+def _unchanged(instance: models.Model) -> bool:
+    """Say whether a stored row holds exactly the values of ``instance`` already."""
+    if instance._state.adding:
+        return False
+    columns = [field.attname for field in instance._meta.concrete_fields]
+    stored = type(instance)._default_manager.filter(pk=instance.pk).values(*columns).first()
+    return stored is not None and all(
+        stored[column] == getattr(instance, column) for column in columns
+    )
 
 
 def delete_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:

@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal
 
 from tests.factories import record_visit
+from trialsite import services
+from trialsite.models import BilagAssessment, PgaAssessment, SledaiAssessment
 from trialsite.selectors import recent_changes
 
 
@@ -33,3 +35,24 @@ def test_recent_changes_name_every_audited_visit_record(participant_a, coordinat
         "visit",  # its entry status set
     ]
     assert {change.participant_id for change in changes} == {"S01-001"}
+
+
+def test_a_save_that_changed_only_sledai_shows_only_sledai_changed(
+    participant_a, coordinator_a
+) -> None:
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={**visit.sledai.answers(), "arthritis": True},
+        pga=visit.pga.score,
+        bilag=visit.bilag.grades(),
+        author=coordinator_a,
+        reason="Arthritis seen in the clinic notes",
+    )
+
+    latest = recent_changes(coordinator_a, limit=1)[0]
+    assert (str(latest.what), str(latest.kind)) == ("SLEDAI-2K", "changed")
+    assert latest.reason == "Arthritis seen in the clinic notes"
+    assert PgaAssessment.history.filter(visit_id=visit.pk).count() == 1  # only its creation
+    assert BilagAssessment.history.filter(visit_id=visit.pk).count() == 1
+    assert SledaiAssessment.history.filter(visit_id=visit.pk).count() == 2

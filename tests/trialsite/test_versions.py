@@ -12,7 +12,7 @@ from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import ALL_E, NONE_PRESENT, UserFactory, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services, versions
-from trialsite.models import EntryStatus, Participant, Visit
+from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
 
 REFUSED = "Not saved: another user changed this record after you opened it."
 
@@ -271,8 +271,9 @@ def test_admin_refuses_a_study_whose_schedule_changed_since_the_page_was_opened(
 ):
     # The schedule as the migration created it has no history yet; give each row one version,
     # so the refusal can show the field that changed against the row's own previous version.
-    for definition in study.visit_definitions.all():
-        services.save_with_audit(definition, author=None, reason="Schedule reviewed")
+    VisitDefinition.history.bulk_history_create(
+        list(study.visit_definitions.all()), default_change_reason="Schedule reviewed"
+    )
     url = reverse("admin:trialsite_study_change", args=[study.pk])
     version = opened_version(admin_client, url)
     definitions = list(study.visit_definitions.order_by("order"))
