@@ -66,3 +66,19 @@ def test_state_shared_between_requests_lives_in_the_database():
     # The cache holds only report plots, pure functions of their keys: a per-process cache is
     # correct, and nothing else may rely on it being shared.
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.django_db
+def test_every_page_carries_the_content_security_and_permissions_policies(client):
+    response = client.get("/accounts/login/")
+    directives = dict(
+        (part.split(" ", 1) + [""])[:2]
+        for part in response.headers["Content-Security-Policy"].split("; ")
+    )
+    assert directives["script-src"] == "'self'"  # no inline script, no eval
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    policy = response.headers["Permissions-Policy"]
+    assert "camera=()" in policy
+    assert "geolocation=()" in policy
+    assert "microphone=()" in policy
