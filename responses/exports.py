@@ -1,18 +1,17 @@
 """Write the report CSV files (interchange.md): responses.csv and cohort.csv (observed or mITT).
 
-Cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe
-(OWASP "CSV injection"); numbers, including negative ones, are written as they are.
+Every file is written through trialsite.csvfiles.write_csv: cells that a spreadsheet would run
+as a formula are neutralised with a leading apostrophe (OWASP "CSV injection"); numbers,
+including negative ones, are written as they are.
 """
 
-import csv
-import re
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
 from responses.selectors.cohort import CohortRow, MittRow
 from responses.selectors.rows import ResponseRow
+from trialsite.csvfiles import write_csv
 from trialsite.models import NOT_DONE
 
 RESPONSES_COLUMNS: tuple[str, ...] = (
@@ -58,30 +57,7 @@ MITT_COLUMNS: tuple[str, ...] = (
     "ci_high",
 )
 
-#: A cell starting with one of these is run as a formula by spreadsheets (OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 PGA_QUANTUM = Decimal("0.01")
-
-Cell = str | int | bool | Decimal | date | None
-
-
-def neutralise_formula(cell: str) -> str:
-    """Prefix an apostrophe to a cell a spreadsheet would run as a formula (not to numbers)."""
-    if cell.startswith(FORMULA_PREFIXES) and not NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def format_cell(value: Cell) -> str:
-    """Write None as an empty cell, booleans as 1/0 and dates in ISO format."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def format_two_decimals(value: Decimal | None) -> str:
@@ -91,14 +67,6 @@ def format_two_decimals(value: Decimal | None) -> str:
     # Halves round up, as every figure here does (a median PGA of 1.365 is 1.37); adding zero
     # turns a negative zero into 0.00.
     return f"{value.quantize(PGA_QUANTUM, rounding=ROUND_HALF_UP) + 0:.2f}"
-
-
-def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
-    """Write a header and rows as CSV, every cell neutralised against formula injection."""
-    writer = csv.writer(out)
-    writer.writerow([neutralise_formula(column) for column in columns])
-    for row in rows:
-        writer.writerow([neutralise_formula(format_cell(value)) for value in row])
 
 
 def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:

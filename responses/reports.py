@@ -21,12 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from responses.exports import format_two_decimals, write_csv
+from responses.exports import format_two_decimals
 from responses.models import Endpoint
 from responses.scoring.analysis import NotEvaluableReason
 from responses.scoring.statistics import whole_percents
 from responses.selectors.baseline import BaselineGroup, BaselineTable
 from responses.selectors.cohort import CohortRow, NotEvaluable, NotInfused
+from trialsite.csvfiles import write_csv
 from trialsite.models import Participant, VisitDefinition, dose_label
 from trialsite.validators import EARLIEST_DATE
 

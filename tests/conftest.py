@@ -60,6 +60,8 @@ def reference_data(transactional_db):
             "trialsite.migrations.0009_roles_on_missed_visits_and_answers_not_done"
         )
         missing_data.grant_missing_data_rights(django_apps, None)
+        audit = import_module("trialsite.migrations.0011_export_audit_trail_permission")
+        audit.grant_export_audit_trail(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -94,7 +94,10 @@ class Study(models.Model):
         verbose_name = _("study")
         verbose_name_plural = _("studies")
         ordering = ["protocol_number"]
-        permissions = [("import_data", _("Can import CSV data"))]
+        permissions = [
+            ("import_data", _("Can import CSV data")),
+            ("export_audit_trail", _("Can export the audit trail")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sledai_lookback_days__in=[10, 30]),
@@ -869,3 +872,4 @@ VISIT_RECORD_MODELS: tuple[type[models.Model], ...] = (
     LabResult,
     NotDoneAnswer,
 )
+

@@ -22,6 +22,7 @@ urlpatterns = [
     path("visits/<int:pk>/entry/", views.visit_entry, name="visit_entry"),
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
     path("lab-suggestions/", views.lab_suggestions, name="lab_suggestions"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("reports/", include("responses.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

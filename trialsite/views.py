@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import sledai_suggestions
 from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
 from trialsite import selectors, services
+from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
     AssessmentForm,
@@ -287,3 +288,13 @@ def lab_suggestions(request: AuthenticatedHttpRequest) -> JsonResponse:
             "labels": [_(d.label) for d in descriptors],
         }
     )
+
+
+@permission_required("trialsite.export_audit_trail", raise_exception=True)
+def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
+    """Download the audit trail of what the user may see as CSV, streamed as it is read."""
+    response = StreamingHttpResponse(
+        audit_trail_csv(request.user), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response

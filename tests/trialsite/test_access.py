@@ -27,6 +27,8 @@ LIST_VIEWS = {
     "report_baseline": lambda: reverse("report_baseline"),
     "report_plots": lambda: reverse("report_plots"),
     "lab_suggestions": lambda: reverse("lab_suggestions"),
+    # A coordinator may not export it (403); what others get is in test_audit_export.py.
+    "audit_export": lambda: reverse("audit_export"),
 }
 PUBLIC_URL_NAMES = {"login", "set_language"}
 NOT_OURS = {"admin"}

@@ -1,0 +1,335 @@
+"""The audit trail as CSV (/audit/export.csv): who may download it, what it holds for whom, its
+exact rows for a hand-made history, UTC times, formula neutralising and its query budget."""
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from tests.factories import (
+    ALL_E,
+    NONE_PRESENT,
+    ParticipantRow,
+    SiteFactory,
+    UserFactory,
+    VisitRow,
+    build_cohort,
+    enrol,
+    record_visit,
+)
+from trialsite import services
+from trialsite.audit_export import AUDIT_TRAIL_COLUMNS
+from trialsite.history import administration_sources, trial_data_sources
+from trialsite.models import Participant, Study
+
+URL = "/audit/export.csv"
+
+
+@contextmanager
+def at(when: str) -> Iterator[None]:
+    """Let every save in the block happen at ``when`` (UTC, ISO 8601): the audit history
+    stamps each version with django.utils.timezone.now()."""
+    moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def download(client, user) -> list[dict[str, str]]:
+    """Download the audit trail as ``user``; return its rows keyed by column, header checked."""
+    client.force_login(user)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="audit-trail.csv"'
+    text = b"".join(response.streaming_content).decode("utf-8")
+    header, *rows = csv.reader(StringIO(text))
+    assert header == list(AUDIT_TRAIL_COLUMNS)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def enrol_s01_001(study: Study, user, participant_id: str = "S01-001") -> Participant:
+    """A girl of 12 at S01, enrolled 2026-01-05 and infused 2026-01-25."""
+    row = ParticipantRow(
+        "S01", "F", 12, 100_000, enrolled=date(2026, 1, 5), infused=date(2026, 1, 25)
+    )
+    return enrol(study, participant_id, row, user=user, reason="Consent signed")
+
+
+@pytest.fixture
+def data_manager(db):
+    return UserFactory(username="dm", role="Data manager")
+
+
+def test_the_data_manager_role_may_export_and_the_other_roles_may_not(db):
+    holders = Group.objects.filter(permissions__codename="export_audit_trail")
+    assert list(holders.values_list("name", flat=True)) == ["Data manager"]
+    permission = Permission.objects.get(codename="export_audit_trail")
+    assert permission.name == "Can export the audit trail"
+
+
+@pytest.mark.parametrize("role", ["Coordinator", "Investigator", "Monitor"])
+def test_roles_without_the_permission_get_403(client, site_a, role):
+    client.force_login(UserFactory(username="someone", role=role, sites=[site_a]))
+    assert client.get(URL).status_code == 403
+    assert client.get(reverse("audit_export")).status_code == 403
+
+
+def test_home_links_the_export_only_for_users_who_may_export(client, coordinator_a, data_manager):
+    client.force_login(data_manager)
+    assert "Export audit trail (CSV)" in client.get(reverse("home")).content.decode()
+    assert f'href="{URL}"' in client.get(reverse("home")).content.decode()
+    client.force_login(coordinator_a)
+    assert "Export audit trail (CSV)" not in client.get(reverse("home")).content.decode()
+
+
+def test_superuser_downloads_without_a_role(client, db):
+    assert download(client, UserFactory(username="root", is_superuser=True)) == []
+
+
+def test_exact_rows_of_an_enrolment_a_visit_and_a_pga_correction(client, study):
+    # Times in UTC; the site's own time zone is Asia/Shanghai (UTC+8), so a local time would
+    # show 09:30, 10:00 and 17:15.
+    with at("2026-01-31T18:00:00"):
+        site = SiteFactory(code="S01", name="Site one")
+        coordinator = UserFactory(username="coord_a", role="Coordinator", sites=[site])
+        data_manager = UserFactory(username="dm", role="Data manager")
+    with at("2026-02-01T01:30:00"):
+        participant = enrol_s01_001(study, coordinator)
+    with at("2026-02-02T02:00:00"):
+        visit = record_visit(
+            participant, "BL", date(2026, 1, 20), pga="1.00", user=coordinator, reason="Entered"
+        )
+    with at("2026-02-03T09:15:00"):
+        services.visit_save_assessments(
+            visit=visit,
+            sledai=NONE_PRESENT,
+            pga=Decimal("1.50"),
+            bilag=ALL_E,
+            author=coordinator,
+            reason="Transcription error",
+        )
+
+    rows = [list(row.values()) for row in download(client, data_manager)]
+
+    visit_columns = ["coord_a", "S01-001", "BL 2026-01-20"]
+    assert rows == [
+        ["2026-01-31T18:00:00Z", "", "", "", "site S01", "created", "", "", "", ""],
+        [
+            "2026-01-31T18:00:00Z",
+            "",
+            "",
+            "",
+            "site membership: coord_a @ S01",
+            "created",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "2026-02-01T01:30:00Z",
+            "coord_a",
+            "S01-001",
+            "",
+            "participant",
+            "created",
+            "",
+            "",
+            "",
+            "Consent signed",
+        ],
+        ["2026-02-02T02:00:00Z", *visit_columns, "visit", "created", "", "", "", "Entered"],
+        [
+            "2026-02-02T02:00:00Z",
+            *visit_columns,
+            "visit",
+            "changed",
+            "data entry",
+            "in progress",
+            "complete",
+            "Entered",
+        ],
+        ["2026-02-02T02:00:00Z", *visit_columns, "PGA", "created", "", "", "", "Entered"],
+        ["2026-02-02T02:00:00Z", *visit_columns, "SLEDAI-2K", "created", "", "", "", "Entered"],
+        ["2026-02-02T02:00:00Z", *visit_columns, "BILAG-2004", "created", "", "", "", "Entered"],
+        [
+            "2026-02-03T09:15:00Z",
+            *visit_columns,
+            "PGA",
+            "changed",
+            "PGA",
+            "1.00",
+            "1.50",
+            "Transcription error",
+        ],
+    ]
+
+
+def test_times_are_utc_whatever_the_display_time_zone(client, settings, participant_a):
+    settings.TIME_ZONE = "America/New_York"
+    with at("2026-03-03T04:15:00"):
+        participant_a.withdrawal_date = date(2026, 3, 2)
+        participant_a.withdrawal_reason = "Moved abroad"
+        services.participant_save(participant=participant_a, author=None, reason="Withdrew")
+
+    rows = download(client, UserFactory(username="dm", role="Data manager"))
+
+    withdrawal = [row for row in rows if row["field"] == "withdrawal date"]
+    assert [(row["when_utc"], row["old"], row["new"]) for row in withdrawal] == [
+        ("2026-03-03T04:15:00Z", "not recorded", "2026-03-02")
+    ]
+    assert withdrawal[0]["who"] == ""  # the system
+
+
+def test_cells_are_english_whatever_the_users_language(client, participant_a, data_manager):
+    with at("2026-02-02T02:00:00"):
+        record_visit(participant_a, "BL", date(2026, 1, 20), user=data_manager)
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(data_manager)
+    assert "导出" in client.get(reverse("home")).content.decode()  # the page is in Chinese
+
+    rows = download(client, data_manager)
+
+    assert {row["record"] for row in rows if row["participant_id"]} == {
+        "participant",
+        "visit",
+        "PGA",
+        "SLEDAI-2K",
+        "BILAG-2004",
+    }
+    assert {row["action"] for row in rows} == {"created", "changed"}
+    assert ("data entry", "in progress", "complete") in {
+        (row["field"], row["old"], row["new"]) for row in rows
+    }
+
+
+def test_a_site_limited_user_with_the_permission_gets_only_their_sites(
+    client, study, coordinator_a, participant_b
+):
+    coordinator_a.user_permissions.add(Permission.objects.get(codename="export_audit_trail"))
+    mine = enrol_s01_001(study, coordinator_a)
+    record_visit(mine, "BL", date(2026, 1, 20), user=coordinator_a)
+    record_visit(participant_b, "BL", date(2026, 1, 20))
+
+    rows = download(client, coordinator_a)
+
+    assert {row["participant_id"] for row in rows} == {"S01-001"}
+    assert {row["visit"] for row in rows} == {"", "BL 2026-01-20"}
+    # The study, schedule, site and membership rows are for users who see every site.
+    assert not [row for row in rows if row["record"].startswith(("site", "study"))]
+
+    everything = download(client, UserFactory(username="dm", role="Data manager"))
+    assert {row["participant_id"] for row in everything} == {"", "S01-001", "S02-001"}
+    assert {"site S01", "site S02", "site membership: coord_a @ S01"} <= {
+        row["record"] for row in everything
+    }
+
+
+def test_deleted_visits_missed_visits_and_answers_not_done_are_in_the_trail(
+    client, participant_a, data_manager
+):
+    visit = record_visit(
+        participant_a, "BL", date(2026, 1, 20), pga=None, not_done={"pga": "physician away"}
+    )
+    services.visit_delete(visit=visit, author=data_manager, reason="Wrong participant")
+    participant_a.refresh_from_db()
+    services.missed_visit_record(
+        participant=participant_a,
+        visit_definition=participant_a.study.visit_definitions.get(code="D7"),
+        reason="unreachable",
+        note="",
+        author=data_manager,
+        audit_reason="Phone off",
+    )
+
+    rows = download(client, data_manager)
+
+    deleted = {
+        (row["record"], row["visit"], row["reason"]) for row in rows if row["action"] == "deleted"
+    }
+    assert deleted == {
+        (record, "BL 2026-01-20", "Wrong participant")
+        for record in ("visit", "PGA", "SLEDAI-2K", "BILAG-2004", "PGA not done (physician away)")
+    }
+    missed = [row for row in rows if row["record"] == "missed visit"]
+    assert [(row["participant_id"], row["visit"], row["action"]) for row in missed] == [
+        ("S01-001", "D7", "created")
+    ]
+
+
+def test_formulas_in_participant_ids_and_reasons_are_neutralised(client, study, data_manager):
+    SiteFactory(code="S01")
+    participant = enrol_s01_001(study, data_manager, participant_id="=1+1")
+    participant.withdrawal_date = date(2026, 2, 2)
+    services.participant_save(
+        participant=participant, author=data_manager, reason='@HYPERLINK("http://x")'
+    )
+
+    rows = download(client, data_manager)
+
+    assert {row["participant_id"] for row in rows} == {"", "'=1+1"}
+    assert '\'@HYPERLINK("http://x")' in {row["reason"] for row in rows}
+
+
+def test_every_audited_model_of_the_trial_is_exported():
+    # A model given a history later is exported too, or this test fails. The users' and roles'
+    # own histories (django.contrib.auth, when audited) are account administration, not the
+    # trial's data: not in this file.
+    audited = {
+        model
+        for model in apps.get_models()
+        if hasattr(model._meta, "simple_history_manager_attribute")
+        and model._meta.app_label != "auth"
+    }
+    exported = {
+        source.history.model.instance_type
+        for source in [*trial_data_sources(Participant.objects.none()), *administration_sources()]
+    }
+    assert exported == audited
+
+
+def test_histories_read_in_small_chunks_give_the_same_file(
+    client, participant_a, data_manager, monkeypatch
+):
+    record_visit(participant_a, "BL", date(2026, 1, 20), user=data_manager)
+    record_visit(participant_a, "D0", date(2026, 2, 9), pga="1.50", user=data_manager)
+    whole = download(client, data_manager)
+    # Every history is then read a row at a time, the dozen of them interleaved by the merge.
+    monkeypatch.setattr("trialsite.history.HISTORY_CHUNK", 1)
+    assert download(client, data_manager) == whole
+    assert len(whole) > 10
+
+
+#: The download's budget (the session, the user and their rights included) holds for 2 and
+#: for 12 participants with their visits: no query per history row.
+QUERY_BUDGET = 25
+
+
+def test_query_count_does_not_grow_with_the_audit_trail(
+    client, study, site_a, data_manager, django_assert_max_num_queries
+):
+    visits = {
+        "BL": VisitRow(date(2026, 2, 2), {"arthritis", "rash"}, "1.00"),
+        "M3": VisitRow(date(2026, 5, 10), set(), "1.00"),
+    }
+    row = ParticipantRow(
+        "S01", "F", 12, 100_000, enrolled=date(2026, 1, 5), infused=date(2026, 2, 9), visits=visits
+    )
+    client.force_login(data_manager)
+    lengths = []
+    for size in (2, 10):
+        start = Participant.objects.count()
+        build_cohort(study, {f"S01-{start + n:03d}": row for n in range(1, size + 1)})
+        with django_assert_max_num_queries(QUERY_BUDGET):
+            response = client.get(URL)
+            lengths.append(len(b"".join(response.streaming_content).splitlines()))
+    assert lengths[1] > lengths[0] * 4

@@ -1,0 +1,162 @@
+"""The audit trail as CSV (docs/csv-formats.md, audit-trail.csv): one row per changed field.
+
+Reads every audited record the user may see through trialsite.history: the participants of the
+user's sites with their missed visits, visits and visit records, and, for a user who sees every
+site, the study, its visit schedule, the sites and the site memberships. Each history is read
+in chunks, and the histories are merged in time order as they are read, so the file streams out
+whatever its size; the number of queries does not grow with it.
+
+Like every CSV file of the site, it is written in English whatever the user's language: the
+column names are a fixed contract, and so are the cells (record names, field names, values).
+"""
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from itertools import islice
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Model, Q, QuerySet
+from django.utils import translation
+from simple_history.utils import get_history_manager_for_model
+
+from trialsite.csvfiles import csv_lines
+from trialsite.history import (
+    AuditEntry,
+    AuditSource,
+    FieldChange,
+    administration_sources,
+    trial_data_sources,
+    versions,
+)
+from trialsite.models import Participant, Visit, VisitDefinition
+from trialsite.selectors import participants_visible_to, sites_visible_to, user_sees_all_sites
+
+AUDIT_TRAIL_COLUMNS: tuple[str, ...] = (
+    "when_utc",
+    "who",
+    "participant_id",
+    "visit",
+    "record",
+    "action",
+    "field",
+    "old",
+    "new",
+    "reason",
+)
+#: The action column, by simple_history's history type.
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+#: CSV lines handed to the response at a time.
+LINES_PER_CHUNK = 500
+
+AuditRow = tuple[str, str, str, str, str, str, str, str, str, str]
+
+
+def audited_participant_ids(user: User) -> QuerySet:
+    """Return the ids of the participants whose audit trail the user may read: those of the
+    user's sites, and those deleted while at one of them (a values query of history rows)."""
+    return Participant.history.filter(
+        Q(id__in=participants_visible_to(user).values("pk"))
+        | Q(history_type="-", site_id__in=sites_visible_to(user).values("pk"))
+    ).values("id")
+
+
+@dataclass(frozen=True)
+class _Names:
+    """What the participant_id and visit columns show, as last recorded: a participant ID or a
+    visit corrected later is shown as corrected on every row, so the rows of one participant or
+    visit can be filtered together (the correction itself is a row of its own)."""
+
+    participant_ids: dict[int, str]
+    #: visit id -> (participant id, visit code and date)
+    visits: dict[int, tuple[int, str]]
+    visit_codes: dict[int, str]
+
+    @classmethod
+    def read(cls, participant_ids: QuerySet) -> "_Names":
+        """Read the names as they are now, and those of rows deleted since as they were then
+        (six queries; the lookups hold one entry per participant and visit, not per change)."""
+        of_participants = {"participant_id__in": participant_ids}
+        visits = _deleted_then_current(
+            Visit, of_participants, ("participant_id", "visit_definition__code", "visit_date")
+        )
+        return cls(
+            participant_ids=dict(
+                _deleted_then_current(Participant, {"id__in": participant_ids}, ("participant_id",))
+            ),
+            visits={
+                visit_id: (participant, f"{code} {visit_date.isoformat()}")
+                for visit_id, participant, code, visit_date in visits
+            },
+            visit_codes=dict(_deleted_then_current(VisitDefinition, {}, ("code",))),
+        )
+
+    def of(self, record: Any, source: AuditSource) -> tuple[str, str]:
+        """Return the participant ID and the visit a version of ``source`` belongs to."""
+        participant = getattr(record, source.participant) if source.participant else None
+        visit = ""
+        if source.visit is not None:
+            participant, visit = self.visits.get(getattr(record, source.visit), (None, ""))
+        elif source.visit_definition is not None:
+            visit = self.visit_codes.get(getattr(record, source.visit_definition), "")
+        return self.participant_ids.get(participant, "") if participant else "", visit
+
+
+def _deleted_then_current(
+    model: type[Model], lookups: dict[str, QuerySet], names: tuple[str, ...]
+) -> Iterator[tuple[Any, ...]]:
+    """Yield (id, *names) of the model's rows deleted (as their deletion version holds them),
+    then of its rows now, both filtered by ``lookups``."""
+    deleted = get_history_manager_for_model(model).filter(history_type="-", **lookups)
+    yield from deleted.order_by().values_list("id", *names)
+    yield from model._default_manager.filter(**lookups).order_by().values_list("id", *names)
+
+
+def _versions_of(source: AuditSource) -> Iterator[tuple[Any, AuditEntry, AuditSource]]:
+    for record, entry in versions(source.history, source.what):
+        yield record, entry, source
+
+
+def audit_trail_rows(user: User) -> Iterator[AuditRow]:
+    """Yield the audit trail the user may see as rows of AUDIT_TRAIL_COLUMNS, oldest first: a
+    row per changed field, one row for a creation or deletion (no field). Saves at the same
+    time keep the order of the sources, then of their history ids."""
+    participant_ids = audited_participant_ids(user)
+    sources = trial_data_sources(participant_ids)
+    if user_sees_all_sites(user):
+        sources += administration_sources()
+    names = _Names.read(participant_ids)
+    merged = heapq.merge(*map(_versions_of, sources), key=lambda version: version[1].when)
+    for record, entry, source in merged:
+        participant_id, visit = names.of(record, source)
+        when = entry.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        action = ACTIONS[record.history_type]
+        # A creation or deletion (or a change of unknown details) is one row without a field.
+        for change in entry.changes or [FieldChange(field="", old="", new="")]:
+            yield (
+                when,
+                entry.who,
+                participant_id,
+                visit,
+                entry.what,
+                action,
+                change.field,
+                change.old,
+                change.new,
+                entry.reason,
+            )
+
+
+def audit_trail_csv(user: User) -> Iterator[str]:
+    """Yield the audit trail the user may see as CSV text, a chunk of lines at a time."""
+    lines = csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user))
+    while True:
+        # The rows are read as the chunks are asked for, so each chunk is written in English
+        # by itself: a streamed response is read after the view has returned.
+        with translation.override("en"):
+            chunk = "".join(islice(lines, LINES_PER_CHUNK))
+        if not chunk:
+            return
+        yield chunk
