@@ -4,10 +4,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
 
@@ -430,6 +432,36 @@ def lab_suggestions(labs: LabResult | None) -> list[SledaiDescriptor]:
 
 
 @dataclass(frozen=True)
+class LabValue:
+    """One stored lab value as a page shows it: None is not done."""
+
+    label: StrOrPromise
+    value: Decimal | bool | None
+    unit: StrOrPromise
+
+
+def lab_values(labs: LabResult | None) -> list[LabValue] | None:
+    """Return a visit's stored lab values in form order, labelled and with their units from the
+    model; None when the visit has no labs. The UPCR carries the unit it was entered in."""
+    if labs is None:
+        return None
+    values = []
+    for name in LAB_FIELDS:
+        if name == "upcr_unit":
+            continue
+        # LAB_FIELDS name value columns of LabResult: get_field gives a model Field.
+        model_field = cast(models.Field, LabResult._meta.get_field(name))
+        values.append(
+            LabValue(
+                label=capfirst(model_field.verbose_name),
+                value=getattr(labs, name),
+                unit=labs.get_upcr_unit_display() if name == "upcr" else model_field.help_text,
+            )
+        )
+    return values
+
+
+@dataclass(frozen=True)
 class VisitSummary:
     sledai_total: int | None
     clinical_sledai_total: int | None
@@ -441,6 +473,7 @@ class VisitSummary:
     bilag_numeric: int | None
     suggestions: list[SledaiDescriptor]
     not_done: list[tuple[str, str]]
+    labs: list[LabValue] | None
 
 
 def not_done_reasons(visit: Visit | None) -> dict[str, str]:
@@ -472,10 +505,11 @@ def shown_grades(visit: Visit | None, not_done: Mapping[str, str]) -> dict[str, 
 
 
 def visit_summary(visit: Visit) -> VisitSummary:
-    """Return what a visit's page shows of its scores (totals as stored by the recompute)."""
+    """Return what a visit's page shows of its scores (as the recompute stored them) and labs."""
     score = getattr(visit, "score", None)
     sledai = getattr(visit, "sledai", None)
     answers = sledai.answers() if sledai is not None else dict.fromkeys(SLEDAI_FIELDS)
+    labs = getattr(visit, "labs", None)
     not_done = not_done_reasons(visit)
     grades = shown_grades(visit, not_done)
     total = score.sledai_total if score is not None else None
@@ -492,12 +526,13 @@ def visit_summary(visit: Visit) -> VisitSummary:
         pga=shown_pga(visit, not_done),
         bilag=[(BILAG_SYSTEM_LABELS[s], grades[s]) for s in BILAG_SYSTEMS],
         bilag_numeric=score.bilag_numeric if score is not None else None,
-        suggestions=lab_suggestions(getattr(visit, "labs", None)),
+        suggestions=lab_suggestions(labs),
         not_done=[
             (str(label), not_done[answer])
             for answer, label in ANSWER_LABELS.items()
             if answer in not_done
         ],
+        labs=lab_values(labs),
     )
 
 
