@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, Model, QuerySet
@@ -253,11 +254,18 @@ class SiteMembershipAdmin(AuditedAdmin[SiteMembership]):
 
 User = get_user_model()
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(SimpleHistoryAdmin, GroupAdmin):
+    """The roles; the History button shows every change of a role's permissions."""
 
 
 @admin.register(User)
-class TrialUserAdmin(UserAdmin):
-    """Users with their roles (groups) and the sites they belong to."""
+class TrialUserAdmin(SimpleHistoryAdmin, UserAdmin):
+    """Users with their roles (groups) and the sites they belong to; the History button shows
+    every change of a user's flags and roles (trialsite.models registers their history)."""
 
     inlines = [SiteMembershipInline]
     list_display = [

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
 from responses.scoring.bilag import (
@@ -873,3 +875,20 @@ VISIT_RECORD_MODELS: tuple[type[models.Model], ...] = (
     NotDoneAnswer,
 )
 
+
+# Who may do what is audited like the data: the users (active, staff, their roles) and the
+# roles' permissions, each with the author and time of the change. The password hash and the
+# last login time stay out of the history.
+register(
+    User,
+    app="trialsite",
+    excluded_fields=["password", "last_login"],
+    m2m_fields=["groups"],
+    history_change_reason_field=models.TextField(null=True),
+)
+register(
+    Group,
+    app="trialsite",
+    m2m_fields=["permissions"],
+    history_change_reason_field=models.TextField(null=True),
+)

@@ -114,7 +114,7 @@ def test_every_audit_entry_of_the_demo_names_the_demo_superuser(demo):
     audited = [
         model
         for model in apps.get_app_config("trialsite").get_models()
-        if hasattr(model, "history")
+        if hasattr(model, "history") and not model.__name__.startswith("Historical")
     ]
     authors = {
         model.__name__: set(model.history.values_list("history_user__username", flat=True))

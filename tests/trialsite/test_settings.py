@@ -72,7 +72,7 @@ def test_state_shared_between_requests_lives_in_the_database():
 def test_every_page_carries_the_content_security_and_permissions_policies(client):
     response = client.get("/accounts/login/")
     directives = dict(
-        (part.split(" ", 1) + [""])[:2]
+        [*part.split(" ", 1), ""][:2]
         for part in response.headers["Content-Security-Policy"].split("; ")
     )
     assert directives["script-src"] == "'self'"  # no inline script, no eval
