@@ -11,7 +11,6 @@ from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from simple_history.utils import get_history_manager_for_model
 
 from responses.models import EndpointResult
 from responses.scoring.bilag import BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
@@ -26,12 +25,11 @@ from responses.scoring.sledai import (
     SledaiDescriptor,
     activity_band,
 )
-from trialsite.history import RECORD_NAMES, RowName
+from trialsite.history import trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     ANSWER_LABELS,
     NOT_DONE,
-    VISIT_RECORD_MODELS,
     EntryStatus,
     LabResult,
     MissedVisit,
@@ -364,46 +362,46 @@ HISTORY_KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
 
 def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
-    """Return the latest audited changes to the participants and visits of the user's sites."""
-    participants = participants_visible_to(user).values("pk")
-    visit_ids = Visit.objects.filter(participant__in=participants).values("pk")
-    # (history rows, what they are, the field naming their visit; None for participants)
-    sources: list[tuple[QuerySet, RowName, str | None]] = [
-        (Participant.history.filter(id__in=participants), _("participant"), None),
-        (Visit.history.filter(id__in=visit_ids), _("visit"), "id"),
-        *(
-            (
-                get_history_manager_for_model(model).filter(visit_id__in=visit_ids),
-                RECORD_NAMES[model],
-                "visit_id",
-            )
-            for model in VISIT_RECORD_MODELS
-        ),
-    ]
+    """Return the latest audited changes to the participants of the user's sites: every record
+    the audit trail reads (trialsite.history.trial_data_sources), deleted visits included."""
+    sources = trial_data_sources(participants_visible_to(user).values("pk"))
     latest = sorted(
         (
-            (record, label, visit_field)
-            for rows, label, visit_field in sources
-            for record in rows.select_related("history_user").order_by("-history_date")[:limit]
+            (record, source)
+            for source in sources
+            for record in source.history.select_related("history_user").order_by("-history_date")[
+                :limit
+            ]
         ),
         key=lambda item: item[0].history_date,
         reverse=True,
     )[:limit]
     visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
-        [getattr(record, field) for record, _label, field in latest if field is not None]
+        [getattr(record, source.visit) for record, source in latest if source.visit is not None]
+    )
+    participant_ids = dict(
+        Participant.objects.filter(
+            pk__in=[
+                getattr(record, source.participant)
+                for record, source in latest
+                if source.participant is not None
+            ]
+        ).values_list("pk", "participant_id")
     )
     changes = []
-    for record, label, visit_field in latest:
-        visit = visits.get(getattr(record, visit_field)) if visit_field is not None else None
-        if visit_field is None:
-            participant_id = record.participant_id
+    for record, source in latest:
+        visit = visits.get(getattr(record, source.visit)) if source.visit is not None else None
+        if visit is not None:
+            participant_id = visit.participant.participant_id
+        elif source.participant is not None:
+            participant_id = participant_ids.get(getattr(record, source.participant), "")
         else:
-            participant_id = visit.participant.participant_id if visit is not None else ""
+            participant_id = ""
         changes.append(
             RecentChange(
                 when=record.history_date,
                 who=record.history_user.get_username() if record.history_user else _("system"),
-                what=label(record) if callable(label) else label,
+                what=source.what(record) if callable(source.what) else source.what,
                 kind=HISTORY_KINDS[record.history_type],
                 reason=record.history_change_reason or "",
                 participant_id=participant_id,

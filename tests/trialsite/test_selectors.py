@@ -56,3 +56,24 @@ def test_a_save_that_changed_only_sledai_shows_only_sledai_changed(
     assert PgaAssessment.history.filter(visit_id=visit.pk).count() == 1  # only its creation
     assert BilagAssessment.history.filter(visit_id=visit.pk).count() == 1
     assert SledaiAssessment.history.filter(visit_id=visit.pk).count() == 2
+
+
+def test_recent_changes_include_missed_and_deleted_visits_with_their_participant(
+    participant_a, coordinator_a, study
+) -> None:
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    services.visit_delete(visit=visit, author=coordinator_a, reason="Entered for the wrong child")
+    services.missed_visit_record(
+        participant=participant_a,
+        visit_definition=study.visit_definitions.get(code="M1"),
+        reason="unreachable",
+        author=coordinator_a,
+        audit_reason="Family cancelled",
+    )
+
+    changes = recent_changes(coordinator_a, limit=2)
+
+    assert [(str(c.what), str(c.kind), c.participant_id) for c in changes] == [
+        ("missed visit", "created", "S01-001"),
+        ("visit", "deleted", "S01-001"),
+    ]
