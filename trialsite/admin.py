@@ -7,15 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import User as AuthUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelChoiceField
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -45,7 +45,15 @@ from trialsite.models import (
 from trialsite.validators import validate_multiline_text
 
 CHANGE_REASON_FIELD = "change_reason"
-DELETED_IN_ADMIN = _("Deleted in admin")
+#: The field of the delete confirmation page that asks why the record is deleted.
+DELETE_REASON_FIELD = "delete_reason"
+
+
+def deletion_reason(request: HttpRequest) -> str:
+    """Return the reason given on the delete confirmation page."""
+    return request.POST.get(DELETE_REASON_FIELD, "").strip()
+
+
 SITE_ACCESS_CHANGED = _("Site access changed on the user's admin page")
 
 #: The model of an AuditedAdmin.
@@ -121,8 +129,23 @@ class AuditedAdmin(SimpleHistoryAdmin, Generic[ModelT]):
             inline_form.instance._change_reason = reason
         super().save_formset(request, form, formset, change)
 
+    delete_confirmation_template = "admin/trialsite/delete_confirmation.html"
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Ask why on the confirmation page: a deletion without a valid reason is refused and
+        the page shown again with the message (the audit trail keeps the reason)."""
+        if request.method == "POST" and "post" in request.POST:
+            try:
+                services.check_reason(deletion_reason(request))
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request: AuthenticatedHttpRequest, obj: ModelT) -> None:
-        services.delete_with_audit(obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+        services.delete_with_audit(obj, author=request.user, reason=deletion_reason(request))
 
     def history_form_view(
         self,
@@ -415,8 +438,8 @@ class BilagFormSet(AnswerFormSet):
             errors = services.bilag_history_errors(
                 visit.participant, proposed_visit=visit, proposed_grades=grades
             )
-            for system, messages in errors.items():
-                for message in messages:
+            for system, system_messages in errors.items():
+                for message in system_messages:
                     form.add_error(system, message)
 
 
@@ -532,7 +555,7 @@ class VisitAdmin(AuditedAdmin[Visit]):
         )
 
     def delete_model(self, request: AuthenticatedHttpRequest, obj: Visit) -> None:
-        services.visit_delete(visit=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+        services.visit_delete(visit=obj, author=request.user, reason=deletion_reason(request))
 
 
 class MissedVisitAdminForm(ParticipantRecordAdminForm):
@@ -583,7 +606,9 @@ class MissedVisitAdmin(AuditedAdmin[MissedVisit]):
             )
 
     def delete_model(self, request: AuthenticatedHttpRequest, obj: MissedVisit) -> None:
-        services.missed_visit_remove(missed=obj, author=request.user, reason=str(DELETED_IN_ADMIN))
+        services.missed_visit_remove(
+            missed=obj, author=request.user, reason=deletion_reason(request)
+        )
 
 
 @admin.register(VisitScore)

@@ -57,7 +57,7 @@ VisitRecord = TypeVar("VisitRecord", bound=models.Model)
 ANSWER_NEEDED = gettext_lazy("Answer this, or mark it not done, before marking the visit complete.")
 
 
-def _require_reason(reason: str) -> None:
+def check_reason(reason: str) -> None:
     """Refuse an empty reason, or one holding control characters other than line breaks and tabs.
 
     The reason may come from a textarea (admin), so the multi-line text rule applies.
@@ -73,7 +73,7 @@ def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> N
     A stored row whose values are all unchanged is not saved again: its history records only
     changes, so a save of a visit that changed the SLEDAI-2K alone adds no PGA version.
     """
-    _require_reason(reason)
+    check_reason(reason)
     instance.full_clean()
     if _unchanged(instance):
         return
@@ -94,7 +94,7 @@ def _unchanged(instance: models.Model) -> bool:
 
 def delete_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
     """Delete one row; its audit history keeps its last values with who deleted it and why."""
-    _require_reason(reason)
+    check_reason(reason)
     _tell_history(instance, author=author, reason=reason)
     instance.delete()
 

@@ -345,7 +345,7 @@ def test_admin_deletes_a_visit_with_its_assessments_and_rescores(
     _participant, bl, m3 = responder_visits
     url = reverse("admin:trialsite_visit_delete", args=[bl.pk])
     assert "Cannot delete" not in superuser_client.get(url).content.decode()
-    response = superuser_client.post(url, {"post": "yes"})
+    response = superuser_client.post(url, {"post": "yes", "delete_reason": "Duplicate entry"})
     assert response.status_code == 302
     assert not Visit.objects.filter(pk=bl.pk).exists()
     assert sri4(m3).reason == "no baseline visit"

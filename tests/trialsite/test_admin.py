@@ -81,3 +81,23 @@ def test_admin_adds_a_user_to_a_site(superuser_client):
     )
     assert response.status_code == 302, response.content.decode()
     assert SiteMembership.objects.filter(user=user, site=site).exists()
+
+
+def test_admin_deletion_asks_why_and_keeps_the_reason(superuser_client):
+    user = UserFactory(username="leaver", role="Coordinator")
+    membership = SiteMembership.objects.create(user=user, site=Site.objects.get(code="S02"))
+    url = reverse("admin:trialsite_sitemembership_delete", args=[membership.pk])
+    assert 'name="delete_reason"' in superuser_client.get(url).content.decode()
+
+    refused = superuser_client.post(url, {"post": "yes", "delete_reason": "  "}, follow=True)
+
+    assert "Every change needs a reason." in refused.content.decode()
+    assert SiteMembership.objects.filter(pk=membership.pk).exists()
+
+    response = superuser_client.post(url, {"post": "yes", "delete_reason": "Left the hospital"})
+
+    assert response.status_code == 302
+    assert not SiteMembership.objects.filter(pk=membership.pk).exists()
+    deleted = SiteMembership.history.get(id=membership.pk, history_type="-")
+    assert deleted.history_change_reason == "Left the hospital"
+    assert deleted.history_user.username == "root"

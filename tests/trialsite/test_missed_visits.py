@@ -164,10 +164,11 @@ def test_admin_removes_a_missed_visit_recorded_in_error(client, with_baseline: P
     url = reverse("admin:trialsite_missedvisit_change", args=[missed.pk])
     assert opened_version(client, url)
     response = client.post(
-        reverse("admin:trialsite_missedvisit_delete", args=[missed.pk]), {"post": "yes"}
+        reverse("admin:trialsite_missedvisit_delete", args=[missed.pk]),
+        {"post": "yes", "delete_reason": "Recorded for the wrong visit"},
     )
     assert response.status_code == 302
     assert not MissedVisit.objects.exists()
     assert MissedVisit.history.filter(history_type="-").get().history_change_reason == (
-        "Deleted in admin"
+        "Recorded for the wrong visit"
     )
