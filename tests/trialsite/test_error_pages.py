@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views import defaults
 
@@ -175,3 +175,18 @@ def test_server_error_handler_uses_the_500_page():
 
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_a_form_posted_without_its_security_token_says_nothing_was_saved(
+    coordinator_a, participant_a
+) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(coordinator_a)
+
+    response = browser.post(reverse("visit_create", args=[participant_a.pk]), {})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form has expired" in page
+    assert "Nothing was saved." in page
+    assert 'href="/"' in page  # in the site's layout, with the way back Home

@@ -1,6 +1,7 @@
 """Production settings come from the environment and pass Django's deployment checks."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,12 @@ def test_every_page_carries_the_content_security_and_permissions_policies(client
     assert "camera=()" in policy
     assert "geolocation=()" in policy
     assert "microphone=()" in policy
+
+
+def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():
+    settings_source = (ROOT / "trialsite" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"((?:DJANGO_|DATABASE_)[A-Z_]+)"', settings_source))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z_]+)`", readme, flags=re.MULTILINE))
+    assert "DJANGO_SECRET_KEY" in read
+    assert read - documented == set()
