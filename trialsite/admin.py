@@ -184,8 +184,24 @@ class ScheduleAdminForm(AuditedAdminForm):
         lock_participants()
 
 
+class RescoringAdmin(AuditedAdmin[ModelT]):
+    """An admin of what every stored result depends on: the study's baseline visit decides each
+    change from baseline, and without one the schedule's order decides the follow-up visits.
+    Saving rescores every participant."""
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: AuditedAdminForm,
+        formsets: list[BaseInlineFormSet],
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        recompute_all_responses()
+
+
 @admin.register(Study)
-class StudyAdmin(AuditedAdmin[Study]):
+class StudyAdmin(RescoringAdmin[Study]):
     form = ScheduleAdminForm
     list_display = [
         "protocol_number",
@@ -196,17 +212,6 @@ class StudyAdmin(AuditedAdmin[Study]):
     ]
     search_fields = ["protocol_number", "name"]
     inlines = [VisitDefinitionInline]
-
-    def save_related(
-        self,
-        request: HttpRequest,
-        form: AuditedAdminForm,
-        formsets: list[BaseInlineFormSet],
-        change: bool,
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        # The baseline visit decides every change-from-baseline result.
-        recompute_all_responses()
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
@@ -226,7 +231,7 @@ class StudyAdmin(AuditedAdmin[Study]):
 
 
 @admin.register(VisitDefinition)
-class VisitDefinitionAdmin(AuditedAdmin[VisitDefinition]):
+class VisitDefinitionAdmin(RescoringAdmin[VisitDefinition]):
     form = ScheduleAdminForm
     list_display = [
         "code",
@@ -241,17 +246,6 @@ class VisitDefinitionAdmin(AuditedAdmin[VisitDefinition]):
     list_filter = ["study", "repeatable"]
     search_fields = ["code", "name"]
     ordering = ["study", "order"]
-
-    def save_related(
-        self,
-        request: HttpRequest,
-        form: AuditedAdminForm,
-        formsets: list[BaseInlineFormSet],
-        change: bool,
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        # Without a baseline visit, follow-up visits are those after BL in the schedule order.
-        recompute_all_responses()
 
 
 class SiteMembershipInline(admin.TabularInline):
