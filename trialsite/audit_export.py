@@ -2,9 +2,10 @@
 
 Reads every audited record the user may see through trialsite.history: the participants of the
 user's sites with their missed visits, visits and visit records, and, for a user who sees every
-site, the study, its visit schedule, the sites and the site memberships. Each history is read
-in chunks, and the histories are merged in time order as they are read, so the file streams out
-whatever its size; the number of queries does not grow with it.
+site, the study, its visit schedule, the sites, the site memberships, the users (with their
+roles) and the roles (with their permissions). Each history is read in chunks, and the histories
+are merged in time order as they are read, so the file streams out whatever its size; the number
+of queries does not grow with it.
 
 Like every CSV file of the site, it is written in English whatever the user's language: the
 column names are a fixed contract, and so are the cells (record names, field names, values).
@@ -115,7 +116,7 @@ def _deleted_then_current(
 
 
 def _versions_of(source: AuditSource) -> Iterator[tuple[Any, AuditEntry, AuditSource]]:
-    for record, entry in versions(source.history, source.what):
+    for record, entry in versions(source.history, source.what, source.related_sets):
         yield record, entry, source
 
 

@@ -4,16 +4,19 @@ A visit's page shows its own trail (``visit_changes``); the data manager's expor
 (trialsite.audit_export) reads every audited record of the trial through ``trial_data_sources``
 and ``administration_sources``. Each version is compared with the previous version of its row,
 which the database hands over beside it (a window over the row's history), so a history of any
-size is read in chunks, never held in memory whole.
+size is read in chunks, never held in memory whole. A history that keeps a snapshot of a
+many-to-many field with each version (a user's roles, a role's permissions: ``RelatedSet``) is
+compared on it too, the snapshots read beside the versions.
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, Field, Model, QuerySet, Window
+from django.contrib.auth.models import Group, User
+from django.db.models import DecimalField, F, Field, Model, Prefetch, QuerySet, Window
 from django.db.models.functions import Lag
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
@@ -143,18 +146,169 @@ def _previous_version(record: Any, fields: list[Field]) -> Any | None:
     )
 
 
-def versions(history: QuerySet, what: RowName) -> Iterator[tuple[Any, AuditEntry]]:
+@dataclass(frozen=True)
+class RelatedSet:
+    """A many-to-many field whose history keeps a snapshot with each version (simple_history's
+    ``m2m_fields``), compared as one field: the sorted names of the rows it holds."""
+
+    field: str
+    label: StrOrPromise
+    #: The attribute that names a related row (a role's name, a permission's codename).
+    name: str
+
+
+class _Snapshots:
+    """The snapshots of a history's related sets, read with prefetching (one query per chunk of
+    versions and set). The snapshot of the previous version of a row is the one remembered from
+    that version, read before it; only the last version of each row is remembered."""
+
+    def __init__(self, history_model: Any, related_sets: tuple[RelatedSet, ...]) -> None:
+        self.related_sets = related_sets
+        #: The model of each set's snapshot rows, and the attribute naming their related row.
+        self.rows: dict[str, Any] = {}
+        self.targets: dict[str, str] = {}
+        for related in related_sets:
+            field = next(f for f in history_model._history_m2m_fields if f.name == related.field)
+            self.rows[related.field] = getattr(history_model, related.field).model
+            self.targets[related.field] = field.m2m_reverse_field_name()
+        self.seen: dict[int, dict[str, str]] = {}
+
+    def prefetches(self) -> list[Prefetch]:
+        return [
+            Prefetch(
+                rows._meta.get_field("history").remote_field.get_accessor_name(),
+                queryset=rows.objects.select_related(self.targets[field]),
+                to_attr=f"snapshot_{field}",
+            )
+            for field, rows in self.rows.items()
+        ]
+
+    def _names(self, related: RelatedSet, rows: list[Any]) -> str:
+        target = self.targets[related.field]
+        names = []
+        for row in rows:
+            pointed = getattr(row, target)
+            names.append(
+                str(getattr(pointed, related.name))
+                if pointed is not None
+                else str(
+                    _("deleted %(record)s (id %(id)s)")
+                    % {
+                        "record": row._meta.get_field(target).related_model._meta.verbose_name,
+                        "id": getattr(row, f"{target}_id"),
+                    }
+                )
+            )
+        return ", ".join(sorted(names)) or str(_("none"))
+
+    def _of_previous(self, record: Any) -> dict[str, str]:
+        previous = self.seen.pop(record.previous_history_id, None)
+        if previous is None:  # read out of history id order (a clock set back): read it again
+            previous = {
+                related.field: self._names(
+                    related,
+                    list(
+                        self.rows[related.field]
+                        .objects.filter(history_id=record.previous_history_id)
+                        .select_related(self.targets[related.field])
+                    ),
+                )
+                for related in self.related_sets
+            }
+        return previous
+
+    def changes(self, record: Any) -> list[FieldChange]:
+        """Return the changes of the record's related sets since its previous version (none
+        for a first version), and remember its snapshot for its next version."""
+        if not self.related_sets:
+            return []
+        now = {
+            related.field: self._names(related, getattr(record, f"snapshot_{related.field}"))
+            for related in self.related_sets
+        }
+        self.seen[record.history_id] = now
+        if record.previous_history_id is None:
+            return []
+        before = self._of_previous(record)
+        return [
+            FieldChange(field=str(related.label), old=before[related.field], new=now[related.field])
+            for related in self.related_sets
+            if before[related.field] != now[related.field]
+        ]
+
+
+def _steps_merged(
+    versions_: Iterator[tuple[Any, AuditEntry]], labels: set[str]
+) -> Iterator[tuple[Any, AuditEntry]]:
+    """Merge consecutive versions of one row that change only its related sets, by the same
+    author for the same reason within SAME_SAVE, into the last of them: the admin replaces a
+    user's roles in steps (the old ones go, then the new come), each step a version, and the
+    trail shows the replacement. A replacement that changed nothing is left out."""
+    pending: tuple[Any, AuditEntry] | None = None
+    for record, entry in versions_:
+        if pending is not None and _steps_of_one_save(pending, (record, entry), labels):
+            steps = [*pending[1].changes, *entry.changes]
+            olds: dict[str, str] = {}
+            news: dict[str, str] = {}
+            for change in steps:
+                olds.setdefault(change.field, change.old)
+                news[change.field] = change.new
+            changes = [
+                FieldChange(field=field, old=old, new=news[field])
+                for field, old in olds.items()
+                if old != news[field]
+            ]
+            pending = (record, replace(entry, changes=changes)) if changes else None
+            continue
+        if pending is not None:
+            yield pending
+        pending = (record, entry)
+    if pending is not None:
+        yield pending
+
+
+def _steps_of_one_save(
+    first: tuple[Any, AuditEntry], then: tuple[Any, AuditEntry], labels: set[str]
+) -> bool:
+    (record, entry), (next_record, next_entry) = first, then
+    row = record.instance_type._meta.pk.attname
+    return (
+        record.history_type == next_record.history_type == "~"
+        and getattr(record, row) == getattr(next_record, row)
+        and record.history_user_id == next_record.history_user_id
+        and entry.reason == next_entry.reason
+        and next_entry.when - entry.when <= SAME_SAVE
+        and bool(entry.changes)
+        and bool(next_entry.changes)
+        and all(change.field in labels for change in [*entry.changes, *next_entry.changes])
+    )
+
+
+def versions(
+    history: QuerySet, what: RowName, related_sets: tuple[RelatedSet, ...] = ()
+) -> Iterator[tuple[Any, AuditEntry]]:
     """Yield the versions of one history in time order, each with its audit entry (compared
     with the previous version of the same row); saves that changed nothing are left out. A
     change whose previous version was never recorded (rows created by a data migration) is
-    kept, without details. The history is read in chunks, in one query (plus one per related
-    row a change names, such as a new site)."""
+    kept, without details. The history is read in chunks, in one query (plus one per chunk and
+    related set, and one per related row a change names, such as a new site)."""
+    versions_ = _versions(history, what, related_sets)
+    if related_sets:
+        versions_ = _steps_merged(versions_, {str(related.label) for related in related_sets})
+    yield from versions_
+
+
+def _versions(
+    history: QuerySet, what: RowName, related_sets: tuple[RelatedSet, ...]
+) -> Iterator[tuple[Any, AuditEntry]]:
     fields = _compared_fields(history.model)
     related_names = _RelatedNames()
+    snapshots = _Snapshots(history.model, related_sets)
     kinds = {"+": _("entered"), "~": _("changed"), "-": _("deleted")}
     records = (
         _with_previous_version(history, fields)
         .select_related("history_user")
+        .prefetch_related(*snapshots.prefetches())
         .order_by("history_date", "history_id")
     )
     for record in records.iterator(chunk_size=HISTORY_CHUNK):
@@ -167,8 +321,11 @@ def versions(history: QuerySet, what: RowName) -> Iterator[tuple[Any, AuditEntry
                     old=_display(previous, change.field, related_names),
                     new=_display(record, change.field, related_names),
                 )
-                for change in record.diff_against(previous).changes
+                for change in record.diff_against(
+                    previous, included_fields=[field.name for field in fields]
+                ).changes
             ]
+        changes += snapshots.changes(record)
         if record.history_type != "~" or changes or previous is None:
             yield (
                 record,
@@ -253,6 +410,7 @@ class AuditSource:
     participant: str | None = None
     visit: str | None = None
     visit_definition: str | None = None
+    related_sets: tuple[RelatedSet, ...] = ()
 
 
 def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
@@ -309,12 +467,31 @@ def _site_membership_name(record: Any) -> str:
     )
 
 
+def _user_name(record: Any) -> str:
+    return str(_("user %(username)s") % {"username": record.username})
+
+
+def _role_name(record: Any) -> str:
+    return str(_("role %(name)s") % {"name": record.name})
+
+
 def administration_sources() -> list[AuditSource]:
     """Return the histories of what administrators keep in admin: the study, its visit schedule,
-    the sites and who may see which site. Each version is named with the record it is of."""
+    the sites, who may see which site, the users with their roles and the roles with their
+    permissions. Each version is named with the record it is of."""
     return [
         AuditSource(Study.history.all(), _study_name),
         AuditSource(VisitDefinition.history.all(), _visit_definition_name),
         AuditSource(Site.history.all(), _site_name),
         AuditSource(SiteMembership.history.select_related("user", "site"), _site_membership_name),
+        AuditSource(
+            get_history_manager_for_model(User).all(),
+            _user_name,
+            related_sets=(RelatedSet("groups", _("roles"), "name"),),
+        ),
+        AuditSource(
+            get_history_manager_for_model(Group).all(),
+            _role_name,
+            related_sets=(RelatedSet("permissions", _("permissions"), "codename"),),
+        ),
     ]

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.urls import reverse
 
 from tests.factories import (
@@ -25,6 +25,7 @@ from tests.factories import (
     enrol,
     record_visit,
 )
+from tests.trialsite.test_role_audit import user_change_data
 from trialsite import services
 from trialsite.audit_export import AUDIT_TRAIL_COLUMNS
 from trialsite.history import administration_sources, trial_data_sources
@@ -92,7 +93,8 @@ def test_home_links_the_export_only_for_users_who_may_export(client, coordinator
 
 
 def test_superuser_downloads_without_a_role(client, db):
-    assert download(client, UserFactory(username="root", is_superuser=True)) == []
+    rows = download(client, UserFactory(username="root", is_superuser=True))
+    assert [(row["record"], row["action"]) for row in rows] == [("user root", "created")]
 
 
 def test_exact_rows_of_an_enrolment_a_visit_and_a_pga_correction(client, study):
@@ -133,6 +135,32 @@ def test_exact_rows_of_an_enrolment_a_visit_and_a_pga_correction(client, study):
             "",
             "",
             "",
+            "",
+        ],
+        ["2026-01-31T18:00:00Z", "", "", "", "user coord_a", "created", "", "", "", ""],
+        [
+            "2026-01-31T18:00:00Z",
+            "",
+            "",
+            "",
+            "user coord_a",
+            "changed",
+            "roles",
+            "none",
+            "Coordinator",
+            "",
+        ],
+        ["2026-01-31T18:00:00Z", "", "", "", "user dm", "created", "", "", "", ""],
+        [
+            "2026-01-31T18:00:00Z",
+            "",
+            "",
+            "",
+            "user dm",
+            "changed",
+            "roles",
+            "none",
+            "Data manager",
             "",
         ],
         [
@@ -280,21 +308,40 @@ def test_formulas_in_participant_ids_and_reasons_are_neutralised(client, study, 
     assert '\'@HYPERLINK("http://x")' in {row["reason"] for row in rows}
 
 
-def test_every_audited_model_of_the_trial_is_exported():
-    # A model given a history later is exported too, or this test fails. The users' and roles'
-    # own histories (django.contrib.auth, when audited) are account administration, not the
-    # trial's data: not in this file.
+def test_every_audited_model_is_exported():
+    # A model given a history later is exported too, or this test fails; the users and roles
+    # (django.contrib.auth) included.
     audited = {
         model
         for model in apps.get_models()
         if hasattr(model._meta, "simple_history_manager_attribute")
-        and model._meta.app_label != "auth"
     }
+    assert {User, Group} <= audited
     exported = {
         source.history.model.instance_type
         for source in [*trial_data_sources(Participant.objects.none()), *administration_sources()]
     }
     assert exported == audited
+
+
+def test_a_change_of_roles_in_admin_is_one_row_with_its_author(client, data_manager):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    coordinator = UserFactory(username="coord", role="Coordinator")
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[coordinator.pk]),
+        user_change_data(coordinator, groups=[Group.objects.get(name="Monitor")], is_active=True),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    rows = download(client, data_manager)
+
+    roles = [row for row in rows if row["record"] == "user coord" and row["field"] == "roles"]
+    # The admin replaces the roles in steps (the old go, the new come): one row in the trail.
+    assert [(row["who"], row["action"], row["old"], row["new"]) for row in roles[-1:]] == [
+        ("root", "changed", "Coordinator", "Monitor")
+    ]
+    assert not [row for row in rows if row["who"] == "root" and row["new"] == "none"]
 
 
 def test_histories_read_in_small_chunks_give_the_same_file(
@@ -310,8 +357,9 @@ def test_histories_read_in_small_chunks_give_the_same_file(
 
 
 #: The download's budget (the session, the user and their rights included) holds for 2 and
-#: for 12 participants with their visits: no query per history row.
-QUERY_BUDGET = 25
+#: for 12 participants with their visits, and as many users with roles: no query per history
+#: row, nor per snapshot of a user's roles or a role's permissions.
+QUERY_BUDGET = 29
 
 
 def test_query_count_does_not_grow_with_the_audit_trail(
@@ -325,10 +373,12 @@ def test_query_count_does_not_grow_with_the_audit_trail(
         "S01", "F", 12, 100_000, enrolled=date(2026, 1, 5), infused=date(2026, 2, 9), visits=visits
     )
     client.force_login(data_manager)
+    Group.objects.get(name="Monitor").permissions.add(Permission.objects.get(codename="add_visit"))
     lengths = []
     for size in (2, 10):
         start = Participant.objects.count()
         build_cohort(study, {f"S01-{start + n:03d}": row for n in range(1, size + 1)})
+        UserFactory.create_batch(size, role="Monitor")
         with django_assert_max_num_queries(QUERY_BUDGET):
             response = client.get(URL)
             lengths.append(len(b"".join(response.streaming_content).splitlines()))
