@@ -70,6 +70,11 @@ RowName = StrOrPromise | Callable[[Any], str]
 HistorySource = tuple[QuerySet, RowName]
 
 
+def _deleted_name(model: type[Model], pk: object) -> str:
+    """Name a row deleted since a version pointed to it: what it was, and its id."""
+    return str(_("deleted %(record)s (id %(id)s)") % {"record": model._meta.verbose_name, "id": pk})
+
+
 class _RelatedNames:
     """Name the rows a version points to (a site, a visit definition) as pages do: one query
     per row named, however many versions name it; a row deleted since keeps its id."""
@@ -80,14 +85,7 @@ class _RelatedNames:
     def __call__(self, model: type[Model], pk: object) -> str:
         if (model, pk) not in self.names:
             row = model._default_manager.filter(pk=pk).first()
-            self.names[(model, pk)] = (
-                str(row)
-                if row is not None
-                else str(
-                    _("deleted %(record)s (id %(id)s)")
-                    % {"record": model._meta.verbose_name, "id": pk}
-                )
-            )
+            self.names[(model, pk)] = str(row) if row is not None else _deleted_name(model, pk)
         return self.names[(model, pk)]
 
 
@@ -191,12 +189,8 @@ class _Snapshots:
             names.append(
                 str(getattr(pointed, related.name))
                 if pointed is not None
-                else str(
-                    _("deleted %(record)s (id %(id)s)")
-                    % {
-                        "record": row._meta.get_field(target).related_model._meta.verbose_name,
-                        "id": getattr(row, f"{target}_id"),
-                    }
+                else _deleted_name(
+                    row._meta.get_field(target).related_model, getattr(row, f"{target}_id")
                 )
             )
         return ", ".join(sorted(names)) or str(_("none"))

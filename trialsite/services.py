@@ -295,9 +295,8 @@ def _save_not_done(
             delete_with_audit(row, author=author, reason=reason)
     for answer, why in not_done.items():
         row = stored.get(answer) or NotDoneAnswer(visit=visit, answer=answer)
-        if row.pk is None or row.reason != why:
-            row.reason = why
-            save_with_audit(row, author=author, reason=reason)
+        row.reason = why
+        save_with_audit(row, author=author, reason=reason)  # saves only a change
 
 
 @transaction.atomic
