@@ -41,6 +41,7 @@ from django.utils import timezone  # noqa: E402
 from responses.scoring.bilag import BILAG_SYSTEMS  # noqa: E402
 from responses.scoring.sledai import SLEDAI_FIELDS  # noqa: E402
 from responses.services import recompute_all_responses  # noqa: E402
+from tests.two_factor import SecondFactorClient  # noqa: E402
 from trialsite.models import (  # noqa: E402
     BilagAssessment,
     EntryStatus,
@@ -176,7 +177,7 @@ def main() -> None:
     )
     user = get_user_model().objects.create_user("benchmark-dm")
     user.groups.add(Group.objects.get(name="Data manager"))
-    client = Client()
+    client = SecondFactorClient()  # a data manager passes the second factor
     client.force_login(user)
     print(f"{'page':<50} {'median ms':>10} {'worst ms':>10} {'queries':>8}")
     for name, params in REQUESTS:

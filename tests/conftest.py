@@ -5,7 +5,23 @@ from django.apps import apps as django_apps
 from django.utils import translation
 
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.two_factor import SecondFactorClient
 from trialsite.models import Study
+
+
+@pytest.fixture
+def client():
+    """Django's test client, whose force_login passes the second factor for the users who must
+    have one (staff, data managers): see tests/two_factor.py."""
+    return SecondFactorClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's superuser "admin", logged in with the second factor passed."""
+    client = SecondFactorClient()
+    client.force_login(admin_user)
+    return client
 
 
 @pytest.fixture
@@ -37,6 +53,23 @@ def superuser_client(client, db):
 
 
 @pytest.fixture
+def investigator_a(site_a):
+    return UserFactory(username="inv_a", role="Investigator", sites=[site_a])
+
+
+@pytest.fixture
+def monitor(db):
+    """A monitor: every site, read-only; verifies visits and raises queries."""
+    return UserFactory(username="monitor", role="Monitor")
+
+
+@pytest.fixture
+def data_manager(db):
+    """A data manager: every site; corrects, imports, exports, locks and unlocks."""
+    return UserFactory(username="dm", role="Data manager")
+
+
+@pytest.fixture
 def participant_a(study, site_a):
     return ParticipantFactory(study=study, site=site_a, participant_id="S01-001")
 
@@ -62,6 +95,8 @@ def reference_data(transactional_db):
         missing_data.grant_missing_data_rights(django_apps, None)
         audit = import_module("trialsite.migrations.0011_export_audit_trail_permission")
         audit.grant_export_audit_trail(django_apps, None)
+        sign_offs = import_module("trialsite.migrations.0013_sign_offs_and_queries")
+        sign_offs.grant_sign_off_and_query_rights(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

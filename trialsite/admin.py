@@ -42,6 +42,7 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+from trialsite.two_factor import admin as two_factor_admin  # noqa: F401  # registers its admin
 from trialsite.validators import validate_multiline_text
 
 CHANGE_REASON_FIELD = "change_reason"
@@ -397,7 +398,24 @@ class SledaiFormSet(AnswerFormSet):
     answer_of = {field: f"sledai_{field}" for field in SLEDAI_FIELDS}
 
 
-class SledaiInline(admin.StackedInline):
+def _visit_frozen(visit: Visit | None) -> bool:
+    """Say whether a recorded visit is signed or locked: its data cannot change, in admin too."""
+    if visit is None or visit.pk is None:
+        return False
+    return services.visit_frozen_message(visit, services.sign_offs_in_force(visit)) is not None
+
+
+class VisitRecordInline(admin.StackedInline):
+    """A record of a visit's data, read-only while the visit is signed or locked."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return not _visit_frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return not _visit_frozen(obj) and super().has_change_permission(request, obj)
+
+
+class SledaiInline(VisitRecordInline):
     model = SledaiAssessment
     formset = SledaiFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
@@ -408,7 +426,7 @@ class PgaFormSet(AnswerFormSet):
     answer_of = {"score": "pga"}
 
 
-class PgaInline(admin.StackedInline):
+class PgaInline(VisitRecordInline):
     model = PgaAssessment
     formset = PgaFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
@@ -437,7 +455,7 @@ class BilagFormSet(AnswerFormSet):
                     form.add_error(system, message)
 
 
-class BilagInline(admin.StackedInline):
+class BilagInline(VisitRecordInline):
     model = BilagAssessment
     formset = BilagFormSet
     formfield_overrides = DIGIT_FIELD_OVERRIDES
@@ -517,11 +535,17 @@ class VisitAdmin(AuditedAdmin[Visit]):
             return ["occurrence", "entry_status"]
         return ["participant", "visit_definition", "occurrence", "entry_status"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return not _visit_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return not _visit_frozen(obj) and super().has_delete_permission(request, obj)
+
     def get_deleted_objects(
         self, objs: Sequence[Visit] | QuerySet[Visit], request: HttpRequest
     ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
-        # Only a visit's own records (trialsite.models.VISIT_RECORD_MODELS) protect it, and
-        # visit_delete removes them first (each audited).
+        # Only a visit's own records (trialsite.models.VISIT_RECORD_MODELS), sign-offs and
+        # queries protect it, and visit_delete removes them first (each audited).
         deletable, model_count, _perms_needed, _protected = super().get_deleted_objects(
             objs, request
         )
@@ -541,12 +565,14 @@ class VisitAdmin(AuditedAdmin[Visit]):
         formsets: list[BaseInlineFormSet],
         change: bool,
     ) -> None:
+        reason = form.cleaned_data[CHANGE_REASON_FIELD]
+        if any(formset.has_changed() for formset in formsets):
+            # Voids a source verification; a signed or locked visit never gets here (above).
+            services.visit_data_changed(visit=form.instance, author=request.user, reason=reason)
         super().save_related(request, form, formsets, change)
         # The inlines saved the assessments: the entry status follows the answers, then the
         # participant's BILAG-2004 history is checked and everything rescored.
-        services.visit_recheck_entry(
-            visit=form.instance, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
-        )
+        services.visit_recheck_entry(visit=form.instance, author=request.user, reason=reason)
 
     def delete_model(self, request: AuthenticatedHttpRequest, obj: Visit) -> None:
         services.visit_delete(visit=obj, author=request.user, reason=deletion_reason(request))

@@ -12,14 +12,25 @@ from decimal import Decimal
 from typing import cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group, User
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite import services
-from trialsite.models import Participant, Site, SiteMembership, Study, VisitDefinition
+from trialsite.models import (
+    Participant,
+    SignOffKind,
+    Site,
+    SiteMembership,
+    Study,
+    VisitDefinition,
+)
 from trialsite.selectors import current_study
+from trialsite.two_factor.policy import second_factor_required
 
 DEMO_REASON = "Demo cohort (manage.py load_demo)"
 DEMO_PASSWORD = "trial-demo-2026"
@@ -37,6 +48,9 @@ DEMO_USERS = [
     ("monitor", "Monitor", []),
     ("datamanager", "Data manager", []),
 ]
+DEMO_USERNAMES = ("admin", *(username for username, _role, _sites in DEMO_USERS))
+#: The demo's stand-in for a phone: the device that `manage.py demo_code USERNAME` reads.
+DEMO_DEVICE_NAME = "Demo (manage.py demo_code)"
 
 
 @dataclass(frozen=True)
@@ -263,9 +277,80 @@ def _ensure_user(
     return user
 
 
+def _ensure_demo_device(user: AbstractBaseUser) -> None:
+    """Give a demo user who must pass a second factor a confirmed device, whose codes
+    ``demo_code`` prints: the demo needs no phone."""
+    user = cast(User, user)
+    if (
+        second_factor_required(user)
+        and not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    ):
+        device = TOTPDevice(user=user, name=DEMO_DEVICE_NAME, confirmed=True)
+        device.full_clean()
+        device.save()
+
+
+class NoDemoCode(Exception):
+    """The user is not a demo user with a demo device, or must wait for a new code."""
+
+
+def demo_code(username: str, *, now: float) -> str:
+    """Return the code that a demo user's authenticator app would show at ``now`` (Unix time).
+
+    A code is accepted once; if the current one was used, this is the next one, which the site
+    accepts already (a device takes the codes one step either side of its clock).
+    """
+    if username not in DEMO_USERNAMES:
+        raise NoDemoCode(_("%(user)s is not a demo user.") % {"user": username})
+    device = TOTPDevice.objects.filter(
+        user__username=username, name=DEMO_DEVICE_NAME, confirmed=True
+    ).first()
+    if device is None:
+        raise NoDemoCode(
+            _("%(user)s has no demo second factor: the demo gives one to the users who need one.")
+            % {"user": username}
+        )
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = now
+    ahead = max(0, device.last_t + 1 - totp.t())
+    if ahead > device.tolerance:
+        raise NoDemoCode(
+            _("The next code of %(user)s was used already: try again in %(seconds)d seconds.")
+            % {"user": username, "seconds": (ahead - device.tolerance) * device.step}
+        )
+    totp.drift += ahead
+    return f"{totp.token():0{device.digits}d}"
+
+
+#: How far the demo takes some participants' early visits through their sign-offs: the
+#: monitor's source verification, then the S02 investigator's signature, then the data
+#: manager's lock.
+DEMO_SIGN_OFFS: dict[str, tuple[SignOffKind, tuple[str, ...]]] = {
+    "S01-001": (SignOffKind.VERIFIED, ("SCR", "BL")),
+    "S02-003": (SignOffKind.LOCKED, ("SCR", "BL", "D0", "D7")),
+    "S02-004": (SignOffKind.SIGNED, ("SCR", "BL", "D0")),
+}
+
+
+def _sign_off(participant: Participant) -> None:
+    """Sign off the participant's visits named in DEMO_SIGN_OFFS, as the demo users would."""
+    if participant.participant_id not in DEMO_SIGN_OFFS:
+        return
+    step, codes = DEMO_SIGN_OFFS[participant.participant_id]
+    users = {user.username: user for user in User.objects.filter(username__in=DEMO_USERNAMES)}
+    for visit in participant.visits.filter(visit_definition__code__in=codes):
+        services.visit_verify(visit=visit, author=users["monitor"])
+        if step in (SignOffKind.SIGNED, SignOffKind.LOCKED):
+            services.visit_sign(visit=visit, author=users["investigator"], password=DEMO_PASSWORD)
+        if step == SignOffKind.LOCKED:
+            services.visit_lock(visit=visit, author=users["datamanager"])
+
+
 @dataclass(frozen=True)
 class DemoLoadResult:
     participants_created: list[str]
+    #: The demo users whose second factor ``demo_code`` gives.
+    demo_code_users: list[str]
 
 
 @transaction.atomic
@@ -282,13 +367,25 @@ def load_demo(*, today: date) -> DemoLoadResult:
             services.save_with_audit(site, author=admin, reason=DEMO_REASON)
         sites[code] = site
 
+    _ensure_demo_device(admin)
     for username, role, site_codes in DEMO_USERS:
-        _ensure_user(username, role=role, site_codes=site_codes, sites=sites, author=admin)
+        user = _ensure_user(username, role=role, site_codes=site_codes, sites=sites, author=admin)
+        _ensure_demo_device(user)
 
     existing = set(study.participants.values_list("participant_id", flat=True))
     created = [
-        _load_participant(study, sites, demo, today, admin).participant_id
+        _load_participant(study, sites, demo, today, admin)
         for demo in COHORT
         if demo.participant_id not in existing
     ]
-    return DemoLoadResult(participants_created=created)
+    for participant in created:
+        _sign_off(participant)
+    with_demo_device = set(
+        TOTPDevice.objects.filter(name=DEMO_DEVICE_NAME, confirmed=True).values_list(
+            "user__username", flat=True
+        )
+    )
+    return DemoLoadResult(
+        participants_created=[participant.participant_id for participant in created],
+        demo_code_users=[name for name in DEMO_USERNAMES if name in with_demo_device],
+    )

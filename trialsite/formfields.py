@@ -7,11 +7,14 @@ do; these refuse them with trialsite.validators' message. Model forms get them t
 ``DIGIT_FIELD_OVERRIDES`` (``formfield_overrides``).
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from responses.scoring.pga import PGA_MAX, PGA_MIN, validate_pga
 from trialsite.validators import validate_ascii_digits
 
 
@@ -30,6 +33,25 @@ class AsciiDigitsMixin(forms.Field):
 
 class DecimalField(AsciiDigitsMixin, forms.DecimalField):
     """A decimal number written with the digits 0-9."""
+
+
+class PgaField(DecimalField):
+    """A PGA from 0.00 to 3.00 with at most two decimal places."""
+
+    widget = forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "3"})
+
+    def clean(self, value: Any) -> Decimal | None:
+        pga = super().clean(value)
+        if pga is None:
+            return None
+        if not PGA_MIN <= pga <= PGA_MAX:
+            raise forms.ValidationError(_("PGA is between 0.00 and 3.00."))
+        try:
+            return validate_pga(pga)
+        except ValueError:
+            raise forms.ValidationError(
+                _("PGA has at most two decimal places, for example 1.25.")
+            ) from None
 
 
 class IntegerField(AsciiDigitsMixin, forms.IntegerField):

@@ -15,10 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS, Labs
-from responses.scoring.pga import PGA_MAX, PGA_MIN, validate_pga
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS, SledaiDescriptor
 from trialsite import selectors, services, versions
-from trialsite.formfields import DecimalField, formfield_for_model_field
+from trialsite.formfields import PgaField, formfield_for_model_field
 from trialsite.history import HistorySource
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
@@ -27,6 +26,7 @@ from trialsite.models import (
     ANSWERS,
     BILAG_GRADE_CHOICES,
     NOT_DONE,
+    QUERY_FIELD_LABELS,
     SLEDAI_LOOKBACK_CHOICES,
     EntryStatus,
     LabResult,
@@ -375,11 +375,10 @@ class LabValuesForm(forms.Form):
 class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     """PGA, the 24 SLEDAI-2K descriptors, the nine BILAG-2004 systems and the labs of a visit."""
 
-    pga = DecimalField(
+    pga = PgaField(
         label=_("Physician Global Assessment (PGA)"),
         required=False,
         help_text=_("0 none, 1 mild, 2 moderate, 3 severe. Rate it before adding up SLEDAI-2K."),
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "3"}),
     )
     pga_not_done = forms.BooleanField(label=_("PGA not done"), required=False)
     lookback_days = forms.TypedChoiceField(
@@ -478,19 +477,6 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
     def labs_from_query(cls, query: QueryDict) -> Labs:
         return selectors.scoring_labs(LabValuesForm(query).valid_values())
 
-    def clean_pga(self) -> Decimal | None:
-        pga = self.cleaned_data.get("pga")
-        if pga is None:
-            return None
-        if not PGA_MIN <= pga <= PGA_MAX:
-            raise forms.ValidationError(_("PGA is between 0.00 and 3.00."))
-        try:
-            return validate_pga(pga)
-        except ValueError:
-            raise forms.ValidationError(
-                _("PGA has at most two decimal places, for example 1.25.")
-            ) from None
-
     @property
     def marks_complete(self) -> bool:
         return self.data.get("entry_status") == EntryStatus.COMPLETE
@@ -584,3 +570,42 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
                     value = "true" if value else "false"
                 initial[lab_field_name(field)] = value
         return initial
+
+
+class VerifyForm(forms.Form):
+    """The monitor's source verification of a visit: the whole visit, or the fields ticked."""
+
+    verified_fields = forms.MultipleChoiceField(
+        label=_("Fields checked against the source"),
+        choices=[(name, capfirst(label)) for name, label in QUERY_FIELD_LABELS.items() if name],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave every box empty when the whole visit was checked."),
+    )
+
+
+class SignForm(forms.Form):
+    """The investigator's electronic signature: the password entered again."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class LockForm(forms.Form):
+    """A data manager's lock of a signed visit: nothing to fill in."""
+
+
+class UnlockForm(forms.Form):
+    """A data manager's unlocking of a signed or locked visit, with the reason."""
+
+    reason = forms.CharField(
+        label=_("Reason for unlocking"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Recorded in the audit trail with your name and the time. Unlocking voids the "
+            "signature and the source verification."
+        ),
+    )

@@ -11,12 +11,22 @@ compared on it too, the snapshots read beside the versions.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.db.models import DecimalField, F, Field, Model, Prefetch, QuerySet, Window
+from django.db.models import (
+    DecimalField,
+    F,
+    Field,
+    Model,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import Lag
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
@@ -25,17 +35,20 @@ from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     VISIT_RECORD_MODELS,
     BilagAssessment,
+    DataQuery,
     LabResult,
     MissedVisit,
     NotDoneAnswer,
     Participant,
     PgaAssessment,
+    QueryMessage,
     Site,
     SiteMembership,
     SledaiAssessment,
     Study,
     Visit,
     VisitDefinition,
+    VisitSignOff,
 )
 
 SAME_SAVE = timedelta(seconds=5)
@@ -101,6 +114,8 @@ def _display(record: Any, field: str, related_names: _RelatedNames) -> str:
         if issubclass(record.instance_type, SledaiAssessment):
             return str(_("present") if value else _("absent"))
         return str(_("yes") if value else _("no"))
+    if isinstance(value, datetime):  # a time the server stamped (a sign-off voided)
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     display = getattr(record, f"get_{field}_display", None)
     return str(display()) if display is not None else str(value)
 
@@ -357,15 +372,50 @@ RECORD_NAMES: dict[type, RowName] = {
 }
 
 
-def visit_sources(visit_id: int) -> list[HistorySource]:
-    """Return the histories of a visit, of its assessments and labs, and of its answers marked
-    not done."""
+def _sign_off_name(record: Any) -> str:
+    return str(_("sign-off: %(step)s") % {"step": record.get_kind_display()})
+
+
+def _query_name(record: Any) -> str:
+    return str(
+        _("query Q%(id)s on %(field)s") % {"id": record.id, "field": record.get_field_display()}
+    )
+
+
+def _query_message_name(record: Any) -> str:
+    return str(_("query Q%(id)s message") % {"id": record.query_id})
+
+
+def _query_messages(query_ids: QuerySet) -> QuerySet:
+    """Return the history of the messages of the queries whose ids ``query_ids`` holds, each
+    version with the visit of its query (``query_visit_id``; a query never changes visit)."""
+    visit_of_query = DataQuery.history.filter(id=OuterRef("query_id")).values("visit_id")[:1]
+    return QueryMessage.history.filter(query_id__in=query_ids).annotate(
+        query_visit_id=Subquery(visit_of_query)
+    )
+
+
+def visit_data_sources(visit_id: int) -> list[HistorySource]:
+    """Return the histories of a visit's data: the visit, its assessments and labs, and its
+    answers marked not done."""
     return [
         (Visit.history.filter(id=visit_id), _("visit")),
         *(
             (get_history_manager_for_model(model).filter(visit_id=visit_id), RECORD_NAMES[model])
             for model in VISIT_RECORD_MODELS
         ),
+    ]
+
+
+def visit_sources(visit_id: int) -> list[HistorySource]:
+    """Return the histories of a visit's data, of its sign-offs and of its queries with their
+    messages: the visit's whole audit trail."""
+    query_ids = DataQuery.history.filter(visit_id=visit_id).values("id")
+    return [
+        *visit_data_sources(visit_id),
+        (VisitSignOff.history.filter(visit_id=visit_id), _sign_off_name),
+        (DataQuery.history.filter(visit_id=visit_id), _query_name),
+        (_query_messages(query_ids), _query_message_name),
     ]
 
 
@@ -409,8 +459,8 @@ class AuditSource:
 
 def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
     """Return the histories of the participants whose ids ``participant_ids`` (a values query)
-    holds: their own records, their missed visits, their visits (deleted ones included) and every
-    record of those visits (VISIT_RECORD_MODELS)."""
+    holds: their own records, their missed visits, their visits (deleted ones included), every
+    record of those visits (VISIT_RECORD_MODELS), their sign-offs and their queries."""
     visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
     return [
         AuditSource(
@@ -435,6 +485,17 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
                 visit="visit_id",
             )
             for model in VISIT_RECORD_MODELS
+        ),
+        AuditSource(
+            VisitSignOff.history.filter(visit_id__in=visit_ids), _sign_off_name, visit="visit_id"
+        ),
+        AuditSource(
+            DataQuery.history.filter(visit_id__in=visit_ids), _query_name, visit="visit_id"
+        ),
+        AuditSource(
+            _query_messages(DataQuery.history.filter(visit_id__in=visit_ids).values("id")),
+            _query_message_name,
+            visit="query_visit_id",
         ),
     ]
 

@@ -4,6 +4,7 @@ Models hold fields, constraints and simple properties only. Every write goes thr
 trialsite.services; every clinical model keeps its audit history (django-simple-history).
 """
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from simple_history import register
 from simple_history.models import HistoricalRecords
 
@@ -544,6 +546,11 @@ class Visit(models.Model):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["participant", "visit_date", "visit_definition__order"]
+        permissions = [
+            ("verify_visit", "Can source-verify visits"),
+            ("sign_visit", "Can sign visits"),
+            ("lock_visit", "Can lock and unlock visits"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "visit_definition", "occurrence"],
@@ -874,6 +881,231 @@ VISIT_RECORD_MODELS: tuple[type[models.Model], ...] = (
     LabResult,
     NotDoneAnswer,
 )
+
+
+class SignOffKind(models.TextChoices):
+    """The steps that follow a complete entry, in their order (a step needs the one before)."""
+
+    VERIFIED = "verified", _("source-verified")
+    SIGNED = "signed", _("signed")
+    LOCKED = "locked", _("locked")
+
+
+#: What an investigator's signature means; stored with each signature, shown translated.
+SIGNATURE_MEANING = gettext_noop("I confirm these assessments are accurate.")
+
+
+class VisitSignOff(models.Model):
+    """A monitor's source verification, an investigator's signature or a data manager's lock of
+    a visit, with who gave it and when. It is never deleted: unlocking voids it, with who voided
+    it, when and why, and the trail keeps both. A visit has at most one of each kind in force.
+    """
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="sign_offs"
+    )
+    kind = models.CharField(_("step"), max_length=20, choices=SignOffKind.choices)
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    given_at = models.DateTimeField(_("at"))
+    meaning = models.CharField(
+        _("meaning"), max_length=200, blank=True, validators=[validate_single_line_text]
+    )
+    verified_fields = models.JSONField(
+        _("fields verified"),
+        default=list,
+        blank=True,
+        help_text=_("The answers ticked as checked against the source; empty for a whole visit."),
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    void_reason = models.TextField(
+        _("reason voided"), blank=True, validators=[validate_multiline_text]
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("visit sign-off")
+        verbose_name_plural = _("visit sign-offs")
+        ordering = ["visit", "given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "kind"],
+                condition=Q(voided_at__isnull=True),
+                name="visit_sign_off_one_in_force_per_kind",
+                violation_error_message=_("This visit already has this sign-off."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=SignOffKind.values),
+                name="visit_sign_off_kind_known",
+                violation_error_message=_("Unknown sign-off."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                    | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason=""))
+                ),
+                name="visit_sign_off_voided_with_author_and_reason",
+                violation_error_message=_("A voided sign-off names who voided it and why."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} {self.get_kind_display()}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.voided_at is None
+
+    @property
+    def verified_field_labels(self) -> list[StrOrPromise]:
+        return [QUERY_FIELD_LABELS[name] for name in self.verified_fields]
+
+
+class VisitStatus(models.TextChoices):
+    """Where a scheduled visit stands, as the record status dashboard colours it."""
+
+    NOT_STARTED = "not_started", _("not started")
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETE = "complete", _("complete")
+    VERIFIED = "verified", _("source-verified")
+    SIGNED = "signed", _("signed")
+    LOCKED = "locked", _("locked")
+    MISSED = "missed", _("missed")
+
+
+def visit_status(*, entry_complete: bool, sign_offs_in_force: Collection[str]) -> VisitStatus:
+    """Return the status of a recorded visit: its latest sign-off in force, else its entry's."""
+    for kind in reversed(SignOffKind.values):
+        if kind in sign_offs_in_force:
+            return VisitStatus(kind)
+    return VisitStatus.COMPLETE if entry_complete else VisitStatus.IN_PROGRESS
+
+
+#: What a query can be about: the whole visit (""), its date, one of its answers or a lab value.
+QUERY_FIELD_LABELS: dict[str, StrOrPromise] = {
+    "": _("the whole visit"),
+    "visit_date": _("visit date"),
+    **ANSWER_LABELS,
+    **{f.name: f.verbose_name for f in LabResult._meta.fields if f.name in LAB_DECIMAL_FIELDS},
+}
+
+
+class QueryStatus(models.TextChoices):
+    OPEN = "open", _("open: awaiting the site")
+    ANSWERED = "answered", _("answered: awaiting review")
+    CLOSED = "closed", _("closed")
+
+
+class DataQuery(models.Model):
+    """A question a monitor or data manager raises on a visit or one of its fields. The site
+    answers it; whoever raised it closes it or re-opens it. The conversation is its messages."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="queries"
+    )
+    field = models.CharField(
+        _("about"), max_length=40, blank=True, choices=list(QUERY_FIELD_LABELS.items())
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=QueryStatus.choices, default=QueryStatus.OPEN
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("query")
+        verbose_name_plural = _("queries")
+        ordering = ["raised_at", "pk"]
+        permissions = [
+            ("raise_query", "Can raise, close and re-open queries"),
+            ("answer_query", "Can answer queries"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=QueryStatus.values),
+                name="data_query_status_known",
+                violation_error_message=_("Unknown query status."),
+            ),
+            models.CheckConstraint(
+                condition=Q(field__in=list(QUERY_FIELD_LABELS)),
+                name="data_query_field_known",
+                violation_error_message=_("Unknown field."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} Q{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("query_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        """Say whether the query still waits for someone (the site, or its raiser)."""
+        return self.status != QueryStatus.CLOSED
+
+
+class QueryAction(models.TextChoices):
+    RAISED = "raised", _("raised")
+    ANSWERED = "answered", _("answered")
+    CLOSED = "closed", _("closed")
+    REOPENED = "reopened", _("re-opened")
+
+
+class QueryMessage(models.Model):
+    """One step of a query's conversation: its question, an answer, its closing or re-opening."""
+
+    query = models.ForeignKey(
+        DataQuery, verbose_name=_("query"), on_delete=models.PROTECT, related_name="messages"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=QueryAction.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    written_at = models.DateTimeField(_("written at"))
+    text = models.TextField(_("text"), validators=[validate_multiline_text])
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("query message")
+        verbose_name_plural = _("query messages")
+        ordering = ["written_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=QueryAction.values),
+                name="query_message_action_known",
+                violation_error_message=_("Unknown query action."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="query_message_has_text",
+                violation_error_message=_("Write the message."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.query} {self.get_action_display()}"
 
 
 # Who may do what is audited like the data: the users (active, staff, their roles) and the

@@ -34,10 +34,14 @@ from trialsite.models import (
     LabResult,
     MissedVisit,
     Participant,
+    QueryStatus,
     Site,
     Study,
     Visit,
     VisitDefinition,
+    VisitSignOff,
+    VisitStatus,
+    visit_status,
 )
 
 ALL_SITES_PERMISSION = "trialsite.view_all_sites"
@@ -72,6 +76,24 @@ def visits_visible_to(user: User) -> QuerySet[Visit]:
     return Visit.objects.filter(participant__in=participants_visible_to(user)).select_related(
         "participant__site", "participant__study", "visit_definition"
     )
+
+
+def with_record_status(visits: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Add what a visit's record status needs (``record_status``): its sign-offs in force, and
+    the number of its queries not closed (``open_query_count``)."""
+    return visits.prefetch_related(
+        Prefetch(
+            "sign_offs",
+            queryset=VisitSignOff.objects.filter(voided_at__isnull=True),
+            to_attr="sign_offs_in_force",
+        )
+    ).annotate(open_query_count=Count("queries", filter=~Q(queries__status=QueryStatus.CLOSED)))
+
+
+def record_status(visit: Visit) -> VisitStatus:
+    """Return a recorded visit's status; the visit comes from ``with_record_status``."""
+    in_force = {sign_off.kind for sign_off in visit.sign_offs_in_force}  # type: ignore[attr-defined]
+    return visit_status(entry_complete=visit.entry_complete, sign_offs_in_force=in_force)
 
 
 def site_overview(user: User) -> QuerySet[Site]:
@@ -180,6 +202,17 @@ class TimelineRow:
     missed: MissedVisit | None = None
 
     @property
+    def record_status(self) -> VisitStatus:
+        """Where the visit's record stands (not started, in progress, ..., locked, missed)."""
+        if self.visit is not None:
+            return record_status(self.visit)
+        return VisitStatus.MISSED if self.missed is not None else VisitStatus.NOT_STARTED
+
+    @property
+    def open_query_count(self) -> int:
+        return getattr(self.visit, "open_query_count", 0)
+
+    @property
     def status_label(self) -> StrOrPromise:
         return WINDOW_STATUS_LABELS[self.status]
 
@@ -219,7 +252,7 @@ class TimelineRow:
 
 def _timeline_visits(participant: Participant) -> list[Visit]:
     return list(
-        Visit.objects.filter(participant=participant)
+        with_record_status(Visit.objects.filter(participant=participant))
         .select_related("participant", "visit_definition", "pga", "bilag", "score")
         .prefetch_related(
             Prefetch("endpoint_results", queryset=EndpointResult.objects.order_by("endpoint")),
@@ -546,3 +579,68 @@ def activity_band_boundaries() -> list[tuple[int, str]]:
             ACTIVITY_BAND_VERY_HIGH_FROM,
         )
     ]
+
+
+@dataclass(frozen=True)
+class StatusCell:
+    """One cell of the record status dashboard: a scheduled visit of a participant."""
+
+    status: VisitStatus
+    visit: Visit | None = None
+
+    @property
+    def open_query_count(self) -> int:
+        return getattr(self.visit, "open_query_count", 0)
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    participant: Participant
+    cells: list[StatusCell]
+    unscheduled: list[StatusCell]
+
+
+@dataclass(frozen=True)
+class RecordStatusGrid:
+    definitions: list[VisitDefinition]
+    rows: list[StatusRow]
+
+    def counts(self) -> dict[VisitStatus, int]:
+        """Count the scheduled cells of each status, in the order of the statuses."""
+        found = [cell.status for row in self.rows for cell in row.cells]
+        return {status: found.count(status) for status in VisitStatus}
+
+
+def record_status_grid(user: User, *, site: str = "") -> RecordStatusGrid:
+    """Return the participants of the user's sites (or of one of them) by their scheduled visits,
+    each cell with the visit's status, and their unscheduled visits. A fixed number of queries."""
+    study = current_study()
+    definitions = list(study.visit_definitions.filter(repeatable=False).order_by("order"))
+    participants = participants_visible_to(user).filter(study=study).order_by("participant_id")
+    if site:
+        participants = participants.filter(site__code=site)
+    participants = participants.prefetch_related(
+        Prefetch(
+            "visits",
+            queryset=with_record_status(Visit.objects.select_related("visit_definition")).order_by(
+                "visit_date", "occurrence"
+            ),
+        ),
+        "missed_visits",
+    )
+    rows = []
+    for participant in participants:
+        visits = list(participant.visits.all())
+        scheduled = {v.visit_definition_id: v for v in visits if not v.visit_definition.repeatable}
+        missed = {m.visit_definition_id for m in participant.missed_visits.all()}
+        cells = [
+            StatusCell(record_status(scheduled[d.pk]), scheduled[d.pk])
+            if d.pk in scheduled
+            else StatusCell(VisitStatus.MISSED if d.pk in missed else VisitStatus.NOT_STARTED)
+            for d in definitions
+        ]
+        unscheduled = [
+            StatusCell(record_status(v), v) for v in visits if v.visit_definition.repeatable
+        ]
+        rows.append(StatusRow(participant, cells, unscheduled))
+    return RecordStatusGrid(definitions, rows)

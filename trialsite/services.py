@@ -14,10 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,19 +35,26 @@ from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
     ANSWERS,
+    QUERY_FIELD_LABELS,
+    SIGNATURE_MEANING,
     VISIT_RECORD_MODELS,
     BilagAssessment,
+    DataQuery,
     EntryStatus,
     LabResult,
     MissedVisit,
     NotDoneAnswer,
     Participant,
     PgaAssessment,
+    QueryMessage,
+    QueryStatus,
+    SignOffKind,
     Site,
     SledaiAssessment,
     Study,
     Visit,
     VisitDefinition,
+    VisitSignOff,
 )
 from trialsite.validators import validate_multiline_text
 
@@ -67,8 +75,9 @@ def check_reason(reason: str) -> None:
     validate_multiline_text(reason)
 
 
-def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> None:
-    """Validate and save one row, recording who changed it and why in its audit history.
+def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> bool:
+    """Validate and save one row, recording who changed it and why in its audit history; say
+    whether it was saved.
 
     A stored row whose values are all unchanged is not saved again: its history records only
     changes, so a save of a visit that changed the SLEDAI-2K alone adds no PGA version.
@@ -76,9 +85,10 @@ def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> N
     check_reason(reason)
     instance.full_clean()
     if _unchanged(instance):
-        return
+        return False
     _tell_history(instance, author=author, reason=reason)
     instance.save()
+    return True
 
 
 def _unchanged(instance: models.Model) -> bool:
@@ -172,7 +182,8 @@ def visit_save(*, visit: Visit, author: Author, reason: str) -> Visit:
             participant=visit.participant, visit_definition=visit.visit_definition
         ).aggregate(latest=Max("occurrence"))["latest"]
         visit.occurrence = 1 if latest is None else latest + 1
-    save_with_audit(visit, author=author, reason=reason)
+    if save_with_audit(visit, author=author, reason=reason) and stored_participant_id is not None:
+        visit_data_changed(visit=visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
     if stored_participant_id not in (None, visit.participant_id):
         participant_recompute_responses(participant=Participant(pk=stored_participant_id))
@@ -232,10 +243,17 @@ def missed_visit_remove(*, missed: MissedVisit, author: Author, reason: str) -> 
 
 @transaction.atomic
 def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
-    """Delete a visit entered in error, with its assessments; its history keeps every value."""
+    """Delete a visit entered in error, with its assessments, queries and voided sign-offs; their
+    history keeps every value. A signed or locked visit must be unlocked first."""
     participant = visit.participant
     lock_participants([participant.pk])
-    for model in VISIT_RECORD_MODELS:
+    visit_data_changed(visit=visit, author=author, reason=reason)
+    records: list[type[models.Model]] = [*VISIT_RECORD_MODELS, VisitSignOff]
+    for message in QueryMessage.objects.filter(query__visit=visit):
+        delete_with_audit(message, author=author, reason=reason)
+    for query in DataQuery.objects.filter(visit=visit):
+        delete_with_audit(query, author=author, reason=reason)
+    for model in records:
         for row in model._default_manager.filter(visit=visit):
             delete_with_audit(row, author=author, reason=reason)
     delete_with_audit(visit, author=author, reason=reason)
@@ -287,16 +305,20 @@ def not_done_errors(values: Mapping[str, object], not_done: Mapping[str, str]) -
 
 def _save_not_done(
     *, visit: Visit, not_done: Mapping[str, str], author: Author, reason: str
-) -> None:
-    """Bring the visit's not-done answers in line with ``not_done``, each change audited."""
+) -> bool:
+    """Bring the visit's not-done answers in line with ``not_done``, each change audited; say
+    whether anything changed."""
     stored = {row.answer: row for row in NotDoneAnswer.objects.filter(visit=visit)}
+    changed = False
     for answer, row in stored.items():
         if answer not in not_done:
             delete_with_audit(row, author=author, reason=reason)
+            changed = True
     for answer, why in not_done.items():
         row = stored.get(answer) or NotDoneAnswer(visit=visit, answer=answer)
         row.reason = why
-        save_with_audit(row, author=author, reason=reason)  # saves only a change
+        changed |= save_with_audit(row, author=author, reason=reason)  # saves only a change
+    return changed
 
 
 @transaction.atomic
@@ -364,7 +386,8 @@ def visit_save_assessments(
     if visit.entry_status != entry_status:
         visit.entry_status = entry_status
         rows.append(visit)
-    _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason)
+    if _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason):
+        visit_data_changed(visit=visit, author=author, reason=reason)
     return visit_save_assessment_rows(visit=visit, rows=rows, author=author, reason=reason)
 
 
@@ -374,8 +397,9 @@ def visit_save_assessment_rows(
 ) -> Visit:
     """Save assessment rows already filled in (by a form or the admin) and rescore the visit."""
     lock_participants([visit.participant_id])
-    for row in rows:
-        save_with_audit(row, author=author, reason=reason)
+    saved = [save_with_audit(row, author=author, reason=reason) for row in rows]
+    if any(saved):
+        visit_data_changed(visit=visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
     return visit
 
@@ -397,6 +421,7 @@ def visit_recheck_entry(*, visit: Visit, author: Author, reason: str) -> Visit:
     if visit.entry_status != status:
         visit.entry_status = status
         save_with_audit(visit, author=author, reason=reason)
+        visit_data_changed(visit=visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
     return visit
 
@@ -540,3 +565,156 @@ def participant_rescore(*, participant: Participant) -> None:
     lock_participants([participant.pk])
     participant_check_bilag_history(participant=participant)
     participant_recompute_responses(participant=participant)
+
+
+# Sign-offs: a complete visit is source-verified (monitor), then signed (investigator), then
+# locked (data manager). A signed or locked visit's data cannot change until a data manager
+# unlocks it with a reason, which voids its sign-offs; a change to a verified visit voids the
+# verification. Sign-offs never change the scores: the endpoints follow the data.
+
+#: The sign-off each step needs in force before it, in the order of the steps.
+PREVIOUS_STEP: dict[str, str | None] = {
+    SignOffKind.VERIFIED: None,
+    SignOffKind.SIGNED: SignOffKind.VERIFIED,
+    SignOffKind.LOCKED: SignOffKind.SIGNED,
+}
+#: The sign-offs under which a visit's data cannot change.
+FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
+
+
+def sign_offs_in_force(visit: Visit) -> dict[str, VisitSignOff]:
+    """Return the visit's sign-offs not voided, by kind."""
+    return {row.kind: row for row in visit.sign_offs.filter(voided_at__isnull=True)}
+
+
+def visit_frozen_message(visit: Visit, in_force: Collection[str]) -> str | None:
+    """Say why the visit's data cannot change now (it is signed or locked), None if it can."""
+    if SignOffKind.LOCKED in in_force:
+        return _(
+            "%(visit)s is locked: its data cannot change. A data manager can unlock it, with a "
+            "reason."
+        ) % {"visit": visit}
+    if SignOffKind.SIGNED in in_force:
+        return _(
+            "%(visit)s is signed by the investigator: its data cannot change. A data manager can "
+            "unlock it, with a reason, which voids the signature."
+        ) % {"visit": visit}
+    return None
+
+
+def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
+    """Refuse a change to a signed or locked visit (the caller's transaction rolls back); void
+    the source verification of a verified one, saying which change voided it."""
+    in_force = sign_offs_in_force(visit)
+    message = visit_frozen_message(visit, in_force)
+    if message is not None:
+        raise ValidationError(message)
+    verification = in_force.get(SignOffKind.VERIFIED)
+    if verification is not None:
+        if not isinstance(author, User):
+            raise ValueError("Only a user's change can void a source verification.")
+        why = _("The data changed after source verification: %(reason)s") % {"reason": reason}
+        _void(verification, author=author, reason=why)
+
+
+def _void(sign_off: VisitSignOff, *, author: User, reason: str) -> None:
+    sign_off.voided_at = timezone.now()
+    sign_off.voided_by = author
+    sign_off.void_reason = reason
+    save_with_audit(sign_off, author=author, reason=reason)
+
+
+def _sign_off_errors(visit: Visit, kind: str, in_force: Collection[str]) -> list[str]:
+    """Name what stops the visit from getting this sign-off now."""
+    if kind in in_force:
+        return [_("%(visit)s is already %(step)s.") % {"visit": visit, "step": _label(kind)}]
+    previous = PREVIOUS_STEP[kind]
+    if previous is None and not visit.entry_complete:
+        return [_("Only a visit whose data entry is complete can be source-verified.")]
+    if previous is not None and previous not in in_force:
+        return [
+            _("%(visit)s must be %(previous)s before it can be %(step)s.")
+            % {"visit": visit, "previous": _label(previous), "step": _label(kind)}
+        ]
+    if (
+        kind == SignOffKind.SIGNED
+        and DataQuery.objects.filter(visit=visit).exclude(status=QueryStatus.CLOSED).exists()
+    ):
+        return [
+            _("%(visit)s has open queries: they must be closed before it is signed.")
+            % {"visit": visit}
+        ]
+    return []
+
+
+def _label(kind: str) -> str:
+    return str(SignOffKind(kind).label)
+
+
+@transaction.atomic
+def _give_sign_off(
+    *, visit: Visit, kind: str, author: User, reason: str, **details: object
+) -> VisitSignOff:
+    lock_participants([visit.participant_id])
+    visit.refresh_from_db()
+    errors = _sign_off_errors(visit, kind, sign_offs_in_force(visit))
+    if errors:
+        raise ValidationError(errors)
+    sign_off = VisitSignOff(
+        visit=visit, kind=kind, given_by=author, given_at=timezone.now(), **details
+    )
+    save_with_audit(sign_off, author=author, reason=reason)
+    return sign_off
+
+
+def visit_verify(
+    *, visit: Visit, author: User, verified_fields: Collection[str] = ()
+) -> VisitSignOff:
+    """Record the monitor's source verification of a complete visit, of the whole visit or of the
+    answers ticked (named as trialsite.models.QUERY_FIELD_LABELS names them)."""
+    unknown = set(verified_fields) - set(QUERY_FIELD_LABELS)
+    if unknown:
+        raise ValueError(f"Unknown fields verified: {sorted(unknown)}")
+    ordered = [field for field in QUERY_FIELD_LABELS if field in verified_fields]
+    return _give_sign_off(
+        visit=visit,
+        kind=SignOffKind.VERIFIED,
+        author=author,
+        reason=_("Source verified"),
+        verified_fields=ordered,
+    )
+
+
+def visit_sign(*, visit: Visit, author: User, password: str) -> VisitSignOff:
+    """Record the investigator's electronic signature of a verified visit without open queries:
+    the investigator's password, entered again, is the signature; it means SIGNATURE_MEANING."""
+    if not author.check_password(password):
+        raise ValidationError(
+            {"password": _("This is not your password; the visit was not signed.")}
+        )
+    return _give_sign_off(
+        visit=visit,
+        kind=SignOffKind.SIGNED,
+        author=author,
+        reason=_("Signed: %(meaning)s") % {"meaning": _(SIGNATURE_MEANING)},
+        meaning=SIGNATURE_MEANING,
+    )
+
+
+def visit_lock(*, visit: Visit, author: User) -> VisitSignOff:
+    """Lock a signed visit (data manager)."""
+    return _give_sign_off(visit=visit, kind=SignOffKind.LOCKED, author=author, reason=_("Locked"))
+
+
+@transaction.atomic
+def visit_unlock(*, visit: Visit, author: User, reason: str) -> list[VisitSignOff]:
+    """Reopen a signed or locked visit for changes (data manager): void every sign-off in force,
+    with the reason; return them."""
+    check_reason(reason)
+    lock_participants([visit.participant_id])
+    in_force = sign_offs_in_force(visit)
+    if not any(kind in in_force for kind in FREEZING_STEPS):
+        raise ValidationError(_("%(visit)s is neither signed nor locked.") % {"visit": visit})
+    for sign_off in in_force.values():
+        _void(sign_off, author=author, reason=reason)
+    return list(in_force.values())

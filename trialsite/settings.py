@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "trialsite",
     "responses",
 ]
@@ -65,7 +67,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After the password, the second factor (trialsite/two_factor): staff and data managers must
+    # pass one, and so must anyone who has set one up.
+    "trialsite.two_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -86,6 +92,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The number of monitor queries awaiting the user, for the navigation bar.
+                "trialsite.query_views.navbar_queries",
             ],
         },
     },
@@ -133,6 +141,15 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# The second factor (django-otp): a six-digit code from an authenticator app (TOTP, RFC 6238),
+# which the app and the server compute from the clock, so both clocks must be right (NTP).
+# The issuer names the site in the user's authenticator app.
+OTP_TOTP_ISSUER = "SLE CAR-T trial"
+# After each wrong code, the next is refused for 1, 2, 4, 8, ... seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+# Admins may reset a user's device (delete it) but never read its secret key.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

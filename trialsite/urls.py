@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from trialsite import views
+from trialsite import query_views, views
 
 admin.site.site_header = _("Pediatric SLE CAR-T trial: administration")
 admin.site.site_title = _("Trial administration")
@@ -21,11 +21,23 @@ urlpatterns = [
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:pk>/entry/", views.visit_entry, name="visit_entry"),
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
+    path("visits/<int:pk>/verify/", views.visit_verify, name="visit_verify"),
+    path("visits/<int:pk>/sign/", views.visit_sign, name="visit_sign"),
+    path("visits/<int:pk>/lock/", views.visit_lock, name="visit_lock"),
+    path("visits/<int:pk>/unlock/", views.visit_unlock, name="visit_unlock"),
+    path("status/", views.record_status, name="record_status"),
+    path("visits/<int:pk>/queries/new/", query_views.query_raise, name="query_raise"),
+    path("queries/", query_views.query_list, name="query_list"),
+    path("queries/<int:pk>/", query_views.query_detail, name="query_detail"),
+    path("queries/<int:pk>/answer/", query_views.query_answer, name="query_answer"),
+    path("queries/<int:pk>/close/", query_views.query_close, name="query_close"),
+    path("queries/<int:pk>/reopen/", query_views.query_reopen, name="query_reopen"),
     path("lab-suggestions/", views.lab_suggestions, name="lab_suggestions"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("reports/", include("responses.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("trialsite.two_factor.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

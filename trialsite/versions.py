@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import get_history_manager_for_model
 
-from trialsite.history import AuditEntry, HistorySource, entries, visit_sources
+from trialsite.history import AuditEntry, HistorySource, entries, visit_data_sources
 from trialsite.models import Participant, Study, Visit, VisitDefinition
 
 #: The most changes a refusal lists; the visit page shows the whole audit trail.
@@ -30,12 +30,12 @@ def participant_sources(participant_id: int) -> list[HistorySource]:
 
 def visit_date_sources(visit_id: int) -> list[HistorySource]:
     """Return the history of a visit's own record (its date and entry status)."""
-    return visit_sources(visit_id)[:1]
+    return visit_data_sources(visit_id)[:1]
 
 
 def visit_entry_sources(visit_id: int) -> list[HistorySource]:
     """Return the histories of a visit, its assessments and labs and its answers not done."""
-    return visit_sources(visit_id)
+    return visit_data_sources(visit_id)
 
 
 def record_sources(record: Model) -> list[HistorySource]:

@@ -1,35 +1,44 @@
 """Data-capture screens. Every query starts from the user's sites (trialsite.selectors)."""
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import sledai_suggestions
 from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
-from trialsite import selectors, services
+from trialsite import query_views, selectors, services
 from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
     AssessmentForm,
+    LockForm,
     MissedVisitForm,
     OpenedVersionMixin,
     ParticipantForm,
+    SignForm,
+    UnlockForm,
+    VerifyForm,
     VisitForm,
 )
 from trialsite.history import visit_changes
 from trialsite.http import AuthenticatedHttpRequest
+from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participant_save, lock_participants
-from trialsite.models import Participant, Visit, VisitDefinition
+from trialsite.models import SIGNATURE_MEANING, Participant, Visit, VisitDefinition, VisitStatus
 
 T = TypeVar("T")
 
@@ -46,6 +55,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "out_of_window": selectors.out_of_window_visits(request.user),
             "incomplete": selectors.incomplete_visits(request.user),
             "changes": selectors.recent_changes(request.user),
+            "queries": query_views.home_queries(request),
             "today": today,
         },
     )
@@ -193,9 +203,21 @@ def missed_visit_create(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     )
 
 
+def _refuse_frozen(request: AuthenticatedHttpRequest, visit: Visit) -> HttpResponse | None:
+    """Send the user back to the visit's page when it is signed or locked (its data cannot
+    change); None when it may be changed. The services refuse such a change too."""
+    message = services.visit_frozen_message(visit, services.sign_offs_in_force(visit))
+    if message is None:
+        return None
+    messages.error(request, message)
+    return redirect("visit_detail", pk=visit.pk)
+
+
 @permission_required("trialsite.change_visit", raise_exception=True)
 def visit_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
+    if (refused := _refuse_frozen(request, visit)) is not None:
+        return refused
     form = VisitForm(request.POST or None, instance=visit, participant=visit.participant)
     if request.method == "POST" and _save_visit_form(request, form) is not None:
         messages.success(request, _("Visit date saved."))
@@ -229,6 +251,8 @@ def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         selectors.visits_visible_to(request.user).select_related("sledai", "pga", "bilag", "labs"),
         pk=pk,
     )
+    if (refused := _refuse_frozen(request, visit)) is not None:
+        return refused
     form = AssessmentForm(
         request.POST or None, visit=visit, initial=AssessmentForm.initial_for(visit)
     )
@@ -255,25 +279,169 @@ def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "suggested_fields": [descriptor.field for descriptor in suggestions],
             "attribution_note": _(SLEDAI_ATTRIBUTION_NOTE),
             "bands": selectors.activity_band_boundaries(),
+            "field_queries": query_views.entry_field_queries(visit),
         },
     )
 
 
 def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(
-        selectors.visits_visible_to(request.user).select_related(
-            "sledai", "pga", "bilag", "labs", "score"
+        selectors.with_record_status(
+            selectors.visits_visible_to(request.user).select_related(
+                "sledai", "pga", "bilag", "labs", "score"
+            )
         ),
         pk=pk,
     )
+    status = selectors.record_status(visit)
     return render(
         request,
         "trialsite/visit_detail.html",
         {
             "visit": visit,
+            "status": status,
+            "frozen": status in (VisitStatus.SIGNED, VisitStatus.LOCKED),
+            "actions": _sign_off_actions(request.user, status),
+            "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
             "results": visit.endpoint_results.order_by("endpoint"),
             "changes": visit_changes(visit),
+            "query_panel": query_views.visit_query_panel(request, visit),
+        },
+    )
+
+
+#: The sign-off step a visit of each status may take next, and the right it needs.
+NEXT_SIGN_OFF = {
+    VisitStatus.COMPLETE: ("visit_verify", "trialsite.verify_visit"),
+    VisitStatus.VERIFIED: ("visit_sign", "trialsite.sign_visit"),
+    VisitStatus.SIGNED: ("visit_lock", "trialsite.lock_visit"),
+}
+
+
+def _sign_off_actions(user: User, status: VisitStatus) -> list[str]:
+    """Name the URL names of the sign-off pages the user may open for a visit of this status."""
+    actions = []
+    step = NEXT_SIGN_OFF.get(status)
+    if step is not None and user.has_perm(step[1]):
+        actions.append(step[0])
+    if status in (VisitStatus.SIGNED, VisitStatus.LOCKED) and user.has_perm("trialsite.lock_visit"):
+        actions.append("visit_unlock")
+    return actions
+
+
+@dataclass(frozen=True)
+class SignOffPage:
+    """One sign-off page: its form, what it says, and the service that acts on the form."""
+
+    form_class: type[forms.Form]
+    title: StrOrPromise
+    explanation: StrOrPromise
+    button: StrOrPromise
+    act: Callable[[Visit, User, dict[str, Any]], object]
+    done: StrOrPromise
+
+
+SIGN_OFF_PAGES = {
+    "visit_verify": SignOffPage(
+        VerifyForm,
+        gettext_lazy("Source data verification"),
+        gettext_lazy(
+            "Confirm that this visit's data match the source documents. A later change to the "
+            "data voids the verification."
+        ),
+        gettext_lazy("Record verification"),
+        lambda visit, user, data: services.visit_verify(
+            visit=visit, author=user, verified_fields=data["verified_fields"]
+        ),
+        gettext_lazy("Source verification recorded."),
+    ),
+    "visit_sign": SignOffPage(
+        SignForm,
+        gettext_lazy("Sign the visit"),
+        gettext_lazy(SIGNATURE_MEANING),
+        gettext_lazy("Sign"),
+        lambda visit, user, data: services.visit_sign(
+            visit=visit, author=user, password=data["password"]
+        ),
+        gettext_lazy("Visit signed."),
+    ),
+    "visit_lock": SignOffPage(
+        LockForm,
+        gettext_lazy("Lock the visit"),
+        gettext_lazy("A locked visit's data cannot change until a data manager unlocks it."),
+        gettext_lazy("Lock"),
+        lambda visit, user, data: services.visit_lock(visit=visit, author=user),
+        gettext_lazy("Visit locked."),
+    ),
+    "visit_unlock": SignOffPage(
+        UnlockForm,
+        gettext_lazy("Unlock the visit"),
+        gettext_lazy(
+            "Unlocking reopens the visit for changes and voids its signature and source "
+            "verification; they stay in the audit trail, marked voided."
+        ),
+        gettext_lazy("Unlock"),
+        lambda visit, user, data: services.visit_unlock(
+            visit=visit, author=user, reason=data["reason"]
+        ),
+        gettext_lazy("Visit unlocked: its signature and verification are void."),
+    ),
+}
+
+
+def _sign_off_view(name: str, permission: str) -> Callable[..., HttpResponse]:
+    page = SIGN_OFF_PAGES[name]
+
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        # Another site's visit is not found, whatever the user's rights: a guessed URL tells
+        # nothing about it.
+        visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        form = page.form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                page.act(visit, request.user, form.cleaned_data)
+            except ValidationError as error:
+                _add_refusal(form, error)
+            else:
+                messages.success(request, str(page.done))
+                return redirect("visit_detail", pk=visit.pk)
+        return render(
+            request, "trialsite/sign_off_form.html", {"form": form, "visit": visit, "page": page}
+        )
+
+    return view
+
+
+def _add_refusal(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's refusal on the form: on its field when the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error)
+
+
+visit_verify = _sign_off_view("visit_verify", "trialsite.verify_visit")
+visit_sign = _sign_off_view("visit_sign", "trialsite.sign_visit")
+visit_lock = _sign_off_view("visit_lock", "trialsite.lock_visit")
+visit_unlock = _sign_off_view("visit_unlock", "trialsite.lock_visit")
+
+
+def record_status(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The record status dashboard: participants by scheduled visits, one coloured cell each."""
+    site = request.GET.get("site", "")
+    grid = selectors.record_status_grid(request.user, site=site)
+    return render(
+        request,
+        "trialsite/record_status.html",
+        {
+            "grid": grid,
+            "site": site,
+            "sites": selectors.sites_visible_to(request.user).order_by("code"),
+            "statuses": list(VisitStatus),
         },
     )
 

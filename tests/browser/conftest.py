@@ -1,10 +1,16 @@
 """Browser tests: Playwright drives Debian's Chromium against pytest-django's live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from tests.factories import TEST_PASSWORD
+from tests.two_factor import next_code
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -50,3 +56,24 @@ def screenshot(page, name: str) -> None:
     """Keep a picture of a main screen for people to look at (test-artifacts/)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, username: str, password: str = TEST_PASSWORD) -> None:
+    """Log in on the login page, then on the code page for a user with an authenticator app;
+    land on Home. Whoever was logged in before is logged out first."""
+    page.context.clear_cookies()
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    if TOTPDevice.objects.filter(user__username=username, confirmed=True).exists():
+        enter_code(page, username)
+    expect(page.get_by_role("heading", name=re.compile("Today"))).to_be_visible()
+
+
+def enter_code(page, username: str) -> None:
+    """Pass the code page that follows the password, with the code that the user's
+    authenticator app shows now."""
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    page.get_by_label("6-digit code").fill(next_code(device))
+    page.get_by_role("button", name="Continue").click()

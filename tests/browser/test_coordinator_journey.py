@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
-from tests.factories import TEST_PASSWORD, SiteFactory, UserFactory
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,14 +24,6 @@ M3_DATE = INFUSED + timedelta(days=90)
 def coordinator(reference_data):
     site = SiteFactory(code="S01", name="Eastern Children's Hospital")
     return UserFactory(username="coordinator", role="Coordinator", sites=[site])
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Today"))).to_be_visible()
 
 
 def enrol(page: Page) -> None:

@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from tests.browser.conftest import screenshot
-from tests.browser.test_coordinator_journey import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from trialsite import services
 from trialsite.models import Study
@@ -123,7 +122,7 @@ def test_assessment_errors_are_shown_on_the_field_with_values_kept(page: Page, p
     # Saved in progress with blanks allowed: the visit does not feed the endpoints yet.
     page.get_by_label("Musculoskeletal", exact=True).select_option("D")
     page.get_by_role("button", name="Save in progress").click()
-    expect(page.get_by_text("entry in progress").first).to_be_visible()
+    expect(page.locator("#record-status")).to_contain_text("in progress")
     expect(page.get_by_role("row", name=re.compile("^SRI-4"))).to_contain_text("not evaluable")
 
 

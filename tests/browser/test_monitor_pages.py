@@ -8,8 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_coordinator_journey import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory, record_visit
 from trialsite.models import Study, Visit
 

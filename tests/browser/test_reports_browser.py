@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, log_in, screenshot
 from trialsite.demo import DEMO_PASSWORD, load_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,16 +21,8 @@ def demo(reference_data):
     load_demo(today=timezone.localdate())
 
 
-def log_in(page: Page, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile("Today"))).to_be_visible()
-
-
 def test_report_pages_render_tables_and_plots_and_print_cleanly(page: Page, demo):
-    log_in(page, "datamanager")
+    log_in(page, "datamanager", DEMO_PASSWORD)
     page.get_by_role("link", name="Reports").click()
     expect(page.locator("#headline")).to_have_text(HEADLINE)
     month_3 = page.locator("#summary-table tr[data-visit='M3']")
@@ -83,7 +75,7 @@ def test_report_pages_render_tables_and_plots_and_print_cleanly(page: Page, demo
 
 
 def test_the_data_cut_goes_back_in_time_and_a_bad_one_is_refused(page: Page, demo):
-    log_in(page, "datamanager")
+    log_in(page, "datamanager", DEMO_PASSWORD)
     page.get_by_role("link", name="Reports").click()
     # The demo's first Month 3 visit is about 40 days old (infused 130 days ago, demo.py):
     # 60 days ago nobody had reached Month 3 yet.

@@ -29,8 +29,22 @@ LIST_VIEWS = {
     "lab_suggestions": lambda: reverse("lab_suggestions"),
     # A coordinator may not export it (403); what others get is in test_audit_export.py.
     "audit_export": lambda: reverse("audit_export"),
+    "record_status": lambda: reverse("record_status"),
+    "query_list": lambda: reverse("query_list"),
+}
+#: The sign-off pages of a visit, each with the role that may use it.
+SIGN_OFF_VIEWS = {
+    "visit_verify": "Monitor",
+    "visit_sign": "Investigator",
+    "visit_lock": "Data manager",
+    "visit_unlock": "Data manager",
 }
 PUBLIC_URL_NAMES = {"login", "set_language"}
+# The user's own second factor and account security: tests/trialsite/test_two_factor.py.
+ACCOUNT_VIEWS = {"two_factor_verify", "two_factor_setup", "account_security"}
+# A query's pages and raising one on a visit: their site boundary (404) and rights (403) are
+# tested in tests/trialsite/test_queries.py.
+QUERY_VIEWS = {"query_detail", "query_answer", "query_close", "query_reopen", "query_raise"}
 NOT_OURS = {"admin"}
 
 
@@ -80,7 +94,8 @@ OBJECT_VIEWS = PARTICIPANT_VIEWS + VISIT_VIEWS
 
 def test_every_view_is_covered():
     names = url_names(get_resolver().url_patterns)
-    covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | {"logout"}
+    covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
+    covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 
@@ -134,6 +149,28 @@ def test_monitors_read_but_cannot_write(client, participant_a, visit_a, name):
     client.force_login(UserFactory(role="Monitor"))
     assert client.get(url_for(name, participant_a, visit_a)).status_code == 403
     assert client.post(url_for(name, participant_a, visit_a)).status_code == 403
+
+
+@pytest.mark.parametrize("name", sorted(SIGN_OFF_VIEWS))
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("role", ["Coordinator", "Investigator"])
+def test_site_staff_get_404_for_other_site_sign_off_pages(
+    client, site_a, visit_b, name, method, role
+):
+    # Whatever their rights, a guessed URL of another site's visit is not found.
+    client.force_login(UserFactory(role=role, sites=[site_a]))
+    response = getattr(client, method)(reverse(name, args=[visit_b.pk]))
+    assert response.status_code == 404
+    assert not visit_b.sign_offs.exists()
+
+
+@pytest.mark.parametrize(("name", "role"), sorted(SIGN_OFF_VIEWS.items()))
+def test_sign_off_pages_need_their_right(client, site_a, visit_a, name, role):
+    client.force_login(UserFactory(role="Coordinator", sites=[site_a]))
+    assert client.get(reverse(name, args=[visit_a.pk])).status_code == 403
+    assert client.post(reverse(name, args=[visit_a.pk])).status_code == 403
+    client.force_login(UserFactory(role=role, sites=[site_a]))
+    assert client.get(reverse(name, args=[visit_a.pk])).status_code == 200
 
 
 @pytest.mark.parametrize("name", sorted(LIST_VIEWS))

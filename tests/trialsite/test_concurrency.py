@@ -30,12 +30,14 @@ from responses.services import recompute_all_responses, stale_results
 from tests.factories import (
     ALL_E,
     NONE_PRESENT,
+    TEST_PASSWORD,
     ParticipantFactory,
     SiteFactory,
     UserFactory,
     record_visit,
 )
 from tests.pages import opened_version
+from tests.two_factor import SecondFactorClient
 from trialsite import services
 from trialsite.locks import lock_participants
 from trialsite.models import BilagAssessment, EntryStatus, Participant, Visit, VisitDefinition
@@ -250,7 +252,7 @@ def test_a_schedule_change_in_admin_while_a_visit_is_recorded_does_not_deadlock(
         author=None,
         reason="test",
     )
-    client = Client()
+    client = SecondFactorClient()  # the superuser passes the second factor too
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     url = reverse("admin:trialsite_visitdefinition_change", args=[m3.pk])
     data = {
@@ -304,3 +306,64 @@ def test_a_participant_enrolled_while_everyone_is_rescored_keeps_fresh_results(
 
     assert run_together([recompute_all_responses, enrol_and_record_baseline]) == []
     assert stale_results() == []
+
+
+@pytest.fixture
+def slow_sign_off_check(monkeypatch) -> None:
+    """Pause between reading a visit's sign-offs in force and acting on them."""
+    read = services.sign_offs_in_force
+
+    def read_then_pause(visit: Visit):
+        in_force = read(visit)
+        time.sleep(PAUSE_SECONDS)
+        return in_force
+
+    monkeypatch.setattr(services, "sign_offs_in_force", read_then_pause)
+
+
+def test_a_correction_and_a_signature_at_once_never_sign_changed_data(
+    participant, slow_rescore, slow_sign_off_check
+):
+    # The correction voids the verification the signature needs; whichever runs first, the
+    # other is refused, and a signature in force always signs the data as they are.
+    m1 = participant.visits.get(visit_definition__code="M1")
+    services.visit_verify(visit=m1, author=UserFactory(role="Monitor"))
+    investigator = UserFactory(role="Investigator")
+
+    def correct() -> None:
+        services.visit_save_assessments(
+            visit=Visit.objects.get(pk=m1.pk),
+            sledai=NONE_PRESENT,
+            pga=Decimal("1.50"),
+            bilag=ALL_E,
+            author=investigator,
+            reason="Source says 1.5",
+        )
+
+    def sign() -> None:
+        services.visit_sign(
+            visit=Visit.objects.get(pk=m1.pk), author=investigator, password=TEST_PASSWORD
+        )
+
+    for _attempt in range(3):
+        raised = run_together([correct, sign])
+        assert all(isinstance(error, ValidationError) for error in raised), raised
+        in_force = services.sign_offs_in_force(m1)
+        pga = Visit.objects.get(pk=m1.pk).pga.score
+        if "signed" in in_force:
+            assert pga == Decimal("1.00")
+            assert "verified" in in_force
+        else:
+            assert pga == Decimal("1.50")
+        # Back to the start: unlock if signed, restore the PGA and verify again.
+        if "signed" in in_force:
+            services.visit_unlock(visit=m1, author=investigator, reason="test")
+        services.visit_save_assessments(
+            visit=m1,
+            sledai=NONE_PRESENT,
+            pga=Decimal("1.00"),
+            bilag=ALL_E,
+            author=investigator,
+            reason="test",
+        )
+        services.visit_verify(visit=m1, author=UserFactory(role="Monitor"))

@@ -110,7 +110,7 @@ def test_demo_data_carries_its_audit_reason(demo):
     assert record.history_user.username == "admin"
 
 
-def test_every_audit_entry_of_the_demo_names_the_demo_superuser(demo):
+def test_every_audit_entry_of_the_demo_names_the_demo_superuser_but_sign_offs(demo):
     audited = [
         model
         for model in apps.get_app_config("trialsite").get_models()
@@ -122,7 +122,10 @@ def test_every_audit_entry_of_the_demo_names_the_demo_superuser(demo):
         if model.history.exists()
     }
     assert {"Site", "SiteMembership", "Participant", "Visit", "PgaAssessment"} <= set(authors)
-    assert {name: users for name, users in authors.items() if users != {"admin"}} == {}
+    # A sign-off is given by the demo user whose role gives it: a signature is the signer's own.
+    assert {name: users for name, users in authors.items() if users != {"admin"}} == {
+        "VisitSignOff": {"monitor", "investigator", "datamanager"}
+    }
 
 
 def test_load_demo_twice_changes_nothing(demo):
@@ -147,3 +150,20 @@ def test_demo_users_have_one_role_each(demo, username, role, sites):
     assert [g.name for g in user.groups.all()] == [role]
     assert {m.site.code for m in user.site_memberships.all()} == sites
     assert not user.is_staff
+
+
+def test_demo_takes_some_early_visits_through_their_sign_offs(demo):
+    def statuses(participant_id: str) -> dict[str, set[str]]:
+        visits = Visit.objects.filter(participant__participant_id=participant_id)
+        return {
+            visit.visit_definition.code: set(
+                visit.sign_offs.filter(voided_at=None).values_list("kind", flat=True)
+            )
+            for visit in visits
+        }
+
+    assert statuses("S02-003")["D7"] == {"verified", "signed", "locked"}
+    assert statuses("S02-004")["BL"] == {"verified", "signed"}
+    assert statuses("S02-004")["D7"] == set()
+    assert statuses("S01-001")["BL"] == {"verified"}
+    assert statuses("S01-002")["BL"] == set()

@@ -16,7 +16,8 @@ from django.core.management.base import CommandError
 from responses.models import EndpointResult, VisitScore
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from tests.factories import UserFactory
+from tests.factories import TEST_PASSWORD, UserFactory
+from trialsite import services
 from trialsite.demo import load_demo
 from trialsite.imports import (
     IMPORT_PERMISSION,
@@ -987,3 +988,31 @@ def test_the_lookback_column_is_optional_and_sets_the_window(three_participants,
     assert (
         SledaiAssessment.objects.get(visit__participant__participant_id="C-001").lookback_days == 10
     )
+
+
+def test_an_update_of_a_signed_visit_is_refused_on_its_row(three_participants, tmp_path):
+    first = write(
+        tmp_path,
+        "visits.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "BL", "2025-02-03", pga="2.00"),
+        visit_line("C-002", "BL", "2025-02-03", pga="2.00"),
+    )
+    run("import_visits", *AS_DATA_MANAGER, first)
+    bl = Visit.objects.get(participant__participant_id="C-001")
+    services.visit_verify(visit=bl, author=UserFactory(role="Monitor"))
+    investigator = UserFactory(role="Investigator")
+    services.visit_sign(visit=bl, author=investigator, password=TEST_PASSWORD)
+    state = database_state()
+    second = write(
+        tmp_path,
+        "visits_corrected.csv",
+        VISITS_HEADER,
+        visit_line("C-001", "BL", "2025-02-03", pga="2.50"),
+        visit_line("C-002", "BL", "2025-02-03", pga="2.50"),
+    )
+    problems = refuse("import_visits", *AS_DATA_MANAGER, second, "--update")
+    assert "row 2" in problems
+    assert "C-001 BL is signed by the investigator: its data cannot change" in problems
+    assert "row 3" not in problems
+    assert database_state() == state

@@ -4,6 +4,7 @@ Each test runs the site as production does, in subprocesses with debug off and a
 environment, on a temporary SQLite database and static root.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django_otp.oath import totp
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 300
@@ -31,6 +33,7 @@ SERVER_START_TIMEOUT = 60
 REQUEST_TIMEOUT = 30
 SOURCE_MAP_URL = re.compile(r"sourceMappingURL=([^\s*]+)")
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+SECRET_KEY = re.compile(r'id="secret-key">([A-Z2-7 ]+)<')
 STYLESHEET_LINK = re.compile(r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css)"')
 
 
@@ -274,7 +277,17 @@ def test_a_session_begun_on_one_app_server_is_valid_on_another(deployment, app_s
     assert log_in(first, "night-shift", password, cookies) == 302
     assert "sessionid" in cookies
 
+    # A superuser sets up a second factor first; each step goes to either server.
     response, _ = request(second, "GET", "/", cookies=cookies)
+    assert response.status == 302
+    assert response.headers["Location"] == "/accounts/two-factor/setup/?next=/"
+    _, page = request(first, "GET", "/accounts/two-factor/setup/", cookies=cookies)
+    key = base64.b32decode(SECRET_KEY.findall(page)[0].replace(" ", ""))
+    form = {"csrfmiddlewaretoken": CSRF_TOKEN.findall(page)[0], "code": f"{totp(key):06d}"}
+    response, _ = request(second, "POST", "/accounts/two-factor/setup/", cookies=cookies, form=form)
+    assert response.status == 302
+
+    response, _ = request(first, "GET", "/", cookies=cookies)
     assert response.status == 200
 
 

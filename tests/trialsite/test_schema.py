@@ -11,9 +11,11 @@ from trialsite.history import RECORD_NAMES
 from trialsite.models import (
     VISIT_RECORD_MODELS,
     BilagAssessment,
+    DataQuery,
     SledaiAssessment,
     Visit,
     VisitDefinition,
+    VisitSignOff,
 )
 
 # interchange.md, "Default visit schedule": code, target study day, window low, window high.
@@ -78,12 +80,13 @@ def test_roles_exist_with_their_permissions(db, role, can_change_participants, s
 
 
 def test_every_record_of_a_visit_is_deleted_with_it_and_shown_in_its_audit_trail():
-    # A model that protects visits from deletion is a record of the visit's data: the visit's
-    # deletion removes it first, and the audit trail and form versions read its history.
+    # A model that protects visits from deletion is a record of the visit's data (the audit
+    # trail and form versions read its history), a sign-off or a query: the visit's deletion
+    # removes each first (tests/trialsite/test_sign_offs.py deletes a verified, queried visit).
     protecting = {
         relation.related_model
         for relation in Visit._meta.related_objects
         if relation.on_delete is models.PROTECT
     }
-    assert protecting == set(VISIT_RECORD_MODELS)
+    assert protecting == {*VISIT_RECORD_MODELS, VisitSignOff, DataQuery}
     assert set(RECORD_NAMES) == set(VISIT_RECORD_MODELS)

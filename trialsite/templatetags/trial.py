@@ -12,7 +12,7 @@ from django.template.context import Context
 from django.utils.translation import gettext
 
 from responses.scoring.common import Outcome
-from trialsite.models import NOT_DONE, ParticipantStatus, dose_label
+from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label
 from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
 register = template.Library()
@@ -71,6 +71,41 @@ def participant_status_badge(status: str) -> str:
 @register.filter
 def window_status_badge(status: str) -> str:
     return WINDOW_STATUS_BADGES.get(status, "text-bg-light")
+
+
+#: The colour of each record status, as REDCap users read them: grey not started, yellow in
+#: progress, blue complete, teal verified, green signed, dark locked.
+RECORD_STATUS_BADGES = {
+    VisitStatus.NOT_STARTED: "text-bg-light border",
+    VisitStatus.IN_PROGRESS: "text-bg-warning",
+    VisitStatus.COMPLETE: "text-bg-primary",
+    VisitStatus.VERIFIED: "text-bg-info",
+    VisitStatus.SIGNED: "text-bg-success",
+    VisitStatus.LOCKED: "text-bg-dark",
+    VisitStatus.MISSED: "text-bg-secondary",
+}
+
+
+@register.filter
+def record_status_badge(status: str) -> str:
+    return RECORD_STATUS_BADGES.get(VisitStatus(status), "text-bg-light")
+
+
+#: A symbol for each record status, so the dashboard is read without telling colours apart.
+RECORD_STATUS_SYMBOLS = {
+    VisitStatus.NOT_STARTED: "○",
+    VisitStatus.IN_PROGRESS: "◐",
+    VisitStatus.COMPLETE: "●",
+    VisitStatus.VERIFIED: "✓",
+    VisitStatus.SIGNED: "✔✔",
+    VisitStatus.LOCKED: "■",
+    VisitStatus.MISSED: "✕",
+}
+
+
+@register.filter
+def record_status_symbol(status: str) -> str:
+    return RECORD_STATUS_SYMBOLS[VisitStatus(status)]
 
 
 class JoinLinesNode(Node):

@@ -41,3 +41,13 @@ class Command(BaseCommand):
         for username, role, site_codes in DEMO_USERS:
             sites = ", ".join(site_codes) if site_codes else _("all sites")
             self.stdout.write(f"  {username:<14} {_(role)} ({sites})")
+        if result.demo_code_users:
+            self.stdout.write(
+                "\n"
+                + _(
+                    "Second factor for %(users)s: after the password, the site asks for a 6-digit "
+                    "code. The demo has no phone; print the current code with:"
+                )
+                % {"users": ", ".join(result.demo_code_users)}
+            )
+            self.stdout.write("  DJANGO_DEBUG=1 .venv/bin/python manage.py demo_code USERNAME")

@@ -1,0 +1,352 @@
+"""The pages of monitor queries: the list, a query's page with the steps the user may take,
+raising a query on a visit, and what the visit page, its entry form, Home and the navigation bar
+show of them. Every page starts from the user's sites (a query of another site is not found),
+then checks the user's right (the 403 page otherwise)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from trialsite import queries, selectors
+from trialsite.forms import lab_field_name
+from trialsite.http import AuthenticatedHttpRequest
+from trialsite.models import DataQuery, Visit
+from trialsite.queries import (
+    ANSWER_PERMISSION,
+    RAISE_PERMISSION,
+    VIEW_PERMISSION,
+    QueryRow,
+)
+from trialsite.query_forms import (
+    AnswerQueryForm,
+    CloseQueryForm,
+    RaiseQueryForm,
+    ReopenQueryForm,
+)
+from trialsite.selectors import LabValue
+
+#: The form of one step of a query (answer, close, re-open).
+StepForm = TypeVar("StepForm", bound=forms.Form)
+
+#: Queries per page of the list.
+PAGE_SIZE = 50
+#: Queries Home lists (the list page has them all).
+HOME_LIMIT = 10
+#: The request attribute where a page that counted the queries awaiting the user keeps the
+#: count for the navigation bar.
+AWAITING_COUNT = "queries_awaiting_count"
+
+
+def _require(request: AuthenticatedHttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _can_correct(request: AuthenticatedHttpRequest) -> bool:
+    return request.user.has_perm(queries.CORRECT_PERMISSION)
+
+
+def _visible_query(request: AuthenticatedHttpRequest, pk: int) -> DataQuery:
+    return get_object_or_404(queries.queries_visible_to(request.user), pk=pk)
+
+
+def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _require(request, VIEW_PERMISSION)
+    site = request.GET.get("site", "")
+    status = request.GET.get("status", "")
+    if status not in queries.STATUS_FILTERS:
+        status = queries.DEFAULT_STATUS_FILTER
+    age = request.GET.get("age", "")
+    older_than = int(age) if age in {str(days) for days in queries.AGE_FILTERS} else None
+    newest_first = request.GET.get("sort") == "newest"
+    found, counts = queries.query_list(
+        request.user, site=site, status=status, older_than=older_than, newest_first=newest_first
+    )
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "trialsite/query_list.html",
+        {
+            "rows": queries.query_rows(page.object_list),
+            "page": page,
+            "filters": {"site": site, "status": status, "age": older_than, "newest": newest_first},
+            "status_tabs": [
+                (key, label, counts[key], _with(request.GET, status=key))
+                for key, (label, _condition) in queries.STATUS_FILTERS.items()
+            ],
+            "sort_url": _with(request.GET, sort="oldest" if newest_first else "newest"),
+            "previous_url": (
+                _with(request.GET, page=str(page.previous_page_number()))
+                if page.has_previous()
+                else ""
+            ),
+            "next_url": (
+                _with(request.GET, page=str(page.next_page_number())) if page.has_next() else ""
+            ),
+            "sites": selectors.sites_visible_to(request.user).order_by("code"),
+            "ages": queries.AGE_FILTERS,
+        },
+    )
+
+
+def _with(query: QueryDict, **changes: str) -> str:
+    """Return the list's query string with some filters changed, back on its first page."""
+    params = query.copy()
+    params.pop("page", None)
+    for key, value in changes.items():
+        params[key] = value
+    return f"?{params.urlencode()}"
+
+
+def query_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    query = _visible_query(request, pk)
+    _require(request, VIEW_PERMISSION)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return _query_page(request, query)
+
+
+def _query_page(
+    request: AuthenticatedHttpRequest, query: DataQuery, bound: forms.Form | None = None
+) -> HttpResponse:
+    """Render a query's page with the forms of the steps the user may take; ``bound`` is a
+    form sent back with its errors."""
+    actions = queries.query_actions(request.user, query)
+    step_forms: dict[str, forms.Form] = {}
+    if "answer" in actions:
+        step_forms["answer"] = AnswerQueryForm(
+            query=query, can_correct=_can_correct(request), prefix="answer"
+        )
+    if "close" in actions:
+        step_forms["close"] = CloseQueryForm(query=query, prefix="close")
+    if "reopen" in actions:
+        step_forms["reopen"] = ReopenQueryForm(prefix="reopen")
+    if bound is not None and bound.prefix is not None:
+        step_forms[bound.prefix] = bound
+    return render(
+        request,
+        "trialsite/query_detail.html",
+        {
+            "query": query,
+            "visit": query.visit,
+            "current_value": queries.current_value(query.visit, query.field),
+            "conversation": query.messages.select_related("author").order_by("written_at", "pk"),
+            "status_badge": queries.QUERY_STATUS_BADGES[query.status],
+            "answer_form": step_forms.get("answer"),
+            "close_form": step_forms.get("close"),
+            "reopen_form": step_forms.get("reopen"),
+        },
+    )
+
+
+def _query_step(
+    request: AuthenticatedHttpRequest,
+    pk: int,
+    *,
+    permission: str,
+    form_for: Callable[[QueryDict, DataQuery], StepForm],
+    act: Callable[[StepForm, DataQuery], object],
+    done: str,
+) -> HttpResponse:
+    """Take one step of a query from its page's form: the service's refusal goes on the form."""
+    query = _visible_query(request, pk)
+    _require(request, permission)
+    if request.method != "POST":
+        return redirect(query)
+    form = form_for(request.POST, query)
+    if form.is_valid():
+        try:
+            act(form, query)
+        except ValidationError as error:
+            query.refresh_from_db()  # the step was rolled back: show the query as stored
+            add_refusal(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(query)
+    return _query_page(request, query, bound=form)
+
+
+def add_refusal(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal on the form, on its field where the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for key, messages_ in error.message_dict.items():
+        form.add_error(key if key in form.fields else None, messages_)
+
+
+def query_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    def answer(form: AnswerQueryForm, query: DataQuery) -> DataQuery:
+        return queries.query_answer(
+            query=query,
+            text=form.cleaned_data["text"],
+            author=request.user,
+            new_value=form.new_value(),
+            change_reason=form.change_reason(),
+        )
+
+    return _query_step(
+        request,
+        pk,
+        permission=ANSWER_PERMISSION,
+        form_for=lambda data, query: AnswerQueryForm(
+            data, query=query, can_correct=_can_correct(request), prefix="answer"
+        ),
+        act=answer,
+        done=_("Answer sent: the query awaits review."),
+    )
+
+
+def query_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _query_step(
+        request,
+        pk,
+        permission=RAISE_PERMISSION,
+        form_for=lambda data, query: CloseQueryForm(data, query=query, prefix="close"),
+        act=lambda form, query: queries.query_close(
+            query=query, text=form.cleaned_data["text"], author=request.user
+        ),
+        done=_("Query closed."),
+    )
+
+
+def query_reopen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _query_step(
+        request,
+        pk,
+        permission=RAISE_PERMISSION,
+        form_for=lambda data, query: ReopenQueryForm(data, prefix="reopen"),
+        act=lambda form, query: queries.query_reopen(
+            query=query, text=form.cleaned_data["text"], author=request.user
+        ),
+        done=_("Query re-opened: it awaits the site again."),
+    )
+
+
+def query_raise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
+    _require(request, RAISE_PERMISSION)
+    form = RaiseQueryForm(request.POST or None, initial={"field": request.GET.get("field", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            queries.query_raise(
+                visit=visit,
+                field=form.cleaned_data["field"],
+                text=form.cleaned_data["text"],
+                author=request.user,
+            )
+        except ValidationError as error:
+            add_refusal(form, error)
+        else:
+            messages.success(request, _("Query raised: it awaits the site's answer."))
+            return redirect(reverse("visit_detail", args=[visit.pk]) + "#queries")
+    return render(request, "trialsite/query_raise.html", {"form": form, "visit": visit})
+
+
+# --------------------------------------------------------------------------------------------
+# What other pages show of the queries
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitQueryPanel:
+    """The visit page's queries: the list, the count of queries not closed on each row of its
+    scores table (``pga``, ``sledai``, ``bilag``: the SLEDAI-2K and BILAG-2004 rows count those
+    on any of their answers) and beside each lab value (in the order of ``summary.labs``), and
+    the form to raise one (None without the right)."""
+
+    rows: list[QueryRow]
+    row_counts: dict[str, int]
+    lab_rows: list[tuple[LabValue, int]]
+    raise_form: RaiseQueryForm | None
+
+
+def visit_query_panel(request: AuthenticatedHttpRequest, visit: Visit) -> VisitQueryPanel:
+    """Return what the visit page shows of the visit's queries."""
+    rows = queries.visit_queries(visit)
+    by_field = queries.open_counts_by_field(rows)
+
+    def starting(prefix: str) -> int:
+        return sum(count for field, count in by_field.items() if field.startswith(prefix))
+
+    labs = selectors.lab_values(getattr(visit, "labs", None)) or []
+    lab_counts = [by_field.get(name, 0) for name in queries.LAB_ROWS] if labs else []
+    can_raise = request.user.has_perm(RAISE_PERMISSION)
+    return VisitQueryPanel(
+        rows=rows,
+        row_counts={
+            "pga": by_field.get("pga", 0),
+            "sledai": starting("sledai_"),
+            "bilag": starting("bilag_"),
+        },
+        lab_rows=list(zip(labs, lab_counts, strict=True)),
+        raise_form=RaiseQueryForm(auto_id="raise_%s") if can_raise else None,
+    )
+
+
+def entry_field_queries(visit: Visit) -> dict[str, list[QueryRow]]:
+    """Return a visit's queries not closed by the entry form's field they are about (a lab
+    value's form field, ``visit_date``, or ``visit`` for the whole visit)."""
+    by_field: dict[str, list[QueryRow]] = {}
+    for row in queries.visit_queries(visit):
+        if row.query.is_open:
+            by_field.setdefault(_entry_field(row.query.field), []).append(row)
+    return by_field
+
+
+def _entry_field(field: str) -> str:
+    kind = queries.field_kind(field)
+    if kind == "visit":
+        return "visit"
+    if kind == "lab":
+        return lab_field_name(field)
+    return field
+
+
+@dataclass(frozen=True)
+class HomeQueries:
+    """Home's panel: the oldest queries waiting for the user, how many there are, and the status
+    filter of the list that shows them all (``open``: to answer; ``answered``: to review)."""
+
+    rows: list[QueryRow]
+    total: int
+    status: str
+
+
+def home_queries(request: AuthenticatedHttpRequest) -> HomeQueries | None:
+    """Return Home's panel of the queries awaiting the user (None without the right to see
+    queries)."""
+    user = request.user
+    if not user.has_perm(VIEW_PERMISSION):
+        return None
+    awaiting = queries.queries_awaiting(user)
+    statuses = queries.awaiting_statuses(user)
+    status = statuses[0] if len(statuses) == 1 else queries.DEFAULT_STATUS_FILTER
+    rows = queries.query_rows(queries.with_messages(awaiting[:HOME_LIMIT]))
+    total = len(rows) if len(rows) < HOME_LIMIT else awaiting.count()
+    setattr(request, AWAITING_COUNT, total)  # the navigation bar shows it too: count it once
+    return HomeQueries(rows=rows, total=total, status=status)
+
+
+def navbar_queries(request: HttpRequest) -> dict[str, object]:
+    """Give every page the number of queries awaiting the user, counted only if the page shows
+    it (a template context processor)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def count() -> int:
+        counted = getattr(request, AWAITING_COUNT, None)
+        return counted if counted is not None else queries.queries_awaiting(user).count()
+
+    return {"queries_awaiting_count": SimpleLazyObject(count)}
