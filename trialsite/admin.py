@@ -400,9 +400,7 @@ class SledaiFormSet(AnswerFormSet):
 
 def _visit_frozen(visit: Visit | None) -> bool:
     """Say whether a recorded visit is signed or locked: its data cannot change, in admin too."""
-    if visit is None or visit.pk is None:
-        return False
-    return services.visit_frozen_message(visit, services.sign_offs_in_force(visit)) is not None
+    return visit is not None and visit.pk is not None and services.visit_is_frozen(visit)
 
 
 class VisitRecordInline(admin.StackedInline):

@@ -1,5 +1,6 @@
 """Data-entry forms. They validate input and hand it to trialsite.services; they save nothing."""
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from itertools import chain
@@ -101,6 +102,22 @@ def check_infusion_order(
         form.add_error("infusion_date", message)
 
 
+def add_refusal(
+    form: forms.BaseForm,
+    error: ValidationError,
+    *,
+    field_for: Callable[[str], str | None] | None = None,
+) -> None:
+    """Show a service's refusal on the form, each message on the field it names where the form
+    has it (``field_for`` maps a service's key to the form's field), else on the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for key, messages in error.message_dict.items():
+        field = key if field_for is None else field_for(key)
+        form.add_error(field if field in form.fields else None, messages)
+
+
 OPENED_VERSION = "opened_version"
 
 
@@ -151,11 +168,7 @@ class OpenedVersionMixin(forms.BaseForm):
 
     def add_refusal(self, error: ValidationError) -> None:
         """Show a service's refusal on the form, each message on its field where it has one."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for key, messages in error.message_dict.items():
-            self.add_error(None if key == NON_FIELD_ERRORS else self.field_for(key), messages)
+        add_refusal(self, error, field_for=self.field_for)
 
 
 def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:

@@ -897,8 +897,9 @@ SIGNATURE_MEANING = gettext_noop("I confirm these assessments are accurate.")
 
 class VisitSignOff(models.Model):
     """A monitor's source verification, an investigator's signature or a data manager's lock of
-    a visit, with who gave it and when. It is never deleted: unlocking voids it, with who voided
-    it, when and why, and the trail keeps both. A visit has at most one of each kind in force.
+    a visit, with who gave it (their name as it was then) and when. Unlocking voids it, with who
+    voided it, when and why; it is deleted only with its visit (entered in error), and its audit
+    history keeps every version. A visit has at most one of each kind in force.
     """
 
     visit = models.ForeignKey(
@@ -910,6 +911,12 @@ class VisitSignOff(models.Model):
         verbose_name=_("by"),
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    given_by_name = models.CharField(
+        _("name"),
+        max_length=300,
+        validators=[validate_single_line_text],
+        help_text=_("The full name of who gave it, as it was when they gave it."),
     )
     given_at = models.DateTimeField(_("at"))
     meaning = models.CharField(
@@ -950,6 +957,12 @@ class VisitSignOff(models.Model):
                 condition=Q(kind__in=SignOffKind.values),
                 name="visit_sign_off_kind_known",
                 violation_error_message=_("Unknown sign-off."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=SignOffKind.SIGNED, meaning=SIGNATURE_MEANING)
+                | (~Q(kind=SignOffKind.SIGNED) & Q(meaning="")),
+                name="visit_sign_off_signature_has_its_meaning",
+                violation_error_message=_("A signature, and only a signature, has a meaning."),
             ),
             models.CheckConstraint(
                 condition=(

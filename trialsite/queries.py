@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import cast
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -40,7 +40,7 @@ from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite import selectors, services
-from trialsite.i18n import StrOrPromise
+from trialsite.i18n import StrOrPromise, recorded_text
 from trialsite.locks import lock_participants
 from trialsite.models import (
     NOT_DONE,
@@ -75,11 +75,6 @@ LAB_ROWS: tuple[str, ...] = tuple(name for name in LAB_FIELDS if name != "upcr_u
 # --------------------------------------------------------------------------------------------
 
 
-def _require(author: User, permission: str) -> None:
-    if not author.has_perm(permission):
-        raise PermissionDenied
-
-
 def _check_text(text: str, *, message: StrOrPromise) -> None:
     if not text.strip():
         raise ValidationError({"text": message})
@@ -107,7 +102,7 @@ def _lock(query: DataQuery) -> None:
 def _set_status(
     query: DataQuery, status: QueryStatus, *, action: QueryAction, author: User, text: str
 ) -> DataQuery:
-    reason = str(QUERY_STEP_REASONS[action])
+    reason = recorded_text(QUERY_STEP_REASONS[action])
     query.status = status
     services.save_with_audit(query, author=author, reason=reason)
     _add_message(query, action=action, author=author, text=text, reason=reason)
@@ -127,7 +122,7 @@ QUERY_STEP_REASONS: dict[str, StrOrPromise] = {
 def query_raise(*, visit: Visit, field: str, text: str, author: User) -> DataQuery:
     """Raise a query on a visit (``field`` "") or one of its fields (named as
     trialsite.models.QUERY_FIELD_LABELS names them), with the question ``text``."""
-    _require(author, RAISE_PERMISSION)
+    services.require_permission(author, RAISE_PERMISSION)
     _check_text(text, message=_("Write the question."))
     if field not in QUERY_FIELD_LABELS:
         raise ValidationError({"field": _("Choose what the query is about.")})
@@ -157,14 +152,14 @@ def query_answer(
     """Answer an open query; with ``new_value``, correct the queried value in the same
     transaction, giving ``change_reason`` to the audit trail. A refused correction (a signed or
     locked visit, an invalid value) leaves neither the answer nor any change."""
-    _require(author, ANSWER_PERMISSION)
+    services.require_permission(author, ANSWER_PERMISSION)
     _check_text(text, message=_("Write the answer."))
     if new_value is None and change_reason.strip():
         raise ValidationError(
             {"new_value": _("Give the corrected value, or clear the reason for the change.")}
         )
     if new_value is not None:
-        _require(author, CORRECT_PERMISSION)
+        services.require_permission(author, CORRECT_PERMISSION)
         if not change_reason.strip():
             raise ValidationError({"change_reason": _("Give the reason for the change.")})
     _lock(query)
@@ -174,10 +169,10 @@ def query_answer(
             % {"status": query.get_status_display()}
         )
     if new_value is not None:
-        reason = _("%(reason)s (query %(query)s)") % {
-            "reason": change_reason.strip(),
-            "query": query.pk,
-        }
+        reason = recorded_text(
+            gettext_lazy("%(reason)s (query %(query)s)"),
+            {"reason": change_reason.strip(), "query": query.pk},
+        )
         before = current_value(query.visit, query.field)
         _correct(
             visit_id=query.visit_id,
@@ -190,13 +185,15 @@ def query_answer(
         text = "\n\n".join(
             [
                 text.strip(),
-                _("Corrected %(field)s: %(old)s → %(new)s. Reason: %(reason)s")
-                % {
-                    "field": QUERY_FIELD_LABELS[query.field],
-                    "old": before,
-                    "new": current_value(Visit.objects.get(pk=query.visit_id), query.field),
-                    "reason": change_reason.strip(),
-                },
+                recorded_text(
+                    gettext_lazy("Corrected %(field)s: %(old)s → %(new)s. Reason: %(reason)s"),
+                    {
+                        "field": QUERY_FIELD_LABELS[query.field],
+                        "old": before,
+                        "new": current_value(Visit.objects.get(pk=query.visit_id), query.field),
+                        "reason": change_reason.strip(),
+                    },
+                ),
             ]
         )
     return _set_status(
@@ -209,7 +206,7 @@ def query_close(*, query: DataQuery, text: str, author: User) -> DataQuery:
     """Close an answered query (any user who may raise queries), or an open one its raiser
     withdraws (raised in error: ``text`` says why). An answered query's closing message may be
     left empty: it then reads "Answer accepted."."""
-    _require(author, RAISE_PERMISSION)
+    services.require_permission(author, RAISE_PERMISSION)
     _lock(query)
     if query.status == QueryStatus.CLOSED:
         raise ValidationError(_("This query is already closed."))
@@ -228,7 +225,7 @@ def query_close(*, query: DataQuery, text: str, author: User) -> DataQuery:
 @transaction.atomic
 def query_reopen(*, query: DataQuery, text: str, author: User) -> DataQuery:
     """Re-open an answered query with a message to the site (it is open again)."""
-    _require(author, RAISE_PERMISSION)
+    services.require_permission(author, RAISE_PERMISSION)
     _check_text(text, message=_("Say what the site should look at again."))
     _lock(query)
     if query.status != QueryStatus.ANSWERED:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
-from trialsite import queries, selectors
-from trialsite.forms import lab_field_name
+from trialsite import queries, selectors, services
+from trialsite.forms import add_refusal, lab_field_name
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.models import DataQuery, Visit
 from trialsite.queries import (
@@ -47,11 +47,6 @@ HOME_LIMIT = 10
 AWAITING_COUNT = "queries_awaiting_count"
 
 
-def _require(request: AuthenticatedHttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _can_correct(request: AuthenticatedHttpRequest) -> bool:
     return request.user.has_perm(queries.CORRECT_PERMISSION)
 
@@ -61,7 +56,7 @@ def _visible_query(request: AuthenticatedHttpRequest, pk: int) -> DataQuery:
 
 
 def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    services.require_permission(request.user, VIEW_PERMISSION)
     site = request.GET.get("site", "")
     status = request.GET.get("status", "")
     if status not in queries.STATUS_FILTERS:
@@ -110,7 +105,7 @@ def _with(query: QueryDict, **changes: str) -> str:
 
 def query_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     query = _visible_query(request, pk)
-    _require(request, VIEW_PERMISSION)
+    services.require_permission(request.user, VIEW_PERMISSION)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     return _query_page(request, query)
@@ -160,7 +155,7 @@ def _query_step(
 ) -> HttpResponse:
     """Take one step of a query from its page's form: the service's refusal goes on the form."""
     query = _visible_query(request, pk)
-    _require(request, permission)
+    services.require_permission(request.user, permission)
     if request.method != "POST":
         return redirect(query)
     form = form_for(request.POST, query)
@@ -174,15 +169,6 @@ def _query_step(
             messages.success(request, done)
             return redirect(query)
     return _query_page(request, query, bound=form)
-
-
-def add_refusal(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form, on its field where the form has it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for key, messages_ in error.message_dict.items():
-        form.add_error(key if key in form.fields else None, messages_)
 
 
 def query_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -235,7 +221,7 @@ def query_reopen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 def query_raise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
-    _require(request, RAISE_PERMISSION)
+    services.require_permission(request.user, RAISE_PERMISSION)
     form = RaiseQueryForm(request.POST or None, initial={"field": request.GET.get("field", "")})
     if request.method == "POST" and form.is_valid():
         try:

@@ -14,10 +14,12 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Max
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +33,7 @@ from responses.scoring.bilag import (
 from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
+from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
@@ -50,6 +53,7 @@ from trialsite.models import (
     QueryStatus,
     SignOffKind,
     Site,
+    SiteMembership,
     SledaiAssessment,
     Study,
     Visit,
@@ -567,10 +571,11 @@ def participant_rescore(*, participant: Participant) -> None:
     participant_recompute_responses(participant=participant)
 
 
-# Sign-offs: a complete visit is source-verified (monitor), then signed (investigator), then
-# locked (data manager). A signed or locked visit's data cannot change until a data manager
+# Sign-offs: a complete visit is source-verified (monitor), then signed (the site's investigator),
+# then locked (data manager). A signed or locked visit's data cannot change until a data manager
 # unlocks it with a reason, which voids its sign-offs; a change to a verified visit voids the
-# verification. Sign-offs never change the scores: the endpoints follow the data.
+# verification. Sign-offs never change the scores: the endpoints follow the data. What the site
+# writes into the record itself (the audit reasons) is in English (trialsite.i18n.recorded_text).
 
 #: The sign-off each step needs in force before it, in the order of the steps.
 PREVIOUS_STEP: dict[str, str | None] = {
@@ -578,8 +583,30 @@ PREVIOUS_STEP: dict[str, str | None] = {
     SignOffKind.SIGNED: SignOffKind.VERIFIED,
     SignOffKind.LOCKED: SignOffKind.SIGNED,
 }
+#: The right each step needs (trialsite.models.Visit's permissions); unlocking needs the lock's.
+STEP_PERMISSIONS: dict[str, str] = {
+    SignOffKind.VERIFIED: "trialsite.verify_visit",
+    SignOffKind.SIGNED: "trialsite.sign_visit",
+    SignOffKind.LOCKED: "trialsite.lock_visit",
+}
+#: Who signs: an investigator of the participant's site, by role (a superuser holds every
+#: permission, but a signature is an investigator's own).
+SIGNING_ROLE = "Investigator"
 #: The sign-offs under which a visit's data cannot change.
 FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
+#: The audit reasons of the steps, as recorded.
+STEP_REASONS: dict[str, str] = {
+    SignOffKind.VERIFIED: "Source verified",
+    SignOffKind.SIGNED: "Signed: " + SIGNATURE_MEANING,
+    SignOffKind.LOCKED: "Locked",
+}
+VOIDED_BY_CHANGE = gettext_lazy("The data changed after source verification: %(reason)s")
+
+
+def require_permission(user: User, permission: str) -> None:
+    """Refuse (PermissionDenied, a 403 page) a user without the right to do what they ask."""
+    if not user.has_perm(permission):
+        raise PermissionDenied
 
 
 def sign_offs_in_force(visit: Visit) -> dict[str, VisitSignOff]:
@@ -602,6 +629,11 @@ def visit_frozen_message(visit: Visit, in_force: Collection[str]) -> str | None:
     return None
 
 
+def visit_is_frozen(visit: Visit) -> bool:
+    """Say whether the visit is signed or locked: its data cannot change."""
+    return visit_frozen_message(visit, sign_offs_in_force(visit)) is not None
+
+
 def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
     """Refuse a change to a signed or locked visit (the caller's transaction rolls back); void
     the source verification of a verified one, saying which change voided it."""
@@ -613,7 +645,7 @@ def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
     if verification is not None:
         if not isinstance(author, User):
             raise ValueError("Only a user's change can void a source verification.")
-        why = _("The data changed after source verification: %(reason)s") % {"reason": reason}
+        why = recorded_text(VOIDED_BY_CHANGE, {"reason": reason})
         _void(verification, author=author, reason=why)
 
 
@@ -624,8 +656,14 @@ def _void(sign_off: VisitSignOff, *, author: User, reason: str) -> None:
     save_with_audit(sign_off, author=author, reason=reason)
 
 
-def _sign_off_errors(visit: Visit, kind: str, in_force: Collection[str]) -> list[str]:
-    """Name what stops the visit from getting this sign-off now."""
+def _has_open_queries(visit: Visit) -> bool:
+    return DataQuery.objects.filter(visit=visit).exclude(status=QueryStatus.CLOSED).exists()
+
+
+def _sign_off_errors(
+    visit: Visit, kind: str, in_force: Mapping[str, VisitSignOff], author: User
+) -> list[str]:
+    """Name what stops the author from giving the visit this sign-off now."""
     if kind in in_force:
         return [_("%(visit)s is already %(step)s.") % {"visit": visit, "step": _label(kind)}]
     previous = PREVIOUS_STEP[kind]
@@ -636,14 +674,28 @@ def _sign_off_errors(visit: Visit, kind: str, in_force: Collection[str]) -> list
             _("%(visit)s must be %(previous)s before it can be %(step)s.")
             % {"visit": visit, "previous": _label(previous), "step": _label(kind)}
         ]
-    if (
-        kind == SignOffKind.SIGNED
-        and DataQuery.objects.filter(visit=visit).exclude(status=QueryStatus.CLOSED).exists()
-    ):
+    if kind in FREEZING_STEPS and _has_open_queries(visit):
         return [
-            _("%(visit)s has open queries: they must be closed before it is signed.")
-            % {"visit": visit}
+            _("%(visit)s has open queries: they must be closed before it is %(step)s.")
+            % {"visit": visit, "step": _label(kind)}
         ]
+    if kind == SignOffKind.SIGNED:
+        return _signer_errors(visit, in_force, author)
+    return []
+
+
+def _signer_errors(visit: Visit, in_force: Mapping[str, VisitSignOff], author: User) -> list[str]:
+    """A visit is signed by an investigator of its participant's site, not by whoever verified
+    it against the source (two people, two checks)."""
+    site = visit.participant.site
+    is_site_investigator = (
+        author.groups.filter(name=SIGNING_ROLE).exists()
+        and SiteMembership.objects.filter(user=author, site=site).exists()
+    )
+    if not is_site_investigator:
+        return [_("Only an investigator of site %(site)s signs its visits.") % {"site": site.code}]
+    if in_force[SignOffKind.VERIFIED].given_by_id == author.pk:
+        return [_("You verified this visit against the source: another person signs it.")]
     return []
 
 
@@ -653,17 +705,29 @@ def _label(kind: str) -> str:
 
 @transaction.atomic
 def _give_sign_off(
-    *, visit: Visit, kind: str, author: User, reason: str, **details: object
+    *,
+    visit: Visit,
+    kind: str,
+    author: User,
+    meaning: str = "",
+    verified_fields: Collection[str] = (),
 ) -> VisitSignOff:
+    require_permission(author, STEP_PERMISSIONS[kind])
     lock_participants([visit.participant_id])
     visit.refresh_from_db()
-    errors = _sign_off_errors(visit, kind, sign_offs_in_force(visit))
+    errors = _sign_off_errors(visit, kind, sign_offs_in_force(visit), author)
     if errors:
         raise ValidationError(errors)
     sign_off = VisitSignOff(
-        visit=visit, kind=kind, given_by=author, given_at=timezone.now(), **details
+        visit=visit,
+        kind=kind,
+        given_by=author,
+        given_by_name=author.get_full_name() or author.get_username(),
+        given_at=timezone.now(),
+        meaning=meaning,
+        verified_fields=list(verified_fields),
     )
-    save_with_audit(sign_off, author=author, reason=reason)
+    save_with_audit(sign_off, author=author, reason=STEP_REASONS[kind])
     return sign_off
 
 
@@ -677,39 +741,49 @@ def visit_verify(
         raise ValueError(f"Unknown fields verified: {sorted(unknown)}")
     ordered = [field for field in QUERY_FIELD_LABELS if field in verified_fields]
     return _give_sign_off(
-        visit=visit,
-        kind=SignOffKind.VERIFIED,
-        author=author,
-        reason=_("Source verified"),
-        verified_fields=ordered,
+        visit=visit, kind=SignOffKind.VERIFIED, author=author, verified_fields=ordered
     )
 
 
-def visit_sign(*, visit: Visit, author: User, password: str) -> VisitSignOff:
-    """Record the investigator's electronic signature of a verified visit without open queries:
-    the investigator's password, entered again, is the signature; it means SIGNATURE_MEANING."""
-    if not author.check_password(password):
+def visit_sign(
+    *, visit: Visit, author: User, password: str, request: HttpRequest | None = None
+) -> VisitSignOff:
+    """Record the electronic signature of a verified visit without open queries by an
+    investigator of its site: their password, entered again, is the signature; it means
+    SIGNATURE_MEANING.
+
+    Given the request (the sign page), the password is checked like a login, so wrong passwords
+    count towards the login lockout (django-axes) and a locked-out user cannot sign.
+    """
+    if request is not None:
+        signer = authenticate(request, username=author.get_username(), password=password)
+        accepted = signer is not None and signer.pk == author.pk
+    else:
+        accepted = author.check_password(password)
+    if not accepted:
         raise ValidationError(
-            {"password": _("This is not your password; the visit was not signed.")}
+            {
+                "password": _(
+                    "This password was not accepted; the visit was not signed. After several "
+                    "wrong passwords, signing is blocked for a while."
+                )
+            }
         )
     return _give_sign_off(
-        visit=visit,
-        kind=SignOffKind.SIGNED,
-        author=author,
-        reason=_("Signed: %(meaning)s") % {"meaning": _(SIGNATURE_MEANING)},
-        meaning=SIGNATURE_MEANING,
+        visit=visit, kind=SignOffKind.SIGNED, author=author, meaning=SIGNATURE_MEANING
     )
 
 
 def visit_lock(*, visit: Visit, author: User) -> VisitSignOff:
-    """Lock a signed visit (data manager)."""
-    return _give_sign_off(visit=visit, kind=SignOffKind.LOCKED, author=author, reason=_("Locked"))
+    """Lock a signed visit without open queries (data manager)."""
+    return _give_sign_off(visit=visit, kind=SignOffKind.LOCKED, author=author)
 
 
 @transaction.atomic
 def visit_unlock(*, visit: Visit, author: User, reason: str) -> list[VisitSignOff]:
     """Reopen a signed or locked visit for changes (data manager): void every sign-off in force,
     with the reason; return them."""
+    require_permission(author, STEP_PERMISSIONS[SignOffKind.LOCKED])
     check_reason(reason)
     lock_participants([visit.participant_id])
     in_force = sign_offs_in_force(visit)

@@ -33,6 +33,7 @@ from trialsite.forms import (
     UnlockForm,
     VerifyForm,
     VisitForm,
+    add_refusal,
 )
 from trialsite.history import visit_changes
 from trialsite.http import AuthenticatedHttpRequest
@@ -300,7 +301,7 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         {
             "visit": visit,
             "status": status,
-            "frozen": status in (VisitStatus.SIGNED, VisitStatus.LOCKED),
+            "frozen": status in FROZEN_STATUSES,
             "actions": _sign_off_actions(request.user, status),
             "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
@@ -311,6 +312,8 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+#: The statuses of a visit whose data cannot change.
+FROZEN_STATUSES = frozenset(VisitStatus(kind) for kind in services.FREEZING_STEPS)
 #: The sign-off step a visit of each status may take next, and the right it needs.
 NEXT_SIGN_OFF = {
     VisitStatus.COMPLETE: ("visit_verify", "trialsite.verify_visit"),
@@ -325,7 +328,7 @@ def _sign_off_actions(user: User, status: VisitStatus) -> list[str]:
     step = NEXT_SIGN_OFF.get(status)
     if step is not None and user.has_perm(step[1]):
         actions.append(step[0])
-    if status in (VisitStatus.SIGNED, VisitStatus.LOCKED) and user.has_perm("trialsite.lock_visit"):
+    if status in FROZEN_STATUSES and user.has_perm("trialsite.lock_visit"):
         actions.append("visit_unlock")
     return actions
 
@@ -338,7 +341,7 @@ class SignOffPage:
     title: StrOrPromise
     explanation: StrOrPromise
     button: StrOrPromise
-    act: Callable[[Visit, User, dict[str, Any]], object]
+    act: Callable[[Visit, AuthenticatedHttpRequest, dict[str, Any]], object]
     done: StrOrPromise
 
 
@@ -351,8 +354,8 @@ SIGN_OFF_PAGES = {
             "data voids the verification."
         ),
         gettext_lazy("Record verification"),
-        lambda visit, user, data: services.visit_verify(
-            visit=visit, author=user, verified_fields=data["verified_fields"]
+        lambda visit, request, data: services.visit_verify(
+            visit=visit, author=request.user, verified_fields=data["verified_fields"]
         ),
         gettext_lazy("Source verification recorded."),
     ),
@@ -361,8 +364,8 @@ SIGN_OFF_PAGES = {
         gettext_lazy("Sign the visit"),
         gettext_lazy(SIGNATURE_MEANING),
         gettext_lazy("Sign"),
-        lambda visit, user, data: services.visit_sign(
-            visit=visit, author=user, password=data["password"]
+        lambda visit, request, data: services.visit_sign(
+            visit=visit, author=request.user, password=data["password"], request=request
         ),
         gettext_lazy("Visit signed."),
     ),
@@ -371,7 +374,7 @@ SIGN_OFF_PAGES = {
         gettext_lazy("Lock the visit"),
         gettext_lazy("A locked visit's data cannot change until a data manager unlocks it."),
         gettext_lazy("Lock"),
-        lambda visit, user, data: services.visit_lock(visit=visit, author=user),
+        lambda visit, request, data: services.visit_lock(visit=visit, author=request.user),
         gettext_lazy("Visit locked."),
     ),
     "visit_unlock": SignOffPage(
@@ -382,8 +385,8 @@ SIGN_OFF_PAGES = {
             "verification; they stay in the audit trail, marked voided."
         ),
         gettext_lazy("Unlock"),
-        lambda visit, user, data: services.visit_unlock(
-            visit=visit, author=user, reason=data["reason"]
+        lambda visit, request, data: services.visit_unlock(
+            visit=visit, author=request.user, reason=data["reason"]
         ),
         gettext_lazy("Visit unlocked: its signature and verification are void."),
     ),
@@ -399,12 +402,12 @@ def _sign_off_view(name: str, permission: str) -> Callable[..., HttpResponse]:
         visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        form = page.form_class(request.POST or None)
+        form = page.form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                page.act(visit, request.user, form.cleaned_data)
+                page.act(visit, request, form.cleaned_data)
             except ValidationError as error:
-                _add_refusal(form, error)
+                add_refusal(form, error)
             else:
                 messages.success(request, str(page.done))
                 return redirect("visit_detail", pk=visit.pk)
@@ -413,15 +416,6 @@ def _sign_off_view(name: str, permission: str) -> Callable[..., HttpResponse]:
         )
 
     return view
-
-
-def _add_refusal(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's refusal on the form: on its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error)
 
 
 visit_verify = _sign_off_view("visit_verify", "trialsite.verify_visit")

@@ -67,7 +67,9 @@ def test_verify_sign_refuse_an_edit_unlock_and_see_the_voided_signature(
     expect(page.get_by_text("I confirm these assessments are accurate.")).to_be_visible()
     page.get_by_label("Your password").fill("not-my-password")
     page.get_by_role("button", name="Sign", exact=True).click()
-    expect(page.get_by_text("This is not your password; the visit was not signed.")).to_be_visible()
+    expect(
+        page.get_by_text("This password was not accepted; the visit was not signed.")
+    ).to_be_visible()
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     screenshot(page, "sign-offs-sign")
     page.get_by_role("button", name="Sign", exact=True).click()

@@ -297,9 +297,8 @@ def test_sign_offs_their_voiding_and_query_messages_are_in_the_trail(
     visit = record_visit(participant_a, "BL", date(2026, 1, 20))
     monitor = UserFactory(username="mon", role="Monitor")
     services.visit_verify(visit=visit, author=monitor)
-    services.visit_sign(
-        visit=visit, author=UserFactory(username="inv", role="Investigator"), password=TEST_PASSWORD
-    )
+    investigator = UserFactory(username="inv", role="Investigator", sites=[participant_a.site])
+    services.visit_sign(visit=visit, author=investigator, password=TEST_PASSWORD)
     services.visit_unlock(visit=visit, author=data_manager, reason="Rash was missed")
     query = DataQuery.objects.create(
         visit=visit, field="pga", raised_by=monitor, raised_at=timezone.now()

@@ -328,7 +328,8 @@ def test_a_correction_and_a_signature_at_once_never_sign_changed_data(
     # other is refused, and a signature in force always signs the data as they are.
     m1 = participant.visits.get(visit_definition__code="M1")
     services.visit_verify(visit=m1, author=UserFactory(role="Monitor"))
-    investigator = UserFactory(role="Investigator")
+    investigator = UserFactory(role="Investigator", sites=[participant.site])
+    data_manager = UserFactory(role="Data manager")
 
     def correct() -> None:
         services.visit_save_assessments(
@@ -357,7 +358,7 @@ def test_a_correction_and_a_signature_at_once_never_sign_changed_data(
             assert pga == Decimal("1.50")
         # Back to the start: unlock if signed, restore the PGA and verify again.
         if "signed" in in_force:
-            services.visit_unlock(visit=m1, author=investigator, reason="test")
+            services.visit_unlock(visit=m1, author=data_manager, reason="test")
         services.visit_save_assessments(
             visit=m1,
             sledai=NONE_PRESENT,

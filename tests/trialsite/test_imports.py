@@ -990,7 +990,7 @@ def test_the_lookback_column_is_optional_and_sets_the_window(three_participants,
     )
 
 
-def test_an_update_of_a_signed_visit_is_refused_on_its_row(three_participants, tmp_path):
+def test_an_update_of_a_signed_visit_is_refused_on_its_row(three_participants, site_a, tmp_path):
     first = write(
         tmp_path,
         "visits.csv",
@@ -1001,7 +1001,7 @@ def test_an_update_of_a_signed_visit_is_refused_on_its_row(three_participants, t
     run("import_visits", *AS_DATA_MANAGER, first)
     bl = Visit.objects.get(participant__participant_id="C-001")
     services.visit_verify(visit=bl, author=UserFactory(role="Monitor"))
-    investigator = UserFactory(role="Investigator")
+    investigator = UserFactory(role="Investigator", sites=[site_a])
     services.visit_sign(visit=bl, author=investigator, password=TEST_PASSWORD)
     state = database_state()
     second = write(

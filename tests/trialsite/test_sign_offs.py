@@ -4,15 +4,20 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from axes.models import AccessAttempt
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from tests.factories import (
     TEST_PASSWORD,
     ParticipantFactory,
+    UserFactory,
     record_visit,
     sledai_answers,
 )
+from tests.pages import admin_visit_form
 from trialsite import services
 from trialsite.history import visit_changes
 from trialsite.models import (
@@ -121,7 +126,10 @@ def test_a_wrong_password_signs_nothing(m3, monitor, investigator_a):
     with pytest.raises(ValidationError) as refusal:
         services.visit_sign(visit=m3, author=investigator_a, password="not-my-password")
     assert refusal.value.message_dict == {
-        "password": ["This is not your password; the visit was not signed."]
+        "password": [
+            "This password was not accepted; the visit was not signed. After several wrong "
+            "passwords, signing is blocked for a while."
+        ]
     }
     assert in_force(m3) == {SignOffKind.VERIFIED}
 
@@ -144,6 +152,79 @@ def test_a_visit_with_an_open_query_cannot_be_signed(m3, monitor, investigator_a
     query.save()
     services.visit_sign(visit=m3, author=investigator_a, password=TEST_PASSWORD)
     assert SignOffKind.SIGNED in in_force(m3)
+
+
+@pytest.mark.parametrize(
+    "signer",
+    ["superuser", "other_site_investigator", "monitor_and_investigator", "coordinator"],
+)
+def test_only_an_investigator_of_the_site_signs(m3, monitor, site_b, signer, coordinator_a):
+    services.visit_verify(visit=m3, author=monitor)
+    author = {
+        "superuser": lambda: UserFactory(is_superuser=True, is_staff=True),
+        "other_site_investigator": lambda: UserFactory(role="Investigator", sites=[site_b]),
+        "monitor_and_investigator": lambda: UserFactory(role="Monitor"),
+        "coordinator": lambda: coordinator_a,
+    }[signer]()
+    if signer == "monitor_and_investigator":
+        author.groups.add(Group.objects.get(name="Investigator"))
+    with pytest.raises((ValidationError, PermissionDenied)):
+        services.visit_sign(visit=m3, author=author, password=TEST_PASSWORD)
+    assert in_force(m3) == {"verified"}
+
+
+def test_whoever_verified_a_visit_does_not_sign_it(m3, investigator_a):
+    # One person holding both roles: the signature is a second check, by another person.
+    investigator_a.groups.add(Group.objects.get(name="Monitor"))
+    services.visit_verify(visit=m3, author=investigator_a)
+    with pytest.raises(ValidationError, match="another person signs it"):
+        services.visit_sign(visit=m3, author=investigator_a, password=TEST_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("step", "role"), [("verify", "Coordinator"), ("lock", "Monitor"), ("unlock", "Investigator")]
+)
+def test_each_step_needs_its_right(m3, monitor, investigator_a, step, role, site_a):
+    if step != "verify":
+        signed(m3, monitor, investigator_a)
+    author = UserFactory(role=role, sites=[site_a])
+    act = {
+        "verify": lambda: services.visit_verify(visit=m3, author=author),
+        "lock": lambda: services.visit_lock(visit=m3, author=author),
+        "unlock": lambda: services.visit_unlock(visit=m3, author=author, reason="Correction"),
+    }[step]
+    with pytest.raises(PermissionDenied):
+        act()
+
+
+def test_the_signature_keeps_the_name_the_signer_had(m3, monitor, investigator_a):
+    investigator_a.first_name, investigator_a.last_name = "Lin", "Wei"
+    investigator_a.save()
+    signed(m3, monitor, investigator_a)
+    investigator_a.first_name, investigator_a.last_name = "Lin", "Zhang"
+    investigator_a.save()
+    signature = m3.sign_offs.get(kind=SignOffKind.SIGNED)
+    assert signature.given_by_name == "Lin Wei"
+
+
+def test_the_audit_reasons_the_site_writes_are_english_in_any_language(
+    m3, monitor, investigator_a, coordinator_a
+):
+    with translation.override("zh-hans"):
+        services.visit_verify(visit=m3, author=monitor)
+        correct_m3(m3, coordinator_a, sledai={"arthritis"}, reason="原始记录有关节炎")
+    verification = m3.sign_offs.get()
+    assert verification.void_reason == (
+        "The data changed after source verification: 原始记录有关节炎"
+    )
+    assert verification.history.earliest("history_id").history_change_reason == "Source verified"
+
+
+def test_an_open_query_blocks_the_lock_too(m3, monitor, investigator_a, data_manager):
+    signed(m3, monitor, investigator_a)
+    DataQuery.objects.create(visit=m3, field="pga", raised_by=monitor, raised_at=timezone.now())
+    with pytest.raises(ValidationError, match="open queries"):
+        services.visit_lock(visit=m3, author=data_manager)
 
 
 def test_a_visit_is_locked_only_after_its_signature(m3, monitor, investigator_a, data_manager):
@@ -303,7 +384,7 @@ def test_signing_on_the_page_checks_the_password(client, m3, monitor, investigat
     assert SIGNATURE_MEANING in form
     refused = client.post(url, {"password": "wrong"})
     assert refused.status_code == 200
-    assert "This is not your password" in refused.content.decode()
+    assert "This password was not accepted" in refused.content.decode()
     assert client.post(url, {"password": TEST_PASSWORD}).url == reverse(
         "visit_detail", args=[m3.pk]
     )
@@ -336,6 +417,38 @@ def test_unlocking_on_the_page_needs_a_reason(client, m3, monitor, investigator_
     page = client.get(reverse("visit_detail", args=[m3.pk])).content.decode()
     assert "voided" in page
     assert "Lab value corrected by the site" in page
+
+
+def test_wrong_signing_passwords_count_towards_the_login_lockout(
+    client, m3, monitor, investigator_a
+):
+    services.visit_verify(visit=m3, author=monitor)
+    client.force_login(investigator_a)
+    url = reverse("visit_sign", args=[m3.pk])
+    for _attempt in range(5):
+        client.post(url, {"password": "guess"})
+    assert AccessAttempt.objects.get(username=investigator_a.username).failures_since_start == 5
+    # Locked out like a login: even the right password signs nothing for a while.
+    assert client.post(url, {"password": TEST_PASSWORD}).status_code == 429
+    assert in_force(m3) == {"verified"}
+
+
+def test_an_admin_inline_change_voids_the_verification(admin_client, m3, monitor):
+    services.visit_verify(visit=m3, author=monitor)
+    url = reverse("admin:trialsite_visit_change", args=[m3.pk])
+    data = admin_visit_form(
+        admin_client,
+        m3,
+        pga="1.30",
+        sledai=m3.sledai.answers(),
+        bilag=m3.bilag.grades(),
+        reason="Clinic letter says 1.3",
+    )
+    assert admin_client.post(url, data).status_code == 302
+    assert Visit.objects.get(pk=m3.pk).pga.score == Decimal("1.30")
+    verification = m3.sign_offs.get()
+    assert not verification.in_force
+    assert verification.void_reason.endswith("Clinic letter says 1.3")
 
 
 def test_a_signed_visit_is_read_only_in_admin(admin_client, m3, monitor, investigator_a):

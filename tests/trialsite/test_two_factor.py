@@ -7,7 +7,7 @@ from base64 import b32decode
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -416,3 +416,12 @@ def test_the_qr_code_names_the_site_and_the_user_for_the_app(data_manager):
     url = device.config_url
     assert url.startswith("otpauth://totp/SLE%20CAR-T%20trial%3Adm?secret=")
     assert url.endswith("&issuer=SLE%20CAR-T%20trial")
+
+
+def test_a_data_manager_right_given_directly_still_needs_a_second_factor(db):
+    # The rule follows the rights, not the role's name: renaming the role or granting a right
+    # to one user does not drop the second factor.
+    user = UserFactory(username="lock_only")
+    assert not second_factor_required(user)
+    user.user_permissions.add(Permission.objects.get(codename="lock_visit"))
+    assert second_factor_required(User.objects.get(pk=user.pk))

@@ -457,6 +457,15 @@ class Migration(migrations.Migration):
                         verbose_name="step",
                     ),
                 ),
+                (
+                    "given_by_name",
+                    models.CharField(
+                        help_text="The full name of who gave it, as it was when they gave it.",
+                        max_length=300,
+                        validators=[trialsite.validators.validate_single_line_text],
+                        verbose_name="name",
+                    ),
+                ),
                 ("given_at", models.DateTimeField(verbose_name="at")),
                 ("meaning", models.CharField(blank=True, max_length=200, validators=[trialsite.validators.validate_single_line_text], verbose_name="meaning")),
                 (
@@ -617,6 +626,15 @@ class Migration(migrations.Migration):
                         ],
                         max_length=20,
                         verbose_name="step",
+                    ),
+                ),
+                (
+                    "given_by_name",
+                    models.CharField(
+                        help_text="The full name of who gave it, as it was when they gave it.",
+                        max_length=300,
+                        validators=[trialsite.validators.validate_single_line_text],
+                        verbose_name="name",
                     ),
                 ),
                 ("given_at", models.DateTimeField(verbose_name="at")),
@@ -800,6 +818,18 @@ class Migration(migrations.Migration):
                 ),
                 name="visit_sign_off_voided_with_author_and_reason",
                 violation_error_message="A voided sign-off names who voided it and why.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="visitsignoff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "signed"), ("meaning", "I confirm these assessments are accurate.")),
+                    models.Q(models.Q(("kind", "signed"), _negated=True), ("meaning", "")),
+                    _connector="OR",
+                ),
+                name="visit_sign_off_signature_has_its_meaning",
+                violation_error_message="A signature, and only a signature, has a meaning.",
             ),
         ),
         migrations.RunPython(protect, unprotect),
