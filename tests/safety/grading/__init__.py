@@ -1,0 +1,1 @@
+"""Tests of the pure safety grading rules (no database)."""
