@@ -224,3 +224,24 @@ def build_cohort(
             )
         people[participant_id] = participant
     return people
+
+
+#: A small cohort's visits: BL (arthritis 4 + rash 2 = 6) and Month 3 (0), PGA 1.00 and
+#: every BILAG-2004 system E at both: an SRI-4 responder at Month 3.
+BL_AND_M3 = {
+    "BL": VisitRow(date(2026, 2, 2), {"arthritis", "rash"}, "1.00"),
+    "M3": VisitRow(date(2026, 5, 10), set(), "1.00"),
+}
+
+
+def with_bl_and_m3(site: str) -> ParticipantRow:
+    """A girl of 12 at ``site``, enrolled 2026-01-05 and infused 2026-02-09, with BL_AND_M3."""
+    return ParticipantRow(
+        site,
+        "F",
+        12,
+        100_000,
+        enrolled=date(2026, 1, 5),
+        infused=date(2026, 2, 9),
+        visits=BL_AND_M3,
+    )

@@ -390,19 +390,10 @@ def visit_save_assessments(
     if visit.entry_status != entry_status:
         visit.entry_status = entry_status
         rows.append(visit)
-    if _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason):
-        visit_data_changed(visit=visit, author=author, reason=reason)
-    return visit_save_assessment_rows(visit=visit, rows=rows, author=author, reason=reason)
-
-
-@transaction.atomic
-def visit_save_assessment_rows(
-    *, visit: Visit, rows: list[models.Model], author: Author, reason: str
-) -> Visit:
-    """Save assessment rows already filled in (by a form or the admin) and rescore the visit."""
-    lock_participants([visit.participant_id])
-    saved = [save_with_audit(row, author=author, reason=reason) for row in rows]
-    if any(saved):
+    changed = _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason)
+    for row in rows:
+        changed |= save_with_audit(row, author=author, reason=reason)  # saves only a change
+    if changed:
         visit_data_changed(visit=visit, author=author, reason=reason)
     participant_rescore(participant=visit.participant)
     return visit

@@ -19,13 +19,12 @@ from tests.factories import (
     NONE_PRESENT,
     TEST_PASSWORD,
     ParticipantFactory,
-    ParticipantRow,
     SiteFactory,
     UserFactory,
-    VisitRow,
     build_cohort,
     grades,
     record_visit,
+    with_bl_and_m3,
 )
 from tests.trialsite.test_concurrency import run_together
 from trialsite import queries, selectors, services
@@ -40,24 +39,6 @@ from trialsite.models import (
     QueryStatus,
     Visit,
 )
-
-#: BL: arthritis 4 + rash 2 = 6, PGA 1.00; Month 3: 0, PGA 1.00 (an SRI-4 responder).
-BL_AND_M3 = {
-    "BL": VisitRow(date(2026, 2, 2), {"arthritis", "rash"}, "1.00"),
-    "M3": VisitRow(date(2026, 5, 10), set(), "1.00"),
-}
-
-
-def with_bl_and_m3(site: str) -> ParticipantRow:
-    return ParticipantRow(
-        site,
-        "F",
-        12,
-        100_000,
-        enrolled=date(2026, 1, 5),
-        infused=date(2026, 2, 9),
-        visits=BL_AND_M3,
-    )
 
 
 @pytest.fixture

@@ -8,45 +8,20 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from responses.scoring.bilag import BILAG_SYSTEMS
-from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import (
+    ALL_E,
+    NONE_PRESENT,
     ParticipantFactory,
-    ParticipantRow,
     SiteFactory,
     UserFactory,
-    VisitRow,
     build_cohort,
     grades,
     record_visit,
+    with_bl_and_m3,
 )
 from tests.pages import opened_version
 from trialsite import services
 from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
-
-NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
-ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
-
-
-#: Each participant of the cohort: BL (arthritis 4 + rash 2 = 6) and Month 3 (0), PGA 1.00 and
-#: every BILAG-2004 system E at both.
-BL_AND_M3 = {
-    "BL": VisitRow(date(2026, 2, 2), {"arthritis", "rash"}, "1.00"),
-    "M3": VisitRow(date(2026, 5, 10), set(), "1.00"),
-}
-
-
-def with_bl_and_m3(site: str) -> ParticipantRow:
-    """A girl of 12 at ``site``, enrolled 2026-01-05 and infused 2026-02-09, with BL_AND_M3."""
-    return ParticipantRow(
-        site,
-        "F",
-        12,
-        100_000,
-        enrolled=date(2026, 1, 5),
-        infused=date(2026, 2, 9),
-        visits=BL_AND_M3,
-    )
 
 
 @pytest.fixture
