@@ -97,6 +97,8 @@ def reference_data(transactional_db):
         audit.grant_export_audit_trail(django_apps, None)
         sign_offs = import_module("trialsite.migrations.0013_sign_offs_and_queries")
         sign_offs.grant_sign_off_and_query_rights(django_apps, None)
+        safety = import_module("safety.migrations.0002_history_append_only_and_roles")
+        safety.grant_safety_rights(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 Dates are relative to the day of loading, so the cohort always looks current: five participants
 have reached Month 3 (four SRI-4 responders; S03-005 keeps proteinuria, so SLEDAI-2K falls by 2)
-and six are earlier in follow-up. Each descriptor present at baseline resolves by a study day or
+and six are earlier in follow-up. As in the seed study, nine had grade 1 CRS and two grade 1
+ICANS, none higher. Each descriptor present at baseline resolves by a study day or
 persists (None); a visit shows the descriptors not yet resolved by its target day.
 """
 
@@ -20,6 +21,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
+from safety import services as safety_services
+from safety.models import (
+    ConsciousnessChoice,
+    CrsEpisode,
+    HypotensionChoice,
+    IcansEpisode,
+    MotorChoice,
+    OxygenChoice,
+    RaisedIcpChoice,
+    SeizureChoice,
+)
 from trialsite import services
 from trialsite.models import (
     Participant,
@@ -347,6 +359,94 @@ def _sign_off(participant: Participant) -> None:
 
 
 @dataclass(frozen=True)
+class DemoCrs:
+    onset_day: int  # study day of onset (the infusion is day 0)
+    days: int  # duration, onset and resolution days both counted
+    max_temp_c: str
+    fever_masked: bool = False
+    tocilizumab: bool = False
+
+
+@dataclass(frozen=True)
+class DemoIcans:
+    onset_day: int
+    days: int
+    tool_score: int  # CAPD for the children aged 12 or under at onset, ICE for the others
+
+
+#: As in the seed study: grade 1 CRS (fever only) in 9 of the 11 infused children, none higher.
+DEMO_CRS = {
+    "S01-001": DemoCrs(1, 3, "38.6"),
+    "S01-002": DemoCrs(2, 2, "38.2"),
+    "S02-003": DemoCrs(1, 4, "39.4", tocilizumab=True),
+    "S02-004": DemoCrs(3, 2, "38.0"),
+    "S03-005": DemoCrs(1, 2, "38.9"),
+    "S01-006": DemoCrs(2, 3, "38.4"),
+    "S01-007": DemoCrs(1, 2, "37.6", fever_masked=True, tocilizumab=True),
+    "S02-008": DemoCrs(2, 2, "38.3"),
+    "S03-011": DemoCrs(1, 3, "38.7"),
+}
+#: Grade 1 ICANS in 2 of the 11: CAPD 3 at age 11, ICE 8 at age 16.
+DEMO_ICANS = {"S01-002": DemoIcans(5, 2, 3), "S02-003": DemoIcans(4, 2, 8)}
+
+
+#: The demo investigator (site S02) has confirmed the grades of S02's episodes; the others await
+#: their investigator.
+DEMO_CONFIRMED_SITE = "S02"
+
+
+def _load_safety(participant: Participant, author: AbstractBaseUser) -> None:
+    """Record the demo participant's CRS and ICANS episodes through the safety services."""
+    infusion = cast(date, participant.infusion_date)
+    episodes: list[CrsEpisode | IcansEpisode] = []
+    crs = DEMO_CRS.get(participant.participant_id)
+    if crs is not None:
+        onset = infusion + timedelta(days=crs.onset_day)
+        crs_episode = safety_services.crs_episode_save(
+            episode=CrsEpisode(
+                participant=participant,
+                onset_date=onset,
+                resolution_date=onset + timedelta(days=crs.days - 1),
+                max_temp_c=Decimal(crs.max_temp_c),
+                fever_masked=crs.fever_masked,
+                hypotension=HypotensionChoice.NONE,
+                oxygen=OxygenChoice.NONE,
+                tocilizumab=crs.tocilizumab,
+                corticosteroids=False,
+                died_of_crs=False,
+            ),
+            author=author,
+            reason=DEMO_REASON,
+        )
+        episodes.append(crs_episode)
+    icans = DEMO_ICANS.get(participant.participant_id)
+    if icans is not None:
+        onset = infusion + timedelta(days=icans.onset_day)
+        icans_episode = safety_services.icans_episode_save(
+            episode=IcansEpisode(
+                participant=participant,
+                onset_date=onset,
+                resolution_date=onset + timedelta(days=icans.days - 1),
+                tool=safety_services.icans_tool_for(participant, onset),
+                tool_score=icans.tool_score,
+                unable_to_perform=False,
+                consciousness=ConsciousnessChoice.ALERT,
+                seizure=SeizureChoice.NONE,
+                motor=MotorChoice.NONE,
+                raised_icp=RaisedIcpChoice.NONE,
+                died_of_icans=False,
+            ),
+            author=author,
+            reason=DEMO_REASON,
+        )
+        episodes.append(icans_episode)
+    if participant.site.code == DEMO_CONFIRMED_SITE:
+        investigator = User.objects.get(username="investigator")
+        for episode in episodes:
+            safety_services.episode_confirm(episode=episode, author=investigator)
+
+
+@dataclass(frozen=True)
 class DemoLoadResult:
     participants_created: list[str]
     #: The demo users whose second factor ``demo_code`` gives.
@@ -379,6 +479,7 @@ def load_demo(*, today: date) -> DemoLoadResult:
         if demo.participant_id not in existing
     ]
     for participant in created:
+        _load_safety(participant, admin)
         _sign_off(participant)
     with_demo_device = set(
         TOTPDevice.objects.filter(name=DEMO_DEVICE_NAME, confirmed=True).values_list(

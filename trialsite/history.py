@@ -31,6 +31,7 @@ from django.db.models.functions import Lag
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
 
+from safety.models import CrsEpisode, IcansEpisode
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     VISIT_RECORD_MODELS,
@@ -460,7 +461,8 @@ class AuditSource:
 def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
     """Return the histories of the participants whose ids ``participant_ids`` (a values query)
     holds: their own records, their missed visits, their visits (deleted ones included), every
-    record of those visits (VISIT_RECORD_MODELS), their sign-offs and their queries."""
+    record of those visits (VISIT_RECORD_MODELS), their sign-offs, their queries and their CRS
+    and ICANS episodes."""
     visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
     return [
         AuditSource(
@@ -497,7 +499,25 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
             _query_message_name,
             visit="query_visit_id",
         ),
+        AuditSource(
+            CrsEpisode.history.filter(participant_id__in=participant_ids),
+            _crs_episode_name,
+            participant="participant_id",
+        ),
+        AuditSource(
+            IcansEpisode.history.filter(participant_id__in=participant_ids),
+            _icans_episode_name,
+            participant="participant_id",
+        ),
     ]
+
+
+def _crs_episode_name(record: Any) -> str:
+    return str(_("CRS episode from %(date)s") % {"date": record.onset_date.isoformat()})
+
+
+def _icans_episode_name(record: Any) -> str:
+    return str(_("ICANS episode from %(date)s") % {"date": record.onset_date.isoformat()})
 
 
 def _study_name(record: Any) -> str:

@@ -5,6 +5,9 @@ in file order through trialsite.services inside one transaction, one savepoint p
 service's ValidationError is recorded against its row and the run goes on to find further
 problems. If any row has a problem, or on a dry run, the whole transaction is rolled back.
 Scores and endpoints are recomputed by the services, never here.
+
+The reading, cell parsing and row applying helpers are shared with the other imports (the
+safety episodes of safety.imports).
 """
 
 import csv
@@ -465,11 +468,13 @@ class RowParser:
         self.ok = False
 
 
-def _required(parse: Callable[[str], T]) -> Callable[[str], T]:
+def required(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """Return a parser of a required cell (see parse_required)."""
     return lambda cell: parse_required(cell, parse)
 
 
-def _optional(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+def optional(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+    """Return a parser of an optional cell, empty meaning None (see parse_optional)."""
     return lambda cell: parse_optional(cell, parse)
 
 
@@ -496,7 +501,7 @@ def _validation_problems(
     return problems
 
 
-def _apply_rows(
+def apply_rows(
     rows: list[tuple[CsvRow, T]],
     apply: Callable[[CsvRow, T], None],
     column_of: Callable[[str], str],
@@ -521,13 +526,15 @@ def _apply_rows(
 
 
 @transaction.atomic
-def _run(
+def run_import(
     report: ImportReport,
     apply_all: Callable[[], None],
     *,
     study: Study,
     participant_ids: Iterable[int],
 ) -> ImportReport:
+    """Apply every row in one transaction; roll it all back if any row has a problem or on a
+    dry run."""
     # Take every lock the import needs up front, in the site's lock order (trialsite.locks), so
     # an import never waits for a lock while holding another that a concurrent write wants.
     lock_study(study.pk)
@@ -564,17 +571,17 @@ def parse_participant_rows(
     seen: dict[str, int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", _required(_text))
-        site = cells.cell("site", _required(_text))
+        participant_id = cells.cell("participant_id", required(_text))
+        site = cells.cell("site", required(_text))
         if site is not None and not create_sites and site not in known_sites:
             cells.fail("site", _("unknown site code (use --create-sites to create it)."))
-        sex = cells.cell("sex", _required(parse_sex))
-        age_at_enrollment = cells.cell("age_at_enrollment", _required(parse_age))
-        enrollment_date = cells.cell("enrollment_date", _required(parse_date))
-        infusion_date = cells.cell("infusion_date", _optional(parse_date))
-        dose_cells_per_kg = cells.cell("dose_cells_per_kg", _optional(parse_dose))
-        treatment_failure_date = cells.cell("treatment_failure_date", _optional(parse_date))
-        withdrawal_date = cells.cell("withdrawal_date", _optional(parse_date))
+        sex = cells.cell("sex", required(parse_sex))
+        age_at_enrollment = cells.cell("age_at_enrollment", required(parse_age))
+        enrollment_date = cells.cell("enrollment_date", required(parse_date))
+        infusion_date = cells.cell("infusion_date", optional(parse_date))
+        dose_cells_per_kg = cells.cell("dose_cells_per_kg", optional(parse_dose))
+        treatment_failure_date = cells.cell("treatment_failure_date", optional(parse_date))
+        withdrawal_date = cells.cell("withdrawal_date", optional(parse_date))
         if participant_id is not None:
             if participant_id in seen:
                 cells.fail(
@@ -686,9 +693,9 @@ def import_participants(
             del report.sites_created[sites_before:]
             raise
 
-    return _run(
+    return run_import(
         report,
-        lambda: _apply_rows(parsed, apply, _participant_column, report.problems),
+        lambda: apply_rows(parsed, apply, _participant_column, report.problems),
         study=study,
         participant_ids=Participant.objects.filter(
             study=study, participant_id__in=[values.participant_id for _row, values in parsed]
@@ -751,11 +758,11 @@ def parse_visit_rows(
     seen: dict[tuple, int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", _required(_text))
+        participant_id = cells.cell("participant_id", required(_text))
         participant = participants.get(participant_id) if participant_id is not None else None
         if participant_id is not None and participant is None:
             cells.fail("participant_id", _("there is no participant with this ID in the study."))
-        code = cells.cell("visit", _required(_text))
+        code = cells.cell("visit", required(_text))
         definition = definitions.get(code) if code is not None else None
         if code is not None and definition is None:
             cells.fail(
@@ -763,8 +770,8 @@ def parse_visit_rows(
                 _("not a visit code of the study's schedule (%(codes)s).")
                 % {"codes": ", ".join(definitions)},
             )
-        visit_date = cells.cell("visit_date", _required(parse_date))
-        pga = cells.cell("pga", answer_parser(_optional(parse_pga)))
+        visit_date = cells.cell("visit_date", required(parse_date))
+        pga = cells.cell("pga", answer_parser(optional(parse_pga)))
         sledai = {
             name: cells.cell(column, answer_parser(parse_sledai))
             for column, name in SLEDAI_COLUMNS.items()
@@ -774,7 +781,7 @@ def parse_visit_rows(
             for column, name in BILAG_COLUMNS.items()
         }
         not_done = frozenset(answer for answer in ANSWERS if row.cells[answer] == NOT_DONE)
-        lookback_days = cells.cell("sledai_lookback_days", _optional(parse_lookback_days))
+        lookback_days = cells.cell("sledai_lookback_days", optional(parse_lookback_days))
         if participant is not None and definition is not None and visit_date is not None:
             key = (participant_id, code, visit_date if definition.repeatable else None)
             if key in seen:
@@ -945,9 +952,9 @@ def import_visits(
         else:
             report.unchanged.append(values.label)
 
-    return _run(
+    return run_import(
         report,
-        lambda: _apply_rows(parsed, apply, _visit_column, report.problems),
+        lambda: apply_rows(parsed, apply, _visit_column, report.problems),
         study=study,
         participant_ids=[participant.pk for participant in participants.values()],
     )

@@ -33,6 +33,7 @@ from responses.scoring.bilag import (
 from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
+from safety.checks import participant_episode_errors
 from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
@@ -124,9 +125,12 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
     save_with_audit(participant, author=author, reason=reason)
-    errors = baseline_infusion_errors(participant, infusion_date=participant.infusion_date)
+    errors = participant_episode_errors(participant)
+    baseline = baseline_infusion_errors(participant, infusion_date=participant.infusion_date)
+    if baseline:
+        errors.setdefault("infusion_date", []).extend(baseline)
     if errors:
-        raise ValidationError({"infusion_date": errors})
+        raise ValidationError(errors)
     participant_recompute_responses(participant=participant)
     return participant
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("lab-suggestions/", views.lab_suggestions, name="lab_suggestions"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("reports/", include("responses.urls")),
+    path("", include("safety.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("trialsite.two_factor.urls")),

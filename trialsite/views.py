@@ -20,6 +20,7 @@ from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import sledai_suggestions
 from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
+from safety import display as safety_display
 from trialsite import query_views, selectors, services
 from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
@@ -151,6 +152,12 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             "rows": selectors.participant_timeline(participant, timezone.localdate()),
             "endpoints": Endpoint.choices,
             "bilag_systems": BILAG_SYSTEMS,
+            # Two queries however many episodes: their confirming investigators come along.
+            "safety_rows": safety_display.episode_rows(
+                participant,
+                crs=participant.crs_episodes.select_related("confirmed_by").order_by("pk"),
+                icans=participant.icans_episodes.select_related("confirmed_by").order_by("pk"),
+            ),
         },
     )
 

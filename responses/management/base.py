@@ -1,4 +1,4 @@
-"""What the two CSV export commands share: --study, --as-of, --out, and writing the file."""
+"""What the CSV export commands share: --study, --as-of, --out, and writing the file."""
 
 import io
 from argparse import ArgumentParser
@@ -29,8 +29,8 @@ class ExportCommand(BaseCommand):
             "--as-of",
             metavar="YYYY-MM-DD",
             help=_(
-                "The data cut: only participants enrolled and visits dated on or before it "
-                "count (default today)."
+                "The data cut: only participants enrolled, visits dated and safety episodes "
+                "starting on or before it count (default today)."
             ),
         )
 

@@ -20,9 +20,9 @@ class Hypotension(StrEnum):
     """Name the hypotension level of a CRS episode (vasopressin is not counted as a second)."""
 
     NONE = "none"
-    WITHOUT_VASOPRESSORS = "without_vasopressors"
+    NO_VASOPRESSOR = "no_vasopressor"
     ONE_VASOPRESSOR = "one_vasopressor"
-    SEVERAL_VASOPRESSORS = "several_vasopressors"
+    MULTIPLE_VASOPRESSORS = "multiple_vasopressors"
 
 
 class Oxygen(StrEnum):
@@ -32,7 +32,7 @@ class Oxygen(StrEnum):
     #: Low-flow nasal cannula <= 6 L/min or blow-by.
     LOW_FLOW = "low_flow"
     #: High-flow nasal cannula > 6 L/min, face mask, non-rebreather or Venturi mask.
-    HIGH_FLOW_OR_MASK = "high_flow_or_mask"
+    HIGH_FLOW = "high_flow"
     #: CPAP, BiPAP, intubation and mechanical ventilation.
     POSITIVE_PRESSURE = "positive_pressure"
 
@@ -49,15 +49,15 @@ class CrsDomain(StrEnum):
 #: Grade given by each hypotension level once there is (possibly masked) fever (spec section 6).
 HYPOTENSION_GRADE: dict[Hypotension, int] = {
     Hypotension.NONE: 1,
-    Hypotension.WITHOUT_VASOPRESSORS: 2,
+    Hypotension.NO_VASOPRESSOR: 2,
     Hypotension.ONE_VASOPRESSOR: 3,
-    Hypotension.SEVERAL_VASOPRESSORS: 4,
+    Hypotension.MULTIPLE_VASOPRESSORS: 4,
 }
 #: Grade given by each oxygen level once there is (possibly masked) fever (spec section 6).
 OXYGEN_GRADE: dict[Oxygen, int] = {
     Oxygen.NONE: 1,
     Oxygen.LOW_FLOW: 2,
-    Oxygen.HIGH_FLOW_OR_MASK: 3,
+    Oxygen.HIGH_FLOW: 3,
     Oxygen.POSITIVE_PRESSURE: 4,
 }
 

@@ -24,8 +24,8 @@ ICANS_DEATH_GRADE = 5
 class EncephalopathyTool(StrEnum):
     """Name the encephalopathy assessment tool."""
 
-    ICE = "ICE"
-    CAPD = "CAPD"
+    ICE = "ice"
+    CAPD = "capd"
 
 
 class UnableToPerform(Enum):
@@ -44,7 +44,7 @@ class Consciousness(StrEnum):
     ALERT = "alert"
     AWAKENS_SPONTANEOUSLY = "awakens_spontaneously"
     AWAKENS_TO_VOICE = "awakens_to_voice"
-    AWAKENS_ONLY_TO_TOUCH = "awakens_only_to_touch"
+    AWAKENS_TO_TOUCH = "awakens_to_touch"
     #: Unarousable, or needing vigorous or repeated touch; stupor or coma.
     UNAROUSABLE = "unarousable"
 
@@ -93,7 +93,7 @@ CONSCIOUSNESS_GRADE: dict[Consciousness, int] = {
     Consciousness.ALERT: 0,
     Consciousness.AWAKENS_SPONTANEOUSLY: 1,
     Consciousness.AWAKENS_TO_VOICE: 2,
-    Consciousness.AWAKENS_ONLY_TO_TOUCH: 3,
+    Consciousness.AWAKENS_TO_TOUCH: 3,
     Consciousness.UNAROUSABLE: 4,
 }
 SEIZURE_GRADE: dict[Seizure, int] = {
@@ -205,17 +205,17 @@ def encephalopathy_grade(
     expected = tool_for_age(age_at_onset)
     if tool != expected:
         raise ValueError(
-            f"{tool} is not used at age {age_at_onset}: participants over "
+            f"{tool.name} is not used at age {age_at_onset}: participants over "
             f"{ICE_MIN_AGE_EXCLUSIVE} are assessed with ICE and children aged "
-            f"{ICE_MIN_AGE_EXCLUSIVE} or under with CAPD. Enter the {expected} score instead."
+            f"{ICE_MIN_AGE_EXCLUSIVE} or under with CAPD. Enter the {expected.name} score instead."
         )
     if score is UNABLE_TO_PERFORM:
         return UNABLE_TO_PERFORM_GRADE
     maximum = ICE_MAX_SCORE if tool == EncephalopathyTool.ICE else CAPD_MAX_SCORE
     if isinstance(score, bool) or not isinstance(score, int):
-        raise ValueError(f"The {tool} score must be a whole number 0-{maximum}, not {score!r}")
+        raise ValueError(f"The {tool.name} score must be a whole number 0-{maximum}, not {score!r}")
     if not 0 <= score <= maximum:
-        raise ValueError(f"The {tool} score {score} is outside 0-{maximum}")
+        raise ValueError(f"The {tool.name} score {score} is outside 0-{maximum}")
     return _ice_grade(score) if tool == EncephalopathyTool.ICE else _capd_grade(score)
 
 

@@ -31,6 +31,7 @@ LIST_VIEWS = {
     "audit_export": lambda: reverse("audit_export"),
     "record_status": lambda: reverse("record_status"),
     "query_list": lambda: reverse("query_list"),
+    "report_safety": lambda: reverse("report_safety"),
 }
 #: The sign-off pages of a visit, each with the role that may use it.
 SIGN_OFF_VIEWS = {
@@ -45,6 +46,13 @@ ACCOUNT_VIEWS = {"two_factor_verify", "two_factor_setup", "account_security"}
 # A query's pages and raising one on a visit: their site boundary (404) and rights (403) are
 # tested in tests/trialsite/test_queries.py.
 QUERY_VIEWS = {"query_detail", "query_answer", "query_close", "query_reopen", "query_raise"}
+# A CRS or ICANS episode's pages: their site boundary (404) and rights (403) are tested in
+# tests/safety/test_views.py.
+SAFETY_VIEWS = {
+    f"{kind}_episode_{page}"
+    for kind in ("crs", "icans")
+    for page in ("create", "detail", "edit", "confirm")
+}
 NOT_OURS = {"admin"}
 
 
@@ -95,7 +103,7 @@ OBJECT_VIEWS = PARTICIPANT_VIEWS + VISIT_VIEWS
 def test_every_view_is_covered():
     names = url_names(get_resolver().url_patterns)
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
-    covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS
+    covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

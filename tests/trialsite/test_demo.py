@@ -10,6 +10,7 @@ from django.db import transaction
 
 from responses.scoring.common import Outcome
 from responses.scoring.sri import Assessment, sri, treatment_failed
+from safety.models import CrsEpisode, IcansEpisode
 from trialsite.demo import load_demo
 from trialsite.models import Participant, Site, Visit
 
@@ -102,6 +103,19 @@ def test_the_other_six_are_earlier_in_follow_up(demo):
 def test_demo_shows_one_out_of_window_visit(demo):
     flagged = [str(v) for v in Visit.objects.select_related("participant") if v.in_window is False]
     assert flagged == ["S02-004 M1"]
+
+
+def test_demo_has_the_seed_studys_safety_figures(demo):
+    # Grade 1 CRS in 9 of the 11 infused children, grade 1 ICANS in 2, nothing of grade 2 or more.
+    crs = CrsEpisode.objects.values_list("participant__participant_id", "grade")
+    icans = IcansEpisode.objects.values_list("participant__participant_id", "grade")
+    assert len({participant for participant, _grade in crs}) == 9
+    assert {grade for _participant, grade in crs} == {1}
+    assert sorted(icans) == [("S01-002", 1), ("S02-003", 1)]
+    # The site S02's investigator confirmed the grades of S02's episodes; the others await it.
+    confirmed = CrsEpisode.objects.filter(confirmed_by__username="investigator")
+    assert {e.participant.site.code for e in confirmed} == {"S02"}
+    assert CrsEpisode.objects.filter(confirmed_by__isnull=True).count() == 6
 
 
 def test_demo_data_carries_its_audit_reason(demo):

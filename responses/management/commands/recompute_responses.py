@@ -5,12 +5,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from responses.services import recompute_all_responses, stale_results
+from safety.checks import stale_grades
 
 
 class Command(BaseCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Recompute every visit score and endpoint result from the stored data. With --check, "
-        "write nothing: list each stored result that differs from a fresh computation."
+        "write nothing: list each stored result, and each stored CRS or ICANS grade, that "
+        "differs from a fresh computation."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -22,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, check: bool, **options) -> None:
         if check:
-            problems = stale_results()
+            problems = [*stale_results(), *stale_grades()]
             for problem in problems:
                 self.stdout.write(problem)
             if problems:

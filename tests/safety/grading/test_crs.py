@@ -71,9 +71,9 @@ def test_fever_alone_is_grade_1_and_below_38_unmasked_is_no_crs(
 @pytest.mark.parametrize(
     ("hypotension", "oxygen"),
     [
-        (Hypotension.SEVERAL_VASOPRESSORS, Oxygen.NONE),
+        (Hypotension.MULTIPLE_VASOPRESSORS, Oxygen.NONE),
         (Hypotension.NONE, Oxygen.POSITIVE_PRESSURE),
-        (Hypotension.ONE_VASOPRESSOR, Oxygen.HIGH_FLOW_OR_MASK),
+        (Hypotension.ONE_VASOPRESSOR, Oxygen.HIGH_FLOW),
     ],
     ids=["several-vasopressors", "positive-pressure", "both"],
 )
@@ -90,9 +90,9 @@ def test_hypotension_or_hypoxia_without_fever_is_no_crs(hypotension, oxygen) -> 
 @pytest.mark.parametrize(
     ("hypotension", "grade"),
     [
-        (Hypotension.WITHOUT_VASOPRESSORS, 2),
+        (Hypotension.NO_VASOPRESSOR, 2),
         (Hypotension.ONE_VASOPRESSOR, 3),
-        (Hypotension.SEVERAL_VASOPRESSORS, 4),
+        (Hypotension.MULTIPLE_VASOPRESSORS, 4),
     ],
     ids=lambda value: str(value),
 )
@@ -105,7 +105,7 @@ def test_each_hypotension_level_drives_its_grade(hypotension, grade) -> None:
     ("oxygen", "grade"),
     [
         (Oxygen.LOW_FLOW, 2),
-        (Oxygen.HIGH_FLOW_OR_MASK, 3),
+        (Oxygen.HIGH_FLOW, 3),
         (Oxygen.POSITIVE_PRESSURE, 4),
     ],
     ids=lambda value: str(value),
@@ -119,13 +119,13 @@ def test_each_oxygen_level_drives_its_grade(oxygen, grade) -> None:
     ("hypotension", "oxygen", "grade", "drivers"),
     [
         (
-            Hypotension.WITHOUT_VASOPRESSORS,
-            Oxygen.HIGH_FLOW_OR_MASK,
+            Hypotension.NO_VASOPRESSOR,
+            Oxygen.HIGH_FLOW,
             3,
             (CrsDomain.OXYGEN,),
         ),
         (
-            Hypotension.SEVERAL_VASOPRESSORS,
+            Hypotension.MULTIPLE_VASOPRESSORS,
             Oxygen.LOW_FLOW,
             4,
             (CrsDomain.HYPOTENSION,),
@@ -137,14 +137,14 @@ def test_each_oxygen_level_drives_its_grade(oxygen, grade) -> None:
             (CrsDomain.HYPOTENSION,),
         ),
         (
-            Hypotension.WITHOUT_VASOPRESSORS,
+            Hypotension.NO_VASOPRESSOR,
             Oxygen.LOW_FLOW,
             2,
             (CrsDomain.HYPOTENSION, CrsDomain.OXYGEN),
         ),
         (
             Hypotension.ONE_VASOPRESSOR,
-            Oxygen.HIGH_FLOW_OR_MASK,
+            Oxygen.HIGH_FLOW,
             3,
             (CrsDomain.HYPOTENSION, CrsDomain.OXYGEN),
         ),
@@ -155,7 +155,7 @@ def test_each_oxygen_level_drives_its_grade(oxygen, grade) -> None:
             (CrsDomain.OXYGEN,),
         ),
         (
-            Hypotension.SEVERAL_VASOPRESSORS,
+            Hypotension.MULTIPLE_VASOPRESSORS,
             Oxygen.POSITIVE_PRESSURE,
             4,
             (CrsDomain.HYPOTENSION, CrsDomain.OXYGEN),
@@ -192,7 +192,9 @@ def test_masked_fever_below_38_with_hypotension_is_graded_by_hypotension() -> No
     "entries",
     [
         _entries(
-            hypotension=Hypotension.SEVERAL_VASOPRESSORS, oxygen=Oxygen.POSITIVE_PRESSURE, died=True
+            hypotension=Hypotension.MULTIPLE_VASOPRESSORS,
+            oxygen=Oxygen.POSITIVE_PRESSURE,
+            died=True,
         ),
         _entries(died=True),
         _entries("37.0", masked=True, died=True),
@@ -206,7 +208,7 @@ def test_death_of_crs_is_grade_5(entries) -> None:
 
 def test_grade_4_without_death_stays_4() -> None:
     result = grade_crs(
-        _entries(hypotension=Hypotension.SEVERAL_VASOPRESSORS, oxygen=Oxygen.POSITIVE_PRESSURE)
+        _entries(hypotension=Hypotension.MULTIPLE_VASOPRESSORS, oxygen=Oxygen.POSITIVE_PRESSURE)
     )
     assert result.grade == 4
 

@@ -226,7 +226,7 @@ def test_out_of_range_score_is_refused(age, tool, score, message) -> None:
         (Consciousness.ALERT, 0),
         (Consciousness.AWAKENS_SPONTANEOUSLY, 1),
         (Consciousness.AWAKENS_TO_VOICE, 2),
-        (Consciousness.AWAKENS_ONLY_TO_TOUCH, 3),
+        (Consciousness.AWAKENS_TO_TOUCH, 3),
         (Consciousness.UNAROUSABLE, 4),
     ],
     ids=lambda value: str(value),

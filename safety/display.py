@@ -1,0 +1,255 @@
+"""How the pages show a CRS or ICANS episode: its grade and why, whether an investigator
+confirmed it, its entries, and the participant page's rows. Plain functions of stored episodes:
+no query beyond what the caller loaded (``confirmed_by`` with ``select_related``)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import cast
+
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from safety.grading.crs import CRS_FEVER_THRESHOLD_C, CrsDomain
+from safety.grading.icans import EncephalopathyTool, IcansDomain
+from safety.models import (
+    CRS_DOMAIN_LABELS,
+    ICANS_DOMAIN_LABELS,
+    CrsEpisode,
+    IcansEpisode,
+    SafetyEpisode,
+)
+from trialsite.i18n import StrOrPromise
+from trialsite.models import Participant
+
+#: The badge of each grade: none light, mild blue, moderate yellow, severe red, death dark.
+GRADE_BADGES = {
+    0: "text-bg-light border",
+    1: "text-bg-info",
+    2: "text-bg-warning",
+    3: "text-bg-danger",
+    4: "text-bg-danger",
+    5: "text-bg-dark",
+}
+CONFIRMATION_WITHDRAWN_ON_CHANGE = gettext_lazy(
+    "Changing any entry withdraws the investigator's confirmation: the new grade then awaits "
+    "confirmation again."
+)
+
+
+def _temperature(value: Decimal) -> str:
+    return _("%(temperature)s °C") % {"temperature": value}
+
+
+def _level(domain: StrOrPromise, level: StrOrPromise) -> str:
+    return _("%(domain)s: %(level)s") % {"domain": domain, "level": level}
+
+
+def _explained(kind: str, grade: int, phrases: Iterable[str]) -> str:
+    return _("Grade %(grade)s %(kind)s — driven by %(drivers)s") % {
+        "grade": grade,
+        "kind": kind,
+        "drivers": "; ".join(phrases),
+    }
+
+
+def _crs_driver(episode: CrsEpisode, domain: CrsDomain) -> str:
+    label = CRS_DOMAIN_LABELS[domain]
+    if domain == CrsDomain.FEVER:
+        temperature = episode.max_temp_c
+        if temperature is not None and temperature >= CRS_FEVER_THRESHOLD_C:
+            return _level(label, _temperature(temperature))
+        return _level(label, _("masked by antipyretic or anti-cytokine therapy"))
+    if domain == CrsDomain.HYPOTENSION:
+        return _level(label, episode.get_hypotension_display())
+    if domain == CrsDomain.OXYGEN:
+        return _level(label, episode.get_oxygen_display())
+    return str(label)  # death from CRS
+
+
+def crs_grade_explanation(episode: CrsEpisode) -> str:
+    """Say the episode's stored grade and why, from the domains that drove it and the levels
+    entered: "Grade 3 CRS — driven by hypotension: needing one vasopressor (...)"."""
+    if episode.grade == 0:
+        threshold = _temperature(CRS_FEVER_THRESHOLD_C)
+        if episode.max_temp_c is None:
+            return _("No CRS: no fever (no temperature recorded, and not masked)")
+        return _("No CRS: no fever (%(temperature)s: below %(threshold)s and not masked)") % {
+            "temperature": _temperature(episode.max_temp_c),
+            "threshold": threshold,
+        }
+    return _explained(
+        "CRS", episode.grade, (_crs_driver(episode, CrsDomain(name)) for name in episode.drivers)
+    )
+
+
+def encephalopathy_result(episode: IcansEpisode) -> str:
+    """Show the encephalopathy assessment: "CAPD 4", "ICE 10", "ICE: unable to perform"."""
+    tool = EncephalopathyTool(episode.tool).name
+    if episode.unable_to_perform:
+        return _("%(tool)s: unable to perform") % {"tool": tool}
+    return f"{tool} {episode.tool_score}"
+
+
+def _icans_driver(episode: IcansEpisode, domain: IcansDomain) -> str:
+    label = ICANS_DOMAIN_LABELS[domain]
+    levels = {
+        IcansDomain.ENCEPHALOPATHY: encephalopathy_result,
+        IcansDomain.CONSCIOUSNESS: IcansEpisode.get_consciousness_display,
+        IcansDomain.SEIZURE: IcansEpisode.get_seizure_display,
+        IcansDomain.MOTOR: IcansEpisode.get_motor_display,
+        IcansDomain.RAISED_INTRACRANIAL_PRESSURE: IcansEpisode.get_raised_icp_display,
+    }
+    if domain not in levels:
+        return str(label)  # death from ICANS
+    return _level(label, levels[domain](episode))
+
+
+def icans_grade_explanation(episode: IcansEpisode) -> str:
+    """Say the episode's stored grade and why: "Grade 1 ICANS — driven by encephalopathy
+    score: CAPD 4"."""
+    if episode.grade == 0:
+        return _(
+            "No ICANS: %(encephalopathy)s, alert, and no seizure, motor finding or raised "
+            "intracranial pressure"
+        ) % {"encephalopathy": encephalopathy_result(episode)}
+    return _explained(
+        "ICANS",
+        episode.grade,
+        (_icans_driver(episode, IcansDomain(name)) for name in episode.drivers),
+    )
+
+
+def grade_explanation(episode: SafetyEpisode) -> str:
+    if isinstance(episode, CrsEpisode):
+        return crs_grade_explanation(episode)
+    if isinstance(episode, IcansEpisode):
+        return icans_grade_explanation(episode)
+    raise TypeError(f"Not a CRS or ICANS episode: {episode!r}")
+
+
+def driver_labels(episode: SafetyEpisode) -> list[StrOrPromise]:
+    """Name the domains that drove the grade (none for grade 0)."""
+    if isinstance(episode, CrsEpisode):
+        return [CRS_DOMAIN_LABELS[CrsDomain(name)] for name in episode.drivers]
+    return [ICANS_DOMAIN_LABELS[IcansDomain(name)] for name in episode.drivers]
+
+
+def grade_label(episode: SafetyEpisode) -> str:
+    """Show the grade on a badge: "Grade 3", or "No CRS" / "No ICANS" for grade 0."""
+    if episode.grade == 0:
+        return _("No CRS") if isinstance(episode, CrsEpisode) else _("No ICANS")
+    return _("Grade %(grade)s") % {"grade": episode.grade}
+
+
+def confirmed_on(episode: SafetyEpisode) -> date | None:
+    """Return the day (local time) the investigator confirmed the grade, None if not confirmed."""
+    if episode.confirmed_at is None:
+        return None
+    return timezone.localtime(episode.confirmed_at).date()
+
+
+def confirmation_status(episode: SafetyEpisode) -> str:
+    """Say whether the grade is the site's proposal or an investigator confirmed it, and who."""
+    day = confirmed_on(episode)
+    if day is None or episode.confirmed_by is None:
+        return _("proposed by the site — awaiting the investigator's confirmation")
+    user = episode.confirmed_by
+    return _("confirmed by %(name)s on %(date)s") % {
+        "name": user.get_full_name() or user.get_username(),
+        "date": day.isoformat(),
+    }
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+def _label(model: type[SafetyEpisode], field: str) -> str:
+    # The entries are value columns of the episode: get_field gives a model Field.
+    return str(capfirst(cast(models.Field, model._meta.get_field(field)).verbose_name))
+
+
+def episode_entries(episode: SafetyEpisode) -> list[tuple[str, str]]:
+    """Return the episode's entries as (label, value) pairs, in the form's order, after its
+    dates."""
+    model = type(episode)
+    if isinstance(episode, CrsEpisode):
+        temperature = episode.max_temp_c
+        return [
+            (
+                _label(model, "max_temp_c"),
+                _temperature(temperature) if temperature is not None else _("not recorded"),
+            ),
+            (_label(model, "fever_masked"), _yes_no(episode.fever_masked)),
+            (_label(model, "hypotension"), episode.get_hypotension_display()),
+            (_label(model, "oxygen"), episode.get_oxygen_display()),
+            (_label(model, "tocilizumab"), _yes_no(episode.tocilizumab)),
+            (_label(model, "corticosteroids"), _yes_no(episode.corticosteroids)),
+            (_label(model, "died_of_crs"), _yes_no(episode.died_of_crs)),
+        ]
+    if isinstance(episode, IcansEpisode):
+        return [
+            (_label(model, "tool"), episode.get_tool_display()),
+            (_label(model, "tool_score"), encephalopathy_result(episode)),
+            (_label(model, "consciousness"), episode.get_consciousness_display()),
+            (_label(model, "seizure"), episode.get_seizure_display()),
+            (_label(model, "motor"), episode.get_motor_display()),
+            (_label(model, "raised_icp"), episode.get_raised_icp_display()),
+            (_label(model, "died_of_icans"), _yes_no(episode.died_of_icans)),
+        ]
+    raise TypeError(f"Not a CRS or ICANS episode: {episode!r}")
+
+
+def url_prefix(episode: SafetyEpisode) -> str:
+    """Return the start of the names of the episode's pages (safety.urls): crs or icans."""
+    return "crs" if isinstance(episode, CrsEpisode) else "icans"
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    """One episode as the participant page lists it."""
+
+    syndrome: str
+    episode: SafetyEpisode
+    study_day: int | None
+    grade_label: str
+    badge: str
+    drivers: str
+    explanation: str
+    confirmed: bool
+    status: str
+    detail_url: str
+    edit_url: str
+
+
+def episode_row(participant: Participant, episode: SafetyEpisode) -> EpisodeRow:
+    prefix = url_prefix(episode)
+    return EpisodeRow(
+        syndrome="CRS" if prefix == "crs" else "ICANS",
+        episode=episode,
+        study_day=participant.study_day(episode.onset_date),
+        grade_label=grade_label(episode),
+        badge=GRADE_BADGES[episode.grade],
+        drivers=", ".join(str(label) for label in driver_labels(episode)),
+        explanation=grade_explanation(episode),
+        confirmed=episode.confirmed_at is not None,
+        status=confirmation_status(episode),
+        detail_url=reverse(f"{prefix}_episode_detail", args=[episode.pk]),
+        edit_url=reverse(f"{prefix}_episode_edit", args=[episode.pk]),
+    )
+
+
+def episode_rows(
+    participant: Participant, *, crs: Iterable[CrsEpisode], icans: Iterable[IcansEpisode]
+) -> list[EpisodeRow]:
+    """Return a participant's CRS and ICANS episodes as the participant page lists them, by
+    onset date (CRS first on the same day)."""
+    episodes: list[SafetyEpisode] = [*crs, *icans]
+    episodes.sort(key=lambda episode: (episode.onset_date, url_prefix(episode) != "crs"))
+    return [episode_row(participant, episode) for episode in episodes]

@@ -1,0 +1,219 @@
+"""Pages of CRS and ICANS episodes: record one, see its grade and why, change it with a reason,
+and an investigator's confirmation of the grade. Every page starts from the user's sites
+(another site's participant or episode is not found), then checks the user's right (403)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from safety import display, services
+from safety.forms import ConfirmGradeForm, CrsEpisodeForm, EpisodeForm, IcansEpisodeForm
+from safety.models import CrsEpisode, IcansEpisode, SafetyEpisode
+from trialsite.http import AuthenticatedHttpRequest
+from trialsite.i18n import StrOrPromise
+from trialsite.locks import lock_participants
+from trialsite.models import Participant
+from trialsite.selectors import participants_visible_to
+from trialsite.services import require_permission
+
+
+@dataclass(frozen=True)
+class EpisodeKind:
+    """What the pages of one kind of episode differ in."""
+
+    model: type[CrsEpisode] | type[IcansEpisode]
+    form_class: type[EpisodeForm]
+    #: The service that validates, grades and saves (safety.services).
+    save: Callable[..., SafetyEpisode]
+    #: The start of the URL names and permission codenames: crs or icans.
+    prefix: str
+    template: str
+    new_title: StrOrPromise
+    saved: StrOrPromise
+
+    def permission(self, action: str) -> str:
+        return f"safety.{action}_{self.prefix}episode"
+
+    def url_name(self, page: str) -> str:
+        return f"{self.prefix}_episode_{page}"
+
+
+CRS = EpisodeKind(
+    model=CrsEpisode,
+    form_class=CrsEpisodeForm,
+    save=services.crs_episode_save,
+    prefix="crs",
+    template="safety/crs_episode_form.html",
+    new_title=gettext_lazy("Record a CRS episode"),
+    saved=gettext_lazy("CRS episode saved and graded."),
+)
+ICANS = EpisodeKind(
+    model=IcansEpisode,
+    form_class=IcansEpisodeForm,
+    save=services.icans_episode_save,
+    prefix="icans",
+    template="safety/icans_episode_form.html",
+    new_title=gettext_lazy("Record an ICANS episode"),
+    saved=gettext_lazy("ICANS episode saved and graded."),
+)
+CHANGED_BEFORE_CONFIRMATION = gettext_lazy(
+    "Not confirmed: the episode changed after you opened it. Check its grade, then confirm again."
+)
+CONFIRMATION_WITHDRAWN = gettext_lazy(
+    "The entries changed, so the investigator's confirmation was withdrawn: the new grade awaits "
+    "confirmation."
+)
+
+
+def _episodes_visible_to(request: AuthenticatedHttpRequest, kind: EpisodeKind) -> QuerySet:
+    return kind.model._default_manager.filter(
+        participant__in=participants_visible_to(request.user)
+    ).select_related("participant__site", "participant__study", "confirmed_by")
+
+
+def _visible_episode(request: AuthenticatedHttpRequest, kind: EpisodeKind, pk: int) -> Any:
+    return get_object_or_404(_episodes_visible_to(request, kind), pk=pk)
+
+
+def _save_under_lock(
+    form: EpisodeForm, *, participant: Participant, save: Callable[[], SafetyEpisode]
+) -> SafetyEpisode | None:
+    """Validate the form and save while holding the participant's lock, so the checks see the
+    participant's dates and episodes as stored; a service's refusal goes on the form."""
+    try:
+        with transaction.atomic():
+            lock_participants([participant.pk])
+            participant.refresh_from_db()  # the infusion date the onset is checked against
+            if form.is_valid():
+                return save()
+    except ValidationError as error:
+        form.add_refusal(error)
+    return None
+
+
+def _episode_form(
+    request: AuthenticatedHttpRequest,
+    kind: EpisodeKind,
+    participant: Participant,
+    episode: SafetyEpisode | None,
+) -> HttpResponse:
+    # As stored: a refused save leaves the episode object with the entries sent.
+    was_confirmed = episode is not None and episode.confirmed_at is not None
+    status = display.confirmation_status(episode) if episode is not None else ""
+    form = kind.form_class(request.POST or None, instance=episode, participant=participant)
+    if request.method == "POST":
+        saved = _save_under_lock(
+            form,
+            participant=participant,
+            save=lambda: kind.save(
+                episode=form.save(commit=False), author=request.user, reason=form.change_reason()
+            ),
+        )
+        if saved is not None:
+            messages.success(request, str(kind.saved))
+            if was_confirmed and saved.confirmed_at is None:
+                messages.warning(request, str(CONFIRMATION_WITHDRAWN))
+            return redirect(kind.url_name("detail"), pk=saved.pk)
+    return render(
+        request,
+        kind.template,
+        {
+            "form": form,
+            "participant": participant,
+            "episode": episode,
+            "title": kind.new_title,
+            "status": status,
+            "was_confirmed": was_confirmed,
+            "withdrawn_on_change": display.CONFIRMATION_WITHDRAWN_ON_CHANGE,
+        },
+    )
+
+
+def _create(kind: EpisodeKind) -> Callable[..., HttpResponse]:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        participant = get_object_or_404(participants_visible_to(request.user), pk=pk)
+        require_permission(request.user, kind.permission("add"))
+        return _episode_form(request, kind, participant, None)
+
+    return view
+
+
+def _edit(kind: EpisodeKind) -> Callable[..., HttpResponse]:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        episode = _visible_episode(request, kind, pk)
+        require_permission(request.user, kind.permission("change"))
+        return _episode_form(request, kind, episode.participant, episode)
+
+    return view
+
+
+def _detail(kind: EpisodeKind) -> Callable[..., HttpResponse]:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        episode = _visible_episode(request, kind, pk)
+        require_permission(request.user, kind.permission("view"))
+        participant = episode.participant
+        return render(
+            request,
+            "safety/episode_detail.html",
+            {
+                "episode": episode,
+                "participant": participant,
+                "row": display.episode_row(participant, episode),
+                "entries": display.episode_entries(episode),
+                "withdrawn_on_change": display.CONFIRMATION_WITHDRAWN_ON_CHANGE,
+                "can_change": request.user.has_perm(kind.permission("change")),
+                "confirm_url": reverse(kind.url_name("confirm"), args=[episode.pk]),
+                "confirm_form": (
+                    ConfirmGradeForm(episode=episode)
+                    if episode.confirmed_at is None
+                    and request.user.has_perm(services.CONFIRM_PERMISSION)
+                    else None
+                ),
+            },
+        )
+
+    return view
+
+
+def _confirm(kind: EpisodeKind) -> Callable[..., HttpResponse]:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        episode = _visible_episode(request, kind, pk)
+        require_permission(request.user, services.CONFIRM_PERMISSION)
+        if request.method == "POST":
+            form = ConfirmGradeForm(request.POST, episode=episode)
+            try:
+                with transaction.atomic():
+                    lock_participants([episode.participant_id])
+                    episode.refresh_from_db()
+                    # A grade confirmed already is said so by the service; any other change
+                    # since the page was opened means the grade seen may not be the one stored.
+                    if episode.confirmed_at is None and not form.is_valid():
+                        raise ValidationError(CHANGED_BEFORE_CONFIRMATION)
+                    services.episode_confirm(episode=episode, author=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Grade confirmed."))
+        return redirect(kind.url_name("detail"), pk=episode.pk)
+
+    return view
+
+
+crs_episode_create = _create(CRS)
+crs_episode_detail = _detail(CRS)
+crs_episode_edit = _edit(CRS)
+crs_episode_confirm = _confirm(CRS)
+icans_episode_create = _create(ICANS)
+icans_episode_detail = _detail(ICANS)
+icans_episode_edit = _edit(ICANS)
+icans_episode_confirm = _confirm(ICANS)
