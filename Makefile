@@ -42,6 +42,7 @@ serve: $(VENV)/.installed | var
 	$(PRODUCTION) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(PRODUCTION) $(BIN)/python manage.py migrate --noinput
 	$(PRODUCTION) $(BIN)/python manage.py recompute_responses
+	$(PRODUCTION) $(BIN)/python manage.py regrade_episodes
 	$(PRODUCTION) $(BIN)/python manage.py collectstatic --noinput
 	exec $(PRODUCTION) $(BIN)/gunicorn trialsite.wsgi --bind '$(GUNICORN_BIND)' \
 		--workers '$(GUNICORN_WORKERS)' --access-logfile - --no-control-socket

@@ -1,6 +1,8 @@
-"""Django admin of CRS and ICANS episodes. As everywhere in admin, a change asks for a reason; the
-save and the deletion go through safety.services, which grade the episode (the grade and its
-confirmation are read-only here) and withdraw a confirmation when an entry changes."""
+"""Django admin of CRS and ICANS episodes and of adverse events. As everywhere in admin, a change
+asks for a reason; the save and the deletion go through safety.services, which grade an episode
+(the grade and its confirmation are read-only here) and withdraw a confirmation when an entry
+changes, and withdraw an adverse event's acknowledgement when its term, grade or seriousness
+changes (the acknowledgement is read-only here)."""
 
 from typing import Any, TypeVar
 
@@ -8,8 +10,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from safety import services
-from safety.forms import check_episode_dates, check_icans_encephalopathy
-from safety.models import CrsEpisode, IcansEpisode, SafetyEpisode
+from safety.forms import check_adverse_event, check_episode_dates, check_icans_encephalopathy
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode
 from trialsite.admin import (
     CHANGE_REASON_FIELD,
     AuditedAdmin,
@@ -102,4 +104,60 @@ class IcansEpisodeAdmin(EpisodeAdmin[IcansEpisode]):
     ) -> None:
         services.icans_episode_save(
             episode=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
+
+
+class AdverseEventAdminForm(ParticipantRecordAdminForm):
+    """Lock the event's participant, then show on the fields what the service would refuse."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        participant = self.recorded_participant()
+        if participant is not None:
+            participant.refresh_from_db()  # the dates as stored, now that it is locked
+            check_adverse_event(self, event=self.instance, participant=participant)
+        return cleaned
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(AuditedAdmin[AdverseEvent]):
+    form = AdverseEventAdminForm
+    list_display = [
+        "participant",
+        "term",
+        "grade",
+        "start_date",
+        "end_date",
+        "serious",
+        "outcome",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    list_filter = ["grade", "serious", "outcome", "participant__site"]
+    search_fields = ["participant__participant_id", "term", "term_specify"]
+    date_hierarchy = "start_date"
+    list_select_related = ["participant", "acknowledged_by"]
+    autocomplete_fields = ["participant"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: AdverseEvent | None = None
+    ) -> list[str]:
+        # A recorded event stays with its participant (record another one instead).
+        acknowledgement = ["acknowledged_by", "acknowledged_at"]
+        return acknowledgement if obj is None else ["participant", *acknowledgement]
+
+    def save_model(
+        self,
+        request: AuthenticatedHttpRequest,
+        obj: AdverseEvent,
+        form: AuditedAdminForm,
+        change: bool,
+    ) -> None:
+        services.adverse_event_save(
+            event=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
+        )
+
+    def delete_model(self, request: AuthenticatedHttpRequest, obj: AdverseEvent) -> None:
+        services.adverse_event_delete(
+            event=obj, author=request.user, reason=deletion_reason(request)
         )

@@ -1,9 +1,12 @@
 """The rules that tie a CRS or ICANS episode to its participant and its grade: the onset follows
 the infusion, an ICANS episode is assessed with the tool of the participant's age at onset, and
-the grade is safety.grading's grade of the stored entries.
+the grade is safety.grading's grade of the stored entries. And the rules of an adverse event:
+a listed CTCAE term (never CRS or ICANS), a start on or after enrolment, and entries that agree
+with each other (grade 5 and a fatal outcome, seriousness, the end date and the outcome).
 
-They only read, so the episode services, ``trialsite.services.participant_save`` (a changed
-infusion date, age or enrolment date) and ``recompute_responses --check`` all use them.
+They only read, so the episode and adverse event services, their forms,
+``trialsite.services.participant_save`` (a changed infusion date, age or enrolment date) and
+``recompute_responses --check`` all use them.
 """
 
 from datetime import date
@@ -11,6 +14,7 @@ from typing import cast
 
 from django.utils.translation import gettext as _
 
+from safety.ctcae import astct_syndrome, is_ctcae_term, listed_spelling, needs_specification
 from safety.grading.crs import CrsEntries, CrsGrade, Hypotension, Oxygen, grade_crs
 from safety.grading.icans import (
     ICE_MAX_SCORE,
@@ -26,7 +30,17 @@ from safety.grading.icans import (
     grade_icans,
     tool_for_age,
 )
-from safety.models import CrsEpisode, IcansEpisode
+from safety.models import (
+    AE_DEATH_GRADE,
+    ENDED_OUTCOMES,
+    ONGOING_OUTCOMES,
+    AdverseEvent,
+    AeAction,
+    AeOutcome,
+    CrsEpisode,
+    IcansEpisode,
+    Relatedness,
+)
 from trialsite.models import Participant
 
 
@@ -90,7 +104,8 @@ def icans_entry_errors(episode: IcansEpisode) -> dict[str, str]:
 
 
 def participant_episode_errors(participant: Participant) -> dict[str, list[str]]:
-    """Check a participant's new dates and age against the stored CRS and ICANS episodes.
+    """Check a participant's new dates and age against the stored CRS and ICANS episodes and
+    adverse events (participant_adverse_event_errors).
 
     An infusion date after an episode's onset (or removed) is refused on the infusion date; an age
     or enrolment date that changes the tool an ICANS episode's age at onset asks for is refused on
@@ -121,6 +136,217 @@ def participant_episode_errors(participant: Participant) -> dict[str, list[str]]
                     _("The ICANS episode from %(date)s would be wrong: %(problem)s")
                     % {"date": episode.onset_date.isoformat(), "problem": wrong}
                 )
+    for field, messages in participant_adverse_event_errors(participant).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def _first_adverse_event_start(participant: Participant, **conditions: object) -> date | None:
+    return (
+        AdverseEvent.objects.filter(participant=participant, **conditions)
+        .order_by("start_date")
+        .values_list("start_date", flat=True)
+        .first()
+    )
+
+
+def participant_adverse_event_errors(participant: Participant) -> dict[str, list[str]]:
+    """Check a participant's new enrolment and infusion dates against the stored adverse events:
+    an event may not start before enrolment, and one related to the CAR-T cells in any degree
+    may not start before the infusion (nor exist without one). The event is corrected first."""
+    if participant.pk is None:
+        return {}
+    errors: dict[str, list[str]] = {}
+    first = _first_adverse_event_start(participant)
+    if first is not None and first < participant.enrollment_date:
+        errors["enrollment_date"] = [
+            _("An adverse event starts on %(date)s, before this enrolment date.")
+            % {"date": first.isoformat()}
+        ]
+    related = _first_adverse_event_start(participant, related_cart__in=CART_RELATED)
+    if related is not None and (
+        participant.infusion_date is None or related < participant.infusion_date
+    ):
+        errors["infusion_date"] = [
+            _(
+                "An adverse event from %(date)s is recorded as related to the CAR-T cells: it "
+                "cannot start before the infusion. Correct the event first."
+            )
+            % {"date": related.isoformat()}
+        ]
+    return errors
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events
+# --------------------------------------------------------------------------------------------
+
+#: Relatedness to the CAR-T cells other than "not related".
+CART_RELATED = tuple(value for value in Relatedness.values if value != Relatedness.NOT)
+
+
+def astct_refusal(syndrome: str) -> str:
+    """Say that CRS or ICANS is recorded as an episode, not as an adverse event."""
+    if syndrome == "CRS":
+        return _(
+            "Cytokine release syndrome is recorded as a CRS episode (graded by ASTCT 2019 on the "
+            "participant's page), not as an adverse event."
+        )
+    return _(
+        "ICANS is recorded as an ICANS episode (graded by ASTCT 2019 on the participant's "
+        "page), not as an adverse event."
+    )
+
+
+def term_errors(term: str, specification: str) -> dict[str, str]:
+    """Check the term against the CTCAE v5.0 list (safety.ctcae) and its description: required
+    for an "Other, specify" term and only for one, and never naming CRS or ICANS."""
+    errors: dict[str, str] = {}
+    if not term:
+        return errors  # the field is required: its own check says so
+    syndrome = astct_syndrome(term)
+    if syndrome is not None:
+        return {"term": astct_refusal(syndrome)}
+    if not is_ctcae_term(term):
+        spelling = listed_spelling(term)
+        if spelling is not None:
+            errors["term"] = _('Write the term as CTCAE spells it: "%(term)s".') % {
+                "term": spelling
+            }
+        else:
+            errors["term"] = _(
+                'Not a CTCAE v5.0 term of the list: choose one, or the "Other, specify" term of '
+                "its system organ class and describe the event."
+            )
+        return errors
+    if needs_specification(term) and not specification.strip():
+        errors["term_specify"] = _('Describe the event: the term is "Other, specify".')
+    elif specification and not needs_specification(term):
+        errors["term_specify"] = _(
+            'Leave the description empty: only an "Other, specify" term takes one.'
+        )
+    elif specification and (syndrome := astct_syndrome(specification)) is not None:
+        errors["term_specify"] = astct_refusal(syndrome)
+    return errors
+
+
+def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _date_errors(event: AdverseEvent, participant: Participant) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    start = event.start_date
+    if start is None:
+        return errors
+    if start < participant.enrollment_date:
+        _add(
+            errors,
+            "start_date",
+            _("The start date cannot be before enrolment (%(date)s).")
+            % {"date": participant.enrollment_date.isoformat()},
+        )
+    if event.end_date is not None and event.end_date < start:
+        _add(errors, "end_date", _("The end date cannot be before the start date."))
+    infusion = participant.infusion_date
+    if event.related_cart in CART_RELATED and (infusion is None or start < infusion):
+        if infusion is None:
+            message = _(
+                "%(participant)s has no infusion date: the event cannot be related to the "
+                'CAR-T cells. Choose "not related".'
+            ) % {"participant": participant}
+        else:
+            message = _(
+                "The event started before the CAR-T infusion (%(date)s): it cannot be related to "
+                'the CAR-T cells. Choose "not related".'
+            ) % {"date": infusion.isoformat()}
+        _add(errors, "related_cart", message)
+    return errors
+
+
+def _outcome_errors(event: AdverseEvent) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    # Both are required: without one of them, its own check says so.
+    if event.grade is not None and event.outcome:
+        if event.grade == AE_DEATH_GRADE and event.outcome != AeOutcome.FATAL:
+            _add(errors, "outcome", _("A grade 5 event is fatal: choose the outcome fatal."))
+        if event.outcome == AeOutcome.FATAL and event.grade != AE_DEATH_GRADE:
+            _add(errors, "grade", _("A fatal event is grade 5 (death)."))
+    if event.end_date is not None and event.outcome in ONGOING_OUTCOMES:
+        _add(
+            errors,
+            "end_date",
+            _(
+                "The outcome says the event is still going on (%(outcome)s): leave the end date "
+                "empty, or give the outcome it ended with."
+            )
+            % {"outcome": event.get_outcome_display()},
+        )
+    if event.end_date is None and event.outcome in ENDED_OUTCOMES:
+        _add(
+            errors,
+            "end_date",
+            _("The outcome says the event has ended (%(outcome)s): give its end date.")
+            % {"outcome": event.get_outcome_display()},
+        )
+    return errors
+
+
+def _seriousness_errors(event: AdverseEvent) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if event.grade == AE_DEATH_GRADE and not event.serious:
+        _add(errors, "serious", _("An event that results in death is serious: tick serious."))
+    elif event.action == AeAction.HOSPITALISATION and not event.serious:
+        _add(
+            errors,
+            "serious",
+            _(
+                "An event that led to hospitalisation (initial or prolonged) is serious: tick "
+                "serious."
+            ),
+        )
+    elif not event.serious and event.criteria:
+        _add(errors, "serious", _("Tick serious, or clear the seriousness criteria."))
+    if event.results_in_death and event.grade != AE_DEATH_GRADE:
+        _add(
+            errors,
+            "results_in_death",
+            _('"Results in death" is the criterion of a grade 5 (fatal) event.'),
+        )
+    return errors
+
+
+def adverse_event_errors(event: AdverseEvent, participant: Participant) -> dict[str, list[str]]:
+    """Check an adverse event's entries against each other and against its participant as
+    stored, each error on the field at fault: what the model's constraints hold, said where the
+    user can correct it, and the rules only the participant's dates can tell."""
+    errors: dict[str, list[str]] = {}
+    for field, message in term_errors(event.term, event.term_specify).items():
+        _add(errors, field, message)
+    for found in (
+        _date_errors(event, participant),
+        _outcome_errors(event),
+        _seriousness_errors(event),
+    ):
+        for field, messages in found.items():
+            errors.setdefault(field, []).extend(messages)
+    if event.start_date is not None and "term" not in errors:
+        same = AdverseEvent.objects.filter(
+            participant=participant,
+            term=event.term,
+            term_specify=event.term_specify,
+            start_date=event.start_date,
+        )
+        if same.exclude(pk=event.pk).exists():
+            _add(
+                errors,
+                "start_date",
+                _(
+                    '%(participant)s already has an adverse event "%(term)s" starting on this '
+                    "date; open it to change it."
+                )
+                % {"participant": participant, "term": event.term_label},
+            )
     return errors
 
 
@@ -174,5 +400,8 @@ def stale_grades() -> list[str]:
         stored = (episode.grade, episode.drivers)
         expected = (fresh.grade, [str(driver) for driver in fresh.drivers])
         if stored != expected:
-            problems.append(f"{episode}: stored grade {stored}, fresh grading {expected}")
+            problems.append(
+                f"{episode}: stored grade {stored}, fresh grading {expected} "
+                "(manage.py regrade_episodes stores it)"
+            )
     return problems

@@ -1,6 +1,8 @@
-"""How the pages show a CRS or ICANS episode: its grade and why, whether an investigator
-confirmed it, its entries, and the participant page's rows. Plain functions of stored episodes:
-no query beyond what the caller loaded (``confirmed_by`` with ``select_related``)."""
+"""How the pages show a CRS or ICANS episode (its grade and why, whether an investigator
+confirmed it, its entries) and an adverse event (its term, grade, seriousness with its criteria,
+relatedness and acknowledgement), and the participant page's rows. Plain functions of stored
+records: no query beyond what the caller loaded (``confirmed_by`` and ``acknowledged_by`` with
+``select_related``)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,11 +17,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from safety.ctcae import CTCAE_SOC_OF_TERM
 from safety.grading.crs import CRS_FEVER_THRESHOLD_C, CrsDomain
 from safety.grading.icans import EncephalopathyTool, IcansDomain
 from safety.models import (
     CRS_DOMAIN_LABELS,
     ICANS_DOMAIN_LABELS,
+    AdverseEvent,
     CrsEpisode,
     IcansEpisode,
     SafetyEpisode,
@@ -62,7 +66,7 @@ def _crs_driver(episode: CrsEpisode, domain: CrsDomain) -> str:
     label = CRS_DOMAIN_LABELS[domain]
     if domain == CrsDomain.FEVER:
         temperature = episode.max_temp_c
-        if temperature is not None and temperature >= CRS_FEVER_THRESHOLD_C:
+        if temperature >= CRS_FEVER_THRESHOLD_C:
             return _level(label, _temperature(temperature))
         return _level(label, _("masked by antipyretic or anti-cytokine therapy"))
     if domain == CrsDomain.HYPOTENSION:
@@ -77,8 +81,6 @@ def crs_grade_explanation(episode: CrsEpisode) -> str:
     entered: "Grade 3 CRS — driven by hypotension: needing one vasopressor (...)"."""
     if episode.grade == 0:
         threshold = _temperature(CRS_FEVER_THRESHOLD_C)
-        if episode.max_temp_c is None:
-            return _("No CRS: no fever (no temperature recorded, and not masked)")
         return _("No CRS: no fever (%(temperature)s: below %(threshold)s and not masked)") % {
             "temperature": _temperature(episode.max_temp_c),
             "threshold": threshold,
@@ -253,3 +255,145 @@ def episode_rows(
     episodes: list[SafetyEpisode] = [*crs, *icans]
     episodes.sort(key=lambda episode: (episode.onset_date, url_prefix(episode) != "crs"))
     return [episode_row(participant, episode) for episode in episodes]
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events
+# --------------------------------------------------------------------------------------------
+
+CRITERIA_NOT_RECORDED = gettext_lazy("criteria not recorded")
+ACKNOWLEDGEMENT_WITHDRAWN_ON_CHANGE = gettext_lazy(
+    "Changing the term, the grade or the seriousness withdraws the acknowledgement: the event "
+    "then awaits acknowledgement again."
+)
+
+
+def _field_label(field: str) -> str:
+    # The criteria are value columns of the event: get_field gives a model Field.
+    return str(cast(models.Field, AdverseEvent._meta.get_field(field)).verbose_name)
+
+
+def seriousness_criteria(event: AdverseEvent) -> str:
+    """Name a serious event's criteria ("requires hospitalisation or prolongs it"), or say they
+    were not recorded (an imported event: the file has no column for them); empty when the
+    event is not serious."""
+    if not event.serious:
+        return ""
+    names = event.criteria
+    if not names:
+        return str(CRITERIA_NOT_RECORDED)
+    return "; ".join(_field_label(name) for name in names)
+
+
+def acknowledged_on(event: AdverseEvent) -> date | None:
+    """Return the day (local time) the event was acknowledged, None if not acknowledged."""
+    if event.acknowledged_at is None:
+        return None
+    return timezone.localtime(event.acknowledged_at).date()
+
+
+def acknowledgement_status(event: AdverseEvent) -> str:
+    """Say whether a serious event was acknowledged, by whom and when (empty when not
+    serious)."""
+    if not event.serious:
+        return ""
+    day = acknowledged_on(event)
+    if day is None or event.acknowledged_by is None:
+        return _("awaiting acknowledgement by a monitor or data manager")
+    user = event.acknowledged_by
+    return _("acknowledged by %(name)s on %(date)s") % {
+        "name": user.get_full_name() or user.get_username(),
+        "date": day.isoformat(),
+    }
+
+
+def relatedness(event: AdverseEvent) -> str:
+    """Say how the event relates to the treatments: "CAR-T: possibly related; lymphodepletion:
+    not related"."""
+    return _("CAR-T: %(cart)s; lymphodepletion: %(ld)s") % {
+        "cart": event.get_related_cart_display(),
+        "ld": event.get_related_ld_display(),
+    }
+
+
+def adverse_event_grade_label(event: AdverseEvent) -> str:
+    return _("Grade %(grade)s") % {"grade": event.grade}
+
+
+@dataclass(frozen=True)
+class AdverseEventRow:
+    """One adverse event as the participant page, its own page and Home show it."""
+
+    event: AdverseEvent
+    term: str
+    soc: str
+    study_day: int | None
+    grade_label: str
+    badge: str
+    serious: bool
+    criteria: str
+    acknowledged: bool
+    status: str
+    relatedness: str
+    detail_url: str
+    edit_url: str
+
+
+def adverse_event_row(participant: Participant, event: AdverseEvent) -> AdverseEventRow:
+    return AdverseEventRow(
+        event=event,
+        term=event.term_label,
+        soc=CTCAE_SOC_OF_TERM.get(event.term, ""),
+        study_day=participant.study_day(event.start_date),
+        grade_label=adverse_event_grade_label(event),
+        badge=GRADE_BADGES[event.grade],
+        serious=event.serious,
+        criteria=seriousness_criteria(event),
+        acknowledged=event.acknowledged_at is not None,
+        status=acknowledgement_status(event),
+        relatedness=relatedness(event),
+        detail_url=reverse("adverse_event_detail", args=[event.pk]),
+        edit_url=reverse("adverse_event_edit", args=[event.pk]),
+    )
+
+
+def adverse_event_rows(
+    participant: Participant, events: Iterable[AdverseEvent]
+) -> list[AdverseEventRow]:
+    """Return a participant's adverse events as the participant page lists them, by start
+    date then term."""
+    ordered = sorted(events, key=lambda event: (event.start_date, event.term_label, event.pk))
+    return [adverse_event_row(participant, event) for event in ordered]
+
+
+def adverse_event_entries(event: AdverseEvent) -> list[tuple[str, str]]:
+    """Return the event's entries as (label, value) pairs, in the form's order."""
+
+    def label(field: str) -> str:
+        return str(capfirst(_field_label(field)))
+
+    soc = CTCAE_SOC_OF_TERM.get(event.term, "")
+    entries = [
+        (label("term"), event.term),
+        (_("System organ class"), soc),
+    ]
+    if event.term_specify:
+        entries.append((label("term_specify"), event.term_specify))
+    entries += [
+        (label("grade"), event.get_grade_display()),
+        (label("start_date"), event.start_date.isoformat()),
+        (
+            label("end_date"),
+            event.end_date.isoformat() if event.end_date is not None else _("ongoing"),
+        ),
+        (label("serious"), _yes_no(event.serious)),
+    ]
+    if event.serious:
+        entries.append((_("Seriousness criteria"), seriousness_criteria(event)))
+    entries += [
+        (label("related_cart"), event.get_related_cart_display()),
+        (label("related_ld"), event.get_related_ld_display()),
+        (label("action"), event.get_action_display()),
+        (label("outcome"), event.get_outcome_display()),
+    ]
+    return entries

@@ -1,5 +1,5 @@
-"""Entry forms of CRS and ICANS episodes. They validate the entries and show, on the field at
-fault, what safety.services would refuse; the services save and grade."""
+"""Entry forms of CRS and ICANS episodes and of adverse events. They validate the entries and
+show, on the field at fault, what safety.services would refuse; the services save and grade."""
 
 from datetime import date
 from typing import Any, cast
@@ -7,7 +7,13 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from safety.checks import icans_age_at_onset, icans_entry_errors, onset_errors
+from safety.checks import (
+    adverse_event_errors,
+    icans_age_at_onset,
+    icans_entry_errors,
+    onset_errors,
+)
+from safety.ctcae import CTCAE_TERMS_BY_SOC, listed_spelling
 from safety.grading.icans import (
     CAPD_MAX_SCORE,
     ICE_MAX_SCORE,
@@ -15,7 +21,13 @@ from safety.grading.icans import (
     EncephalopathyTool,
     tool_for_age,
 )
-from safety.models import CrsEpisode, IcansEpisode, SafetyEpisode
+from safety.models import (
+    SERIOUSNESS_CRITERIA,
+    AdverseEvent,
+    CrsEpisode,
+    IcansEpisode,
+    SafetyEpisode,
+)
 from trialsite import versions
 from trialsite.formfields import formfield_for_model_field
 from trialsite.forms import ChangeReasonMixin, DateInput, OpenedVersionMixin
@@ -264,3 +276,161 @@ class ConfirmGradeForm(OpenedVersionMixin, forms.Form):
         super().clean()
         self.check_opened_version()
         return self.cleaned_data
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events
+# --------------------------------------------------------------------------------------------
+
+#: The id of the page's list of CTCAE terms, which the term's input offers as it is typed.
+CTCAE_TERM_LIST_ID = "ctcae-terms"
+CRITERION_NEEDED = _("A serious event needs at least one seriousness criterion: tick it below.")
+
+
+class AdverseEventForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
+    """Record or change an adverse event: the term typed with the CTCAE list offered as it is
+    typed, grade, dates, seriousness with its criteria, relatedness, action and outcome. The
+    levels are radio buttons with none chosen in advance."""
+
+    #: The fields whose levels are radio buttons.
+    level_fields = ("grade", "related_cart", "related_ld", "action", "outcome")
+
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "term",
+            "term_specify",
+            "grade",
+            "start_date",
+            "end_date",
+            "serious",
+            "results_in_death",
+            "life_threatening",
+            "hospitalisation",
+            "disability",
+            "congenital_anomaly",
+            "important_medical_event",
+            "related_cart",
+            "related_ld",
+            "action",
+            "outcome",
+        ]
+        widgets = {
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+            "grade": forms.RadioSelect,
+            "related_cart": forms.RadioSelect,
+            "related_ld": forms.RadioSelect,
+            "action": forms.RadioSelect,
+            "outcome": forms.RadioSelect,
+        }
+        help_texts = {
+            "term": _(
+                "Type to search the CTCAE v5.0 terms. CRS and ICANS are not adverse events here: "
+                "record them as CRS or ICANS episodes, graded by ASTCT."
+            ),
+        }
+        formfield_callback = formfield_for_model_field
+
+    def __init__(self, *args: Any, participant: Participant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.participant = participant
+        self.instance.participant = participant
+        for name in self.level_fields:
+            field = cast(forms.ChoiceField, self.fields[name])
+            levels = cast(list[tuple[object, str]], field.choices)
+            field.choices = [(value, label) for value, label in levels if value != ""]
+        self.fields["term"].widget.attrs.update(
+            {"list": CTCAE_TERM_LIST_ID, "autocomplete": "off", "spellcheck": "false"}
+        )
+        editing = self.instance.pk is not None
+        if editing:
+            self.add_opened_version(versions.record_sources(self.instance))
+        self.add_change_reason(editing=editing)
+
+    @property
+    def editing(self) -> bool:
+        return self.instance.pk is not None
+
+    @staticmethod
+    def ctcae_terms() -> list[tuple[str, tuple[str, ...]]]:
+        """Return the CTCAE terms by system organ class, for the page's list of terms."""
+        return list(CTCAE_TERMS_BY_SOC.items())
+
+    def clean_term(self) -> str:
+        """Take the term in CTCAE's own spelling whatever its letter case and spacing."""
+        term = " ".join(str(self.cleaned_data["term"]).split())
+        return listed_spelling(term) or term
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data
+        check_adverse_event(self, event=self.instance, participant=self.participant)
+        cleaned = self.cleaned_data
+        # The form asks for the criteria a file cannot carry (safety.imports).
+        ticked = [name for name in SERIOUSNESS_CRITERIA if cleaned.get(name) is True]
+        if cleaned.get("serious") is True and not ticked:
+            self.add_error("serious", CRITERION_NEEDED)
+        self.check_opened_version()
+        return cleaned
+
+
+#: The entries of an adverse event that its forms (the page's and admin's) take.
+ADVERSE_EVENT_ENTRIES: tuple[str, ...] = (
+    "term",
+    "term_specify",
+    "grade",
+    "start_date",
+    "end_date",
+    "serious",
+    *SERIOUSNESS_CRITERIA,
+    "related_cart",
+    "related_ld",
+    "action",
+    "outcome",
+)
+_FLAGS = frozenset(("serious", *SERIOUSNESS_CRITERIA))
+
+
+def check_adverse_event(
+    form: forms.BaseForm, *, event: AdverseEvent, participant: Participant
+) -> None:
+    """Show on the fields what the service would refuse (safety.checks.adverse_event_errors):
+    the entries as sent, checked against each other and the participant as stored. A field
+    that did not read keeps its own message only."""
+    cleaned = form.cleaned_data
+    proposed = AdverseEvent(pk=event.pk, participant=participant)
+    for name in ADVERSE_EVENT_ENTRIES:
+        value = cleaned.get(name)
+        if name in _FLAGS:
+            value = value is True
+        elif value is None and name in ("term", "term_specify"):
+            value = ""
+        setattr(proposed, name, value)
+    for field, messages in adverse_event_errors(proposed, participant).items():
+        if field in cleaned:
+            for message in messages:
+                form.add_error(field, message)
+
+
+class AcknowledgeSaeForm(OpenedVersionMixin, forms.Form):
+    """A monitor's or data manager's acknowledgement of the serious adverse event they saw:
+    refused when the event changed after the page was opened. ``return_to`` names the page the
+    acknowledgement was given on (Home or the event's page), where the user goes back."""
+
+    return_to = forms.ChoiceField(
+        choices=[("detail", "detail"), ("home", "home")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(self, *args: Any, event: AdverseEvent, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_opened_version(versions.record_sources(event))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        self.check_opened_version()
+        return self.cleaned_data
+
+    def back_to_home(self) -> bool:
+        return self.data.get("return_to") == "home"

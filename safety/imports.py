@@ -1,10 +1,12 @@
-"""Import CRS and ICANS episodes from crs.csv and icans.csv (interchange.md), all or nothing.
+"""Import CRS and ICANS episodes from crs.csv and icans.csv, and adverse events from
+adverse_events.csv (interchange.md), all or nothing.
 
 The files are read, checked and applied as the visit import does it (trialsite.imports): every
 cell's format first, then each row through safety.services in its own savepoint, inside one
 transaction that is rolled back when any row has a problem or on a dry run. An episode is keyed
 by participant and onset date. Each CSV column names the episode field it fills; the grade is
-computed by the service from the entries, never imported.
+computed by the service from the entries, never imported. An adverse event is keyed by
+participant, CTCAE term and start date (two events of different terms may start the same day).
 """
 
 import re
@@ -19,11 +21,17 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
-from safety.checks import onset_errors
+from safety.checks import astct_refusal, onset_errors
+from safety.ctcae import astct_syndrome, is_ctcae_term, listed_spelling, needs_specification
 from safety.grading.icans import CAPD_MAX_SCORE, ICE_MAX_SCORE, EncephalopathyTool
 from safety.models import (
+    AE_DEATH_GRADE,
+    SERIOUSNESS_CRITERIA,
     TEMPERATURE_MAX_C,
     TEMPERATURE_MIN_C,
+    AdverseEvent,
+    AeAction,
+    AeOutcome,
     ConsciousnessChoice,
     CrsEpisode,
     HypotensionChoice,
@@ -31,13 +39,13 @@ from safety.models import (
     MotorChoice,
     OxygenChoice,
     RaisedIcpChoice,
+    Relatedness,
     SafetyEpisode,
     SeizureChoice,
     ToolChoice,
 )
-from safety.services import crs_episode_save, icans_episode_save
+from safety.services import adverse_event_save, crs_episode_save, icans_episode_save
 from trialsite.imports import (
-    WHOLE_NUMBER,
     CellError,
     CsvRow,
     ImportReport,
@@ -88,7 +96,10 @@ ICANS_COLUMNS: tuple[str, ...] = (
 FLAGS: dict[str, bool] = {"1": True, "0": False}
 # [0-9], not \d: \d matches every Unicode digit. A whole number or one decimal, never an
 # exponent or a decimal comma.
-TEMPERATURE = re.compile(r"[0-9]+(\.[0-9])?")
+#: Two digits at most before the point: a longer number is out of range anyway (and too long
+#: to quantize).
+TEMPERATURE = re.compile(r"[0-9]{1,2}(\.[0-9])?")
+SCORE = re.compile(r"[0-9]{1,2}")
 TEMPERATURE_STEP = Decimal("0.1")
 SCORE_MAX: dict[str, int] = {
     EncephalopathyTool.ICE.value: ICE_MAX_SCORE,
@@ -142,7 +153,7 @@ def score_parser(tool: str | None) -> Callable[[str], int]:
     def parse(cell: str) -> int:
         require_ascii_digits(cell)
         maximum = SCORE_MAX.get(tool or "", CAPD_MAX_SCORE)
-        if not WHOLE_NUMBER.fullmatch(cell) or int(cell) > maximum:
+        if not SCORE.fullmatch(cell) or int(cell) > maximum:
             if tool == EncephalopathyTool.ICE:
                 raise CellError(_("the ICE score is a whole number from 0 to 10."))
             if tool == EncephalopathyTool.CAPD:
@@ -244,18 +255,15 @@ def parse_episode_rows(
         ):
             cells.fail("resolution_date", _("the resolution date is before the onset date."))
         if participant_id is not None and onset_date is not None:
-            key = (participant_id, onset_date)
-            if key in seen:
-                cells.fail(
-                    "onset_date",
-                    _(
-                        "an episode of this participant with this onset date is already in row "
-                        "%(row)d of the file."
-                    )
-                    % {"row": seen[key]},
-                )
-            else:
-                seen[key] = row.number
+            cells.once_in_file(
+                seen,
+                (participant_id, onset_date),
+                "onset_date",
+                _(
+                    "an episode of this participant with this onset date is already in row "
+                    "%(row)d of the file."
+                ),
+            )
         if cells.ok:
             # cells.ok: the participant was found and the onset date parsed.
             parsed.append(
@@ -431,4 +439,220 @@ def import_icans(
         author=author,
         update=update,
         dry_run=dry_run,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# adverse_events.csv
+# --------------------------------------------------------------------------------------------
+
+#: The columns of adverse_events.csv; each but participant_id names the AdverseEvent field it
+#: fills. The seriousness criteria and an "Other, specify" term's description have no column.
+ADVERSE_EVENT_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "term",
+    "grade",
+    "start_date",
+    "end_date",
+    "serious",
+    "related_cart",
+    "related_ld",
+    "action",
+    "outcome",
+)
+AE_GRADE = re.compile(r"[1-5]")
+
+
+def parse_ctcae_term(cell: str) -> str:
+    """Parse a CTCAE v5.0 term of the list, spelt as CTCAE spells it; never CRS or ICANS, nor an
+    "Other, specify" term (the file has no column for its description)."""
+    syndrome = astct_syndrome(cell)
+    if syndrome is not None:
+        raise CellError(astct_refusal(syndrome))
+    if not is_ctcae_term(cell):
+        spelling = listed_spelling(cell)
+        if spelling is not None:
+            message = _('write the term as CTCAE spells it: "%(term)s".')
+            raise CellError(message % {"term": spelling})
+        raise CellError(_("not a CTCAE v5.0 term of the site's list (docs/csv-formats.md)."))
+    if needs_specification(cell):
+        raise CellError(
+            _(
+                'an "Other, specify" term needs its description, which this file has no column '
+                "for: record this event on the participant's page."
+            )
+        )
+    return cell
+
+
+def parse_ae_grade(cell: str) -> int:
+    """Parse a CTCAE grade: a whole number from 1 to 5."""
+    require_ascii_digits(cell)
+    if not AE_GRADE.fullmatch(cell):
+        raise CellError(_("the CTCAE grade is a whole number from 1 to 5."))
+    return int(cell)
+
+
+@dataclass(frozen=True)
+class AdverseEventRow:
+    """One adverse event row whose cells all parsed: its key and the entries it gives."""
+
+    participant: Participant
+    term: str
+    start_date: date
+    #: The event's entries by field name (the column that gives each), the key's included.
+    entries: Mapping[str, object]
+
+    @property
+    def label(self) -> str:
+        return f"{self.participant.participant_id} {self.term} {self.start_date.isoformat()}"
+
+
+def parse_adverse_event_rows(
+    rows: list[CsvRow], *, participants: Mapping[str, Participant], problems: list[Problem]
+) -> list[tuple[CsvRow, AdverseEventRow]]:
+    """Check the format of every adverse event row; return the rows without a problem."""
+    parsed = []
+    seen: dict[tuple[str, str, date], int] = {}
+    for row in rows:
+        cells = RowParser(row, problems)
+        participant_id = cells.cell("participant_id", required(str))
+        participant = participants.get(participant_id) if participant_id is not None else None
+        if participant_id is not None and participant is None:
+            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        term = cells.cell("term", required(parse_ctcae_term))
+        start_date = cells.cell("start_date", required(parse_date))
+        entries: dict[str, object] = {
+            "grade": cells.cell("grade", required(parse_ae_grade)),
+            "end_date": cells.cell("end_date", optional(parse_date)),
+            "serious": cells.cell("serious", required(parse_flag)),
+            "related_cart": cells.cell("related_cart", required(choice_parser(Relatedness))),
+            "related_ld": cells.cell("related_ld", required(choice_parser(Relatedness))),
+            "action": cells.cell("action", required(choice_parser(AeAction))),
+            "outcome": cells.cell("outcome", required(choice_parser(AeOutcome))),
+        }
+        end_date = entries["end_date"]
+        if isinstance(end_date, date) and start_date is not None and end_date < start_date:
+            cells.fail("end_date", _("the end date is before the start date."))
+        if participant_id is not None and term is not None and start_date is not None:
+            cells.once_in_file(
+                seen,
+                (participant_id, term, start_date),
+                "start_date",
+                _(
+                    "an adverse event of this participant with this term and start date is "
+                    "already in row %(row)d of the file."
+                ),
+            )
+        if cells.ok:
+            # cells.ok: the participant was found, the term and the start date parsed.
+            parsed.append(
+                (
+                    row,
+                    AdverseEventRow(
+                        cast(Participant, participant),
+                        cast(str, term),
+                        cast(date, start_date),
+                        entries,
+                    ),
+                )
+            )
+    return parsed
+
+
+def _adverse_event_column(key: str) -> str:
+    """Return the column of a field named in the service's ValidationError."""
+    if key == "participant":
+        return "participant_id"
+    if key in SERIOUSNESS_CRITERIA:
+        return "grade" if key == "results_in_death" else "serious"
+    if key == "term_specify":
+        return "term"
+    return key if key in ADVERSE_EVENT_COLUMNS else ""
+
+
+def import_adverse_events(
+    text: str,
+    *,
+    file_name: str,
+    study: Study,
+    author: User,
+    update: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import adverse_events.csv: record adverse events and, with ``update``, change existing
+    ones (the same participant, term and start date).
+
+    A serious event is imported without its criteria (the file has no column for them; the
+    event's page says "criteria not recorded"). A row that makes an event not serious clears
+    the criteria recorded on the site; one that keeps it serious keeps them.
+    """
+    check_importer(author)
+    report = ImportReport(file_name=file_name, dry_run=dry_run)
+    reason = import_reason(file_name)
+    rows = read_rows(text, ADVERSE_EVENT_COLUMNS, report.problems)
+    if rows is None:
+        return report
+    ids = {row.cells["participant_id"] for row in rows}
+    participants = {
+        participant.participant_id: participant
+        for participant in Participant.objects.filter(study=study, participant_id__in=ids)
+    }
+    parsed = parse_adverse_event_rows(rows, participants=participants, problems=report.problems)
+
+    def apply(row: CsvRow, values: AdverseEventRow) -> None:
+        existing = (
+            AdverseEvent.objects.filter(
+                participant=values.participant,
+                term=values.term,
+                term_specify="",
+                start_date=values.start_date,
+            )
+            .select_related("participant")
+            .first()
+        )
+        if existing is None:
+            event = AdverseEvent(
+                participant=values.participant,
+                term=values.term,
+                start_date=values.start_date,
+                **values.entries,
+            )
+            adverse_event_save(event=event, author=author, reason=reason)
+            report.created.append(values.label)
+            return
+        if not update:
+            report.problems.append(
+                Problem(
+                    row.number,
+                    "start_date",
+                    row.cells["start_date"],
+                    _(
+                        "this participant already has an adverse event with this term and start "
+                        "date (use --update to change it)."
+                    ),
+                )
+            )
+            return
+        changed = tuple(
+            column for column, value in values.entries.items() if getattr(existing, column) != value
+        )
+        if not changed:
+            report.unchanged.append(values.label)
+            return
+        for column in changed:
+            setattr(existing, column, values.entries[column])
+        if not existing.serious:
+            for criterion in SERIOUSNESS_CRITERIA:
+                setattr(existing, criterion, False)
+        elif existing.grade != AE_DEATH_GRADE:
+            existing.results_in_death = False
+        adverse_event_save(event=existing, author=author, reason=reason)
+        report.changed.append(RowChange(row.number, values.label, changed))
+
+    return run_import(
+        report,
+        lambda: apply_rows(parsed, apply, _adverse_event_column, report.problems),
+        study=study,
+        participant_ids=[participant.pk for participant in participants.values()],
     )

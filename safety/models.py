@@ -1,4 +1,5 @@
-"""CAR-T safety records: CRS and ICANS episodes with their entries and computed ASTCT grades.
+"""CAR-T safety records: CRS and ICANS episodes with their entries and computed ASTCT grades,
+and adverse events by CTCAE v5.0 term and grade.
 
 Models hold fields, constraints and labels only. Every write goes through safety.services, which
 grades an episode with safety.grading on each save; every model keeps its audit history.
@@ -12,10 +13,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from safety.ctcae import OTHER_SPECIFY_SUFFIX
 from safety.grading.crs import CRS_DEATH_GRADE, CrsDomain, Hypotension, Oxygen
 from safety.grading.icans import (
     CAPD_MAX_SCORE,
     ICANS_DEATH_GRADE,
+    ICE_MAX_SCORE,
     Consciousness,
     EncephalopathyTool,
     IcansDomain,
@@ -24,7 +27,7 @@ from safety.grading.icans import (
     Seizure,
 )
 from trialsite.models import Participant, audit_history
-from trialsite.validators import validate_trial_date
+from trialsite.validators import validate_single_line_text, validate_trial_date
 
 #: The range of a plausible body temperature; anything outside is a typing error.
 TEMPERATURE_MIN_C = Decimal("30.0")
@@ -188,6 +191,7 @@ def _episode_constraints(kind: str, death_grade: int) -> list[models.BaseConstra
             condition=Q(confirmed_by__isnull=True, confirmed_at__isnull=True)
             | Q(confirmed_by__isnull=False, confirmed_at__isnull=False),
             name=f"{kind}_confirmation_has_author_and_time",
+            violation_error_message=_("A confirmation records who confirmed the grade and when."),
         ),
     ]
 
@@ -205,10 +209,10 @@ class CrsEpisode(SafetyEpisode):
         _("highest temperature (°C)"),
         max_digits=3,
         decimal_places=1,
-        null=True,
-        blank=True,
         validators=[MinValueValidator(TEMPERATURE_MIN_C), MaxValueValidator(TEMPERATURE_MAX_C)],
-        help_text=_("Fever is 38.0 °C or more."),
+        help_text=_(
+            "Fever is 38.0 °C or more. Enter the highest measured even when it was masked."
+        ),
     )
     fever_masked = models.BooleanField(
         _("fever masked"),
@@ -237,9 +241,12 @@ class CrsEpisode(SafetyEpisode):
             models.CheckConstraint(
                 condition=Q(hypotension__in=HypotensionChoice.values),
                 name="crs_hypotension_known",
+                violation_error_message=_("Unknown hypotension level."),
             ),
             models.CheckConstraint(
-                condition=Q(oxygen__in=OxygenChoice.values), name="crs_oxygen_known"
+                condition=Q(oxygen__in=OxygenChoice.values),
+                name="crs_oxygen_known",
+                violation_error_message=_("Unknown oxygen level."),
             ),
             models.CheckConstraint(
                 condition=Q(max_temp_c__gte=TEMPERATURE_MIN_C, max_temp_c__lte=TEMPERATURE_MAX_C),
@@ -308,22 +315,306 @@ class IcansEpisode(SafetyEpisode):
                 ),
             ),
             models.CheckConstraint(
-                condition=Q(tool__in=ToolChoice.values), name="icans_tool_known"
+                condition=Q(tool__in=ToolChoice.values),
+                name="icans_tool_known",
+                violation_error_message=_("The encephalopathy tool is ICE or CAPD."),
+            ),
+            models.CheckConstraint(
+                condition=Q(tool_score__isnull=True)
+                | Q(tool=ToolChoice.ICE, tool_score__lte=ICE_MAX_SCORE)
+                | Q(tool=ToolChoice.CAPD, tool_score__lte=CAPD_MAX_SCORE),
+                name="icans_score_in_the_tools_range",
+                violation_error_message=_("The ICE score is 0 to 10 and the CAPD score 0 to 32."),
             ),
             models.CheckConstraint(
                 condition=Q(consciousness__in=ConsciousnessChoice.values),
                 name="icans_consciousness_known",
+                violation_error_message=_("Unknown level of consciousness."),
             ),
             models.CheckConstraint(
-                condition=Q(seizure__in=SeizureChoice.values), name="icans_seizure_known"
+                condition=Q(seizure__in=SeizureChoice.values),
+                name="icans_seizure_known",
+                violation_error_message=_("Unknown seizure level."),
             ),
             models.CheckConstraint(
-                condition=Q(motor__in=MotorChoice.values), name="icans_motor_known"
+                condition=Q(motor__in=MotorChoice.values),
+                name="icans_motor_known",
+                violation_error_message=_("Unknown motor finding."),
             ),
             models.CheckConstraint(
-                condition=Q(raised_icp__in=RaisedIcpChoice.values), name="icans_raised_icp_known"
+                condition=Q(raised_icp__in=RaisedIcpChoice.values),
+                name="icans_raised_icp_known",
+                violation_error_message=_("Unknown raised intracranial pressure finding."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"ICANS {self.participant} {self.onset_date.isoformat()}"
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events (CTCAE v5.0)
+# --------------------------------------------------------------------------------------------
+
+
+class AeGrade(models.IntegerChoices):
+    """CTCAE v5.0 grades (the general description of each)."""
+
+    MILD = 1, _("1 (mild)")
+    MODERATE = 2, _("2 (moderate)")
+    SEVERE = 3, _("3 (severe or medically significant)")
+    LIFE_THREATENING = 4, _("4 (life-threatening)")
+    DEATH = 5, _("5 (death related to the adverse event)")
+
+
+class Relatedness(models.TextChoices):
+    """How likely the event is caused by a treatment (the CSV cells use these codes)."""
+
+    NOT = "not", _("not related")
+    UNLIKELY = "unlikely", _("unlikely related")
+    POSSIBLE = "possible", _("possibly related")
+    PROBABLE = "probable", _("probably related")
+    DEFINITE = "definite", _("definitely related")
+
+
+class AeAction(models.TextChoices):
+    """What was done about the event. A single CAR-T infusion has no dose to change or stop, so
+    the action is about the participant's care."""
+
+    NONE = "none", _("none")
+    TREATMENT_GIVEN = "treatment_given", _("treatment given")
+    HOSPITALISATION = "hospitalisation", _("hospitalisation (initial or prolonged)")
+    OTHER = "other", _("other")
+
+
+class AeOutcome(models.TextChoices):
+    """The event's outcome (CDISC's outcome terms)."""
+
+    RECOVERED = "recovered", _("recovered/resolved")
+    RECOVERING = "recovering", _("recovering/resolving")
+    NOT_RECOVERED = "not_recovered", _("not recovered/not resolved")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("recovered/resolved with sequelae")
+    FATAL = "fatal", _("fatal")
+    UNKNOWN = "unknown", _("unknown")
+
+
+#: The outcomes of an event that has ended (it has an end date) and of one still going on (it
+#: has none); an unknown outcome may have either.
+ENDED_OUTCOMES = (AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE, AeOutcome.FATAL)
+ONGOING_OUTCOMES = (AeOutcome.RECOVERING, AeOutcome.NOT_RECOVERED)
+#: The seriousness criteria (ICH E2A), in the order the form asks them.
+SERIOUSNESS_CRITERIA: tuple[str, ...] = (
+    "results_in_death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "important_medical_event",
+)
+AE_DEATH_GRADE = AeGrade.DEATH.value
+TERM_MAX_LENGTH = 100
+SPECIFY_MAX_LENGTH = 200
+
+
+class AdverseEvent(models.Model):
+    """One adverse event of a participant, by CTCAE v5.0 term and worst grade, with its
+    seriousness, relatedness, action and outcome (clinical-rules.md section 6).
+
+    CRS and ICANS are not adverse events here: they are episodes graded by ASTCT 2019. A serious
+    event awaits a monitor's or data manager's acknowledgement.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="adverse_events",
+    )
+    #: A term of safety.ctcae, checked by safety.checks (the list grows without a migration).
+    term = models.CharField(_("CTCAE term"), max_length=TERM_MAX_LENGTH)
+    term_specify = models.CharField(
+        _("description"),
+        max_length=SPECIFY_MAX_LENGTH,
+        blank=True,
+        validators=[validate_single_line_text],
+        help_text=_('Required for an "Other, specify" term, and only for one.'),
+    )
+    grade = models.PositiveSmallIntegerField(
+        _("CTCAE grade"),
+        choices=AeGrade.choices,
+        help_text=_("The worst grade the event reached."),
+    )
+    start_date = models.DateField(_("start date"), validators=[validate_trial_date])
+    end_date = models.DateField(
+        _("end date"),
+        null=True,
+        blank=True,
+        validators=[validate_trial_date],
+        help_text=_("Leave empty while the event is ongoing."),
+    )
+    serious = models.BooleanField(_("serious"), default=False)
+    results_in_death = models.BooleanField(_("results in death"), default=False)
+    life_threatening = models.BooleanField(_("life-threatening"), default=False)
+    hospitalisation = models.BooleanField(
+        _("requires hospitalisation or prolongs it"), default=False
+    )
+    disability = models.BooleanField(
+        _("results in persistent or significant disability or incapacity"), default=False
+    )
+    congenital_anomaly = models.BooleanField(_("congenital anomaly or birth defect"), default=False)
+    important_medical_event = models.BooleanField(_("important medical event"), default=False)
+    related_cart = models.CharField(
+        _("related to CAR-T cells"), max_length=10, choices=Relatedness.choices
+    )
+    related_ld = models.CharField(
+        _("related to lymphodepletion"), max_length=10, choices=Relatedness.choices
+    )
+    action = models.CharField(_("action taken"), max_length=20, choices=AeAction.choices)
+    outcome = models.CharField(_("outcome"), max_length=30, choices=AeOutcome.choices)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(
+        _("acknowledged at"), null=True, blank=True, editable=False
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
+        ordering = ["participant__participant_id", "start_date", "term"]
+        permissions = [("acknowledge_sae", _("Can acknowledge a serious adverse event"))]
+        indexes = [
+            models.Index(
+                fields=["serious", "acknowledged_at"], name="ae_serious_unacknowledged_idx"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "term", "term_specify", "start_date"],
+                name="ae_one_event_per_term_and_start_date",
+                violation_error_message=_(
+                    "This participant already has an adverse event with this term and start date."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="ae_end_not_before_start",
+                violation_error_message=_("The end date cannot be before the start date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(grade__gte=AeGrade.MILD, grade__lte=AeGrade.DEATH),
+                name="ae_grade_1_to_5",
+                violation_error_message=_("The CTCAE grade is 1 to 5."),
+            ),
+            models.CheckConstraint(
+                condition=Q(grade=AE_DEATH_GRADE, outcome=AeOutcome.FATAL)
+                | (~Q(grade=AE_DEATH_GRADE) & ~Q(outcome=AeOutcome.FATAL)),
+                name="ae_grade_5_if_and_only_if_fatal",
+                violation_error_message=_(
+                    "Grade 5 is death: a grade 5 event has the outcome fatal, and a fatal event "
+                    "is grade 5."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(grade=AE_DEATH_GRADE) | Q(serious=True),
+                name="ae_fatal_is_serious",
+                violation_error_message=_("An event that results in death is serious."),
+            ),
+            models.CheckConstraint(
+                condition=Q(results_in_death=False) | Q(grade=AE_DEATH_GRADE),
+                name="ae_death_criterion_only_at_grade_5",
+                violation_error_message=_(
+                    'The criterion "results in death" is for a grade 5 (fatal) event.'
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(serious=True) | Q(**dict.fromkeys(SERIOUSNESS_CRITERIA, False)),
+                name="ae_criteria_only_when_serious",
+                violation_error_message=_("Seriousness criteria are for a serious event."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=AeAction.HOSPITALISATION) | Q(serious=True),
+                name="ae_hospitalisation_is_serious",
+                violation_error_message=_(
+                    "An event that led to hospitalisation (initial or prolonged) is serious."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(term__endswith=OTHER_SPECIFY_SUFFIX) | Q(term_specify=""),
+                name="ae_description_only_for_other_specify",
+                violation_error_message=_(
+                    'A description is given only with an "Other, specify" term.'
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(term__endswith=OTHER_SPECIFY_SUFFIX) | ~Q(term_specify=""),
+                name="ae_other_specify_described",
+                violation_error_message=_('An "Other, specify" term needs its description.'),
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[*ENDED_OUTCOMES, AeOutcome.UNKNOWN])
+                | Q(end_date__isnull=True),
+                name="ae_ongoing_outcome_has_no_end_date",
+                violation_error_message=_(
+                    "An event still recovering or not recovered is ongoing: leave the end date "
+                    "empty, or give the outcome it ended with."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[*ONGOING_OUTCOMES, AeOutcome.UNKNOWN])
+                | Q(end_date__isnull=False),
+                name="ae_ended_outcome_has_end_date",
+                violation_error_message=_(
+                    "An event that recovered or was fatal has ended: give its end date."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_by__isnull=True, acknowledged_at__isnull=True)
+                | Q(acknowledged_by__isnull=False, acknowledged_at__isnull=False),
+                name="ae_acknowledgement_has_author_and_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(serious=True) | Q(acknowledged_at__isnull=True),
+                name="ae_only_serious_events_acknowledged",
+            ),
+            models.CheckConstraint(
+                condition=Q(related_cart__in=Relatedness.values), name="ae_related_cart_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(related_ld__in=Relatedness.values), name="ae_related_ld_known"
+            ),
+            models.CheckConstraint(condition=Q(action__in=AeAction.values), name="ae_action_known"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=AeOutcome.values), name="ae_outcome_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"AE {self.participant} {self.start_date.isoformat()} {self.term_label}"
+
+    @property
+    def term_label(self) -> str:
+        """The term as pages show it: an "Other, specify" term by its description."""
+        if self.term_specify:
+            return f"{self.term}: {self.term_specify}"
+        return self.term
+
+    @property
+    def ongoing(self) -> bool:
+        return self.end_date is None
+
+    @property
+    def criteria(self) -> list[str]:
+        """Name the seriousness criteria ticked, in the form's order."""
+        return [name for name in SERIOUSNESS_CRITERIA if getattr(self, name)]
+
+    @property
+    def awaits_acknowledgement(self) -> bool:
+        return self.serious and self.acknowledged_at is None

@@ -4,6 +4,10 @@ A tab of the cohort reports: the same filters in the URL (site, dose level, sex,
 the data cut ``as_of``; a bad cut is refused with a message and no figure), applied to
 ``participants_visible_to(request.user)``, so a coordinator sees only their sites.
 ``?format=csv&table=safety`` (or ``safety_summary``) downloads the export of the filtered set.
+The adverse events of the same participants are counted by term and worst grade.
+The page also shows the B cells of the same participants (safety.b_cells): a plot of the CD19+
+counts over study day and each one's aplasia and reconstitution, from the visits dated on or
+before the cut.
 """
 
 from django.contrib.auth.decorators import permission_required
@@ -21,9 +25,12 @@ from responses.reports import (
     csv_response,
 )
 from responses.selectors.common import scheduled_follow_up_definitions
+from safety.b_cells import b_cell_report, b_cell_sentence
 from safety.exports import write_safety_csv, write_safety_summary_csv
+from safety.plots import b_cell_plot
 from safety.selectors import (
     EpisodeKind,
+    adverse_event_table,
     latest_episode_change,
     safety_sentences,
     safety_summary,
@@ -100,6 +107,11 @@ def safety_report(request: AuthenticatedHttpRequest) -> HttpResponse:
             CSV_TABLES["safety"], lambda out: write_safety_csv(out, summary.episodes)
         )
     crs, icans = EpisodeKind.CRS, EpisodeKind.ICANS
+    b_cells = b_cell_report(
+        participants=participants,
+        as_of=filters.as_of,
+        threshold_per_ul=study.b_cell_aplasia_threshold_per_ul,
+    )
     return render(
         request,
         "safety/report_safety.html",
@@ -109,5 +121,9 @@ def safety_report(request: AuthenticatedHttpRequest) -> HttpResponse:
             "summary": summary,
             "sentences": safety_sentences(summary),
             "grade_rows": list(zip(summary.counts_of(crs), summary.counts_of(icans), strict=True)),
+            "adverse_events": adverse_event_table(participants=participants, summary=summary),
+            "b_cells": b_cells,
+            "b_cell_sentence": b_cell_sentence(b_cells),
+            "b_cell_plot": b_cell_plot(b_cells.trajectories, b_cells.threshold_per_ul),
         },
     )

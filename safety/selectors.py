@@ -1,4 +1,5 @@
-"""The safety report's reads: CRS and ICANS episodes of the infused participants as of a data cut.
+"""The safety report's reads: CRS and ICANS episodes and adverse events of the infused
+participants as of a data cut; and Home's serious adverse events awaiting acknowledgement.
 
 The safety set is every participant enrolled and infused on or before the data cut
 (clinical-rules.md section 4a). An episode counts when its onset is on or before the cut; one
@@ -6,6 +7,9 @@ resolved after the cut is ongoing as of the cut. A participant's worst grade of 
 highest stored ASTCT grade of their episodes of that kind (0 when none), so a participant with
 episodes graded 1 and 3 counts once, at grade 3. Percents are of the infused participants, one
 decimal, rounded once from the exact value, halves up (Decimal, never float).
+
+Adverse events count the same way: those starting on or before the cut, at their recorded
+(worst) grade; a participant counts once per term, at their worst grade of it.
 
 Every function reads with a fixed number of queries whatever the number of participants.
 """
@@ -18,13 +22,15 @@ from enum import StrEnum
 from statistics import median
 from typing import cast
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from responses.scoring.statistics import PERCENT_QUANTUM, rounded
+from safety.ctcae import CTCAE_SOC_OF_TERM, CTCAE_TERMS_BY_SOC
+from safety.display import seriousness_criteria
 from safety.grading.crs import CRS_DEATH_GRADE
-from safety.models import CrsEpisode, IcansEpisode
+from safety.models import AdverseEvent, AeGrade, CrsEpisode, IcansEpisode
 from trialsite.models import Participant
 
 
@@ -343,14 +349,185 @@ def safety_sentences(summary: SafetySummary) -> list[str]:
 
 
 def latest_episode_change(participants: QuerySet[Participant]) -> datetime | None:
-    """Return when a CRS or ICANS episode of these participants was last saved, graded or
-    deleted (None if never). One query, over the two audit histories."""
+    """Return when a CRS or ICANS episode or an adverse event of these participants was last
+    saved, graded or deleted (None if never). One query, over the three audit histories."""
     crs = CrsEpisode.history.filter(participant__in=participants)
     icans = IcansEpisode.history.filter(participant__in=participants)
+    events = AdverseEvent.history.filter(participant__in=participants)
     return (
         crs.order_by()
         .values_list("history_date", flat=True)
-        .union(icans.order_by().values_list("history_date", flat=True))
+        .union(
+            icans.order_by().values_list("history_date", flat=True),
+            events.order_by().values_list("history_date", flat=True),
+        )
         .order_by("-history_date")
         .first()
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events by term and grade
+# --------------------------------------------------------------------------------------------
+
+#: CTCAE grades 1 (mild) to 5 (death), the columns of the table.
+AE_GRADES: tuple[int, ...] = tuple(AeGrade.values)
+#: The system organ classes in CTCAE's order; a term of none sorts last.
+_SOC_ORDER = {soc: index for index, soc in enumerate(CTCAE_TERMS_BY_SOC)}
+
+
+@dataclass(frozen=True)
+class CountCell:
+    """Participants out of the infused, with the percent (one decimal; None if none infused)."""
+
+    participants: int
+    infused: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        return percent_of(self.participants, self.infused)
+
+
+@dataclass(frozen=True)
+class AdverseEventTermRow:
+    """One term (an "Other, specify" term with its description): the infused participants with
+    an event of it, by their worst grade of it (1..5), at any grade, and with a serious one."""
+
+    soc: str
+    term: str
+    by_worst_grade: tuple[CountCell, ...]
+    any_grade: CountCell
+    serious: CountCell
+
+
+@dataclass(frozen=True)
+class AdverseEventTable:
+    """Adverse events of the infused participants as of the cut, by term and worst grade: the
+    row of any adverse event first, then each term by system organ class (CTCAE's order), the
+    most frequent first."""
+
+    any_event: AdverseEventTermRow
+    terms: tuple[AdverseEventTermRow, ...]
+    infused: int
+    grades: tuple[int, ...] = AE_GRADES
+
+    @property
+    def socs(self) -> list[tuple[str, list[AdverseEventTermRow]]]:
+        """Return the term rows grouped by system organ class, in the table's order."""
+        groups: dict[str, list[AdverseEventTermRow]] = {}
+        for row in self.terms:
+            groups.setdefault(row.soc, []).append(row)
+        return list(groups.items())
+
+
+def _term_row(
+    soc: str, term: str, worst: dict[int, int], serious: set[int], infused: int
+) -> AdverseEventTermRow:
+    """Count the participants in ``worst`` (participant -> their worst grade) by grade."""
+    grades = list(worst.values())
+    return AdverseEventTermRow(
+        soc=soc,
+        term=term,
+        by_worst_grade=tuple(CountCell(grades.count(grade), infused) for grade in AE_GRADES),
+        any_grade=CountCell(len(worst), infused),
+        serious=CountCell(len(serious), infused),
+    )
+
+
+def adverse_event_table(
+    *, participants: QuerySet[Participant], summary: SafetySummary
+) -> AdverseEventTable:
+    """Count the adverse events of ``summary``'s infused participants (``participants`` as
+    safety_summary was given them) starting on or before its data cut. One query."""
+    as_of = summary.as_of
+    infused = {person.participant_pk for person in summary.participants}
+    rows = AdverseEvent.objects.filter(
+        participant__in=participants.filter(enrollment_date__lte=as_of, infusion_date__lte=as_of),
+        start_date__lte=as_of,
+    ).values_list("participant_id", "term", "term_specify", "grade", "serious")
+    worst: dict[tuple[str, str], dict[int, int]] = {}
+    serious: dict[tuple[str, str], set[int]] = {}
+    any_worst: dict[int, int] = {}
+    any_serious: set[int] = set()
+    for participant_pk, term, specification, grade, is_serious in rows:
+        if participant_pk not in infused:  # infused in the moment between the two reads
+            continue
+        key = (term, specification)
+        by_participant = worst.setdefault(key, {})
+        by_participant[participant_pk] = max(grade, by_participant.get(participant_pk, 0))
+        any_worst[participant_pk] = max(grade, any_worst.get(participant_pk, 0))
+        serious.setdefault(key, set())
+        if is_serious:
+            serious[key].add(participant_pk)
+            any_serious.add(participant_pk)
+    count = summary.infused
+    terms = [
+        _term_row(
+            CTCAE_SOC_OF_TERM.get(term, ""),
+            f"{term}: {specification}" if specification else term,
+            worst[(term, specification)],
+            serious[(term, specification)],
+            count,
+        )
+        for term, specification in worst
+    ]
+    terms.sort(
+        key=lambda row: (
+            _SOC_ORDER.get(row.soc, len(_SOC_ORDER)),
+            -row.any_grade.participants,
+            row.term,
+        )
+    )
+    return AdverseEventTable(
+        any_event=_term_row("", "", any_worst, any_serious, count),
+        terms=tuple(terms),
+        infused=count,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Home: serious adverse events awaiting acknowledgement
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnacknowledgedSae:
+    """A serious adverse event awaiting acknowledgement, with the version of it that Home shows
+    (what an acknowledgement from Home acknowledges) and its criteria."""
+
+    event: AdverseEvent
+    version: str
+    criteria: str
+
+
+def unacknowledged_saes(participants: QuerySet[Participant]) -> QuerySet[AdverseEvent]:
+    """Return the serious adverse events of these participants awaiting acknowledgement."""
+    return AdverseEvent.objects.filter(
+        participant__in=participants, serious=True, acknowledged_at__isnull=True
+    )
+
+
+def unacknowledged_sae_rows(
+    events: QuerySet[AdverseEvent], *, limit: int
+) -> list[UnacknowledgedSae]:
+    """Return the first ``limit`` of these events, by start date, each with its latest version
+    (its latest history id, as trialsite.versions writes a single record's version). One
+    query."""
+    latest = (
+        AdverseEvent.history.filter(id=OuterRef("pk"))
+        .order_by("-history_id")
+        .values("history_id")[:1]
+    )
+    found = (
+        events.select_related("participant__site")
+        .annotate(latest_version=Subquery(latest))
+        .order_by("start_date", "pk")[:limit]
+    )
+    return [
+        UnacknowledgedSae(
+            event=event,
+            version=str(event.latest_version or 0),
+            criteria=seriousness_criteria(event),
+        )
+        for event in found
+    ]

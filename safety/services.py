@@ -7,6 +7,10 @@ these functions, so a stored grade always equals a fresh grading of the stored e
 
 A grade is proposed by the site and confirmed by an investigator; any change to an episode's
 entries withdraws the confirmation, so a confirmed grade is always the grade of what is stored.
+
+Adverse events are saved the same way, checked by safety.checks.adverse_event_errors. A serious
+event awaits the acknowledgement of a monitor or data manager; a change of what they
+acknowledged (the term, the grade, the seriousness or its criteria) withdraws it.
 """
 
 from django.contrib.auth.models import User
@@ -16,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safety.checks import (
+    adverse_event_errors,
     crs_grade,
     icans_age_at_onset,
     icans_entry_errors,
@@ -25,24 +30,53 @@ from safety.checks import (
 )
 from safety.grading.crs import CrsGrade
 from safety.grading.icans import IcansGrade
-from safety.models import CrsEpisode, IcansEpisode, SafetyEpisode
+from safety.models import (
+    SERIOUSNESS_CRITERIA,
+    AdverseEvent,
+    CrsEpisode,
+    IcansEpisode,
+    SafetyEpisode,
+)
 from trialsite.locks import lock_participants
-from trialsite.models import Participant
-from trialsite.services import Author, delete_with_audit, require_permission, save_with_audit
+from trialsite.models import Participant, SiteMembership
+from trialsite.services import (
+    SIGNING_ROLE,
+    Author,
+    delete_with_audit,
+    require_permission,
+    save_with_audit,
+)
 
 __all__ = [
+    "adverse_event_delete",
+    "adverse_event_save",
     "crs_episode_save",
     "episode_confirm",
     "episode_delete",
     "icans_age_at_onset",
     "icans_episode_save",
     "icans_tool_for",
+    "sae_acknowledge",
 ]
 
 CONFIRM_PERMISSION = "safety.confirm_safety_grade"
 CONFIRMED_REASON = "grade confirmed by the investigator"
 #: The fields an investigator's confirmation covers: every entry, so a change withdraws it.
-_NOT_ENTRIES = {"id", "grade", "grade_drivers", "confirmed_by", "confirmed_at"}
+#: What a confirmation does not cover; a change of anything else (an entry, or the grade a
+#: regrading computes) withdraws it.
+_NOT_CONFIRMED = {"id", "confirmed_by", "confirmed_at"}
+REGRADED_REASON = "regraded by the site's grading rules"
+
+ACKNOWLEDGE_PERMISSION = "safety.acknowledge_sae"
+ACKNOWLEDGED_REASON = "serious adverse event acknowledged"
+#: What an acknowledgement of a serious adverse event covers: a change to any withdraws it.
+ACKNOWLEDGED_FIELDS: tuple[str, ...] = (
+    "term",
+    "term_specify",
+    "grade",
+    "serious",
+    *SERIOUSNESS_CRITERIA,
+)
 
 
 def _set_grade(episode: SafetyEpisode, result: CrsGrade | IcansGrade) -> None:
@@ -50,15 +84,16 @@ def _set_grade(episode: SafetyEpisode, result: CrsGrade | IcansGrade) -> None:
     episode.grade_drivers = ",".join(result.drivers)
 
 
-def _entries_changed(episode: SafetyEpisode) -> bool:
-    """Say whether any entry differs from the stored episode (True for a new one)."""
+def _confirmed_values_changed(episode: SafetyEpisode) -> bool:
+    """Say whether any entry, or the grade, differs from the stored episode (True for a new
+    one)."""
     if episode._state.adding:
         return True
     stored = type(episode)._default_manager.get(pk=episode.pk)
     return any(
         getattr(stored, field.attname) != getattr(episode, field.attname)
         for field in episode._meta.concrete_fields
-        if field.name not in _NOT_ENTRIES
+        if field.name not in _NOT_CONFIRMED
     )
 
 
@@ -81,7 +116,7 @@ def _lock_and_validate(episode: SafetyEpisode) -> None:
 
 
 def _save_episode(episode: SafetyEpisode, *, author: Author, reason: str) -> SafetyEpisode:
-    if _entries_changed(episode):
+    if _confirmed_values_changed(episode):
         episode.confirmed_by = None
         episode.confirmed_at = None
     save_with_audit(episode, author=author, reason=reason)
@@ -110,12 +145,27 @@ def icans_episode_save(*, episode: IcansEpisode, author: Author, reason: str) ->
     return episode
 
 
+def may_confirm(user: User, episode: SafetyEpisode) -> bool:
+    """Say whether the user is an investigator of the episode's participant's site."""
+    return (
+        user.has_perm(CONFIRM_PERMISSION)
+        and user.groups.filter(name=SIGNING_ROLE).exists()
+        and SiteMembership.objects.filter(user=user, site_id=episode.participant.site_id).exists()
+    )
+
+
 @transaction.atomic
 def episode_confirm(*, episode: SafetyEpisode, author: User) -> SafetyEpisode:
-    """Record that an investigator confirmed the episode's computed grade."""
+    """Record that an investigator of the participant's site confirmed the episode's computed
+    grade (a superuser or an investigator of another site may not, as for signing a visit)."""
     require_permission(author, CONFIRM_PERMISSION)
     lock_participants([episode.participant_id])
     episode.refresh_from_db()
+    if not may_confirm(author, episode):
+        raise ValidationError(
+            _("Only an investigator of site %(site)s confirms its grades.")
+            % {"site": episode.participant.site.code}
+        )
     if episode.confirmed_at is not None:
         raise ValidationError(_("This grade is already confirmed."))
     episode.confirmed_by = author
@@ -125,7 +175,94 @@ def episode_confirm(*, episode: SafetyEpisode, author: User) -> SafetyEpisode:
 
 
 @transaction.atomic
+def episodes_regrade() -> list[str]:
+    """Store a fresh grade for every episode whose stored grade or drivers differ from a fresh
+    grading of its entries (after a change of the grading rules); return the episodes changed.
+
+    Each change is audited with the site as its author and withdraws the confirmation of the
+    grade, which the investigator then confirms again.
+    """
+    lock_participants()
+    changed = []
+    stale: list[tuple[SafetyEpisode, CrsGrade | IcansGrade]] = [
+        *(
+            (episode, crs_grade(episode))
+            for episode in CrsEpisode.objects.select_related("participant")
+        ),
+        *(
+            (episode, icans_grade(episode))
+            for episode in IcansEpisode.objects.select_related("participant")
+        ),
+    ]
+    for episode, fresh in stale:
+        before = (episode.grade, episode.grade_drivers)
+        _set_grade(episode, fresh)
+        if (episode.grade, episode.grade_drivers) != before:
+            _save_episode(episode, author=None, reason=REGRADED_REASON)
+            changed.append(str(episode))
+    return changed
+
+
+@transaction.atomic
 def episode_delete(*, episode: SafetyEpisode, author: Author, reason: str) -> None:
     """Delete an episode entered by mistake; its history keeps it with who deleted it and why."""
     lock_participants([episode.participant_id])
     delete_with_audit(episode, author=author, reason=reason)
+
+
+def _acknowledged_entries_changed(event: AdverseEvent) -> bool:
+    """Say whether the term, grade or seriousness differ from the stored event."""
+    stored = AdverseEvent.objects.get(pk=event.pk)
+    return any(getattr(stored, name) != getattr(event, name) for name in ACKNOWLEDGED_FIELDS)
+
+
+@transaction.atomic
+def adverse_event_save(*, event: AdverseEvent, author: Author, reason: str) -> AdverseEvent:
+    """Record or change an adverse event, checked against its participant as stored now.
+
+    A serious event imported without its criteria is accepted (the file has no column for
+    them); the web form asks for at least one. A change of the term, grade or seriousness of an
+    acknowledged event withdraws the acknowledgement.
+    """
+    lock_participants([event.participant_id])
+    event.participant = Participant.objects.get(pk=event.participant_id)
+    errors: dict[str, list[str]] = {}
+    try:
+        # The constraints say the same as adverse_event_errors, on no field; it says it on one.
+        event.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors = error.message_dict
+    for field, messages in adverse_event_errors(event, event.participant).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    if event.acknowledged_at is not None and (
+        event._state.adding or not event.serious or _acknowledged_entries_changed(event)
+    ):
+        event.acknowledged_by = None
+        event.acknowledged_at = None
+    save_with_audit(event, author=author, reason=reason)
+    return event
+
+
+@transaction.atomic
+def sae_acknowledge(*, event: AdverseEvent, author: User) -> AdverseEvent:
+    """Record that a monitor or data manager acknowledged a serious adverse event."""
+    require_permission(author, ACKNOWLEDGE_PERMISSION)
+    lock_participants([event.participant_id])
+    event.refresh_from_db()
+    if not event.serious:
+        raise ValidationError(_("Only a serious adverse event is acknowledged."))
+    if event.acknowledged_at is not None:
+        raise ValidationError(_("This serious adverse event is already acknowledged."))
+    event.acknowledged_by = author
+    event.acknowledged_at = timezone.now()
+    save_with_audit(event, author=author, reason=ACKNOWLEDGED_REASON)
+    return event
+
+
+@transaction.atomic
+def adverse_event_delete(*, event: AdverseEvent, author: Author, reason: str) -> None:
+    """Delete an event entered by mistake; its history keeps it with who deleted it and why."""
+    lock_participants([event.participant_id])
+    delete_with_audit(event, author=author, reason=reason)

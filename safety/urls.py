@@ -1,4 +1,5 @@
-"""URLs of the CAR-T safety pages, included at the site's root by trialsite.urls."""
+"""URLs of the CAR-T safety pages (CRS and ICANS episodes, adverse events), included at the
+site's root by trialsite.urls."""
 
 from django.urls import path
 
@@ -18,4 +19,17 @@ urlpatterns = [
     path("icans/<int:pk>/", views.icans_episode_detail, name="icans_episode_detail"),
     path("icans/<int:pk>/edit/", views.icans_episode_edit, name="icans_episode_edit"),
     path("icans/<int:pk>/confirm/", views.icans_episode_confirm, name="icans_episode_confirm"),
+    # Adverse events (safety.views); acknowledging a serious one takes a POST.
+    path(
+        "participants/<int:pk>/adverse-events/new/",
+        views.adverse_event_create,
+        name="adverse_event_create",
+    ),
+    path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse_event_detail"),
+    path("adverse-events/<int:pk>/edit/", views.adverse_event_edit, name="adverse_event_edit"),
+    path(
+        "adverse-events/<int:pk>/acknowledge/",
+        views.adverse_event_acknowledge,
+        name="adverse_event_acknowledge",
+    ),
 ]

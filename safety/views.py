@@ -1,6 +1,8 @@
 """Pages of CRS and ICANS episodes: record one, see its grade and why, change it with a reason,
-and an investigator's confirmation of the grade. Every page starts from the user's sites
-(another site's participant or episode is not found), then checks the user's right (403)."""
+and an investigator's confirmation of the grade. Pages of adverse events: record one, see it,
+change it with a reason, and a monitor's or data manager's acknowledgement of a serious one (on
+its page or on Home). Every page starts from the user's sites (another site's participant,
+episode or event is not found), then checks the user's right (403)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +18,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from safety import display, services
-from safety.forms import ConfirmGradeForm, CrsEpisodeForm, EpisodeForm, IcansEpisodeForm
-from safety.models import CrsEpisode, IcansEpisode, SafetyEpisode
+from safety import display, selectors, services
+from safety.forms import (
+    AcknowledgeSaeForm,
+    AdverseEventForm,
+    ConfirmGradeForm,
+    CrsEpisodeForm,
+    EpisodeForm,
+    IcansEpisodeForm,
+)
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants
@@ -175,8 +184,7 @@ def _detail(kind: EpisodeKind) -> Callable[..., HttpResponse]:
                 "confirm_url": reverse(kind.url_name("confirm"), args=[episode.pk]),
                 "confirm_form": (
                     ConfirmGradeForm(episode=episode)
-                    if episode.confirmed_at is None
-                    and request.user.has_perm(services.CONFIRM_PERMISSION)
+                    if episode.confirmed_at is None and services.may_confirm(request.user, episode)
                     else None
                 ),
             },
@@ -217,3 +225,158 @@ icans_episode_create = _create(ICANS)
 icans_episode_detail = _detail(ICANS)
 icans_episode_edit = _edit(ICANS)
 icans_episode_confirm = _confirm(ICANS)
+
+
+# --------------------------------------------------------------------------------------------
+# Adverse events
+# --------------------------------------------------------------------------------------------
+
+AE_SAVED = gettext_lazy("Adverse event saved.")
+ACKNOWLEDGEMENT_WITHDRAWN = gettext_lazy(
+    "The term, grade or seriousness changed, so the acknowledgement was withdrawn: the serious "
+    "event awaits acknowledgement again."
+)
+CHANGED_BEFORE_ACKNOWLEDGEMENT = gettext_lazy(
+    "Not acknowledged: the event changed after you opened the page. Check it, then acknowledge "
+    "it again."
+)
+#: Home lists at most this many serious adverse events awaiting acknowledgement.
+HOME_SAE_LIMIT = 10
+
+
+def _visible_event(request: AuthenticatedHttpRequest, pk: int) -> AdverseEvent:
+    events = AdverseEvent.objects.filter(
+        participant__in=participants_visible_to(request.user)
+    ).select_related("participant__site", "participant__study", "acknowledged_by")
+    return get_object_or_404(events, pk=pk)
+
+
+def _adverse_event_form(
+    request: AuthenticatedHttpRequest, participant: Participant, event: AdverseEvent | None
+) -> HttpResponse:
+    # As stored: a refused save leaves the event object with the entries sent.
+    was_acknowledged = event is not None and event.acknowledged_at is not None
+    status = display.acknowledgement_status(event) if event is not None else ""
+    form = AdverseEventForm(request.POST or None, instance=event, participant=participant)
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                lock_participants([participant.pk])
+                participant.refresh_from_db()  # the dates the event is checked against
+                saved = (
+                    services.adverse_event_save(
+                        event=form.save(commit=False),
+                        author=request.user,
+                        reason=form.change_reason(),
+                    )
+                    if form.is_valid()
+                    else None
+                )
+        except ValidationError as error:
+            form.add_refusal(error)
+            saved = None
+        if saved is not None:
+            messages.success(request, str(AE_SAVED))
+            if was_acknowledged and saved.acknowledged_at is None:
+                messages.warning(request, str(ACKNOWLEDGEMENT_WITHDRAWN))
+            return redirect("adverse_event_detail", pk=saved.pk)
+    return render(
+        request,
+        "safety/adverse_event_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "event": event,
+            "status": status,
+            "was_acknowledged": was_acknowledged,
+            "withdrawn_on_change": display.ACKNOWLEDGEMENT_WITHDRAWN_ON_CHANGE,
+        },
+    )
+
+
+def adverse_event_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(participants_visible_to(request.user), pk=pk)
+    require_permission(request.user, "safety.add_adverseevent")
+    return _adverse_event_form(request, participant, None)
+
+
+def adverse_event_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    event = _visible_event(request, pk)
+    require_permission(request.user, "safety.change_adverseevent")
+    return _adverse_event_form(request, event.participant, event)
+
+
+def adverse_event_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    event = _visible_event(request, pk)
+    require_permission(request.user, "safety.view_adverseevent")
+    participant = event.participant
+    return render(
+        request,
+        "safety/adverse_event_detail.html",
+        {
+            "event": event,
+            "participant": participant,
+            "row": display.adverse_event_row(participant, event),
+            "entries": display.adverse_event_entries(event),
+            "withdrawn_on_change": display.ACKNOWLEDGEMENT_WITHDRAWN_ON_CHANGE,
+            "can_change": request.user.has_perm("safety.change_adverseevent"),
+            "acknowledge_form": (
+                AcknowledgeSaeForm(event=event)
+                if event.awaits_acknowledgement
+                and request.user.has_perm(services.ACKNOWLEDGE_PERMISSION)
+                else None
+            ),
+        },
+    )
+
+
+def adverse_event_acknowledge(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    event = _visible_event(request, pk)
+    require_permission(request.user, services.ACKNOWLEDGE_PERMISSION)
+    form = AcknowledgeSaeForm(request.POST or None, event=event)
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                lock_participants([event.participant_id])
+                event.refresh_from_db()
+                # An acknowledgement given already is said so by the service; any other change
+                # since the page was opened means what was seen may not be what is stored.
+                if event.awaits_acknowledgement and not form.is_valid():
+                    raise ValidationError(CHANGED_BEFORE_ACKNOWLEDGEMENT)
+                services.sae_acknowledge(event=event, author=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Serious adverse event acknowledged: %(participant)s, %(term)s.")
+                % {"participant": event.participant.participant_id, "term": event.term_label},
+            )
+        if form.back_to_home():
+            return redirect("home")
+    return redirect("adverse_event_detail", pk=event.pk)
+
+
+@dataclass(frozen=True)
+class HomeSeriousEvents:
+    """Home's panel of the serious adverse events awaiting acknowledgement: the oldest first,
+    at most HOME_SAE_LIMIT, with how many there are and whether the user may acknowledge."""
+
+    rows: list[selectors.UnacknowledgedSae]
+    total: int
+    can_acknowledge: bool
+
+
+def home_serious_adverse_events(request: AuthenticatedHttpRequest) -> HomeSeriousEvents | None:
+    """Return Home's panel of the serious adverse events of the user's sites awaiting
+    acknowledgement (None without the right to see adverse events). One query, two when more
+    than HOME_SAE_LIMIT await."""
+    user = request.user
+    if not user.has_perm("safety.view_adverseevent"):
+        return None
+    awaiting = selectors.unacknowledged_saes(participants_visible_to(user))
+    rows = selectors.unacknowledged_sae_rows(awaiting, limit=HOME_SAE_LIMIT)
+    total = len(rows) if len(rows) < HOME_SAE_LIMIT else awaiting.count()
+    return HomeSeriousEvents(
+        rows=rows, total=total, can_acknowledge=user.has_perm(services.ACKNOWLEDGE_PERMISSION)
+    )

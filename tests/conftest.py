@@ -99,6 +99,10 @@ def reference_data(transactional_db):
         sign_offs.grant_sign_off_and_query_rights(django_apps, None)
         safety = import_module("safety.migrations.0002_history_append_only_and_roles")
         safety.grant_safety_rights(django_apps, None)
+        medications = import_module("medications.migrations.0002_history_append_only_and_roles")
+        medications.grant_medication_rights(django_apps, None)
+        adverse_events = import_module("safety.migrations.0004_adverse_event_history_and_roles")
+        adverse_events.grant_adverse_event_rights(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from django.test import Client
 from django.urls import reverse
 
-from trialsite.models import Visit
+from trialsite.models import STORED_LAB_FIELDS, LabResult, Visit
 
 OPENED_VERSION = re.compile(r'<input type="hidden" name="opened_version" value="([^"]*)"')
 
@@ -29,8 +29,8 @@ def admin_visit_form(
     bilag: Mapping[str, str | None],
     reason: str,
 ) -> dict[str, object]:
-    """Return what the admin change form of a visit posts, with its three inline assessments
-    and its answers not done."""
+    """Return what the admin change form of a visit posts, with its three inline assessments,
+    its labs as stored and its answers not done."""
     data: dict[str, object] = {
         "opened_version": opened_version(
             client, reverse("admin:trialsite_visit_change", args=[visit.pk])
@@ -51,6 +51,23 @@ def admin_visit_form(
                 f"{prefix}-0-visit": visit.pk,
             }
         )
+    # The labs, as stored (none: the inline's empty form is left out).
+    labs = LabResult.objects.filter(visit=visit).first()
+    data.update(
+        {
+            "labs-TOTAL_FORMS": 0 if labs is None else 1,
+            "labs-INITIAL_FORMS": 0 if labs is None else 1,
+            "labs-MIN_NUM_FORMS": 0,
+            "labs-MAX_NUM_FORMS": 1,
+        }
+    )
+    if labs is not None:
+        data.update({"labs-0-id": labs.pk, "labs-0-visit": visit.pk})
+        for field in STORED_LAB_FIELDS:
+            value = getattr(labs, field)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            data[f"labs-0-{field}"] = "" if value is None else value
     # The answers not done are listed read-only (management form only).
     not_done = list(visit.not_done_answers.values_list("pk", flat=True))
     data.update(

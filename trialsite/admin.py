@@ -21,16 +21,24 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from responses.models import EndpointResult, VisitScore
 from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
-from trialsite.forms import OpenedVersionMixin, check_infusion_order, check_visit_order
+from trialsite.forms import (
+    OpenedVersionMixin,
+    check_infusion_order,
+    check_participant_episodes,
+    check_visit_order,
+)
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.imports import PARTICIPANT_COLUMNS
 from trialsite.locks import lock_participant_save, lock_participants, lock_record
 from trialsite.models import (
+    IMMUNE_LAB_FIELDS,
     BilagAssessment,
+    LabResult,
     MissedVisit,
     NotDoneAnswer,
     Participant,
@@ -210,6 +218,7 @@ class StudyAdmin(RescoringAdmin[Study]):
         "baseline_visit",
         "primary_visit",
         "sledai_lookback_days",
+        "b_cell_aplasia_threshold_per_ul",
     ]
     search_fields = ["protocol_number", "name"]
     inlines = [VisitDefinitionInline]
@@ -330,6 +339,7 @@ class ParticipantAdminForm(AuditedAdminForm):
         check_infusion_order(
             self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
         )
+        check_participant_episodes(self, participant=self.instance, cleaned=cleaned)
         return cleaned
 
     def lock(self) -> None:
@@ -460,6 +470,19 @@ class BilagInline(VisitRecordInline):
     can_delete = False
 
 
+class LabInline(VisitRecordInline):
+    """The visit's labs: those that suggest SLEDAI-2K descriptors, then the B cells and
+    immunoglobulins."""
+
+    model = LabResult
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
+    can_delete = False
+    fieldsets = [
+        (_("Labs that suggest SLEDAI-2K descriptors"), {"fields": list(LAB_FIELDS)}),
+        (_("B cells and immunoglobulins"), {"fields": list(IMMUNE_LAB_FIELDS)}),
+    ]
+
+
 class NotDoneInline(admin.TabularInline):
     """Answers recorded as not done, with the reason; they are set on the data-entry page, where
     the entry is checked as a whole."""
@@ -524,7 +547,7 @@ class VisitAdmin(AuditedAdmin[Visit]):
     date_hierarchy = "visit_date"
     list_select_related = ["participant", "visit_definition"]
     autocomplete_fields = ["participant"]
-    inlines = [PgaInline, SledaiInline, BilagInline, NotDoneInline]
+    inlines = [PgaInline, SledaiInline, BilagInline, LabInline, NotDoneInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Visit | None = None) -> list[str]:
         # The services number repeated visits and set the entry status from the answers; a

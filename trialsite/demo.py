@@ -3,13 +3,16 @@
 Dates are relative to the day of loading, so the cohort always looks current: five participants
 have reached Month 3 (four SRI-4 responders; S03-005 keeps proteinuria, so SLEDAI-2K falls by 2)
 and six are earlier in follow-up. As in the seed study, nine had grade 1 CRS and two grade 1
-ICANS, none higher. Each descriptor present at baseline resolves by a study day or
-persists (None); a visit shows the descriptors not yet resolved by its target day.
+ICANS, none higher; several had grade 3-4 cytopenias after lymphodepletion, and two a serious
+infection or febrile neutropenia (adverse events). Every child tapers prednisolone and stays on
+hydroxychloroquine; none was given a drug prohibited after infusion. Each descriptor present
+at baseline resolves by a study day or persists (None); a visit shows the descriptors not yet
+resolved by its target day.
 """
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import cast
 
 from django.contrib.auth import get_user_model
@@ -19,10 +22,15 @@ from django.utils.translation import gettext as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from medications import services as medication_services
+from medications.models import MedicationCourse, RouteChoice
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from safety import services as safety_services
 from safety.models import (
+    AdverseEvent,
+    AeAction,
+    AeOutcome,
     ConsciousnessChoice,
     CrsEpisode,
     HypotensionChoice,
@@ -30,6 +38,7 @@ from safety.models import (
     MotorChoice,
     OxygenChoice,
     RaisedIcpChoice,
+    Relatedness,
     SeizureChoice,
 )
 from trialsite import services
@@ -178,6 +187,59 @@ EARLY_VISITS = ("SCR", "D0", "D7")
 ENROLLED_DAYS_BEFORE_INFUSION = 35
 
 
+@dataclass(frozen=True)
+class DemoBCells:
+    baseline_cd19: str  # CD19+ B cells per µL at screening and baseline
+    baseline_igg: str  # g/L at screening and baseline
+    recovered: dict[str, str]  # visit code -> CD19+ per µL once B cells return (else 0)
+
+
+#: CD19+ B cells: normal before lymphodepletion (200-600 per µL), then aplasia (0 per µL) from
+#: Day 7 (Day 0 has none counted); three of the five children who reached Month 3 reconstitute
+#: by then, S02-003 already at Month 2. Immunoglobulins fall mildly (IG_SHARE_OF_BASELINE).
+DEMO_B_CELLS = {
+    "S01-001": DemoBCells("412", "13.20", {"M3": "18"}),
+    "S01-002": DemoBCells("268", "15.80", {}),
+    "S02-003": DemoBCells("534", "12.10", {"M2": "4", "M3": "46"}),
+    "S02-004": DemoBCells("356", "11.40", {}),
+    "S03-005": DemoBCells("298", "14.60", {"M3": "9"}),
+    "S01-006": DemoBCells("477", "12.80", {}),
+    "S01-007": DemoBCells("225", "16.30", {}),
+    "S02-008": DemoBCells("581", "10.90", {}),
+    "S02-009": DemoBCells("349", "13.70", {}),
+    "S03-010": DemoBCells("596", "9.80", {}),
+    "S03-011": DemoBCells("243", "17.10", {}),
+}
+DEMO_BASELINE_IGA_G_L = Decimal("1.60")
+DEMO_BASELINE_IGM_G_L = Decimal("1.10")
+#: Each visit's immunoglobulins as a share of the baseline ones (Day 0 has none measured).
+IG_SHARE_OF_BASELINE = {
+    "SCR": Decimal("1"),
+    "BL": Decimal("1"),
+    "D7": Decimal("0.97"),
+    "D14": Decimal("0.94"),
+    "M1": Decimal("0.90"),
+    "M2": Decimal("0.86"),
+    "M3": Decimal("0.83"),
+}
+BEFORE_LYMPHODEPLETION = ("SCR", "BL")
+
+
+def immune_labs(participant_id: str, code: str) -> dict[str, object] | None:
+    """Return the CD19+ B cells and immunoglobulins of a demo visit (None: none measured)."""
+    if code not in IG_SHARE_OF_BASELINE:
+        return None
+    demo = DEMO_B_CELLS[participant_id]
+    share = IG_SHARE_OF_BASELINE[code]
+    cd19 = demo.baseline_cd19 if code in BEFORE_LYMPHODEPLETION else demo.recovered.get(code, "0")
+    return {
+        "cd19_per_ul": Decimal(cd19),
+        "igg_g_l": (Decimal(demo.baseline_igg) * share).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        "iga_g_l": (DEMO_BASELINE_IGA_G_L * share).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        "igm_g_l": (DEMO_BASELINE_IGM_G_L * share).quantize(Decimal("0.01"), ROUND_HALF_UP),
+    }
+
+
 def sledai_answers(participant: DemoParticipant, study_day: int) -> dict[str, bool]:
     """Return the 24 answers at a study day: a baseline descriptor until the day it resolves."""
     present = {
@@ -254,6 +316,7 @@ def _load_participant(
             sledai=sledai_answers(demo, _target_day(definition)),
             pga=Decimal(pga),
             bilag=bilag_grades(demo, _target_day(definition)),
+            labs=immune_labs(demo.participant_id, code),
             author=author,
             reason=DEMO_REASON,
         )
@@ -395,8 +458,101 @@ DEMO_ICANS = {"S01-002": DemoIcans(5, 2, 3), "S02-003": DemoIcans(4, 2, 8)}
 DEMO_CONFIRMED_SITE = "S02"
 
 
+@dataclass(frozen=True)
+class DemoAdverseEvent:
+    term: str
+    grade: int
+    start_day: int  # study day the event started (lymphodepletion ends on day -2)
+    days: int | None  # duration, start and end days both counted; None while ongoing
+    related_cart: str
+    related_ld: str
+    action: str
+    outcome: str
+    serious: bool = False  # a serious demo event required hospitalisation
+    acknowledged: bool = False  # by the demo monitor
+
+
+_NOT, _POSSIBLE, _PROBABLE, _DEFINITE = (
+    Relatedness.NOT,
+    Relatedness.POSSIBLE,
+    Relatedness.PROBABLE,
+    Relatedness.DEFINITE,
+)
+_NONE, _TREATED, _HOSPITALISED = AeAction.NONE, AeAction.TREATMENT_GIVEN, AeAction.HOSPITALISATION
+_RECOVERED, _RECOVERING = AeOutcome.RECOVERED, AeOutcome.RECOVERING
+_NEUTROPENIA, _LYMPHOPENIA = "Neutrophil count decreased", "Lymphocyte count decreased"
+#: Cytopenias after lymphodepletion in several children (lymphopenia from day -2 cannot be due to
+#: the CAR-T cells, given on day 0), a fever months later unrelated to either, and two serious
+#: events needing hospitalisation: S02-004's lung infection, acknowledged by the monitor, and
+#: S01-006's febrile neutropenia, awaiting acknowledgement (on Home).
+DEMO_ADVERSE_EVENTS: dict[str, tuple[DemoAdverseEvent, ...]] = {
+    "S01-001": (
+        DemoAdverseEvent(_LYMPHOPENIA, 4, -2, 30, _NOT, _DEFINITE, _NONE, _RECOVERED),
+        DemoAdverseEvent(_NEUTROPENIA, 4, 2, 11, _POSSIBLE, _PROBABLE, _TREATED, _RECOVERED),
+    ),
+    "S01-002": (
+        DemoAdverseEvent(_NEUTROPENIA, 3, 3, 8, _POSSIBLE, _PROBABLE, _NONE, _RECOVERED),
+        DemoAdverseEvent("Fever", 1, 60, 2, _NOT, _NOT, _NONE, _RECOVERED),
+    ),
+    "S02-003": (
+        DemoAdverseEvent(_LYMPHOPENIA, 4, -2, 23, _NOT, _DEFINITE, _NONE, _RECOVERED),
+        DemoAdverseEvent(_NEUTROPENIA, 3, 4, 8, _POSSIBLE, _PROBABLE, _NONE, _RECOVERED),
+    ),
+    "S02-004": (
+        DemoAdverseEvent(_NEUTROPENIA, 3, 3, 10, _POSSIBLE, _PROBABLE, _NONE, _RECOVERED),
+        DemoAdverseEvent(
+            "Lung infection", 3, 45, 8, _POSSIBLE, _NOT, _HOSPITALISED, _RECOVERED,
+            serious=True, acknowledged=True,
+        ),
+    ),
+    "S03-005": (DemoAdverseEvent("Fever", 2, 70, 3, _NOT, _NOT, _TREATED, _RECOVERED),),
+    "S01-006": (
+        DemoAdverseEvent(_NEUTROPENIA, 4, 3, 12, _POSSIBLE, _PROBABLE, _TREATED, _RECOVERED),
+        DemoAdverseEvent(
+            "Febrile neutropenia", 3, 6, 5, _POSSIBLE, _PROBABLE, _HOSPITALISED, _RECOVERED,
+            serious=True,
+        ),
+    ),
+    "S02-009": (
+        DemoAdverseEvent(_LYMPHOPENIA, 4, -2, None, _NOT, _DEFINITE, _NONE, _RECOVERING),
+    ),
+    "S03-011": (
+        DemoAdverseEvent(_NEUTROPENIA, 3, 2, None, _POSSIBLE, _PROBABLE, _NONE, _RECOVERING),
+    ),
+}  # fmt: skip
+
+
+def _load_adverse_events(participant: Participant, author: AbstractBaseUser) -> None:
+    """Record the demo participant's adverse events through the safety services."""
+    infusion = cast(date, participant.infusion_date)
+    for demo in DEMO_ADVERSE_EVENTS.get(participant.participant_id, ()):
+        start = infusion + timedelta(days=demo.start_day)
+        event = safety_services.adverse_event_save(
+            event=AdverseEvent(
+                participant=participant,
+                term=demo.term,
+                grade=demo.grade,
+                start_date=start,
+                end_date=start + timedelta(days=demo.days - 1) if demo.days is not None else None,
+                serious=demo.serious,
+                hospitalisation=demo.serious,
+                related_cart=demo.related_cart,
+                related_ld=demo.related_ld,
+                action=demo.action,
+                outcome=demo.outcome,
+            ),
+            author=author,
+            reason=DEMO_REASON,
+        )
+        if demo.acknowledged:
+            monitor = User.objects.get(username="monitor")
+            safety_services.sae_acknowledge(event=event, author=monitor)
+
+
 def _load_safety(participant: Participant, author: AbstractBaseUser) -> None:
-    """Record the demo participant's CRS and ICANS episodes through the safety services."""
+    """Record the demo participant's CRS and ICANS episodes and adverse events through the
+    safety services."""
+    _load_adverse_events(participant, author)
     infusion = cast(date, participant.infusion_date)
     episodes: list[CrsEpisode | IcansEpisode] = []
     crs = DEMO_CRS.get(participant.participant_id)
@@ -447,6 +603,67 @@ def _load_safety(participant: Participant, author: AbstractBaseUser) -> None:
 
 
 @dataclass(frozen=True)
+class DemoCourse:
+    drug: str
+    daily_dose_mg: str
+    route: str
+    start_day: int  # study day of the first dose (the infusion is day 0)
+    stop_day: int | None  # study day of the last dose; None: ongoing
+
+
+#: Every demo child tapers prednisolone after infusion (20, then 10, then 5 mg/day, then none)
+#: and stays on hydroxychloroquine; its visits' prednisolone-equivalent doses follow the taper.
+DEMO_STEROID_TAPER = (
+    DemoCourse("prednisolone", "20", RouteChoice.ORAL, -ENROLLED_DAYS_BEFORE_INFUSION, 13),
+    DemoCourse("prednisolone", "10", RouteChoice.ORAL, 14, 41),
+    DemoCourse("prednisolone", "5", RouteChoice.ORAL, 42, 89),
+)
+DEMO_HYDROXYCHLOROQUINE = DemoCourse("hydroxychloroquine", "200", RouteChoice.ORAL, -400, None)
+#: The children with renal lupus took mycophenolate until the week before lymphodepletion.
+DEMO_MYCOPHENOLATE = DemoCourse("mycophenolate mofetil", "1000", RouteChoice.ORAL, -200, -8)
+DEMO_MYCOPHENOLATE_PARTICIPANTS = ("S01-002", "S03-005", "S01-007", "S03-011")
+#: Tocilizumab (8 mg/kg) on the first day of the CRS episodes recorded with tocilizumab.
+DEMO_TOCILIZUMAB_MG = {"S02-003": "400", "S01-007": "240"}
+
+
+def _demo_courses(participant_id: str) -> list[DemoCourse]:
+    """Return the demo participant's medication courses; none is prohibited after infusion."""
+    courses = [*DEMO_STEROID_TAPER, DEMO_HYDROXYCHLOROQUINE]
+    if participant_id in DEMO_MYCOPHENOLATE_PARTICIPANTS:
+        courses.append(DEMO_MYCOPHENOLATE)
+    crs = DEMO_CRS.get(participant_id)
+    if participant_id in DEMO_TOCILIZUMAB_MG and crs is not None:
+        dose = DEMO_TOCILIZUMAB_MG[participant_id]
+        courses.append(
+            DemoCourse("tocilizumab", dose, RouteChoice.INTRAVENOUS, crs.onset_day, crs.onset_day)
+        )
+    return courses
+
+
+def _load_medications(participant: Participant, author: AbstractBaseUser, today: date) -> None:
+    """Record the demo participant's medication courses through the medication service: a
+    course not started by ``today`` is left out, and one not yet stopped is ongoing."""
+    infusion = cast(date, participant.infusion_date)
+    for demo in _demo_courses(participant.participant_id):
+        start = infusion + timedelta(days=demo.start_day)
+        if start > today:
+            continue
+        stop = infusion + timedelta(days=demo.stop_day) if demo.stop_day is not None else None
+        medication_services.medication_course_save(
+            course=MedicationCourse(
+                participant=participant,
+                drug=demo.drug,
+                daily_dose_mg=Decimal(demo.daily_dose_mg),
+                route=demo.route,
+                start_date=start,
+                stop_date=stop if stop is not None and stop < today else None,
+            ),
+            author=author,
+            reason=DEMO_REASON,
+        )
+
+
+@dataclass(frozen=True)
 class DemoLoadResult:
     participants_created: list[str]
     #: The demo users whose second factor ``demo_code`` gives.
@@ -480,6 +697,7 @@ def load_demo(*, today: date) -> DemoLoadResult:
     ]
     for participant in created:
         _load_safety(participant, admin)
+        _load_medications(participant, admin, today)
         _sign_off(participant)
     with_demo_device = set(
         TOTPDevice.objects.filter(name=DEMO_DEVICE_NAME, confirmed=True).values_list(

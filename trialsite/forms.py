@@ -1,6 +1,7 @@
 """Data-entry forms. They validate input and hand it to trialsite.services; they save nothing."""
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from itertools import chain
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS, Labs
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS, SledaiDescriptor
+from safety.checks import participant_episode_errors
 from trialsite import selectors, services, versions
 from trialsite.formfields import PgaField, formfield_for_model_field
 from trialsite.history import HistorySource
@@ -26,9 +28,11 @@ from trialsite.models import (
     AGE_MIN,
     ANSWERS,
     BILAG_GRADE_CHOICES,
+    IMMUNE_LAB_FIELDS,
     NOT_DONE,
     QUERY_FIELD_LABELS,
     SLEDAI_LOOKBACK_CHOICES,
+    STORED_LAB_FIELDS,
     EntryStatus,
     LabResult,
     MissedVisit,
@@ -100,6 +104,25 @@ def check_infusion_order(
     """Show on the infusion date a recorded baseline visit that would no longer precede it."""
     for message in services.baseline_infusion_errors(participant, infusion_date=infusion_date):
         form.add_error("infusion_date", message)
+
+
+def check_participant_episodes(
+    form: forms.BaseForm, *, participant: Participant, cleaned: Mapping[str, Any]
+) -> None:
+    """Show on their fields the CRS or ICANS episodes that the participant's new infusion date,
+    age or enrolment date would contradict (the participant service refuses them)."""
+    if participant.pk is None:
+        return
+    proposed = copy.copy(participant)
+    for field in ("infusion_date", "age_at_enrollment", "enrollment_date"):
+        if field in cleaned:  # a field that did not validate keeps its stored value
+            setattr(proposed, field, cleaned[field])
+    if proposed.enrollment_date is None or proposed.age_at_enrollment is None:
+        return
+    for field, messages in participant_episode_errors(proposed).items():
+        if field == "age_at_enrollment" and proposed.enrollment_date != participant.enrollment_date:
+            field = "enrollment_date"  # the enrolment date moved the age at onset
+        form.add_error(field if field in form.fields else None, messages)
 
 
 def add_refusal(
@@ -230,6 +253,7 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         check_infusion_order(
             self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
         )
+        check_participant_episodes(self, participant=self.instance, cleaned=cleaned)
         self.check_opened_version()
         return cleaned
 
@@ -339,11 +363,12 @@ def not_done_reason_name(answer: str) -> str:
     return f"{answer}_not_done_reason"
 
 
-def lab_form_fields() -> dict[str, forms.Field]:
-    """Return the form fields of the lab values, named lab_<field>, labelled from the model."""
+def lab_form_fields(names: tuple[str, ...] = STORED_LAB_FIELDS) -> dict[str, forms.Field]:
+    """Return the form fields of the lab values (every stored one unless ``names`` says which),
+    named lab_<field>, labelled from the model."""
     fields: dict[str, forms.Field] = {}
-    for field in LAB_FIELDS:
-        # LAB_FIELDS name value columns of LabResult: get_field gives a model Field (not a
+    for field in names:
+        # The names are value columns of LabResult: get_field gives a model Field (not a
         # relation), and its form field is never None (only the likes of AutoField have none).
         model_field = cast(models.Field, LabResult._meta.get_field(field))
         form_field: forms.Field
@@ -369,11 +394,12 @@ def lab_form_fields() -> dict[str, forms.Field]:
 
 
 class LabValuesForm(forms.Form):
-    """The lab values alone, for asking which descriptors they suggest as they are typed."""
+    """The lab values that suggest SLEDAI-2K descriptors, for asking which they suggest as they
+    are typed (the B cells and immunoglobulins suggest none)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields.update(lab_form_fields())
+        self.fields.update(lab_form_fields(LAB_FIELDS))
 
     def valid_values(self) -> dict[str, object]:
         """Return the values that are valid so far, keyed by LabResult field."""
@@ -458,7 +484,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         }
 
     def labs(self) -> dict[str, object]:
-        labs = {field: self.cleaned_data.get(lab_field_name(field)) for field in LAB_FIELDS}
+        labs = {field: self.cleaned_data.get(lab_field_name(field)) for field in STORED_LAB_FIELDS}
         labs["upcr_unit"] = labs["upcr_unit"] or ""
         return labs
 
@@ -484,7 +510,12 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
         ]
 
     def lab_fields(self) -> list[forms.BoundField]:
+        """Return the labs that suggest SLEDAI-2K descriptors, in form order."""
         return [self[lab_field_name(field)] for field in LAB_FIELDS]
+
+    def immune_lab_fields(self) -> list[forms.BoundField]:
+        """Return the B cells and immunoglobulins, in form order."""
+        return [self[lab_field_name(field)] for field in IMMUNE_LAB_FIELDS]
 
     @classmethod
     def labs_from_query(cls, query: QueryDict) -> Labs:
@@ -577,7 +608,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
             initial[not_done_reason_name(answer)] = reason
         labs = getattr(visit, "labs", None)
         if labs is not None:
-            for field in LAB_FIELDS:
+            for field in STORED_LAB_FIELDS:
                 value = getattr(labs, field)
                 if field == "urinary_casts" and value is not None:
                     value = "true" if value else "false"

@@ -31,7 +31,8 @@ from django.db.models.functions import Lag
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
 
-from safety.models import CrsEpisode, IcansEpisode
+from medications.models import MedicationCourse
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     VISIT_RECORD_MODELS,
@@ -461,8 +462,8 @@ class AuditSource:
 def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
     """Return the histories of the participants whose ids ``participant_ids`` (a values query)
     holds: their own records, their missed visits, their visits (deleted ones included), every
-    record of those visits (VISIT_RECORD_MODELS), their sign-offs, their queries and their CRS
-    and ICANS episodes."""
+    record of those visits (VISIT_RECORD_MODELS), their sign-offs, their queries, their CRS
+    and ICANS episodes, their adverse events and their medication courses."""
     visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
     return [
         AuditSource(
@@ -509,6 +510,16 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
             _icans_episode_name,
             participant="participant_id",
         ),
+        AuditSource(
+            AdverseEvent.history.filter(participant_id__in=participant_ids),
+            _adverse_event_name,
+            participant="participant_id",
+        ),
+        AuditSource(
+            MedicationCourse.history.filter(participant_id__in=participant_ids),
+            _medication_course_name,
+            participant="participant_id",
+        ),
     ]
 
 
@@ -518,6 +529,21 @@ def _crs_episode_name(record: Any) -> str:
 
 def _icans_episode_name(record: Any) -> str:
     return str(_("ICANS episode from %(date)s") % {"date": record.onset_date.isoformat()})
+
+
+def _adverse_event_name(record: Any) -> str:
+    term = f"{record.term}: {record.term_specify}" if record.term_specify else record.term
+    return str(
+        _("adverse event %(term)s from %(date)s")
+        % {"term": term, "date": record.start_date.isoformat()}
+    )
+
+
+def _medication_course_name(record: Any) -> str:
+    return str(
+        _("%(drug)s course from %(date)s")
+        % {"drug": record.drug, "date": record.start_date.isoformat()}
+    )
 
 
 def _study_name(record: Any) -> str:

@@ -13,7 +13,7 @@ safety episodes of safety.imports).
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -31,13 +31,17 @@ from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.pga import validate_pga
 from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite import services
+from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants, lock_study
 from trialsite.management.options import InputError
 from trialsite.models import (
     AGE_MAX,
     AGE_MIN,
     ANSWERS,
+    IMMUNE_LAB_FIELDS,
     NOT_DONE,
+    STORED_LAB_FIELDS,
+    LabResult,
     Participant,
     Site,
     Study,
@@ -72,8 +76,13 @@ VISIT_COLUMNS: tuple[str, ...] = (
     *SLEDAI_COLUMNS,
     *BILAG_COLUMNS,
 )
-#: Columns a visits.csv may leave out of its header (an empty cell means the same).
-VISIT_OPTIONAL_COLUMNS: tuple[str, ...] = ("sledai_lookback_days",)
+#: The lab columns of visits.csv, each named as the LabResult field it fills: the B cells and
+#: immunoglobulins (the labs that suggest SLEDAI-2K descriptors are entered on the site).
+LAB_COLUMNS: tuple[str, ...] = IMMUNE_LAB_FIELDS
+#: Columns a visits.csv may leave out of its header. An empty cell means the same for the
+#: look-back window (the study's setting); an empty lab cell is a lab not done, while a lab
+#: column left out of the header leaves the stored value as it is.
+VISIT_OPTIONAL_COLUMNS: tuple[str, ...] = ("sledai_lookback_days", *LAB_COLUMNS)
 
 #: Participant fields an import sets, other than the study and the participant ID: each column
 #: names the field it fills.
@@ -85,6 +94,9 @@ WHOLE_NUMBER = re.compile(r"[0-9]+")
 #: The largest value every supported database holds in a PositiveIntegerField.
 DOSE_MAX = 2_147_483_647
 SLEDAI_CELLS: dict[str, bool | None] = {"1": True, "0": False, "": None}
+#: A lab value fits LabResult's columns: at most two decimals, below a million.
+LAB_VALUE_QUANTUM = Decimal("0.01")
+LAB_VALUE_MAX = Decimal("999999.99")
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,6 +343,7 @@ class CellError(ValueError):
 
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 def require_ascii_digits(cell: str) -> None:
@@ -440,6 +453,30 @@ def parse_lookback_days(cell: str) -> int:
     return int(cell)
 
 
+def parse_lab_value(cell: str) -> Decimal:
+    """Parse a lab value (CD19+ B cells per µL, an immunoglobulin in g/L): a number from 0 to
+    999999.99 with at most two decimals."""
+    require_ascii_digits(cell)
+    try:
+        value = Decimal(cell)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise CellError(
+            _(
+                "a lab value is a number written with the digits 0-9 and a decimal point, e.g. "
+                "250 or 0.5; leave the cell empty when it was not done (ND is for answers only)."
+            )
+        )
+    if value.is_signed():
+        raise CellError(_("a lab value cannot be negative."))
+    if value > LAB_VALUE_MAX:
+        raise CellError(_("a lab value is at most 999999.99."))
+    if value != value.quantize(LAB_VALUE_QUANTUM):
+        raise CellError(_("a lab value has at most two decimals."))
+    return value
+
+
 def answer_parser(parse: Callable[[str], T]) -> Callable[[str], T | None]:
     """Read an answer cell: ND (not done) and empty give None, other cells are parsed."""
     return lambda cell: None if cell == NOT_DONE else parse(cell)
@@ -466,6 +503,14 @@ class RowParser:
             Problem(self.row.number, column, self.row.cells.get(column, ""), message)
         )
         self.ok = False
+
+    def once_in_file(self, seen: dict[K, int], key: K, column: str, message: StrOrPromise) -> None:
+        """Refuse the row, on ``column``, when an earlier row of the file has the same key;
+        ``message`` names that row with %(row)d."""
+        if key in seen:
+            self.fail(column, message % {"row": seen[key]})
+        else:
+            seen[key] = self.row.number
 
 
 def required(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -583,14 +628,12 @@ def parse_participant_rows(
         treatment_failure_date = cells.cell("treatment_failure_date", optional(parse_date))
         withdrawal_date = cells.cell("withdrawal_date", optional(parse_date))
         if participant_id is not None:
-            if participant_id in seen:
-                cells.fail(
-                    "participant_id",
-                    _("this participant is already in row %(row)d of the file.")
-                    % {"row": seen[participant_id]},
-                )
-            else:
-                seen[participant_id] = row.number
+            cells.once_in_file(
+                seen,
+                participant_id,
+                "participant_id",
+                _("this participant is already in row %(row)d of the file."),
+            )
         if cells.ok:
             # cells.ok: every required cell was parsed, so none of the casts' values is None.
             parsed.append(
@@ -737,6 +780,9 @@ class VisitRow:
     #: The answers written ND (their columns are named as ANSWERS names them).
     not_done: frozenset[str]
     lookback_days: int | None
+    #: The lab columns of the file's header, each with its value (None: not done); a lab column
+    #: left out of the header is not here, and its stored value is kept.
+    labs: dict[str, Decimal | None] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -782,15 +828,16 @@ def parse_visit_rows(
         }
         not_done = frozenset(answer for answer in ANSWERS if row.cells[answer] == NOT_DONE)
         lookback_days = cells.cell("sledai_lookback_days", optional(parse_lookback_days))
+        labs = {
+            column: cells.cell(column, optional(parse_lab_value))
+            for column in LAB_COLUMNS
+            if column in row.cells
+        }
         if participant is not None and definition is not None and visit_date is not None:
             key = (participant_id, code, visit_date if definition.repeatable else None)
-            if key in seen:
-                cells.fail(
-                    "visit",
-                    _("this visit is already in row %(row)d of the file.") % {"row": seen[key]},
-                )
-            else:
-                seen[key] = row.number
+            cells.once_in_file(
+                seen, key, "visit", _("this visit is already in row %(row)d of the file.")
+            )
         if cells.ok:
             # cells.ok: the participant, the visit and its date were all found and parsed (a
             # missing one fails its cell), so none of the casts' values is None.
@@ -806,6 +853,7 @@ def parse_visit_rows(
                         bilag,
                         not_done,
                         lookback_days,
+                        labs,
                     ),
                 )
             )
@@ -827,6 +875,8 @@ def _visit_column(key: str) -> str:
         return f"sledai_{key}"
     if key in BILAG_SYSTEMS:
         return f"bilag_{key}"
+    if key in LAB_COLUMNS:
+        return key
     return ""
 
 
@@ -834,7 +884,7 @@ def _find_visit(values: VisitRow) -> Visit | None:
     """Return the stored visit the row describes (an unscheduled visit is keyed by its date)."""
     visits = Visit.objects.filter(
         participant=values.participant, visit_definition=values.definition
-    ).select_related("participant__study", "visit_definition", "sledai", "pga", "bilag")
+    ).select_related("participant__study", "visit_definition", "sledai", "pga", "bilag", "labs")
     visits = visits.prefetch_related("not_done_answers")
     if values.definition.repeatable:
         visits = visits.filter(visit_date=values.visit_date)
@@ -862,7 +912,26 @@ def _changed_assessment_columns(visit: Visit, values: VisitRow) -> list[str]:
     stored_lookback = sledai.lookback_days if sledai is not None else None
     if values.lookback_days is not None and values.lookback_days != stored_lookback:
         changed.append("sledai_lookback_days")
+    stored_labs = getattr(visit, "labs", None)
+    changed.extend(
+        column
+        for column, value in values.labs.items()
+        if (getattr(stored_labs, column) if stored_labs is not None else None) != value
+    )
     return changed
+
+
+def _labs_to_save(visit: Visit, values: VisitRow) -> dict[str, object] | None:
+    """Return the labs to store for the row: the visit's stored labs with the row's lab columns
+    written over them; None (the stored labs kept as they are) when the file has no lab column."""
+    if not values.labs:
+        return None
+    stored = LabResult.objects.filter(visit=visit).first()
+    labs: dict[str, object] = (
+        {name: getattr(stored, name) for name in STORED_LAB_FIELDS} if stored is not None else {}
+    )
+    labs.update(values.labs)
+    return labs
 
 
 def import_visits(
@@ -906,6 +975,7 @@ def import_visits(
                 answer: stored_not_done.get(answer, IMPORTED_NOT_DONE_REASON)
                 for answer in values.not_done
             },
+            labs=_labs_to_save(visit, values),
             author=author,
             reason=reason,
         )

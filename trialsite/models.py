@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -27,9 +28,10 @@ from responses.scoring.bilag import (
     BILAG_SYSTEM_LABELS,
     BILAG_SYSTEMS,
 )
-from responses.scoring.labs import LAB_DECIMAL_FIELDS
+from responses.scoring.labs import LAB_DECIMAL_FIELDS, LAB_FIELDS
 from responses.scoring.pga import PGA_MAX, PGA_MIN
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
+from safety.grading.b_cells import DEFAULT_APLASIA_THRESHOLD_PER_UL
 from trialsite.i18n import StrOrPromise
 from trialsite.validators import (
     STUDY_DAY_MAX,
@@ -92,6 +94,17 @@ class Study(models.Model):
             "way the reports show how many visits were out of window."
         ),
     )
+    b_cell_aplasia_threshold_per_ul = models.DecimalField(
+        _("B-cell aplasia threshold (CD19+ cells/µL)"),
+        max_digits=8,
+        decimal_places=2,
+        default=DEFAULT_APLASIA_THRESHOLD_PER_UL,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "B-cell aplasia: a CD19+ B-cell count below this. B-cell reconstitution: the first "
+            "visit after the infusion, following aplasia, with a count at or above it."
+        ),
+    )
     history = audit_history()
 
     class Meta:
@@ -107,6 +120,11 @@ class Study(models.Model):
                 condition=Q(sledai_lookback_days__in=[10, 30]),
                 name="study_sledai_lookback_10_or_30",
                 violation_error_message=_("The SLEDAI-2K look-back window is 10 or 30 days."),
+            ),
+            models.CheckConstraint(
+                condition=Q(b_cell_aplasia_threshold_per_ul__gt=0),
+                name="study_b_cell_aplasia_threshold_positive",
+                violation_error_message=_("The B-cell aplasia threshold must be more than 0."),
             ),
         ]
 
@@ -817,8 +835,23 @@ def lab_field(label: StrOrPromise, unit: StrOrPromise) -> models.DecimalField:
     )
 
 
+#: The B-cell and immunoglobulin values of a visit's labs. They follow B-cell aplasia after the
+#: CAR-T infusion (clinical-rules.md section 6) and suggest no SLEDAI-2K descriptor, so they stay
+#: out of responses.scoring.labs (``Labs``, ``LAB_FIELDS``) and its suggestions.
+IMMUNE_LAB_FIELDS: tuple[str, ...] = ("cd19_per_ul", "igg_g_l", "iga_g_l", "igm_g_l")
+#: Every value LabResult stores, in form order: the labs that suggest SLEDAI-2K descriptors,
+#: then the B cells and immunoglobulins. Saving, showing and querying labs go through these.
+STORED_LAB_FIELDS: tuple[str, ...] = (*LAB_FIELDS, *IMMUNE_LAB_FIELDS)
+#: The stored lab values that are numbers (each can be queried and corrected).
+LAB_VALUE_FIELDS: tuple[str, ...] = (*LAB_DECIMAL_FIELDS, *IMMUNE_LAB_FIELDS)
+
+
 class LabResult(models.Model):
-    """The lab values of a visit, with the local lab's limits; they suggest SLEDAI-2K items."""
+    """The lab values of a visit, with the local lab's limits; most suggest SLEDAI-2K items.
+
+    The B cells and immunoglobulins (IMMUNE_LAB_FIELDS) suggest none: they follow B-cell aplasia
+    after the infusion (safety.grading.b_cells).
+    """
 
     class UpcrUnit(models.TextChoices):
         G_PER_G = "g/g", _("g/g")
@@ -844,6 +877,10 @@ class LabResult(models.Model):
     c4_lower_limit = lab_field(_("C4 lower limit of normal"), _("lab units"))
     anti_dsdna = lab_field(_("anti-dsDNA"), _("lab units"))
     anti_dsdna_upper_limit = lab_field(_("anti-dsDNA upper limit of normal"), _("lab units"))
+    cd19_per_ul = lab_field(_("CD19+ B cells"), _("cells/µL"))
+    igg_g_l = lab_field(_("IgG"), _("g/L"))
+    iga_g_l = lab_field(_("IgA"), _("g/L"))
+    igm_g_l = lab_field(_("IgM"), _("g/L"))
     history = audit_history()
 
     class Meta:
@@ -864,6 +901,13 @@ class LabResult(models.Model):
                 condition=Q(*(Q(**{f"{field}__gte": 0}) for field in LAB_DECIMAL_FIELDS)),
                 name="lab_values_not_negative",
                 violation_error_message=_("A lab value cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(*(Q(**{f"{field}__gte": 0}) for field in IMMUNE_LAB_FIELDS)),
+                name="lab_b_cells_and_immunoglobulins_not_negative",
+                violation_error_message=_(
+                    "A B-cell count or an immunoglobulin level cannot be negative."
+                ),
             ),
         ]
 
@@ -1011,7 +1055,7 @@ QUERY_FIELD_LABELS: dict[str, StrOrPromise] = {
     "": _("the whole visit"),
     "visit_date": _("visit date"),
     **ANSWER_LABELS,
-    **{f.name: f.verbose_name for f in LabResult._meta.fields if f.name in LAB_DECIMAL_FIELDS},
+    **{f.name: f.verbose_name for f in LabResult._meta.fields if f.name in LAB_VALUE_FIELDS},
 }
 
 

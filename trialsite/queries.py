@@ -37,7 +37,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
-from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from trialsite import selectors, services
 from trialsite.i18n import StrOrPromise, recorded_text
@@ -45,6 +44,7 @@ from trialsite.locks import lock_participants
 from trialsite.models import (
     NOT_DONE,
     QUERY_FIELD_LABELS,
+    STORED_LAB_FIELDS,
     BilagAssessment,
     DataQuery,
     LabResult,
@@ -67,7 +67,7 @@ CORRECT_PERMISSION = "trialsite.change_visit"
 CorrectedValue = date | Decimal | bool | str
 
 #: The lab values the visit page lists (``selectors.lab_values``), in its order.
-LAB_ROWS: tuple[str, ...] = tuple(name for name in LAB_FIELDS if name != "upcr_unit")
+LAB_ROWS: tuple[str, ...] = tuple(name for name in STORED_LAB_FIELDS if name != "upcr_unit")
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +316,9 @@ def stored_entry(visit: Visit) -> StoredEntry:
         lookback_days=sledai.lookback_days if sledai is not None else None,
         pga=pga.score if pga is not None else None,
         bilag=bilag.grades() if bilag is not None else dict.fromkeys(BILAG_SYSTEMS),
-        labs={name: getattr(labs, name) for name in LAB_FIELDS} if labs is not None else None,
+        labs=(
+            {name: getattr(labs, name) for name in STORED_LAB_FIELDS} if labs is not None else None
+        ),
         not_done=dict(NotDoneAnswer.objects.filter(visit=visit).values_list("answer", "reason")),
     )
 
@@ -397,7 +399,7 @@ def _correct_entry(
 
 
 def _empty_labs() -> dict[str, object]:
-    return {name: "" if name == "upcr_unit" else None for name in LAB_FIELDS}
+    return {name: "" if name == "upcr_unit" else None for name in STORED_LAB_FIELDS}
 
 
 def current_value(visit: Visit, field: str) -> StrOrPromise:

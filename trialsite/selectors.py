@@ -29,7 +29,9 @@ from trialsite.history import trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     ANSWER_LABELS,
+    IMMUNE_LAB_FIELDS,
     NOT_DONE,
+    STORED_LAB_FIELDS,
     EntryStatus,
     LabResult,
     MissedVisit,
@@ -464,29 +466,33 @@ def lab_suggestions(labs: LabResult | None) -> list[SledaiDescriptor]:
 
 @dataclass(frozen=True)
 class LabValue:
-    """One stored lab value as a page shows it: None is not done."""
+    """One stored lab value as a page shows it: None is not done. ``immune`` marks the B cells
+    and immunoglobulins, which the page lists as their own group."""
 
     label: StrOrPromise
     value: Decimal | bool | None
     unit: StrOrPromise
+    immune: bool = False
 
 
 def lab_values(labs: LabResult | None) -> list[LabValue] | None:
-    """Return a visit's stored lab values in form order, labelled and with their units from the
-    model; None when the visit has no labs. The UPCR carries the unit it was entered in."""
+    """Return a visit's stored lab values in form order (the B cells and immunoglobulins last),
+    labelled and with their units from the model; None when the visit has no labs. The UPCR
+    carries the unit it was entered in."""
     if labs is None:
         return None
     values = []
-    for name in LAB_FIELDS:
+    for name in STORED_LAB_FIELDS:
         if name == "upcr_unit":
             continue
-        # LAB_FIELDS name value columns of LabResult: get_field gives a model Field.
+        # STORED_LAB_FIELDS name value columns of LabResult: get_field gives a model Field.
         model_field = cast(models.Field, LabResult._meta.get_field(name))
         values.append(
             LabValue(
                 label=capfirst(model_field.verbose_name),
                 value=getattr(labs, name),
                 unit=labs.get_upcr_unit_display() if name == "upcr" else model_field.help_text,
+                immune=name in IMMUNE_LAB_FIELDS,
             )
         )
     return values

@@ -30,7 +30,6 @@ from responses.scoring.bilag import (
     BILAG_SYSTEMS,
     bilag_e_after_involvement,
 )
-from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
 from safety.checks import participant_episode_errors
@@ -41,6 +40,7 @@ from trialsite.models import (
     ANSWERS,
     QUERY_FIELD_LABELS,
     SIGNATURE_MEANING,
+    STORED_LAB_FIELDS,
     VISIT_RECORD_MODELS,
     BilagAssessment,
     DataQuery,
@@ -351,9 +351,12 @@ def visit_save_assessments(
     ``complete=True`` marks the entry complete and requires every answer given or marked not
     done; ``False`` saves it in progress (it feeds no endpoint); ``None`` marks it complete
     exactly when every answer is given or marked not done (imports, the demo loader).
+    ``labs`` maps LabResult's values (trialsite.models.STORED_LAB_FIELDS, the B cells and
+    immunoglobulins included) to what is stored; a value left out is stored as not done, and
+    ``labs=None`` leaves the stored labs as they are.
     """
     unknown = (set(sledai) - set(SLEDAI_FIELDS)) | (set(bilag) - set(BILAG_SYSTEMS))
-    unknown |= set(labs or {}) - set(LAB_FIELDS)
+    unknown |= set(labs or {}) - set(STORED_LAB_FIELDS)
     if unknown:
         raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
     not_done = not_done or {}
@@ -387,7 +390,7 @@ def visit_save_assessments(
     )
     if labs is not None and (lab_values_given or LabResult.objects.filter(visit=visit).exists()):
         lab_row = _assessment_for(LabResult, visit)
-        for field in LAB_FIELDS:
+        for field in STORED_LAB_FIELDS:
             setattr(lab_row, field, labs.get(field, "" if field == "upcr_unit" else None))
         rows.append(lab_row)
     entry_status = EntryStatus.COMPLETE if complete else EntryStatus.IN_PROGRESS

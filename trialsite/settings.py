@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "trialsite",
     "responses",
     "safety",
+    "medications",
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,7 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("reports/", include("responses.urls")),
     path("", include("safety.urls")),
+    path("", include("medications.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("trialsite.two_factor.urls")),

@@ -16,11 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from medications import selectors as medication_selectors
 from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import sledai_suggestions
 from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
 from safety import display as safety_display
+from safety import views as safety_views
+from safety.b_cells import participant_b_cells
 from trialsite import query_views, selectors, services
 from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
@@ -58,6 +61,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "incomplete": selectors.incomplete_visits(request.user),
             "changes": selectors.recent_changes(request.user),
             "queries": query_views.home_queries(request),
+            "serious_adverse_events": safety_views.home_serious_adverse_events(request),
             "today": today,
         },
     )
@@ -144,12 +148,14 @@ def _participant_form(
 
 def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    today = timezone.localdate()
+    rows = selectors.participant_timeline(participant, today)
     return render(
         request,
         "trialsite/participant_detail.html",
         {
             "participant": participant,
-            "rows": selectors.participant_timeline(participant, timezone.localdate()),
+            "rows": rows,
             "endpoints": Endpoint.choices,
             "bilag_systems": BILAG_SYSTEMS,
             # Two queries however many episodes: their confirming investigators come along.
@@ -157,6 +163,18 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
                 participant,
                 crs=participant.crs_episodes.select_related("confirmed_by").order_by("pk"),
                 icans=participant.icans_episodes.select_related("confirmed_by").order_by("pk"),
+            ),
+            # One query: the adverse events with who acknowledged the serious ones.
+            "adverse_event_rows": safety_display.adverse_event_rows(
+                participant, participant.adverse_events.select_related("acknowledged_by")
+            ),
+            # One query: the B cells and immunoglobulins of the participant's visits.
+            "b_cells": participant_b_cells(participant),
+            # One query: the courses; the doses at the visits are read from the rows' visits.
+            "medications": medication_selectors.participant_medications(
+                participant,
+                visits=[(row.definition.code, row.visit.visit_date) for row in rows if row.visit],
+                today=today,
             ),
         },
     )

@@ -4,16 +4,16 @@ import io
 from argparse import ArgumentParser
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from responses.reports import InvalidDataCut, parse_data_cut
-from trialsite.management.options import InputError, choose_study
+from trialsite.management.options import InputError, TranslatedCommand, choose_study
 from trialsite.models import Study
 
 
-class ExportCommand(BaseCommand):
+class ExportCommand(TranslatedCommand):
     """Write the CSV that ``export`` writes to FILE or to standard output."""
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -66,11 +66,12 @@ OXYGEN_GRADE: dict[Oxygen, int] = {
 class CrsEntries:
     """Hold the entries of one CRS episode that its grade depends on.
 
-    ``highest_temperature_c`` is None when no temperature was recorded; a masked fever (an
-    antipyretic or anti-cytokine therapy given before the fever could show) counts as fever.
+    The highest temperature is always recorded: without it, "no fever" could not be told from
+    "not measured". A masked fever (an antipyretic or anti-cytokine therapy given before the
+    fever could show) counts as fever whatever the temperature.
     """
 
-    highest_temperature_c: Decimal | None
+    highest_temperature_c: Decimal
     fever_masked: bool
     hypotension: Hypotension
     oxygen: Oxygen
@@ -85,25 +86,20 @@ class CrsGrade:
     drivers: tuple[CrsDomain, ...]
 
 
-def has_fever(highest_temperature_c: Decimal | None, *, fever_masked: bool) -> bool:
+def has_fever(highest_temperature_c: Decimal, *, fever_masked: bool) -> bool:
     """Return True if the episode had fever: >= 38.0 °C, or masked by treatment.
 
-    Raise TypeError for a float temperature (binary floating point cannot hold 37.9 exactly) and
-    ValueError for a temperature that is not a finite number.
+    Raise TypeError for a temperature that is not a Decimal (None: not recorded; a float: binary
+    floating point cannot hold 37.9 exactly) and ValueError for one that is not a finite number.
     """
-    if highest_temperature_c is not None:
-        if not isinstance(highest_temperature_c, Decimal):
-            raise TypeError(
-                "The highest temperature must be a Decimal, not "
-                f"{type(highest_temperature_c).__name__} {highest_temperature_c!r}"
-            )
-        if not highest_temperature_c.is_finite():
-            raise ValueError(
-                f"The highest temperature must be a number, not {highest_temperature_c}"
-            )
-        if highest_temperature_c >= CRS_FEVER_THRESHOLD_C:
-            return True
-    return fever_masked
+    if not isinstance(highest_temperature_c, Decimal):
+        raise TypeError(
+            "The highest temperature must be a Decimal, not "
+            f"{type(highest_temperature_c).__name__} {highest_temperature_c!r}"
+        )
+    if not highest_temperature_c.is_finite():
+        raise ValueError(f"The highest temperature must be a number, not {highest_temperature_c}")
+    return highest_temperature_c >= CRS_FEVER_THRESHOLD_C or fever_masked
 
 
 def grade_crs(entries: CrsEntries) -> CrsGrade:

@@ -38,7 +38,8 @@ class Route(StrEnum):
     """Name the route of a medication course."""
 
     ORAL = "oral"
-    INTRAVENOUS = "intravenous"
+    #: Written "iv", as medications.csv writes it (interchange.md).
+    INTRAVENOUS = "iv"
     #: Topical, inhaled, intra-articular: never counted in the systemic dose.
     OTHER = "other"
 

@@ -139,3 +139,65 @@ def test_admin_history_of_an_episode_opens(superuser_client, participant_a):
     episode = crs_episode(participant_a)
     url = reverse("admin:safety_crsepisode_history", args=[episode.pk])
     assert superuser_client.get(url).status_code == 200
+
+
+def participant_admin_data(client, participant, url, **changes) -> dict:
+    return {
+        "study": participant.study_id,
+        "site": participant.site_id,
+        "participant_id": participant.participant_id,
+        "sex": participant.sex,
+        "age_at_enrollment": participant.age_at_enrollment,
+        "enrollment_date": participant.enrollment_date.isoformat(),
+        "infusion_date": participant.infusion_date.isoformat(),
+        "dose_cells_per_kg": participant.dose_cells_per_kg,
+        "not_infused_reason": "",
+        "not_infused_note": "",
+        "withdrawal_reason": "",
+        "change_reason": "Corrected from the source",
+        "opened_version": opened_version(client, url),
+        **changes,
+    }
+
+
+def test_admin_shows_on_the_field_an_infusion_date_after_an_episode(
+    superuser_client, participant_a
+):
+    crs_episode(participant_a)  # onset 2026-02-12; infused 2026-02-09
+    url = reverse("admin:trialsite_participant_change", args=[participant_a.pk])
+
+    response = superuser_client.post(
+        url,
+        participant_admin_data(superuser_client, participant_a, url, infusion_date="2026-02-13"),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["infusion_date"] == [
+        "A CRS or ICANS episode starts on 2026-02-12: The onset cannot be before the infusion "
+        "(2026-02-13)."
+    ]
+    participant_a.refresh_from_db()
+    assert participant_a.infusion_date == date(2026, 2, 9)
+
+
+def test_admin_shows_on_the_field_an_age_that_changes_an_icans_tool(
+    superuser_client, participant_a
+):
+    services.icans_episode_save(
+        episode=IcansEpisode(
+            participant=participant_a, **{**ICANS_ENTRIES, "resolution_date": None}
+        ),
+        author=None,
+        reason="test",
+    )
+    url = reverse("admin:trialsite_participant_change", args=[participant_a.pk])
+
+    response = superuser_client.post(
+        url, participant_admin_data(superuser_client, participant_a, url, age_at_enrollment=13)
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["age_at_enrollment"]
+    assert "participants over 12 are assessed with ICE, not CAPD" in errors["age_at_enrollment"][0]

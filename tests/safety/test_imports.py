@@ -405,6 +405,12 @@ BAD_ICANS_ROWS = [
         id="score-not-whole",
     ),
     pytest.param(
+        {"tool_score": "9" * 5000},
+        f'row 3, column tool_score, value "{"9" * 5000}": the CAPD score is a whole number from '
+        "0 to 32.",
+        id="score-too-long-for-int",
+    ),
+    pytest.param(
         {"unable_to_perform": "true"},
         'row 3, column unable_to_perform, value "true": write 1 (yes) or 0 (no).',
         id="unable-true",
@@ -705,6 +711,7 @@ def test_the_commands_exit_with_status_1_on_problems(importer, tmp_path):
     ("cell", "expected"),
     [
         pytest.param("38.5", Decimal("38.5"), id="one-decimal"),
+        pytest.param("38.0", Decimal("38.0"), id="fever-threshold"),
         pytest.param("38", Decimal("38.0"), id="whole-degrees"),
         pytest.param("30.0", Decimal("30.0"), id="lowest"),
         pytest.param("45.0", Decimal("45.0"), id="highest"),
@@ -730,6 +737,8 @@ def test_a_temperature_is_read_as_a_decimal(cell, expected):
         "29.9",
         "45.1",
         "\u0663\u0668.\u0665",
+        "038.5",
+        "1" * 30,
     ],
 )
 def test_a_temperature_other_than_one_decimal_in_range_is_refused(cell):

@@ -205,7 +205,8 @@ def test_an_ice_score_above_ten_is_refused(study, site_a, author):
             episode=icans(participant, tool="ice", tool_score=11), author=author, reason=REASON
         )
 
-    assert error.value.message_dict == {"tool_score": ["The ICE score is 0 to 10."]}
+    # The database's constraint refuses it too, so the model's checks say it first.
+    assert error.value.messages == ["The ICE score is 0 to 10 and the CAPD score 0 to 32."]
 
 
 def test_a_score_or_unable_to_perform_not_both(participant_a, author):
@@ -322,7 +323,8 @@ def test_recompute_check_finds_a_tampered_grade(participant_a, author):
     with pytest.raises(CommandError, match="1 stored result differs"):
         call_command("recompute_responses", "--check", stdout=out)
     assert out.getvalue() == (
-        "CRS S01-001 2026-02-10: stored grade (2, ['fever']), fresh grading (1, ['fever'])\n"
+        "CRS S01-001 2026-02-10: stored grade (2, ['fever']), fresh grading (1, ['fever']) "
+        "(manage.py regrade_episodes stores it)\n"
     )
 
 
@@ -338,3 +340,48 @@ def test_the_model_choices_are_the_grading_rules_names():
     ]
     for choices, names in pairs:
         assert choices.values == [name.value for name in names], choices
+
+
+@pytest.mark.parametrize("who", ["superuser", "other-site investigator"])
+def test_only_an_investigator_of_the_participants_site_confirms(participant_a, author, site_b, who):
+    episode = services.crs_episode_save(episode=crs(participant_a), author=author, reason=REASON)
+    if who == "superuser":
+        user = UserFactory(username="root", is_superuser=True, is_staff=True)
+    else:
+        user = UserFactory(username="inv_b", role="Investigator", sites=[site_b])
+
+    with pytest.raises(ValidationError) as error:
+        services.episode_confirm(episode=episode, author=user)
+
+    assert error.value.messages == ["Only an investigator of site S01 confirms its grades."]
+    episode.refresh_from_db()
+    assert episode.confirmed_by is None
+
+
+def test_regrade_stores_the_fresh_grade_and_withdraws_the_confirmation(
+    participant_a, author, investigator_a
+):
+    episode = services.crs_episode_save(episode=crs(participant_a), author=author, reason=REASON)
+    untouched = services.crs_episode_save(
+        episode=crs(participant_a, onset_date=date(2026, 2, 20), resolution_date=None),
+        author=author,
+        reason=REASON,
+    )
+    services.episode_confirm(episode=episode, author=investigator_a)
+    services.episode_confirm(episode=untouched, author=investigator_a)
+    CrsEpisode.objects.filter(pk=episode.pk).update(grade=2, grade_drivers="oxygen")
+
+    out = io.StringIO()
+    call_command("regrade_episodes", stdout=out)
+
+    assert out.getvalue() == "CRS S01-001 2026-02-10\nRegraded 1 episode.\n"
+    episode.refresh_from_db()
+    assert (episode.grade, episode.drivers, episode.confirmed_by) == (1, ["fever"], None)
+    version = episode.history.first()
+    assert (version.history_user, version.history_change_reason) == (
+        None,
+        "regraded by the site's grading rules",
+    )
+    untouched.refresh_from_db()
+    assert untouched.confirmed_by == investigator_a
+    call_command("recompute_responses", "--check", stdout=io.StringIO())

@@ -47,11 +47,19 @@ ACCOUNT_VIEWS = {"two_factor_verify", "two_factor_setup", "account_security"}
 # tested in tests/trialsite/test_queries.py.
 QUERY_VIEWS = {"query_detail", "query_answer", "query_close", "query_reopen", "query_raise"}
 # A CRS or ICANS episode's pages: their site boundary (404) and rights (403) are tested in
-# tests/safety/test_views.py.
+# tests/safety/test_views.py; an adverse event's in tests/safety/test_adverse_events.py.
 SAFETY_VIEWS = {
     f"{kind}_episode_{page}"
     for kind in ("crs", "icans")
     for page in ("create", "detail", "edit", "confirm")
+} | {f"adverse_event_{page}" for page in ("create", "detail", "edit", "acknowledge")}
+# A medication course's pages and the answers to a proposed treatment failure: their site
+# boundary (404) and rights (403) are tested in tests/medications/test_views.py.
+MEDICATION_VIEWS = {
+    "medication_course_create",
+    "medication_course_edit",
+    "medication_failure_confirm",
+    "medication_failure_dismiss",
 }
 NOT_OURS = {"admin"}
 
@@ -103,7 +111,7 @@ OBJECT_VIEWS = PARTICIPANT_VIEWS + VISIT_VIEWS
 def test_every_view_is_covered():
     names = url_names(get_resolver().url_patterns)
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
-    covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS
+    covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS | MEDICATION_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from responses.scoring.common import Outcome
 from responses.scoring.sri import Assessment, sri, treatment_failed
-from safety.models import CrsEpisode, IcansEpisode
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode
 from trialsite.demo import load_demo
 from trialsite.models import Participant, Site, Visit
 
@@ -116,6 +116,25 @@ def test_demo_has_the_seed_studys_safety_figures(demo):
     confirmed = CrsEpisode.objects.filter(confirmed_by__username="investigator")
     assert {e.participant.site.code for e in confirmed} == {"S02"}
     assert CrsEpisode.objects.filter(confirmed_by__isnull=True).count() == 6
+
+
+def test_demo_has_cytopenias_after_lymphodepletion_and_two_serious_adverse_events(demo):
+    events = AdverseEvent.objects.select_related("participant", "acknowledged_by")
+    neutropenia = events.filter(term="Neutrophil count decreased", grade__gte=3)
+    lymphopenia = events.filter(term="Lymphocyte count decreased", grade=4)
+    assert neutropenia.values("participant").distinct().count() >= 5
+    assert lymphopenia.values("participant").distinct().count() >= 3
+    # Lymphopenia starts on day -2, after lymphodepletion and before the CAR-T cells.
+    assert {event.related_cart for event in lymphopenia} == {"not"}
+    serious = {
+        event.participant.participant_id: (event.term, event.grade, event.acknowledged_by)
+        for event in events.filter(serious=True)
+    }
+    assert set(serious) == {"S02-004", "S01-006"}
+    assert serious["S02-004"][:2] == ("Lung infection", 3)
+    assert serious["S02-004"][2].username == "monitor"
+    assert serious["S01-006"] == ("Febrile neutropenia", 3, None)  # awaits acknowledgement
+    assert events.filter(serious=True, hospitalisation=False).count() == 0
 
 
 def test_demo_data_carries_its_audit_reason(demo):

@@ -34,6 +34,11 @@ KEPT_AS_IS = {
     "R",
     "NR",
     "NE",
+    "g/L",
+    "IgG",
+    "IgA",
+    "IgM",
+    "%(value)s g/L",
 }
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)([sdifr])")

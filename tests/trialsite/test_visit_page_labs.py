@@ -93,6 +93,11 @@ def test_monitor_sees_the_stored_lab_values_with_their_units(monitor_client, par
         ["C4 lower limit of normal", "not done", ""],
         ["Anti-dsDNA", "not done", ""],
         ["Anti-dsDNA upper limit of normal", "not done", ""],
+        ["B cells and immunoglobulins"],
+        ["CD19+ B cells", "not done", ""],
+        ["IgG", "not done", ""],
+        ["IgA", "not done", ""],
+        ["IgM", "not done", ""],
     ]
 
 

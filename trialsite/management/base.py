@@ -3,7 +3,7 @@
 from argparse import ArgumentParser
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from trialsite.i18n import StrOrPromise
@@ -14,11 +14,11 @@ from trialsite.imports import (
     read_import_file,
     summary_lines,
 )
-from trialsite.management.options import InputError, choose_study
+from trialsite.management.options import InputError, TranslatedCommand, choose_study
 from trialsite.models import Study
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(TranslatedCommand):
     """Read FILE, import it all or nothing, list every problem on stderr and exit 1 if any."""
 
     # Lazy translations in the commands (gettext_lazy): a class attribute is set at import time.

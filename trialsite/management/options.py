@@ -1,6 +1,9 @@
-"""What the import and export commands share: the study they work on (--study), and the error
-they report for an option or a file they cannot use."""
+"""What the commands share: the study they work on (--study), the error they report for an
+option or a file they cannot use, and a translated help text."""
 
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
 from trialsite.models import Study
@@ -36,3 +39,13 @@ def _known_protocols() -> str:
     return ", ".join(
         Study.objects.order_by("protocol_number").values_list("protocol_number", flat=True)
     )
+
+
+class TranslatedCommand(BaseCommand):
+    """A command whose ``help`` is a lazy translation (set at import time, in no language yet):
+    argparse needs a string, so it is rendered in the language in force when the parser is made.
+    """
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)

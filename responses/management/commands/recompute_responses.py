@@ -1,14 +1,15 @@
 from argparse import ArgumentParser
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from responses.services import recompute_all_responses, stale_results
 from safety.checks import stale_grades
+from trialsite.management.options import TranslatedCommand
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Recompute every visit score and endpoint result from the stored data. With --check, "
         "write nothing: list each stored result, and each stored CRS or ICANS grade, that "

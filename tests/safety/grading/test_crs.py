@@ -15,7 +15,7 @@ D = Decimal
 
 
 def _entries(
-    temperature: str | None = "38.5",
+    temperature: str = "38.5",
     *,
     masked: bool = False,
     hypotension: Hypotension = Hypotension.NONE,
@@ -23,7 +23,7 @@ def _entries(
     died: bool = False,
 ) -> CrsEntries:
     return CrsEntries(
-        highest_temperature_c=None if temperature is None else D(temperature),
+        highest_temperature_c=D(temperature),
         fever_masked=masked,
         hypotension=hypotension,
         oxygen=oxygen,
@@ -44,10 +44,8 @@ def _entries(
         ("38.0", False, 1, (CrsDomain.FEVER,)),
         ("38.00", False, 1, (CrsDomain.FEVER,)),
         ("40.2", False, 1, (CrsDomain.FEVER,)),
-        (None, False, 0, ()),
         ("37.9", True, 1, (CrsDomain.FEVER,)),
         ("36.5", True, 1, (CrsDomain.FEVER,)),
-        (None, True, 1, (CrsDomain.FEVER,)),
     ],
     ids=[
         "37.9-no-crs",
@@ -55,10 +53,8 @@ def _entries(
         "38.0-fever",
         "38.00-fever",
         "40.2-fever",
-        "not-recorded-no-crs",
         "37.9-masked",
         "36.5-masked",
-        "not-recorded-masked",
     ],
 )
 def test_fever_alone_is_grade_1_and_below_38_unmasked_is_no_crs(
@@ -216,6 +212,20 @@ def test_grade_4_without_death_stays_4() -> None:
 # --------------------------------------------------------------------------------------------
 # Invalid entries
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_a_temperature_not_recorded_is_refused(masked) -> None:
+    # Without the temperature "no fever" cannot be told from "not measured": never grade 0.
+    entries = CrsEntries(
+        highest_temperature_c=None,  # type: ignore[arg-type]
+        fever_masked=masked,
+        hypotension=Hypotension.MULTIPLE_VASOPRESSORS,
+        oxygen=Oxygen.POSITIVE_PRESSURE,
+        died_of_crs=False,
+    )
+    with pytest.raises(TypeError, match="Decimal, not NoneType"):
+        grade_crs(entries)
 
 
 def test_temperature_as_float_is_refused() -> None:

@@ -2,14 +2,15 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialsite.demo import NoDemoCode, demo_code
+from trialsite.management.options import TranslatedCommand
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Print the 6-digit code that a demo user's authenticator app would show now, for the "
         "second factor of the demo logins. Refuses unless DJANGO_DEBUG is on."

@@ -1,13 +1,14 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialsite.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from trialsite.management.options import TranslatedCommand
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Load the demo sites, users and cohort for development (safe to run again: existing data "
         "is kept). Refuses unless DJANGO_DEBUG is on."

@@ -1,0 +1,136 @@
+"""Drug classes of clinical-rules.md section 6b and the drugs the protocol prohibits after infusion.
+
+A drug is named by its generic name. ``normalise_drug`` gives the one spelling the site stores:
+trimmed, inner spaces collapsed, lower case, and a synonym mapped to its generic name
+("Mycophenolate Mofetil" and "mycophenolic acid" are mycophenolate, "cyclosporine" is
+ciclosporin). A name outside the tables is kept as typed (normalised) and has no class.
+
+A course of a drug prohibited after infusion (biologics, and cyclophosphamide, which after
+infusion is never the lymphodepletion: that belongs to the treatment record) proposes a
+treatment-failure date: the first day after the infusion day (Day 1 on) that the course was
+active. The coordinator confirms it; nothing here sets it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from enum import StrEnum
+
+from safety.grading.steroids import PREDNISOLONE_EQUIVALENCE, MedicationCourse
+
+
+class DrugClass(StrEnum):
+    """Name the class of a drug (clinical-rules.md section 6b)."""
+
+    #: Counted by its prednisolone-equivalent dose, never as an immunosuppressant.
+    GLUCOCORTICOID = "glucocorticoid"
+    #: Allowed for LLDAS and DORIS at a stable dose.
+    MAINTENANCE_IMMUNOSUPPRESSANT = "maintenance_immunosuppressant"
+    OTHER_IMMUNOSUPPRESSANT = "other_immunosuppressant"
+    #: B-cell or interferon-directed biologics: prohibited after infusion.
+    BIOLOGIC = "biologic"
+    #: Treatment of CRS or ICANS: not counted as an immunosuppressant or a biologic.
+    CRS_ICANS_TREATMENT = "crs_icans_treatment"
+    IMMUNOGLOBULIN_REPLACEMENT = "immunoglobulin_replacement"
+    #: A drug outside the lists of section 6b.
+    OTHER = "other"
+
+
+MAINTENANCE_IMMUNOSUPPRESSANTS = frozenset(
+    {"hydroxychloroquine", "mycophenolate", "azathioprine", "methotrexate", "tacrolimus"}
+    | {"ciclosporin"}
+)
+OTHER_IMMUNOSUPPRESSANTS = frozenset({"cyclophosphamide", "voclosporin"})
+#: B-cell directed (anti-CD20, anti-CD19, anti-BAFF/APRIL) and interferon-directed biologics.
+BIOLOGICS = frozenset(
+    {
+        "rituximab",
+        "obinutuzumab",
+        "ocrelizumab",
+        "ofatumumab",
+        "inebilizumab",
+        "belimumab",
+        "telitacicept",
+        "atacicept",
+        "ianalumab",
+        "anifrolumab",
+    }
+)
+CRS_ICANS_TREATMENTS = frozenset({"tocilizumab", "siltuximab", "anakinra"})
+IMMUNOGLOBULIN_REPLACEMENTS = frozenset({"immunoglobulin"})
+
+#: Every known generic name and its class.
+DRUG_CLASSES: dict[str, DrugClass] = {
+    **dict.fromkeys(PREDNISOLONE_EQUIVALENCE, DrugClass.GLUCOCORTICOID),
+    **dict.fromkeys(MAINTENANCE_IMMUNOSUPPRESSANTS, DrugClass.MAINTENANCE_IMMUNOSUPPRESSANT),
+    **dict.fromkeys(OTHER_IMMUNOSUPPRESSANTS, DrugClass.OTHER_IMMUNOSUPPRESSANT),
+    **dict.fromkeys(BIOLOGICS, DrugClass.BIOLOGIC),
+    **dict.fromkeys(CRS_ICANS_TREATMENTS, DrugClass.CRS_ICANS_TREATMENT),
+    **dict.fromkeys(IMMUNOGLOBULIN_REPLACEMENTS, DrugClass.IMMUNOGLOBULIN_REPLACEMENT),
+}
+
+#: Other names of a drug (salts, spellings, the usual abbreviations of immunoglobulin), each
+#: mapped to the generic name the site stores.
+SYNONYMS: dict[str, str] = {
+    "mycophenolate mofetil": "mycophenolate",
+    "mycophenolate sodium": "mycophenolate",
+    "mycophenolic acid": "mycophenolate",
+    "cyclosporine": "ciclosporin",
+    "cyclosporin": "ciclosporin",
+    "ciclosporine": "ciclosporin",
+    "hydroxychloroquine sulfate": "hydroxychloroquine",
+    "hydroxychloroquine sulphate": "hydroxychloroquine",
+    "azathioprine sodium": "azathioprine",
+    "methotrexate sodium": "methotrexate",
+    "human normal immunoglobulin": "immunoglobulin",
+    "normal immunoglobulin": "immunoglobulin",
+    "intravenous immunoglobulin": "immunoglobulin",
+    "subcutaneous immunoglobulin": "immunoglobulin",
+    "ivig": "immunoglobulin",
+    "scig": "immunoglobulin",
+}
+
+#: Drugs the protocol prohibits after infusion besides the biologics.
+PROHIBITED_AFTER_INFUSION = frozenset({"cyclophosphamide"})
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_drug(name: str) -> str:
+    """Return the name the site stores: trimmed, spaces collapsed, lower case, synonyms mapped."""
+    key = _SPACES.sub(" ", name).strip().lower()
+    return SYNONYMS.get(key, key)
+
+
+def drug_class(name: str) -> DrugClass:
+    """Return the class of a drug (any spelling ``normalise_drug`` maps); OTHER if unknown."""
+    return DRUG_CLASSES.get(normalise_drug(name), DrugClass.OTHER)
+
+
+def is_known_drug(name: str) -> bool:
+    """Return True if the drug is one of the named drugs of section 6b."""
+    return normalise_drug(name) in DRUG_CLASSES
+
+
+def is_prohibited_after_infusion(name: str) -> bool:
+    """Return True for a biologic or cyclophosphamide: given after infusion, it proposes a
+    treatment failure."""
+    generic = normalise_drug(name)
+    return generic in PROHIBITED_AFTER_INFUSION or drug_class(generic) == DrugClass.BIOLOGIC
+
+
+def first_prohibited_day(
+    course: MedicationCourse, *, infusion_date: date, today: date
+) -> date | None:
+    """Return the first day after the infusion day that a prohibited course was active, or None.
+
+    The days after infusion are Day 1 on. An ongoing course counts as active up to ``today``
+    (a course going on from before infusion is prohibited from Day 1, once Day 1 has come); a
+    course stopped on or before the infusion day, or of an allowed drug, gives None.
+    """
+    if not is_prohibited_after_infusion(course.drug):
+        return None
+    last_day = course.stop_date if course.stop_date is not None else today
+    first_day = max(course.start_date, infusion_date + timedelta(days=1))
+    return first_day if first_day <= last_day else None

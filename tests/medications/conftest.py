@@ -1,0 +1,40 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from medications import services
+from medications.models import MedicationCourse
+from tests.factories import BL_AND_M3, record_visit
+
+
+def record_course(
+    participant,
+    drug: str = "prednisolone",
+    *,
+    dose: str = "10",
+    route: str = "oral",
+    start: date = date(2026, 1, 5),
+    stop: date | None = None,
+    author=None,
+    reason: str = "test",
+) -> services.CourseSaved:
+    """Record a course through the service, as a coordinator would."""
+    course = MedicationCourse(
+        participant=participant,
+        drug=drug,
+        daily_dose_mg=Decimal(dose),
+        route=route,
+        start_date=start,
+        stop_date=stop,
+    )
+    return services.medication_course_save(course=course, author=author, reason=reason)
+
+
+@pytest.fixture
+def with_visits(participant_a):
+    """participant_a (enrolled 2026-01-05, infused 2026-02-09) with BL (2026-02-02, SLEDAI-2K 6)
+    and M3 (2026-05-10, 0): an SRI-4 responder at M3."""
+    for code, visit in BL_AND_M3.items():
+        record_visit(participant_a, code, visit.on, sledai=visit.sledai, pga=visit.pga)
+    return participant_a

@@ -1,0 +1,196 @@
+"""Drug classes and the drugs prohibited after infusion (safety.grading.drugs), clinical-rules.md
+section 6b. The expected classes are the spec's lists, not the code's tables."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from safety.grading.drugs import (
+    DrugClass,
+    drug_class,
+    first_prohibited_day,
+    is_known_drug,
+    is_prohibited_after_infusion,
+    normalise_drug,
+)
+from safety.grading.steroids import MedicationCourse, Route
+
+INFUSION = date(2026, 2, 9)
+DAY_1 = INFUSION + timedelta(days=1)
+
+
+def _day(study_day: int) -> date:
+    return INFUSION + timedelta(days=study_day)
+
+
+def _course(drug: str, start: int, stop: int | None) -> MedicationCourse:
+    return MedicationCourse(
+        drug=drug,
+        daily_dose_mg=Decimal("500"),
+        route=Route.INTRAVENOUS,
+        start_date=_day(start),
+        stop_date=_day(stop) if stop is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        pytest.param("prednisolone", "prednisolone", id="generic-as-is"),
+        pytest.param("  Prednisolone ", "prednisolone", id="trimmed-lower-case"),
+        pytest.param("Mycophenolate Mofetil", "mycophenolate", id="mmf"),
+        pytest.param("mycophenolate   mofetil", "mycophenolate", id="mmf-spaces-collapsed"),
+        pytest.param("mycophenolic acid", "mycophenolate", id="mycophenolic-acid"),
+        pytest.param("mycophenolate sodium", "mycophenolate", id="mycophenolate-sodium"),
+        pytest.param("cyclosporine", "ciclosporin", id="cyclosporine"),
+        pytest.param("Cyclosporin", "ciclosporin", id="cyclosporin"),
+        pytest.param("ciclosporin", "ciclosporin", id="ciclosporin"),
+        pytest.param("hydroxychloroquine sulfate", "hydroxychloroquine", id="hcq-salt"),
+        pytest.param("IVIG", "immunoglobulin", id="ivig"),
+        pytest.param("human normal immunoglobulin", "immunoglobulin", id="immunoglobulin"),
+        pytest.param("prednisone", "prednisone", id="prednisone-is-its-own-drug"),
+        pytest.param("  Vitamin   D ", "vitamin d", id="unknown-kept-normalised"),
+    ],
+)
+def test_a_drug_is_stored_as_its_generic_name(typed: str, stored: str) -> None:
+    assert normalise_drug(typed) == stored
+
+
+# --------------------------------------------------------------------------------------------
+# Classes: every drug section 6b names
+# --------------------------------------------------------------------------------------------
+
+SPEC_CLASSES = [
+    *(
+        (drug, DrugClass.GLUCOCORTICOID)
+        for drug in (
+            "prednisolone",
+            "prednisone",
+            "methylprednisolone",
+            "hydrocortisone",
+            "dexamethasone",
+            "betamethasone",
+            "deflazacort",
+        )
+    ),
+    *(
+        (drug, DrugClass.MAINTENANCE_IMMUNOSUPPRESSANT)
+        for drug in (
+            "hydroxychloroquine",
+            "mycophenolate",
+            "azathioprine",
+            "methotrexate",
+            "tacrolimus",
+            "ciclosporin",
+        )
+    ),
+    ("cyclophosphamide", DrugClass.OTHER_IMMUNOSUPPRESSANT),
+    ("voclosporin", DrugClass.OTHER_IMMUNOSUPPRESSANT),
+    *(
+        (drug, DrugClass.BIOLOGIC)
+        for drug in ("rituximab", "obinutuzumab", "belimumab", "anifrolumab")
+    ),
+    *((drug, DrugClass.CRS_ICANS_TREATMENT) for drug in ("tocilizumab", "siltuximab", "anakinra")),
+    ("immunoglobulin", DrugClass.IMMUNOGLOBULIN_REPLACEMENT),
+]
+
+
+@pytest.mark.parametrize(("drug", "expected"), SPEC_CLASSES, ids=[d for d, _c in SPEC_CLASSES])
+def test_every_drug_of_section_6b_has_its_class(drug: str, expected: DrugClass) -> None:
+    assert drug_class(drug) == expected
+    assert is_known_drug(drug)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        pytest.param("Mycophenolate Mofetil", DrugClass.MAINTENANCE_IMMUNOSUPPRESSANT, id="mmf"),
+        pytest.param("cyclosporine", DrugClass.MAINTENANCE_IMMUNOSUPPRESSANT, id="cyclosporine"),
+        pytest.param("IVIG", DrugClass.IMMUNOGLOBULIN_REPLACEMENT, id="ivig"),
+        pytest.param("RITUXIMAB", DrugClass.BIOLOGIC, id="upper-case"),
+        pytest.param("vitamin d", DrugClass.OTHER, id="unknown"),
+        pytest.param("fludarabine", DrugClass.OTHER, id="lymphodepletion-not-a-medication"),
+    ],
+)
+def test_synonyms_and_unknown_drugs_get_their_class(typed: str, expected: DrugClass) -> None:
+    assert drug_class(typed) == expected
+
+
+def test_an_unknown_drug_is_not_known() -> None:
+    assert not is_known_drug("vitamin d")
+
+
+# --------------------------------------------------------------------------------------------
+# Prohibited after infusion: biologics and cyclophosphamide
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drug", "prohibited"),
+    [
+        pytest.param("rituximab", True, id="rituximab"),
+        pytest.param("obinutuzumab", True, id="obinutuzumab"),
+        pytest.param("belimumab", True, id="belimumab"),
+        pytest.param("anifrolumab", True, id="anifrolumab"),
+        pytest.param("Cyclophosphamide ", True, id="cyclophosphamide"),
+        pytest.param("voclosporin", False, id="voclosporin-allowed"),
+        pytest.param("mycophenolate mofetil", False, id="maintenance-allowed"),
+        pytest.param("hydroxychloroquine", False, id="antimalarial-allowed"),
+        pytest.param("prednisolone", False, id="glucocorticoid-counted-by-dose"),
+        pytest.param("tocilizumab", False, id="crs-treatment-allowed"),
+        pytest.param("anakinra", False, id="icans-treatment-allowed"),
+        pytest.param("IVIG", False, id="immunoglobulin-allowed"),
+        pytest.param("vitamin d", False, id="unknown-not-prohibited"),
+    ],
+)
+def test_biologics_and_cyclophosphamide_are_prohibited_after_infusion(
+    drug: str, prohibited: bool
+) -> None:
+    assert is_prohibited_after_infusion(drug) is prohibited
+
+
+# --------------------------------------------------------------------------------------------
+# The first day after infusion a prohibited course was active (study days; Day 0 = infusion)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "today", "expected"),
+    [
+        pytest.param(82, None, 100, 82, id="started-day-82-ongoing"),
+        pytest.param(82, 82, 100, 82, id="one-dose-day-82"),
+        pytest.param(1, 1, 100, 1, id="one-dose-day-1"),
+        pytest.param(0, 0, 100, None, id="one-dose-on-the-infusion-day"),
+        pytest.param(-30, 0, 100, None, id="stopped-on-the-infusion-day"),
+        pytest.param(-30, -1, 100, None, id="stopped-before-infusion"),
+        pytest.param(-30, 1, 100, 1, id="stopped-on-day-1"),
+        pytest.param(-30, None, 100, 1, id="ongoing-from-before-infusion"),
+        pytest.param(-30, None, 0, None, id="ongoing-but-day-1-not-yet-come"),
+        pytest.param(-30, None, 1, 1, id="ongoing-and-today-is-day-1"),
+        pytest.param(0, None, 1, 1, id="started-on-the-infusion-day-ongoing"),
+    ],
+)
+def test_a_prohibited_course_proposes_its_first_day_after_infusion(
+    start: int, stop: int | None, today: int, expected: int | None
+) -> None:
+    course = _course("rituximab", start, stop)
+    found = first_prohibited_day(course, infusion_date=INFUSION, today=_day(today))
+    assert found == (_day(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize("drug", ["tocilizumab", "mycophenolate", "prednisolone", "vitamin d"])
+def test_an_allowed_drug_after_infusion_proposes_nothing(drug: str) -> None:
+    course = _course(drug, 5, None)
+    assert first_prohibited_day(course, infusion_date=INFUSION, today=_day(100)) is None
+
+
+def test_the_route_of_a_course_is_written_as_in_medications_csv() -> None:
+    assert [route.value for route in Route] == ["oral", "iv", "other"]
