@@ -27,7 +27,7 @@ from medications.models import (
 )
 from medications.selectors import TreatmentFailureProposal
 from medications.services import medication_course_save
-from safety.grading.drugs import normalise_drug
+from safety.grading.drugs import is_known_drug, normalise_drug
 from trialsite.imports import (
     CellError,
     CsvRow,
@@ -70,6 +70,8 @@ class MedicationImportReport(ImportReport):
     """What the import did, and the treatment-failure dates its courses propose."""
 
     proposals: list[TreatmentFailureProposal] = field(default_factory=list)
+    #: The rows whose drug is none of the named drugs of the rules (class "other"), with the drug.
+    unknown_drugs: list[tuple[int, str]] = field(default_factory=list)
 
 
 def parse_drug(cell: str) -> str:
@@ -203,6 +205,8 @@ def import_medications(
             report.proposals.append(saved.proposal)
 
     def apply(row: CsvRow, values: CourseRow) -> None:
+        if not is_known_drug(values.drug):
+            report.unknown_drugs.append((row.number, values.drug))
         existing = MedicationCourse.objects.filter(
             participant=values.participant, drug=values.drug, start_date=values.start_date
         ).first()
@@ -251,11 +255,13 @@ def import_medications(
     )
     if report.problems:
         report.proposals.clear()  # nothing was imported, so nothing is proposed
+        report.unknown_drugs.clear()
     return report
 
 
 def proposal_lines(report: MedicationImportReport) -> list[str]:
-    """Describe the treatment-failure dates the imported courses propose, one line each."""
+    """Describe the treatment-failure dates the imported courses propose, one line each, then
+    the rows whose drug the site does not know."""
     lines = []
     for proposal in report.proposals:
         values = {
@@ -275,4 +281,12 @@ def proposal_lines(report: MedicationImportReport) -> list[str]:
                 "participant's page."
             )
         lines.append(line % values)
+    lines.extend(
+        _(
+            "row %(row)d: %(drug)s is not one of the drugs the site knows (its class is other): "
+            "check the spelling; a biologic the site does not know proposes no treatment failure."
+        )
+        % {"row": row, "drug": drug}
+        for row, drug in report.unknown_drugs
+    )
     return lines

@@ -113,7 +113,9 @@ class MedicationCourse(models.Model):
                 violation_error_message=_("The stop date cannot be before the start date."),
             ),
             models.CheckConstraint(
-                condition=Q(route__in=RouteChoice.values), name="medication_route_known"
+                condition=Q(route__in=RouteChoice.values),
+                name="medication_route_known",
+                violation_error_message=_("The route is oral, intravenous or other."),
             ),
         ]
 

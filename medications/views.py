@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from medications import services
 from medications.forms import (
@@ -21,6 +22,7 @@ from medications.forms import (
     ProposalDismissForm,
 )
 from medications.models import MedicationCourse
+from safety.grading.drugs import is_known_drug
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.locks import lock_participants
 from trialsite.models import Participant
@@ -29,6 +31,12 @@ from trialsite.services import require_permission
 
 ADD_PERMISSION = "medications.add_medicationcourse"
 CHANGE_PERMISSION = "medications.change_medicationcourse"
+
+
+UNKNOWN_DRUG = gettext_lazy(
+    "%(drug)s is not one of the drugs the site knows (its class is other): check the spelling. "
+    "A biologic the site does not know proposes no treatment failure."
+)
 
 
 def _visible_courses(request: AuthenticatedHttpRequest) -> QuerySet[MedicationCourse]:
@@ -75,6 +83,8 @@ def _course_form(
         )
         if saved is not None:
             messages.success(request, _("Medication course saved."))
+            if not is_known_drug(saved.course.drug):
+                messages.warning(request, UNKNOWN_DRUG % {"drug": saved.course.drug})
             return _medications_section(participant)
     return render(
         request,

@@ -263,8 +263,8 @@ def episode_rows(
 
 CRITERIA_NOT_RECORDED = gettext_lazy("criteria not recorded")
 ACKNOWLEDGEMENT_WITHDRAWN_ON_CHANGE = gettext_lazy(
-    "Changing the term, the grade or the seriousness withdraws the acknowledgement: the event "
-    "then awaits acknowledgement again."
+    "Changing the term, the grade, the start date, the seriousness or the relatedness withdraws "
+    "the acknowledgement: the event then awaits acknowledgement again."
 )
 
 

@@ -579,20 +579,32 @@ class AdverseEvent(models.Model):
                 condition=Q(acknowledged_by__isnull=True, acknowledged_at__isnull=True)
                 | Q(acknowledged_by__isnull=False, acknowledged_at__isnull=False),
                 name="ae_acknowledgement_has_author_and_time",
+                violation_error_message=_("An acknowledgement records who gave it and when."),
             ),
             models.CheckConstraint(
                 condition=Q(serious=True) | Q(acknowledged_at__isnull=True),
                 name="ae_only_serious_events_acknowledged",
+                violation_error_message=_("Only a serious adverse event is acknowledged."),
             ),
             models.CheckConstraint(
-                condition=Q(related_cart__in=Relatedness.values), name="ae_related_cart_known"
+                condition=Q(related_cart__in=Relatedness.values),
+                name="ae_related_cart_known",
+                violation_error_message=_("Unknown relatedness to CAR-T."),
             ),
             models.CheckConstraint(
-                condition=Q(related_ld__in=Relatedness.values), name="ae_related_ld_known"
+                condition=Q(related_ld__in=Relatedness.values),
+                name="ae_related_ld_known",
+                violation_error_message=_("Unknown relatedness to lymphodepletion."),
             ),
-            models.CheckConstraint(condition=Q(action__in=AeAction.values), name="ae_action_known"),
             models.CheckConstraint(
-                condition=Q(outcome__in=AeOutcome.values), name="ae_outcome_known"
+                condition=Q(action__in=AeAction.values),
+                name="ae_action_known",
+                violation_error_message=_("Unknown action taken."),
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=AeOutcome.values),
+                name="ae_outcome_known",
+                violation_error_message=_("Unknown outcome."),
             ),
         ]
 

@@ -521,7 +521,8 @@ def unacknowledged_sae_rows(
     found = (
         events.select_related("participant__site")
         .annotate(latest_version=Subquery(latest))
-        .order_by("start_date", "pk")[:limit]
+        # The gravest first, then the newest: a new grade 4 or 5 never waits behind older ones.
+        .order_by("-grade", "-start_date", "-pk")[:limit]
     )
     return [
         UnacknowledgedSae(

@@ -10,7 +10,8 @@ entries withdraws the confirmation, so a confirmed grade is always the grade of 
 
 Adverse events are saved the same way, checked by safety.checks.adverse_event_errors. A serious
 event awaits the acknowledgement of a monitor or data manager; a change of what they
-acknowledged (the term, the grade, the seriousness or its criteria) withdraws it.
+acknowledged (the term, the grade, the start date, the seriousness or its criteria, the
+relatedness) withdraws it.
 """
 
 from django.contrib.auth.models import User
@@ -74,8 +75,12 @@ ACKNOWLEDGED_FIELDS: tuple[str, ...] = (
     "term",
     "term_specify",
     "grade",
+    "start_date",
     "serious",
     *SERIOUSNESS_CRITERIA,
+    # A change of relatedness to the CAR-T cells can make a serious event one to report fast.
+    "related_cart",
+    "related_ld",
 )
 
 
@@ -221,8 +226,8 @@ def adverse_event_save(*, event: AdverseEvent, author: Author, reason: str) -> A
     """Record or change an adverse event, checked against its participant as stored now.
 
     A serious event imported without its criteria is accepted (the file has no column for
-    them); the web form asks for at least one. A change of the term, grade or seriousness of an
-    acknowledged event withdraws the acknowledgement.
+    them); the web form asks for at least one. A change of what the acknowledgement covers
+    (ACKNOWLEDGED_FIELDS) withdraws it.
     """
     lock_participants([event.participant_id])
     event.participant = Participant.objects.get(pk=event.participant_id)

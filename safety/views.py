@@ -359,7 +359,8 @@ def adverse_event_acknowledge(request: AuthenticatedHttpRequest, pk: int) -> Htt
 
 @dataclass(frozen=True)
 class HomeSeriousEvents:
-    """Home's panel of the serious adverse events awaiting acknowledgement: the oldest first,
+    """Home's panel of the serious adverse events awaiting acknowledgement: the gravest, then the
+    newest, first,
     at most HOME_SAE_LIMIT, with how many there are and whether the user may acknowledge."""
 
     rows: list[selectors.UnacknowledgedSae]

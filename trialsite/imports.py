@@ -91,6 +91,8 @@ PARTICIPANT_FIELDS: tuple[str, ...] = PARTICIPANT_COLUMNS[1:]
 # [0-9], not \d: \d matches every Unicode digit.
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"[0-9]+")
+#: A lab value: digits and at most one decimal point; never a sign, an exponent or a separator.
+LAB_VALUE = re.compile(r"[0-9]{1,9}(\.[0-9]+)?")
 #: The largest value every supported database holds in a PositiveIntegerField.
 DOSE_MAX = 2_147_483_647
 SLEDAI_CELLS: dict[str, bool | None] = {"1": True, "0": False, "": None}
@@ -455,21 +457,18 @@ def parse_lookback_days(cell: str) -> int:
 
 def parse_lab_value(cell: str) -> Decimal:
     """Parse a lab value (CD19+ B cells per µL, an immunoglobulin in g/L): a number from 0 to
-    999999.99 with at most two decimals."""
+    999999.99 with at most two decimals, written with the digits 0-9 and a decimal point."""
     require_ascii_digits(cell)
-    try:
-        value = Decimal(cell)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
+    if cell.startswith("-") and LAB_VALUE.fullmatch(cell[1:]):
+        raise CellError(_("a lab value cannot be negative."))
+    if not LAB_VALUE.fullmatch(cell):
         raise CellError(
             _(
                 "a lab value is a number written with the digits 0-9 and a decimal point, e.g. "
                 "250 or 0.5; leave the cell empty when it was not done (ND is for answers only)."
             )
         )
-    if value.is_signed():
-        raise CellError(_("a lab value cannot be negative."))
+    value = Decimal(cell)
     if value > LAB_VALUE_MAX:
         raise CellError(_("a lab value is at most 999999.99."))
     if value != value.quantize(LAB_VALUE_QUANTUM):

@@ -55,6 +55,10 @@ BIOLOGICS = frozenset(
         "atacicept",
         "ianalumab",
         "anifrolumab",
+        "epratuzumab",
+        "tabalumab",
+        "blisibimod",
+        "sifalimumab",
     }
 )
 CRS_ICANS_TREATMENTS = frozenset({"tocilizumab", "siltuximab", "anakinra"})
@@ -70,9 +74,36 @@ DRUG_CLASSES: dict[str, DrugClass] = {
     **dict.fromkeys(IMMUNOGLOBULIN_REPLACEMENTS, DrugClass.IMMUNOGLOBULIN_REPLACEMENT),
 }
 
-#: Other names of a drug (salts, spellings, the usual abbreviations of immunoglobulin), each
-#: mapped to the generic name the site stores.
+#: Other names of a drug (salts, spellings, brand names, the usual abbreviations of
+#: immunoglobulin), each mapped to the generic name the site stores. Glucocorticoid salts matter
+#: most: an intravenous pulse is usually written with its salt, and a name the table lacks would
+#: count as no glucocorticoid at all.
 SYNONYMS: dict[str, str] = {
+    "methylprednisolone sodium succinate": "methylprednisolone",
+    "methylprednisolone hemisuccinate": "methylprednisolone",
+    "methylprednisolone acetate": "methylprednisolone",
+    "solu-medrol": "methylprednisolone",
+    "medrol": "methylprednisolone",
+    "hydrocortisone sodium succinate": "hydrocortisone",
+    "hydrocortisone sodium phosphate": "hydrocortisone",
+    "solu-cortef": "hydrocortisone",
+    "dexamethasone sodium phosphate": "dexamethasone",
+    "dexamethasone phosphate": "dexamethasone",
+    "prednisolone sodium phosphate": "prednisolone",
+    "prednisolone acetate": "prednisolone",
+    "betamethasone sodium phosphate": "betamethasone",
+    "mabthera": "rituximab",
+    "rituxan": "rituximab",
+    "gazyva": "obinutuzumab",
+    "gazyvaro": "obinutuzumab",
+    "ocrevus": "ocrelizumab",
+    "kesimpta": "ofatumumab",
+    "arzerra": "ofatumumab",
+    "uplizna": "inebilizumab",
+    "benlysta": "belimumab",
+    "saphnelo": "anifrolumab",
+    "actemra": "tocilizumab",
+    "roactemra": "tocilizumab",
     "mycophenolate mofetil": "mycophenolate",
     "mycophenolate sodium": "mycophenolate",
     "mycophenolic acid": "mycophenolate",

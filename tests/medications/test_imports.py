@@ -147,6 +147,24 @@ def test_a_prohibited_drug_is_reported_as_a_proposal_and_never_recorded(
     assert participant_a.history.count() == versions
 
 
+def test_a_drug_the_site_does_not_know_is_listed_with_its_row(importer, tmp_path):
+    path = medications_file(
+        tmp_path,
+        {"drug": "MabThera", "daily_dose_mg": "375", "route": "iv", "start_date": "2026-03-01"},
+        {"drug": "rituximb", "daily_dose_mg": "375", "route": "iv", "start_date": "2026-03-01"},
+    )
+
+    stdout = run("import_medications", *AS_DATA_MANAGER, path)
+
+    # The brand is known (rituximab: a proposal); the misspelling is not, and is listed.
+    assert "S01-001: rituximab from 2026-03-01, after the infusion, proposes" in stdout
+    assert (
+        "row 3: rituximb is not one of the drugs the site knows (its class is other): check the "
+        "spelling; a biologic the site does not know proposes no treatment failure." in stdout
+    )
+    assert "row 2:" not in stdout
+
+
 def test_update_changes_dose_route_and_stop_of_existing_courses(importer, tmp_path):
     run(
         "import_medications",

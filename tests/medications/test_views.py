@@ -73,6 +73,20 @@ def test_coordinator_records_a_course_and_sees_it_on_the_participant_page(
     assert 'id="failure-proposals"' not in page
 
 
+@pytest.mark.parametrize(("typed", "warned"), [("rituximb", True), ("MabThera", False)])
+def test_a_drug_the_site_does_not_know_is_saved_with_a_warning(
+    client, coordinator_a, participant_a, typed, warned
+):
+    client.force_login(coordinator_a)
+    data = {**PREDNISOLONE, "drug": typed}
+    client.post(reverse("medication_course_create", args=[participant_a.pk]), data)
+
+    page = participant_page(client, participant_a)
+
+    warning = f"{typed.lower()} is not one of the drugs the site knows (its class is other)"
+    assert (warning in page) is warned
+
+
 def test_a_new_course_form_asks_no_reason_chooses_no_route_and_suggests_drugs(
     client, coordinator_a, participant_a
 ):

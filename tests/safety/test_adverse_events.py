@@ -463,7 +463,9 @@ def test_only_a_serious_event_is_acknowledged_and_only_once(participant_a, monit
         pytest.param(
             {"end_date": date(2026, 3, 30), "outcome": "recovered"}, False, id="end-and-outcome"
         ),
-        pytest.param({"related_ld": "unlikely"}, False, id="relatedness"),
+        pytest.param({"related_ld": "unlikely"}, True, id="relatedness-to-lymphodepletion"),
+        pytest.param({"related_cart": "definite"}, True, id="relatedness-to-car-t"),
+        pytest.param({"start_date": date(2026, 3, 15)}, True, id="start-date"),
     ],
 )
 def test_a_change_of_what_was_acknowledged_withdraws_the_acknowledgement(
@@ -606,7 +608,10 @@ def test_a_change_needs_a_reason_and_withdraws_the_acknowledgement(
     client.force_login(coordinator_a)
     url = reverse("adverse_event_edit", args=[sae.pk])
     page = page_text(client.get(url))
-    assert "Changing the term, the grade or the seriousness withdraws the acknowledgement" in page
+    assert (
+        "Changing the term, the grade, the start date, the seriousness or the relatedness "
+        "withdraws the acknowledgement" in page
+    )
     data = {**FORM_SAE, "grade": "4", "opened_version": opened_version(client, url)}
     assert "This field is required." in page_text(client.post(url, data))
 
@@ -794,14 +799,21 @@ def test_home_shows_no_panel_when_nothing_awaits(client, monitor, participant_a)
     assert sae_panel(page_text(client.get(reverse("home")))) == ""
 
 
-def test_home_lists_the_oldest_and_says_how_many_await(client, data_manager, participant_a):
+def test_home_lists_the_gravest_then_newest_and_says_how_many_await(
+    client, data_manager, participant_a
+):
     for day in range(12):
         record_sae(participant_a, start_date=date(2026, 3, 1) + timedelta(days=day))
+    # The oldest event is the gravest: it comes first, before the newer grade 3 events.
+    oldest = AdverseEvent.objects.get(start_date=date(2026, 3, 1))
+    oldest.grade = 4
+    services.adverse_event_save(event=oldest, author=data_manager, reason="Grade re-read")
     client.force_login(data_manager)
     panel = sae_panel(page_text(client.get(reverse("home"))))
-    assert "The oldest 10 of 12." in panel
-    assert "2026-03-01" in panel
-    assert "2026-03-12" not in panel
+    assert "The 10 gravest and newest of 12" in panel
+    assert panel.index("2026-03-01") < panel.index("2026-03-12") < panel.index("2026-03-04")
+    assert "2026-03-03" not in panel
+    assert "2026-03-02" not in panel
 
 
 def test_homes_panel_reads_a_fixed_number_of_queries(

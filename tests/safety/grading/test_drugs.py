@@ -16,7 +16,7 @@ from safety.grading.drugs import (
     is_prohibited_after_infusion,
     normalise_drug,
 )
-from safety.grading.steroids import MedicationCourse, Route
+from safety.grading.steroids import MedicationCourse, Route, prednisolone_equivalent_on
 
 INFUSION = date(2026, 2, 9)
 DAY_1 = INFUSION + timedelta(days=1)
@@ -194,3 +194,70 @@ def test_an_allowed_drug_after_infusion_proposes_nothing(drug: str) -> None:
 
 def test_the_route_of_a_course_is_written_as_in_medications_csv() -> None:
     assert [route.value for route in Route] == ["oral", "iv", "other"]
+
+
+# An intravenous pulse is usually written with its salt or brand: each must count by its dose
+# (a 1000 mg methylprednisolone pulse is 1250 mg of prednisolone, never 0).
+@pytest.mark.parametrize(
+    ("typed", "generic", "prednisolone_mg"),
+    [
+        ("Methylprednisolone sodium succinate", "methylprednisolone", Decimal("1250")),
+        ("methylprednisolone hemisuccinate", "methylprednisolone", Decimal("1250")),
+        ("methylprednisolone acetate", "methylprednisolone", Decimal("1250")),
+        ("Solu-Medrol", "methylprednisolone", Decimal("1250")),
+        ("Medrol", "methylprednisolone", Decimal("1250")),
+        ("hydrocortisone sodium succinate", "hydrocortisone", Decimal("250")),
+        ("hydrocortisone sodium phosphate", "hydrocortisone", Decimal("250")),
+        ("Solu-Cortef", "hydrocortisone", Decimal("250")),
+        ("dexamethasone sodium phosphate", "dexamethasone", Decimal("20000") / 3),
+        ("dexamethasone phosphate", "dexamethasone", Decimal("20000") / 3),
+        ("prednisolone sodium phosphate", "prednisolone", Decimal("1000")),
+        ("prednisolone acetate", "prednisolone", Decimal("1000")),
+        ("betamethasone sodium phosphate", "betamethasone", Decimal("25000") / 3),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_glucocorticoid_salts_and_brands_count_by_their_dose(typed, generic, prednisolone_mg):
+    assert normalise_drug(typed) == generic
+    assert drug_class(typed) == DrugClass.GLUCOCORTICOID
+    course = MedicationCourse(
+        drug=normalise_drug(typed),
+        daily_dose_mg=Decimal("1000"),
+        route=Route.INTRAVENOUS,
+        start_date=DAY_1,
+        stop_date=DAY_1,
+    )
+    exact = prednisolone_equivalent_on([course], DAY_1)
+    assert Decimal(exact.numerator) / Decimal(exact.denominator) == prednisolone_mg
+
+
+@pytest.mark.parametrize(
+    ("typed", "generic"),
+    [
+        ("MabThera", "rituximab"),
+        ("Rituxan", "rituximab"),
+        ("Gazyva", "obinutuzumab"),
+        ("Gazyvaro", "obinutuzumab"),
+        ("Ocrevus", "ocrelizumab"),
+        ("Kesimpta", "ofatumumab"),
+        ("Arzerra", "ofatumumab"),
+        ("Uplizna", "inebilizumab"),
+        ("Benlysta", "belimumab"),
+        ("Saphnelo", "anifrolumab"),
+        ("epratuzumab", "epratuzumab"),
+        ("tabalumab", "tabalumab"),
+        ("blisibimod", "blisibimod"),
+        ("sifalimumab", "sifalimumab"),
+    ],
+)
+def test_biologic_brands_and_lupus_biologics_are_prohibited_after_infusion(typed, generic):
+    assert normalise_drug(typed) == generic
+    assert drug_class(typed) == DrugClass.BIOLOGIC
+    assert is_prohibited_after_infusion(typed)
+
+
+@pytest.mark.parametrize("typed", ["Actemra", "RoActemra"])
+def test_tocilizumab_brands_treat_crs_and_are_allowed(typed):
+    assert normalise_drug(typed) == "tocilizumab"
+    assert drug_class(typed) == DrugClass.CRS_ICANS_TREATMENT
+    assert not is_prohibited_after_infusion(typed)
