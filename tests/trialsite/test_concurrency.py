@@ -267,13 +267,19 @@ def test_a_schedule_change_in_admin_while_a_visit_is_recorded_does_not_deadlock(
         "change_reason": "Renamed",
     }
     statuses: list[int] = []
+    # The admin posts once the visit's writer holds the participant's lock (on a busy machine
+    # the admin could otherwise rename M3 before the writer starts, and the writer would not
+    # find "M3": a race of the test, not of the site).
+    writer_holds_the_lock = threading.Event()
 
     def rename_in_admin() -> None:
+        assert writer_holds_the_lock.wait(timeout=THREAD_TIMEOUT_SECONDS)
         statuses.append(client.post(url, data).status_code)
 
     def record_m3() -> None:
         with transaction.atomic():
             lock_participants([participant.pk])
+            writer_holds_the_lock.set()
             # Meanwhile the admin saves: without locking every participant first, it would
             # hold the renamed schedule row that this visit's foreign key must wait for.
             time.sleep(20 * PAUSE_SECONDS)
