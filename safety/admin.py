@@ -2,7 +2,8 @@
 asks for a reason; the save and the deletion go through safety.services, which grade an episode
 (the grade and its confirmation are read-only here) and withdraw a confirmation when an entry
 changes, and withdraw an adverse event's acknowledgement when its term, grade or seriousness
-changes (the acknowledgement is read-only here)."""
+changes (the acknowledgement is read-only here). The CAR-T treatment record is saved through
+its service too, checked against the participant's infusion date and dose."""
 
 from typing import Any, TypeVar
 
@@ -10,8 +11,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from safety import services
-from safety.forms import check_adverse_event, check_episode_dates, check_icans_encephalopathy
-from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode
+from safety.forms import (
+    check_adverse_event,
+    check_episode_dates,
+    check_icans_encephalopathy,
+    check_treatment_record,
+)
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode, TreatmentRecord
 from trialsite.admin import (
     CHANGE_REASON_FIELD,
     AuditedAdmin,
@@ -160,4 +166,51 @@ class AdverseEventAdmin(AuditedAdmin[AdverseEvent]):
     def delete_model(self, request: AuthenticatedHttpRequest, obj: AdverseEvent) -> None:
         services.adverse_event_delete(
             event=obj, author=request.user, reason=deletion_reason(request)
+        )
+
+
+class TreatmentRecordAdminForm(ParticipantRecordAdminForm):
+    """Lock the record's participant, then show on the fields what the service would refuse."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        participant = self.recorded_participant()
+        if participant is not None:
+            participant.refresh_from_db()  # the infusion date and dose as stored, now locked
+            check_treatment_record(self, record=self.instance, participant=participant)
+        return cleaned
+
+
+@admin.register(TreatmentRecord)
+class TreatmentRecordAdmin(AuditedAdmin[TreatmentRecord]):
+    form = TreatmentRecordAdminForm
+    list_display = [
+        "participant",
+        "leukapheresis_date",
+        "lymphodepletion_start_date",
+        "lymphodepletion_days",
+        "dose_reduced",
+        "weight_kg",
+        "total_car_cells",
+    ]
+    list_filter = ["dose_reduced", "participant__site"]
+    search_fields = ["participant__participant_id"]
+    list_select_related = ["participant"]
+    autocomplete_fields = ["participant"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: TreatmentRecord | None = None
+    ) -> list[str]:
+        # A recorded treatment stays with its participant.
+        return [] if obj is None else ["participant"]
+
+    def save_model(
+        self,
+        request: AuthenticatedHttpRequest,
+        obj: TreatmentRecord,
+        form: AuditedAdminForm,
+        change: bool,
+    ) -> None:
+        services.treatment_record_save(
+            record=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )

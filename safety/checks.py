@@ -9,7 +9,8 @@ They only read, so the episode and adverse event services, their forms,
 ``recompute_responses --check`` all use them.
 """
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import cast
 
 from django.utils.translation import gettext as _
@@ -40,8 +41,9 @@ from safety.models import (
     CrsEpisode,
     IcansEpisode,
     Relatedness,
+    TreatmentRecord,
 )
-from trialsite.models import Participant
+from trialsite.models import Participant, dose_label
 
 
 def onset_errors(participant: Participant, onset: date | None) -> dict[str, str]:
@@ -136,8 +138,12 @@ def participant_episode_errors(participant: Participant) -> dict[str, list[str]]
                     _("The ICANS episode from %(date)s would be wrong: %(problem)s")
                     % {"date": episode.onset_date.isoformat(), "problem": wrong}
                 )
-    for field, messages in participant_adverse_event_errors(participant).items():
-        errors.setdefault(field, []).extend(messages)
+    for found in (
+        participant_adverse_event_errors(participant),
+        participant_treatment_errors(participant),
+    ):
+        for field, messages in found.items():
+            errors.setdefault(field, []).extend(messages)
     return errors
 
 
@@ -405,3 +411,170 @@ def stale_grades() -> list[str]:
                 "(manage.py regrade_episodes stores it)"
             )
     return problems
+
+
+# --------------------------------------------------------------------------------------------
+# CAR-T treatment record
+# --------------------------------------------------------------------------------------------
+
+#: The seed protocol's lymphodepletion (clinical-rules.md section 7): fludarabine 30 mg/m² and
+#: cyclophosphamide 300 mg/m² a day; any other dose is a reduction with its reason.
+PROTOCOL_FLUDARABINE_MG_M2 = Decimal("30")
+PROTOCOL_CYCLOPHOSPHAMIDE_MG_M2 = Decimal("300")
+#: How far the total CAR+ cells may differ from the dose per kg times the weight (either side,
+#: inclusive): the two are recorded separately and checked against each other.
+TOTAL_CELLS_TOLERANCE = Decimal("0.10")
+
+
+def lymphodepletion_end(record: TreatmentRecord) -> date:
+    """Return the last day of lymphodepletion (its first day counts as day one)."""
+    return record.lymphodepletion_start_date + timedelta(days=record.lymphodepletion_days - 1)
+
+
+def expected_total_cells(dose_cells_per_kg: int, weight_kg: Decimal) -> Decimal:
+    """Return the CAR+ cells a dose per kg gives at a weight."""
+    return dose_cells_per_kg * weight_kg
+
+
+def _cells(value: Decimal) -> str:
+    return f"{value.quantize(Decimal(1)):,}"
+
+
+def _total_cells_error(total: int | None, dose: int | None, weight: Decimal | None) -> str | None:
+    if total is None or dose is None or weight is None:
+        return None
+    expected = expected_total_cells(dose, weight)
+    if abs(total - expected) <= expected * TOTAL_CELLS_TOLERANCE:
+        return None
+    return _(
+        "%(total)s CAR+ cells differ by more than 10%% from the dose: %(dose)s/kg times "
+        "%(weight)s kg is %(expected)s cells. Check the total, the weight and the dose per kg."
+    ) % {
+        "total": _cells(Decimal(total)),
+        "dose": dose_label(dose),
+        "weight": weight,
+        "expected": _cells(expected),
+    }
+
+
+def _lymphodepletion_error(record: TreatmentRecord, infusion: date) -> str | None:
+    start, days = record.lymphodepletion_start_date, record.lymphodepletion_days
+    if start is None or days is None:
+        return None
+    end = lymphodepletion_end(record)
+    if end < infusion:
+        return None
+    return _(
+        "The lymphodepletion (%(start)s to %(end)s) must end before the infusion (%(date)s): "
+        "by the day before at the latest."
+    ) % {"start": start.isoformat(), "end": end.isoformat(), "date": infusion.isoformat()}
+
+
+def _protocol_dose_errors(record: TreatmentRecord) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    doses = (
+        ("fludarabine_mg_m2_per_day", _("fludarabine"), PROTOCOL_FLUDARABINE_MG_M2),
+        ("cyclophosphamide_mg_m2_per_day", _("cyclophosphamide"), PROTOCOL_CYCLOPHOSPHAMIDE_MG_M2),
+    )
+    for field, drug, protocol in doses:
+        given = getattr(record, field)
+        if given is not None and given != protocol and not record.dose_reduced:
+            _add(
+                errors,
+                field,
+                _(
+                    "The protocol gives %(drug)s %(dose)s mg/m² per day: tick that the dose was "
+                    "reduced and give the reason."
+                )
+                % {"drug": drug, "dose": protocol},
+            )
+    reason = record.dose_reduction_reason.strip()
+    if record.dose_reduced and not reason:
+        _add(errors, "dose_reduction_reason", _("Give the reason for the dose reduction."))
+    elif reason and not record.dose_reduced:
+        _add(
+            errors,
+            "dose_reduction_reason",
+            _("Tick that the dose was reduced, or clear the reason."),
+        )
+    return errors
+
+
+def treatment_record_errors(
+    record: TreatmentRecord, participant: Participant
+) -> dict[str, list[str]]:
+    """Check a treatment record's entries against each other and against its participant's
+    infusion date and dose per kg as stored, each error on the field at fault
+    (clinical-rules.md section 6)."""
+    errors: dict[str, list[str]] = {}
+    leukapheresis, start = record.leukapheresis_date, record.lymphodepletion_start_date
+    if leukapheresis is not None and start is not None and leukapheresis >= start:
+        _add(
+            errors,
+            "leukapheresis_date",
+            _("The leukapheresis comes before the lymphodepletion starts (%(date)s).")
+            % {"date": start.isoformat()},
+        )
+    if participant.infusion_date is None:
+        _add(
+            errors,
+            "infusion_time",
+            _(
+                "%(participant)s has no infusion date: record it on the participant first "
+                "(it is day 0)."
+            )
+            % {"participant": participant},
+        )
+    else:
+        message = _lymphodepletion_error(record, participant.infusion_date)
+        if message is not None:
+            _add(errors, "lymphodepletion_start_date", message)
+    if participant.dose_cells_per_kg is None:
+        _add(
+            errors,
+            "total_car_cells",
+            _("%(participant)s has no dose per kg: record it on the participant first.")
+            % {"participant": participant},
+        )
+    else:
+        message = _total_cells_error(
+            record.total_car_cells, participant.dose_cells_per_kg, record.weight_kg
+        )
+        if message is not None:
+            _add(errors, "total_car_cells", message)
+    for field, messages in _protocol_dose_errors(record).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def participant_treatment_errors(participant: Participant) -> dict[str, list[str]]:
+    """Check a participant's new infusion date and dose per kg against the stored treatment
+    record: the lymphodepletion still ends before the infusion, the total cells still agree with
+    the dose. The treatment record is corrected first."""
+    if participant.pk is None:
+        return {}
+    record = TreatmentRecord.objects.filter(participant_id=participant.pk).first()
+    if record is None:
+        return {}
+    errors: dict[str, list[str]] = {}
+    if participant.infusion_date is None:
+        message: str | None = _(
+            "A CAR-T treatment record gives the infusion time: the infusion date stays."
+        )
+    else:
+        message = _lymphodepletion_error(record, participant.infusion_date)
+    if message is not None:
+        errors["infusion_date"] = [
+            _("The CAR-T treatment record would be wrong: %(problem)s") % {"problem": message}
+        ]
+    if participant.dose_cells_per_kg is None:
+        message = _("A CAR-T treatment record gives the total cells: the dose stays.")
+    else:
+        message = _total_cells_error(
+            record.total_car_cells, participant.dose_cells_per_kg, record.weight_kg
+        )
+    if message is not None:
+        errors["dose_cells_per_kg"] = [
+            _("The CAR-T treatment record would be wrong: %(problem)s") % {"problem": message}
+        ]
+    return errors

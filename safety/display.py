@@ -1,6 +1,7 @@
 """How the pages show a CRS or ICANS episode (its grade and why, whether an investigator
 confirmed it, its entries) and an adverse event (its term, grade, seriousness with its criteria,
-relatedness and acknowledgement), and the participant page's rows. Plain functions of stored
+relatedness and acknowledgement), the participant's CAR-T treatment, and the participant page's
+rows. Plain functions of stored
 records: no query beyond what the caller loaded (``confirmed_by`` and ``acknowledged_by`` with
 ``select_related``)."""
 
@@ -17,6 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from safety.checks import expected_total_cells, lymphodepletion_end
 from safety.ctcae import CTCAE_SOC_OF_TERM
 from safety.grading.crs import CRS_FEVER_THRESHOLD_C, CrsDomain
 from safety.grading.icans import EncephalopathyTool, IcansDomain
@@ -27,6 +29,7 @@ from safety.models import (
     CrsEpisode,
     IcansEpisode,
     SafetyEpisode,
+    TreatmentRecord,
 )
 from trialsite.i18n import StrOrPromise
 from trialsite.models import Participant
@@ -397,3 +400,34 @@ def adverse_event_entries(event: AdverseEvent) -> list[tuple[str, str]]:
         (label("outcome"), event.get_outcome_display()),
     ]
     return entries
+
+
+@dataclass(frozen=True)
+class TreatmentSummary:
+    """A participant's CAR-T treatment as the participant page shows it, with the study days
+    (None before the infusion date is known) and the total cells the dose per kg gives."""
+
+    record: TreatmentRecord
+    leukapheresis_day: int | None
+    lymphodepletion_end: date
+    lymphodepletion_first_day: int | None
+    lymphodepletion_last_day: int | None
+    expected_cells: Decimal | None
+
+
+def treatment_summary(
+    participant: Participant, record: TreatmentRecord | None
+) -> TreatmentSummary | None:
+    """Summarise the participant's treatment record (None when none is recorded)."""
+    if record is None:
+        return None
+    end = lymphodepletion_end(record)
+    dose = participant.dose_cells_per_kg
+    return TreatmentSummary(
+        record=record,
+        leukapheresis_day=participant.study_day(record.leukapheresis_date),
+        lymphodepletion_end=end,
+        lymphodepletion_first_day=participant.study_day(record.lymphodepletion_start_date),
+        lymphodepletion_last_day=participant.study_day(end),
+        expected_cells=None if dose is None else expected_total_cells(dose, record.weight_kg),
+    )

@@ -12,6 +12,7 @@ from safety.checks import (
     icans_age_at_onset,
     icans_entry_errors,
     onset_errors,
+    treatment_record_errors,
 )
 from safety.ctcae import CTCAE_TERMS_BY_SOC, listed_spelling
 from safety.grading.icans import (
@@ -27,6 +28,7 @@ from safety.models import (
     CrsEpisode,
     IcansEpisode,
     SafetyEpisode,
+    TreatmentRecord,
 )
 from trialsite import versions
 from trialsite.formfields import formfield_for_model_field
@@ -434,3 +436,73 @@ class AcknowledgeSaeForm(OpenedVersionMixin, forms.Form):
 
     def back_to_home(self) -> bool:
         return self.data.get("return_to") == "home"
+
+
+#: What the treatment record's form and admin ask for, in their order.
+TREATMENT_RECORD_ENTRIES = [
+    "leukapheresis_date",
+    "lymphodepletion_start_date",
+    "lymphodepletion_days",
+    "fludarabine_mg_m2_per_day",
+    "cyclophosphamide_mg_m2_per_day",
+    "dose_reduced",
+    "dose_reduction_reason",
+    "bsa_m2",
+    "weight_kg",
+    "infusion_time",
+    "total_car_cells",
+]
+
+
+def check_treatment_record(
+    form: forms.BaseForm, *, record: TreatmentRecord, participant: Participant
+) -> None:
+    """Show on the fields what the service would refuse (safety.checks.treatment_record_errors):
+    the entries as sent, checked against each other and the participant as stored. A field
+    that did not read keeps its own message only."""
+    cleaned = form.cleaned_data
+    proposed = TreatmentRecord(pk=record.pk, participant=participant)
+    for name in TREATMENT_RECORD_ENTRIES:
+        value = cleaned.get(name)
+        if name == "dose_reduced":
+            value = value is True
+        elif name == "dose_reduction_reason" and value is None:
+            value = ""
+        setattr(proposed, name, value)
+    for field, messages in treatment_record_errors(proposed, participant).items():
+        if field in cleaned:
+            for message in messages:
+                form.add_error(field, message)
+
+
+class TreatmentRecordForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
+    """A participant's CAR-T treatment: the entries, the opened version and the reason for a
+    change. The infusion date and the dose per kg are the participant's."""
+
+    class Meta:
+        model = TreatmentRecord
+        fields = TREATMENT_RECORD_ENTRIES
+        widgets = {
+            "leukapheresis_date": DateInput(),
+            "lymphodepletion_start_date": DateInput(),
+            "infusion_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        formfield_callback = formfield_for_model_field
+
+    def __init__(self, *args: Any, participant: Participant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.participant = participant
+        self.instance.participant = participant
+        for name in ("fludarabine_mg_m2_per_day", "cyclophosphamide_mg_m2_per_day", "weight_kg"):
+            self.fields[name].widget.attrs.update({"step": "0.1", "inputmode": "decimal"})
+        self.fields["bsa_m2"].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
+        editing = self.instance.pk is not None
+        if editing:
+            self.add_opened_version(versions.record_sources(self.instance))
+        self.add_change_reason(editing=editing)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data
+        check_treatment_record(self, record=self.instance, participant=self.participant)
+        self.check_opened_version()
+        return self.cleaned_data

@@ -630,3 +630,153 @@ class AdverseEvent(models.Model):
     @property
     def awaits_acknowledgement(self) -> bool:
         return self.serious and self.acknowledged_at is None
+
+
+# --------------------------------------------------------------------------------------------
+# CAR-T treatment (clinical-rules.md section 6)
+# --------------------------------------------------------------------------------------------
+
+#: Plausible entries; anything outside is a typing error (the checks hold the clinical rules).
+LYMPHODEPLETION_DAYS_MIN = 1
+LYMPHODEPLETION_DAYS_MAX = 5
+BSA_MIN_M2 = Decimal("0.20")
+BSA_MAX_M2 = Decimal("3.00")
+WEIGHT_MIN_KG = Decimal("2.0")
+WEIGHT_MAX_KG = Decimal("150.0")
+FLUDARABINE_MAX_MG_M2 = Decimal("100.0")
+CYCLOPHOSPHAMIDE_MAX_MG_M2 = Decimal("1000.0")
+
+
+class TreatmentRecord(models.Model):
+    """A participant's CAR-T treatment: leukapheresis, lymphodepletion, the body size used for
+    dosing, the infusion time and the total CAR+ cells given.
+
+    The infusion date (day 0) and the dose per kg stay on the participant (participants.csv);
+    safety.checks.treatment_record_errors checks the entries against them.
+    """
+
+    participant = models.OneToOneField(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="treatment_record",
+    )
+    leukapheresis_date = models.DateField(_("leukapheresis date"), validators=[validate_trial_date])
+    lymphodepletion_start_date = models.DateField(
+        _("lymphodepletion start date"), validators=[validate_trial_date]
+    )
+    lymphodepletion_days = models.PositiveSmallIntegerField(
+        _("lymphodepletion days"),
+        validators=[
+            MinValueValidator(LYMPHODEPLETION_DAYS_MIN),
+            MaxValueValidator(LYMPHODEPLETION_DAYS_MAX),
+        ],
+        help_text=_("1 to 5 days; the protocol gives 3."),
+    )
+    fludarabine_mg_m2_per_day = models.DecimalField(
+        _("fludarabine (mg/m² per day)"),
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(FLUDARABINE_MAX_MG_M2)],
+        help_text=_("The protocol gives 30 mg/m² per day."),
+    )
+    cyclophosphamide_mg_m2_per_day = models.DecimalField(
+        _("cyclophosphamide (mg/m² per day)"),
+        max_digits=5,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0")),
+            MaxValueValidator(CYCLOPHOSPHAMIDE_MAX_MG_M2),
+        ],
+        help_text=_("The protocol gives 300 mg/m² per day."),
+    )
+    dose_reduced = models.BooleanField(
+        _("lymphodepletion dose reduced"),
+        default=False,
+        help_text=_("Tick when a dose differs from the protocol; give the reason."),
+    )
+    dose_reduction_reason = models.CharField(
+        _("reason for the dose reduction"),
+        max_length=500,
+        blank=True,
+        validators=[validate_single_line_text],
+    )
+    bsa_m2 = models.DecimalField(
+        _("body surface area (m²)"),
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(BSA_MIN_M2), MaxValueValidator(BSA_MAX_M2)],
+        help_text=_("Used for the lymphodepletion doses."),
+    )
+    weight_kg = models.DecimalField(
+        _("weight (kg)"),
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(WEIGHT_MIN_KG), MaxValueValidator(WEIGHT_MAX_KG)],
+        help_text=_("Used for the CAR-T dose per kg."),
+    )
+    infusion_time = models.TimeField(
+        _("infusion time"), help_text=_("The date is the participant's infusion date (day 0).")
+    )
+    total_car_cells = models.PositiveBigIntegerField(
+        _("total CAR+ cells infused"),
+        validators=[MinValueValidator(1)],
+        # xgettext:no-python-format
+        help_text=_("Within 10% of the dose per kg times the weight."),
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("CAR-T treatment record")
+        verbose_name_plural = _("CAR-T treatment records")
+        ordering = ["participant__participant_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    lymphodepletion_days__gte=LYMPHODEPLETION_DAYS_MIN,
+                    lymphodepletion_days__lte=LYMPHODEPLETION_DAYS_MAX,
+                ),
+                name="treatment_lymphodepletion_1_to_5_days",
+                violation_error_message=_("Lymphodepletion lasts 1 to 5 days."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    fludarabine_mg_m2_per_day__gte=0,
+                    fludarabine_mg_m2_per_day__lte=FLUDARABINE_MAX_MG_M2,
+                ),
+                name="treatment_fludarabine_plausible",
+                violation_error_message=_("Fludarabine is 0 to 100 mg/m² per day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cyclophosphamide_mg_m2_per_day__gte=0,
+                    cyclophosphamide_mg_m2_per_day__lte=CYCLOPHOSPHAMIDE_MAX_MG_M2,
+                ),
+                name="treatment_cyclophosphamide_plausible",
+                violation_error_message=_("Cyclophosphamide is 0 to 1000 mg/m² per day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_reduced=True) & ~Q(dose_reduction_reason="")
+                | Q(dose_reduced=False, dose_reduction_reason=""),
+                name="treatment_reduction_has_reason",
+                violation_error_message=_("Give the reason of a dose reduction (only)."),
+            ),
+            models.CheckConstraint(
+                condition=Q(bsa_m2__gte=BSA_MIN_M2, bsa_m2__lte=BSA_MAX_M2),
+                name="treatment_bsa_plausible",
+                violation_error_message=_("The body surface area is 0.20 to 3.00 m²."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__gte=WEIGHT_MIN_KG, weight_kg__lte=WEIGHT_MAX_KG),
+                name="treatment_weight_plausible",
+                violation_error_message=_("The weight is 2 to 150 kg."),
+            ),
+            models.CheckConstraint(
+                condition=Q(total_car_cells__gt=0),
+                name="treatment_total_cells_positive",
+                violation_error_message=_("The total CAR+ cells is a positive number."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"CAR-T treatment {self.participant}"

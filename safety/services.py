@@ -8,6 +8,9 @@ these functions, so a stored grade always equals a fresh grading of the stored e
 A grade is proposed by the site and confirmed by an investigator; any change to an episode's
 entries withdraws the confirmation, so a confirmed grade is always the grade of what is stored.
 
+The CAR-T treatment record is saved the same way, checked by
+safety.checks.treatment_record_errors against the participant's infusion date and dose.
+
 Adverse events are saved the same way, checked by safety.checks.adverse_event_errors. A serious
 event awaits the acknowledgement of a monitor or data manager; a change of what they
 acknowledged (the term, the grade, the start date, the seriousness or its criteria, the
@@ -28,6 +31,7 @@ from safety.checks import (
     icans_grade,
     icans_tool_for,
     onset_errors,
+    treatment_record_errors,
 )
 from safety.grading.crs import CrsGrade
 from safety.grading.icans import IcansGrade
@@ -37,6 +41,7 @@ from safety.models import (
     CrsEpisode,
     IcansEpisode,
     SafetyEpisode,
+    TreatmentRecord,
 )
 from trialsite.locks import lock_participants
 from trialsite.models import Participant, SiteMembership
@@ -58,6 +63,7 @@ __all__ = [
     "icans_episode_save",
     "icans_tool_for",
     "sae_acknowledge",
+    "treatment_record_save",
 ]
 
 CONFIRM_PERMISSION = "safety.confirm_safety_grade"
@@ -271,3 +277,25 @@ def adverse_event_delete(*, event: AdverseEvent, author: Author, reason: str) ->
     """Delete an event entered by mistake; its history keeps it with who deleted it and why."""
     lock_participants([event.participant_id])
     delete_with_audit(event, author=author, reason=reason)
+
+
+@transaction.atomic
+def treatment_record_save(
+    *, record: TreatmentRecord, author: Author, reason: str
+) -> TreatmentRecord:
+    """Record or change a participant's CAR-T treatment, checked against the participant's
+    infusion date and dose per kg as stored now."""
+    lock_participants([record.participant_id])
+    record.participant = Participant.objects.get(pk=record.participant_id)
+    errors: dict[str, list[str]] = {}
+    try:
+        # The constraints say the same as treatment_record_errors, on no field; it says it on one.
+        record.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors = error.message_dict
+    for field, messages in treatment_record_errors(record, record.participant).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    save_with_audit(record, author=author, reason=reason)
+    return record

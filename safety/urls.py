@@ -32,4 +32,15 @@ urlpatterns = [
         views.adverse_event_acknowledge,
         name="adverse_event_acknowledge",
     ),
+    # The participant's CAR-T treatment record (one per participant).
+    path(
+        "participants/<int:pk>/treatment/new/",
+        views.treatment_record_create,
+        name="treatment_record_create",
+    ),
+    path(
+        "participants/<int:pk>/treatment/edit/",
+        views.treatment_record_edit,
+        name="treatment_record_edit",
+    ),
 ]

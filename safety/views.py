@@ -1,7 +1,8 @@
 """Pages of CRS and ICANS episodes: record one, see its grade and why, change it with a reason,
 and an investigator's confirmation of the grade. Pages of adverse events: record one, see it,
 change it with a reason, and a monitor's or data manager's acknowledgement of a serious one (on
-its page or on Home). Every page starts from the user's sites (another site's participant,
+its page or on Home). The participant's CAR-T treatment record: record it, change it with a
+reason. Every page starts from the user's sites (another site's participant,
 episode or event is not found), then checks the user's right (403)."""
 
 from collections.abc import Callable
@@ -26,8 +27,9 @@ from safety.forms import (
     CrsEpisodeForm,
     EpisodeForm,
     IcansEpisodeForm,
+    TreatmentRecordForm,
 )
-from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode, TreatmentRecord
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants
@@ -381,3 +383,56 @@ def home_serious_adverse_events(request: AuthenticatedHttpRequest) -> HomeSeriou
     return HomeSeriousEvents(
         rows=rows, total=total, can_acknowledge=user.has_perm(services.ACKNOWLEDGE_PERMISSION)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# CAR-T treatment record
+# --------------------------------------------------------------------------------------------
+
+TREATMENT_SAVED = gettext_lazy("CAR-T treatment saved.")
+
+
+def _treatment_record_form(
+    request: AuthenticatedHttpRequest, participant: Participant, record: TreatmentRecord | None
+) -> HttpResponse:
+    form = TreatmentRecordForm(request.POST or None, instance=record, participant=participant)
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                lock_participants([participant.pk])
+                participant.refresh_from_db()  # the infusion date and dose checked against
+                saved = (
+                    services.treatment_record_save(
+                        record=form.save(commit=False),
+                        author=request.user,
+                        reason=form.change_reason(),
+                    )
+                    if form.is_valid()
+                    else None
+                )
+        except ValidationError as error:
+            form.add_refusal(error)
+            saved = None
+        if saved is not None:
+            messages.success(request, str(TREATMENT_SAVED))
+            return redirect(f"{participant.get_absolute_url()}#treatment")
+    return render(
+        request,
+        "safety/treatment_record_form.html",
+        {"form": form, "participant": participant, "record": record},
+    )
+
+
+def treatment_record_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(participants_visible_to(request.user), pk=pk)
+    require_permission(request.user, "safety.add_treatmentrecord")
+    if TreatmentRecord.objects.filter(participant=participant).exists():
+        return redirect("treatment_record_edit", pk=participant.pk)
+    return _treatment_record_form(request, participant, None)
+
+
+def treatment_record_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(participants_visible_to(request.user), pk=pk)
+    require_permission(request.user, "safety.change_treatmentrecord")
+    record = get_object_or_404(TreatmentRecord, participant=participant)
+    return _treatment_record_form(request, participant, record)

@@ -103,6 +103,8 @@ def reference_data(transactional_db):
         medications.grant_medication_rights(django_apps, None)
         adverse_events = import_module("safety.migrations.0004_adverse_event_history_and_roles")
         adverse_events.grant_adverse_event_rights(django_apps, None)
+        treatment = import_module("safety.migrations.0007_treatment_record")
+        treatment.grant_treatment_record_rights(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

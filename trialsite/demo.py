@@ -4,14 +4,16 @@ Dates are relative to the day of loading, so the cohort always looks current: fi
 have reached Month 3 (four SRI-4 responders; S03-005 keeps proteinuria, so SLEDAI-2K falls by 2)
 and six are earlier in follow-up. As in the seed study, nine had grade 1 CRS and two grade 1
 ICANS, none higher; several had grade 3-4 cytopenias after lymphodepletion, and two a serious
-infection or febrile neutropenia (adverse events). Every child tapers prednisolone and stays on
-hydroxychloroquine; none was given a drug prohibited after infusion. Each descriptor present
-at baseline resolves by a study day or persists (None); a visit shows the descriptors not yet
-resolved by its target day.
+infection or febrile neutropenia (adverse events). Each child's CAR-T treatment follows the
+seed protocol: leukapheresis on day -20, fludarabine 30 and cyclophosphamide 300 mg/m² a day on
+days -5 to -3, and the dose per kg times the weight in CAR+ cells. Every child tapers
+prednisolone and stays on hydroxychloroquine; none was given a drug prohibited after infusion.
+Each descriptor present at baseline resolves by a study day or persists (None); a visit shows
+the descriptors not yet resolved by its target day.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import cast
 
@@ -40,6 +42,7 @@ from safety.models import (
     RaisedIcpChoice,
     Relatedness,
     SeizureChoice,
+    TreatmentRecord,
 )
 from trialsite import services
 from trialsite.models import (
@@ -549,6 +552,46 @@ def _load_adverse_events(participant: Participant, author: AbstractBaseUser) -> 
             safety_services.sae_acknowledge(event=event, author=monitor)
 
 
+#: Each demo child's weight (kg) and body surface area (m²) used for dosing, and the time of
+#: the infusion.
+DEMO_BODY_SIZES = {
+    "S01-001": ("50.0", "1.48", "10:00"),
+    "S01-002": ("36.0", "1.20", "11:30"),
+    "S02-003": ("60.0", "1.70", "09:45"),
+    "S02-004": ("28.0", "0.98", "10:15"),
+    "S03-005": ("52.0", "1.52", "14:00"),
+    "S01-006": ("45.0", "1.38", "10:30"),
+    "S01-007": ("25.0", "0.90", "09:30"),
+    "S02-008": ("40.0", "1.28", "13:15"),
+    "S02-009": ("56.0", "1.60", "10:45"),
+    "S03-010": ("20.0", "0.78", "11:00"),
+    "S03-011": ("32.0", "1.10", "12:00"),
+}
+#: Study days of the demo's leukapheresis and first lymphodepletion day (3 days: -5 to -3).
+DEMO_LEUKAPHERESIS_DAY = -20
+DEMO_LYMPHODEPLETION_START_DAY = -5
+
+
+def _load_treatment(participant: Participant, author: AbstractBaseUser) -> None:
+    """Record the demo participant's CAR-T treatment through the safety service: the seed
+    protocol's lymphodepletion, and the total cells its dose per kg gives at its weight."""
+    weight, bsa, infusion_time = DEMO_BODY_SIZES[participant.participant_id]
+    infusion = cast(date, participant.infusion_date)
+    record = TreatmentRecord(
+        participant=participant,
+        leukapheresis_date=infusion + timedelta(days=DEMO_LEUKAPHERESIS_DAY),
+        lymphodepletion_start_date=infusion + timedelta(days=DEMO_LYMPHODEPLETION_START_DAY),
+        lymphodepletion_days=3,
+        fludarabine_mg_m2_per_day=Decimal("30"),
+        cyclophosphamide_mg_m2_per_day=Decimal("300"),
+        bsa_m2=Decimal(bsa),
+        weight_kg=Decimal(weight),
+        infusion_time=time.fromisoformat(infusion_time),
+        total_car_cells=int(cast(int, participant.dose_cells_per_kg) * Decimal(weight)),
+    )
+    safety_services.treatment_record_save(record=record, author=author, reason=DEMO_REASON)
+
+
 def _load_safety(participant: Participant, author: AbstractBaseUser) -> None:
     """Record the demo participant's CRS and ICANS episodes and adverse events through the
     safety services."""
@@ -696,6 +739,7 @@ def load_demo(*, today: date) -> DemoLoadResult:
         if demo.participant_id not in existing
     ]
     for participant in created:
+        _load_treatment(participant, admin)
         _load_safety(participant, admin)
         _load_medications(participant, admin, today)
         _sign_off(participant)

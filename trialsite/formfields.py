@@ -68,6 +68,8 @@ class DateField(AsciiDigitsMixin, forms.DateField):
 DIGIT_FIELD_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {
     models.DecimalField: {"form_class": DecimalField},
     models.IntegerField: {"form_class": IntegerField},
+    # The admin's own default for BigIntegerField (its widget) comes first in the MRO.
+    models.BigIntegerField: {"form_class": IntegerField},
     models.DateTimeField: {},
     models.DateField: {"form_class": DateField},
 }

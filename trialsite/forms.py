@@ -41,6 +41,7 @@ from trialsite.models import (
     Study,
     Visit,
     VisitDefinition,
+    dose_label,
 )
 from trialsite.validators import validate_single_line_text
 
@@ -72,6 +73,10 @@ class ChangeReasonMixin(forms.BaseForm):
 
     def change_reason(self) -> str:
         return self.cleaned_data.get("change_reason") or str(INITIAL_ENTRY_REASON)
+
+
+#: The dose the participant form gives as an example: 1 x 10^5 CAR+ cells/kg.
+EXAMPLE_DOSE = 100_000
 
 
 def check_visit_order(
@@ -114,7 +119,7 @@ def check_participant_episodes(
     if participant.pk is None:
         return
     proposed = copy.copy(participant)
-    for field in ("infusion_date", "age_at_enrollment", "enrollment_date"):
+    for field in ("infusion_date", "age_at_enrollment", "enrollment_date", "dose_cells_per_kg"):
         if field in cleaned:  # a field that did not validate keeps its stored value
             setattr(proposed, field, cleaned[field])
     if proposed.enrollment_date is None or proposed.age_at_enrollment is None:
@@ -232,7 +237,9 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         self.instance.study = study
         model_choice_field(self, "site").queryset = selectors.sites_visible_to(user)
         self.fields["age_at_enrollment"].widget.attrs.update({"min": AGE_MIN, "max": AGE_MAX})
-        self.fields["dose_cells_per_kg"].help_text = _("CAR+ cells per kg, e.g. 100000 for 1x10^5.")
+        self.fields["dose_cells_per_kg"].help_text = _(
+            "CAR+ cells per kg, e.g. %(cells)s for %(dose)s."
+        ) % {"cells": EXAMPLE_DOSE, "dose": dose_label(EXAMPLE_DOSE)}
         self.add_change_reason(editing=self.instance.pk is not None)
         if self.instance.pk is not None:
             self.add_opened_version(versions.participant_sources(self.instance.pk))

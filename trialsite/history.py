@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import get_history_manager_for_model
 
 from medications.models import MedicationCourse
-from safety.models import AdverseEvent, CrsEpisode, IcansEpisode
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     VISIT_RECORD_MODELS,
@@ -513,6 +513,11 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
         AuditSource(
             AdverseEvent.history.filter(participant_id__in=participant_ids),
             _adverse_event_name,
+            participant="participant_id",
+        ),
+        AuditSource(
+            TreatmentRecord.history.filter(participant_id__in=participant_ids),
+            _("CAR-T treatment record"),
             participant="participant_id",
         ),
         AuditSource(

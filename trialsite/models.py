@@ -290,12 +290,18 @@ class ParticipantStatus(models.TextChoices):
     NOT_INFUSED = "not_infused", _("enrolled, not infused")
 
 
+def dose_mantissa(cells_per_kg: int) -> str:
+    """Return a dose in units of 10^5 CAR+ cells/kg, as the protocol writes it: 30000 -> "0.3"."""
+    return f"{(Decimal(cells_per_kg) / Decimal(100_000)).normalize():f}"
+
+
 def dose_label(cells_per_kg: int | None) -> str:
-    """Show a dose as the protocol writes it: 100000 -> "1 x10^5"."""
+    """Show a dose as plain text, as the protocol writes it: 100000 -> "1 (times) 10 (superscript
+    5)", with the multiplication sign and a superscript five (pages show a real superscript: the
+    template filter ``dose``)."""
     if cells_per_kg is None:
         return ""
-    mantissa = (Decimal(cells_per_kg) / Decimal(100_000)).normalize()
-    return f"{mantissa:f} x10^5"
+    return f"{dose_mantissa(cells_per_kg)} \N{MULTIPLICATION SIGN} 10\N{SUPERSCRIPT FIVE}"
 
 
 class Participant(models.Model):

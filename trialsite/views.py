@@ -147,7 +147,10 @@ def _participant_form(
 
 
 def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    # The treatment record comes along (no query of its own).
+    participant = get_object_or_404(
+        selectors.participants_visible_to(request.user).select_related("treatment_record"), pk=pk
+    )
     today = timezone.localdate()
     rows = selectors.participant_timeline(participant, today)
     return render(
@@ -167,6 +170,9 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             # One query: the adverse events with who acknowledged the serious ones.
             "adverse_event_rows": safety_display.adverse_event_rows(
                 participant, participant.adverse_events.select_related("acknowledged_by")
+            ),
+            "treatment": safety_display.treatment_summary(
+                participant, getattr(participant, "treatment_record", None)
             ),
             # One query: the B cells and immunoglobulins of the participant's visits.
             "b_cells": participant_b_cells(participant),

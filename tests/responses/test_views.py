@@ -295,7 +295,7 @@ def test_site_filter_changes_every_table_and_plot(data_manager):
 
 
 def test_dose_sex_and_age_filters_narrow_the_baseline_table(data_manager):
-    # Demo: 0.3 x10^5 = S01-002 (11 y), S01-007 (8 y), S03-005 (15 y), S03-011 (10 y), all girls.
+    # Demo, 30000 cells/kg: S01-002 (11 y), S01-007 (8 y), S03-005 (15 y), S03-011 (10 y), girls.
     rows = csv_rows(
         data_manager.get(reverse("report_baseline"), {"dose": "30000", "format": "csv"})
     )

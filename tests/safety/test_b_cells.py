@@ -253,12 +253,14 @@ def test_report_shows_the_b_cell_plot_sentence_and_table(data_manager_client, b_
     section = page.split('id="b-cells"')[1]
     assert 'class="report-plot-svg"' in section
     assert "B-cell aplasia in 2 of 3 infused participants" in section
+    # The dose cell's text: "1", the multiplication sign, "10" and a superscript 5.
+    dose = "1 \N{MULTIPLICATION SIGN} 105"
     assert table_rows(page) == {
-        "S01-001": "S01-001 | S01 | 1 x10^5 | 400.00 | 7 | 56 | 30.00 (day 90) | 9.10 (day 90)",
-        "S01-002": "S01-002 | S01 | 1 x10^5 | 300.00 | 7 | not yet | 0.00 (day 28) | 9.72 (day 28)",
-        "S01-003": f"S01-003 | S01 | 1 x10^5 | {DASH} | no count after the infusion | {DASH} | "
+        "S01-001": f"S01-001 | S01 | {dose} | 400.00 | 7 | 56 | 30.00 (day 90) | 9.10 (day 90)",
+        "S01-002": f"S01-002 | S01 | {dose} | 300.00 | 7 | not yet | 0.00 (day 28) | 9.72 (day 28)",
+        "S01-003": f"S01-003 | S01 | {dose} | {DASH} | no count after the infusion | {DASH} | "
         f"{DASH} | {DASH}",
-        "S02-001": f"S02-001 | S02 | 1 x10^5 | {DASH} | no aplasia recorded | {DASH} | "
+        "S02-001": f"S02-001 | S02 | {dose} | {DASH} | no aplasia recorded | {DASH} | "
         "60.00 (day 28) | 9.72 (day 28)",
     }
 

@@ -36,7 +36,7 @@ def csv_rows(response) -> list[list[str]]:
 @pytest.fixture
 def two_sites(study):
     """S01: S01-001 (CRS 2 then 4 after the cut; ICANS 1, resolved after the cut), S01-002 (no
-    episode), S01-003 (not infused). S02: S02-001 (CRS 3, dose 0.3 x10^5)."""
+    episode), S01-003 (not infused). S02: S02-001 (CRS 3, dose 30000 cells/kg)."""
     first = participant(study, "S01-001")
     record_crs(first, date(2025, 3, 4), 2, date(2025, 3, 6))
     record_icans(first, date(2025, 3, 8), 1, date(2025, 4, 2))
@@ -89,7 +89,7 @@ def test_the_tables_show_counts_timing_and_each_participant(data_manager_client,
     assert "3.5 (3\N{EN DASH}4)" in crs_timing
     first = page.split('<tr data-participant="S01-001">')[1].split("</tr>")[0]
     assert "CRS grade 2, day 1, 3 days; ICANS grade 1, day 5, ongoing" in first
-    assert "1 x10^5" in first
+    assert "1 \N{MULTIPLICATION SIGN} 10<sup>5</sup>" in first
     assert "grade 4" not in first  # after the cut
     assert "no episode" in page.split('<tr data-participant="S01-002">')[1].split("</tr>")[0]
     assert "S01-003" not in page
@@ -133,7 +133,7 @@ def test_the_downloads_are_the_exports_of_the_filtered_set(data_manager_client, 
     assert response["Content-Disposition"] == 'attachment; filename="safety_summary.csv"'
     rows = csv_rows(response)
     assert tuple(rows[0]) == SAFETY_SUMMARY_COLUMNS
-    # Dose 0.3 x10^5: S02-001 alone, worst CRS 3.
+    # Dose 30000 cells/kg: S02-001 alone, worst CRS 3.
     assert rows[4] == ["crs", "3", "1", "1", "100.0"]
     assert rows[7] == ["icans", "0", "1", "1", "100.0"]
     page = page_text(data_manager_client, {**AS_OF, "site": "S01"})

@@ -53,6 +53,8 @@ SAFETY_VIEWS = {
     for kind in ("crs", "icans")
     for page in ("create", "detail", "edit", "confirm")
 } | {f"adverse_event_{page}" for page in ("create", "detail", "edit", "acknowledge")}
+# The CAR-T treatment record's pages: tests/safety/test_treatment.py.
+SAFETY_VIEWS |= {"treatment_record_create", "treatment_record_edit"}
 # A medication course's pages and the answers to a proposed treatment failure: their site
 # boundary (404) and rights (403) are tested in tests/medications/test_views.py.
 MEDICATION_VIEWS = {

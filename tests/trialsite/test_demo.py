@@ -10,7 +10,8 @@ from django.db import transaction
 
 from responses.scoring.common import Outcome
 from responses.scoring.sri import Assessment, sri, treatment_failed
-from safety.models import AdverseEvent, CrsEpisode, IcansEpisode
+from safety.checks import treatment_record_errors
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
 from trialsite.demo import load_demo
 from trialsite.models import Participant, Site, Visit
 
@@ -116,6 +117,24 @@ def test_demo_has_the_seed_studys_safety_figures(demo):
     confirmed = CrsEpisode.objects.filter(confirmed_by__username="investigator")
     assert {e.participant.site.code for e in confirmed} == {"S02"}
     assert CrsEpisode.objects.filter(confirmed_by__isnull=True).count() == 6
+
+
+def test_every_demo_child_has_a_protocol_treatment_record_consistent_with_its_dose(demo):
+    records = TreatmentRecord.objects.select_related("participant")
+    assert records.count() == 11
+    for record in records:
+        participant = record.participant
+        assert treatment_record_errors(record, participant) == {}
+        assert Decimal(20) <= record.weight_kg <= Decimal(60)
+        assert (record.fludarabine_mg_m2_per_day, record.cyclophosphamide_mg_m2_per_day) == (
+            30,
+            300,
+        )
+        assert record.lymphodepletion_days == 3
+        assert not record.dose_reduced
+        # Lymphodepletion on days -5 to -3; the dose per kg times the weight, exactly.
+        assert participant.study_day(record.lymphodepletion_start_date) == -5
+        assert record.total_car_cells == participant.dose_cells_per_kg * record.weight_kg
 
 
 def test_demo_has_cytopenias_after_lymphodepletion_and_two_serious_adverse_events(demo):

@@ -3,7 +3,12 @@
 from django.template import Context, Template
 
 from trialsite.models import ParticipantStatus
-from trialsite.templatetags.trial import dose, participant_status_badge, window_status_badge
+from trialsite.templatetags.trial import (
+    dose,
+    dose_text,
+    participant_status_badge,
+    window_status_badge,
+)
 
 
 def render(source: str, **context: object) -> str:
@@ -32,6 +37,10 @@ def test_status_badges_colour_each_status_and_default_to_light() -> None:
 
 
 def test_dose_is_shown_as_the_protocol_writes_it() -> None:
-    assert dose(100_000) == "1 x10^5"
-    assert dose(250_000) == "2.5 x10^5"
+    # On pages a real superscript; where markup cannot go (a select's options) plain text.
+    assert dose(100_000) == "1 \N{MULTIPLICATION SIGN} 10<sup>5</sup>"
+    assert dose(250_000) == "2.5 \N{MULTIPLICATION SIGN} 10<sup>5</sup>"
+    assert dose(30_000) == "0.3 \N{MULTIPLICATION SIGN} 10<sup>5</sup>"
     assert dose(None) == ""
+    assert dose_text(30_000) == "0.3 \N{MULTIPLICATION SIGN} 10\N{SUPERSCRIPT FIVE}"
+    assert dose_text(None) == ""

@@ -9,10 +9,12 @@ from typing import Protocol, TypeVar, cast
 from django import template
 from django.template.base import Node, NodeList, Parser, TextNode, Token
 from django.template.context import Context
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from responses.scoring.common import Outcome
-from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label
+from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label, dose_mantissa
 from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
 register = template.Library()
@@ -137,7 +139,17 @@ def translate(message: str) -> str:
     return gettext(message) if message else ""
 
 
-dose = register.filter("dose", dose_label)
+@register.filter
+def dose(cells_per_kg: int | None) -> SafeString | str:
+    """Show a dose with a real superscript: 100000 -> "1 (times) 10<sup>5</sup>" (empty for
+    None)."""
+    if cells_per_kg is None:
+        return ""
+    return format_html("{} \N{MULTIPLICATION SIGN} 10<sup>5</sup>", dose_mantissa(cells_per_kg))
+
+
+#: A dose as plain text, where markup cannot go (a select's options): see models.dose_label.
+dose_text = register.filter("dose_text", dose_label)
 
 
 @register.filter
