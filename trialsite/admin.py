@@ -29,6 +29,7 @@ from trialsite.formfields import DIGIT_FIELD_OVERRIDES
 from trialsite.forms import (
     OpenedVersionMixin,
     check_infusion_order,
+    check_participant_dose,
     check_participant_episodes,
     check_visit_order,
 )
@@ -47,6 +48,7 @@ from trialsite.models import (
     SiteMembership,
     SledaiAssessment,
     Study,
+    StudyDoseLevel,
     Visit,
     VisitDefinition,
 )
@@ -185,6 +187,13 @@ class VisitDefinitionInline(admin.TabularInline):
     fields = ["order", "code", "name", "target_day", "window_low", "window_high", "repeatable"]
 
 
+class StudyDoseLevelInline(admin.TabularInline):
+    model = StudyDoseLevel
+    formfield_overrides = DIGIT_FIELD_OVERRIDES
+    extra = 0
+    fields = ["cells_per_kg"]
+
+
 class ScheduleAdminForm(AuditedAdminForm):
     """A study or schedule change rescores every participant: lock them all before writing."""
 
@@ -221,7 +230,7 @@ class StudyAdmin(RescoringAdmin[Study]):
         "b_cell_aplasia_threshold_per_ul",
     ]
     search_fields = ["protocol_number", "name"]
-    inlines = [VisitDefinitionInline]
+    inlines = [VisitDefinitionInline, StudyDoseLevelInline]
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
@@ -340,6 +349,13 @@ class ParticipantAdminForm(AuditedAdminForm):
             self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
         )
         check_participant_episodes(self, participant=self.instance, cleaned=cleaned)
+        study = cleaned.get("study")
+        check_participant_dose(
+            self,
+            study_id=study.pk if study is not None else self.instance.study_id,
+            cleaned=cleaned,
+            participant_id=self.instance.pk,
+        )
         return cleaned
 
     def lock(self) -> None:

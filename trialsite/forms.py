@@ -130,6 +130,43 @@ def check_participant_episodes(
         form.add_error(field if field in form.fields else None, messages)
 
 
+def check_participant_dose(
+    form: forms.BaseForm,
+    *,
+    study_id: int | None,
+    cleaned: Mapping[str, Any],
+    participant_id: int | None = None,
+) -> None:
+    """Show on the dose a dose that is not one of the study's dose levels (the participant
+    service refuses it)."""
+    if study_id is None or cleaned.get("dose_cells_per_kg") is None:
+        return
+    for message in services.participant_dose_errors(
+        study_id=study_id,
+        dose_cells_per_kg=cleaned["dose_cells_per_kg"],
+        participant_id=participant_id,
+    ):
+        form.add_error("dose_cells_per_kg", message)
+
+
+def dose_level_field(
+    field: forms.Field, *, levels: list[int], stored: int | None
+) -> forms.TypedChoiceField:
+    """Return the dose as a choice of the study's dose levels (labels as the protocol writes
+    them), optional like the dose itself. A stored dose that is not a level stays shown, so that
+    the refusal names it rather than the form dropping it."""
+    doses = sorted({*levels, stored}) if stored is not None else levels
+    return forms.TypedChoiceField(
+        label=field.label,
+        choices=[("", "---------"), *((dose, dose_label(dose)) for dose in doses)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("One of the study's dose levels, in CAR+ cells/kg."),
+        error_messages={"invalid_choice": services.dose_level_refusal(levels)},
+    )
+
+
 def add_refusal(
     form: forms.BaseForm,
     error: ValidationError,
@@ -240,6 +277,13 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         self.fields["dose_cells_per_kg"].help_text = _(
             "CAR+ cells per kg, e.g. %(cells)s for %(dose)s."
         ) % {"cells": EXAMPLE_DOSE, "dose": dose_label(EXAMPLE_DOSE)}
+        levels = list(study.dose_levels.values_list("cells_per_kg", flat=True))
+        if levels:
+            self.fields["dose_cells_per_kg"] = dose_level_field(
+                self.fields["dose_cells_per_kg"],
+                levels=levels,
+                stored=self.instance.dose_cells_per_kg,
+            )
         self.add_change_reason(editing=self.instance.pk is not None)
         if self.instance.pk is not None:
             self.add_opened_version(versions.participant_sources(self.instance.pk))
@@ -261,6 +305,12 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
             self, participant=self.instance, infusion_date=cleaned.get("infusion_date")
         )
         check_participant_episodes(self, participant=self.instance, cleaned=cleaned)
+        check_participant_dose(
+            self,
+            study_id=self.instance.study_id,
+            cleaned=cleaned,
+            participant_id=self.instance.pk,
+        )
         self.check_opened_version()
         return cleaned
 

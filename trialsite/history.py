@@ -48,9 +48,11 @@ from trialsite.models import (
     SiteMembership,
     SledaiAssessment,
     Study,
+    StudyDoseLevel,
     Visit,
     VisitDefinition,
     VisitSignOff,
+    dose_label,
 )
 
 SAME_SAVE = timedelta(seconds=5)
@@ -559,6 +561,10 @@ def _visit_definition_name(record: Any) -> str:
     return str(_("visit schedule: %(code)s") % {"code": record.code})
 
 
+def _dose_level_name(record: Any) -> str:
+    return str(_("dose level: %(dose)s") % {"dose": dose_label(record.cells_per_kg)})
+
+
 def _site_name(record: Any) -> str:
     return str(_("site %(code)s") % {"code": record.code})
 
@@ -582,12 +588,13 @@ def _role_name(record: Any) -> str:
 
 
 def administration_sources() -> list[AuditSource]:
-    """Return the histories of what administrators keep in admin: the study, its visit schedule,
-    the sites, who may see which site, the users with their roles and the roles with their
-    permissions. Each version is named with the record it is of."""
+    """Return the histories of what administrators keep in admin: the study, its visit schedule
+    and dose levels, the sites, who may see which site, the users with their roles and the roles
+    with their permissions. Each version is named with the record it is of."""
     return [
         AuditSource(Study.history.all(), _study_name),
         AuditSource(VisitDefinition.history.all(), _visit_definition_name),
+        AuditSource(StudyDoseLevel.history.all(), _dose_level_name),
         AuditSource(Site.history.all(), _site_name),
         AuditSource(SiteMembership.history.select_related("user", "site"), _site_membership_name),
         AuditSource(

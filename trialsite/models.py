@@ -304,6 +304,39 @@ def dose_label(cells_per_kg: int | None) -> str:
     return f"{dose_mantissa(cells_per_kg)} \N{MULTIPLICATION SIGN} 10\N{SUPERSCRIPT FIVE}"
 
 
+class StudyDoseLevel(models.Model):
+    """One of a study's CAR-T dose levels (CAR+ cells/kg): a participant's dose is one of them
+    when the study has any."""
+
+    study = models.ForeignKey(
+        Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="dose_levels"
+    )
+    cells_per_kg = models.PositiveIntegerField(
+        _("dose (CAR+ cells/kg)"), validators=[MinValueValidator(1)]
+    )
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("dose level")
+        verbose_name_plural = _("dose levels")
+        ordering = ["study", "cells_per_kg"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "cells_per_kg"],
+                name="study_dose_level_unique",
+                violation_error_message=_("This study already has this dose level."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cells_per_kg__gt=0),
+                name="study_dose_level_positive",
+                violation_error_message=_("The dose must be more than 0 cells/kg."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return dose_label(self.cells_per_kg)
+
+
 class Participant(models.Model):
     """A child enrolled in the study."""
 

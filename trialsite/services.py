@@ -57,9 +57,11 @@ from trialsite.models import (
     SiteMembership,
     SledaiAssessment,
     Study,
+    StudyDoseLevel,
     Visit,
     VisitDefinition,
     VisitSignOff,
+    dose_label,
 )
 from trialsite.validators import validate_multiline_text
 
@@ -124,8 +126,15 @@ def _tell_history(instance: models.Model, *, author: Author, reason: str) -> Non
 def participant_save(*, participant: Participant, author: Author, reason: str) -> Participant:
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
+    dose = participant_dose_errors(
+        study_id=participant.study_id,
+        dose_cells_per_kg=participant.dose_cells_per_kg,
+        participant_id=participant.pk,
+    )
     save_with_audit(participant, author=author, reason=reason)
     errors = participant_episode_errors(participant)
+    if dose:
+        errors.setdefault("dose_cells_per_kg", []).extend(dose)
     baseline = baseline_infusion_errors(participant, infusion_date=participant.infusion_date)
     if baseline:
         errors.setdefault("infusion_date", []).extend(baseline)
@@ -543,6 +552,37 @@ def visit_order_errors(participant: Participant, *, proposed_visit: Visit) -> li
     if is_baseline and infusion is not None and proposed_visit.visit_date >= infusion:
         errors.append(_baseline_message(proposed_visit, infusion))
     return errors
+
+
+def dose_level_refusal(levels: Collection[int]) -> str:
+    """Say which doses a study allows (clinical-rules.md section 6)."""
+    return _("Choose one of the study's dose levels: %(levels)s.") % {
+        "levels": ", ".join(dose_label(level) for level in levels)
+    }
+
+
+def participant_dose_errors(
+    *, study_id: int, dose_cells_per_kg: int | None, participant_id: int | None = None
+) -> list[str]:
+    """Refuse a new or changed dose that is not one of the study's dose levels, when the study
+    has any. A stored participant's unchanged dose is not checked again, so a dose recorded before
+    the levels were set never blocks an unrelated change (a withdrawal, say)."""
+    if dose_cells_per_kg is None:
+        return []
+    if participant_id is not None:
+        stored = Participant.objects.filter(pk=participant_id).values_list(
+            "dose_cells_per_kg", flat=True
+        )
+        if stored.first() == dose_cells_per_kg:
+            return []
+    levels = list(
+        StudyDoseLevel.objects.filter(study_id=study_id)
+        .order_by("cells_per_kg")
+        .values_list("cells_per_kg", flat=True)
+    )
+    if not levels or dose_cells_per_kg in levels:
+        return []
+    return [dose_level_refusal(levels)]
 
 
 def baseline_infusion_errors(participant: Participant, *, infusion_date: date | None) -> list[str]:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import get_history_manager_for_model
 
 from trialsite.history import AuditEntry, HistorySource, entries, visit_data_sources
-from trialsite.models import Participant, Study, Visit, VisitDefinition
+from trialsite.models import Participant, Study, StudyDoseLevel, Visit, VisitDefinition
 
 #: The most changes a refusal lists; the visit page shows the whole audit trail.
 MAX_LISTED_CHANGES = 10
@@ -40,7 +40,8 @@ def visit_entry_sources(visit_id: int) -> list[HistorySource]:
 
 def record_sources(record: Model) -> list[HistorySource]:
     """Return the histories an admin change form shows: a visit with its assessments and a
-    study with its visit schedule (the admin edits them inline), any other record by itself."""
+    study with its visit schedule and dose levels (the admin edits them inline), any other
+    record by itself."""
     if isinstance(record, Visit):
         return visit_entry_sources(record.pk)
     model = type(record)
@@ -50,6 +51,8 @@ def record_sources(record: Model) -> list[HistorySource]:
     if isinstance(record, Study):
         schedule = str(VisitDefinition._meta.verbose_name_plural)
         own.append((VisitDefinition.history.filter(study_id=record.pk), schedule))
+        dose_levels = str(StudyDoseLevel._meta.verbose_name_plural)
+        own.append((StudyDoseLevel.history.filter(study_id=record.pk), dose_levels))
     return own
 
 

@@ -35,7 +35,7 @@ def enrol(page: Page) -> None:
     page.get_by_label("Age at enrolment").fill("12")
     page.get_by_label("Enrolment date").fill(ENROLLED.isoformat())
     page.get_by_label("CAR-T infusion date").fill(INFUSED.isoformat())
-    page.get_by_label("Dose (CAR+ cells/kg)").fill("100000")
+    page.get_by_label("Dose (CAR+ cells/kg)").select_option("100000")  # a study dose level
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name=re.compile("Participant S01-101"))).to_be_visible()
 

@@ -310,6 +310,10 @@ def test_admin_change_of_the_study_baseline_recomputes_everything(
         "visit_definitions-INITIAL_FORMS": 0,
         "visit_definitions-MIN_NUM_FORMS": 0,
         "visit_definitions-MAX_NUM_FORMS": 1000,
+        "dose_levels-TOTAL_FORMS": 0,
+        "dose_levels-INITIAL_FORMS": 0,
+        "dose_levels-MIN_NUM_FORMS": 0,
+        "dose_levels-MAX_NUM_FORMS": 1000,
     }
     response = superuser_client.post(reverse("admin:trialsite_study_change", args=[study.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -397,6 +401,10 @@ def test_admin_cannot_clear_the_study_baseline(superuser_client, study):
         "visit_definitions-INITIAL_FORMS": 0,
         "visit_definitions-MIN_NUM_FORMS": 0,
         "visit_definitions-MAX_NUM_FORMS": 1000,
+        "dose_levels-TOTAL_FORMS": 0,
+        "dose_levels-INITIAL_FORMS": 0,
+        "dose_levels-MIN_NUM_FORMS": 0,
+        "dose_levels-MAX_NUM_FORMS": 1000,
     }
     response = superuser_client.post(reverse("admin:trialsite_study_change", args=[study.pk]), data)
     assert response.status_code == 200

@@ -628,7 +628,7 @@ def test_update_changes_participants_with_the_reason_and_skips_unchanged_rows(
         "participants_v2.csv",
         PARTICIPANTS_HEADER,
         "C-001,S01,F,14,2025-01-06,2025-02-10,100000,,",  # unchanged
-        "C-002,S02,F,11,2025-01-06,2025-02-12,2e5,2025-04-01,",  # 4 fields changed
+        "C-002,S02,F,11,2025-01-06,2025-02-12,3e5,2025-04-01,",  # 4 fields changed
         "C-003,S01,M,16,2025-01-06,2025-02-10,30000,,",  # unchanged
     )
     history_before = Participant.history.count()
@@ -643,7 +643,7 @@ def test_update_changes_participants_with_the_reason_and_skips_unchanged_rows(
     assert (c002.site, c002.infusion_date, c002.dose_cells_per_kg) == (
         site_b,
         date(2025, 2, 12),
-        200_000,
+        300_000,
     )
     record = c002.history.latest("history_date")
     assert record.history_change_reason == "imported from participants_v2.csv"

@@ -522,8 +522,10 @@ PARTICIPANT_DIGIT_FIELDS = [
 @pytest.mark.parametrize(("field", "template"), PARTICIPANT_DIGIT_FIELDS)
 @pytest.mark.parametrize(("digit", "refusal"), DIGITS)
 def test_participant_form_numbers_and_dates_take_digits_0_to_9_only(
-    coordinator_client, site_a, field, template, digit, refusal
+    coordinator_client, study, site_a, field, template, digit, refusal
 ):
+    # A study with dose levels offers them as a choice: the dose is typed in a study without.
+    study.dose_levels.all().delete()
     data = {
         "site": site_a.pk,
         "participant_id": "S01-903",
@@ -654,6 +656,8 @@ def test_every_number_and_date_field_of_the_admin_takes_digits_0_to_9_only(super
 def test_every_number_and_date_field_of_the_web_forms_takes_digits_0_to_9_only(
     coordinator_a, study, participant_a, baseline_visit
 ):
+    # A study with dose levels offers them as a choice: the dose is typed in a study without.
+    study.dose_levels.all().delete()
     found: dict[str, type[forms.Field]] = {}
     for form in (
         ParticipantForm(user=coordinator_a, study=study),
