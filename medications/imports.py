@@ -40,6 +40,7 @@ from trialsite.imports import (
     import_reason,
     optional,
     parse_date,
+    participants_named,
     read_rows,
     require_ascii_digits,
     required,
@@ -128,10 +129,7 @@ def parse_course_rows(
     seen: dict[tuple[str, str, date], int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", required(str))
-        participant = participants.get(participant_id) if participant_id is not None else None
-        if participant_id is not None and participant is None:
-            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        participant_id, participant = cells.participant(participants)
         drug = cells.cell("drug", required(parse_drug))
         values = {
             "daily_dose_mg": cells.cell("daily_dose_mg", required(parse_dose)),
@@ -192,11 +190,7 @@ def import_medications(
     rows = read_rows(text, MEDICATION_COLUMNS, report.problems)
     if rows is None:
         return report
-    ids = {row.cells["participant_id"] for row in rows}
-    participants = {
-        participant.participant_id: participant
-        for participant in Participant.objects.filter(study=study, participant_id__in=ids)
-    }
+    participants = participants_named(rows, study)
     parsed = parse_course_rows(rows, participants=participants, problems=report.problems)
 
     def save(course: MedicationCourse) -> None:

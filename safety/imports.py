@@ -57,6 +57,7 @@ from trialsite.imports import (
     import_reason,
     optional,
     parse_date,
+    participants_named,
     read_rows,
     require_ascii_digits,
     required,
@@ -241,10 +242,7 @@ def parse_episode_rows(
     seen: dict[tuple[str, date], int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", required(str))
-        participant = participants.get(participant_id) if participant_id is not None else None
-        if participant_id is not None and participant is None:
-            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        participant_id, participant = cells.participant(participants)
         onset_date = cells.cell("onset_date", required(parse_date))
         entries = entries_of(cells)
         resolution_date = entries["resolution_date"]
@@ -338,11 +336,7 @@ def import_episodes(
     rows = read_rows(text, kind.columns, report.problems)
     if rows is None:
         return report
-    ids = {row.cells["participant_id"] for row in rows}
-    participants = {
-        participant.participant_id: participant
-        for participant in Participant.objects.filter(study=study, participant_id__in=ids)
-    }
+    participants = participants_named(rows, study)
     parsed = parse_episode_rows(
         rows, participants=participants, entries_of=kind.entries_of, problems=report.problems
     )
@@ -516,10 +510,7 @@ def parse_adverse_event_rows(
     seen: dict[tuple[str, str, date], int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", required(str))
-        participant = participants.get(participant_id) if participant_id is not None else None
-        if participant_id is not None and participant is None:
-            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        participant_id, participant = cells.participant(participants)
         term = cells.cell("term", required(parse_ctcae_term))
         start_date = cells.cell("start_date", required(parse_date))
         entries: dict[str, object] = {
@@ -593,11 +584,7 @@ def import_adverse_events(
     rows = read_rows(text, ADVERSE_EVENT_COLUMNS, report.problems)
     if rows is None:
         return report
-    ids = {row.cells["participant_id"] for row in rows}
-    participants = {
-        participant.participant_id: participant
-        for participant in Participant.objects.filter(study=study, participant_id__in=ids)
-    }
+    participants = participants_named(rows, study)
     parsed = parse_adverse_event_rows(rows, participants=participants, problems=report.problems)
 
     def apply(row: CsvRow, values: AdverseEventRow) -> None:

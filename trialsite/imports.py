@@ -481,6 +481,18 @@ def answer_parser(parse: Callable[[str], T]) -> Callable[[str], T | None]:
     return lambda cell: None if cell == NOT_DONE else parse(cell)
 
 
+def participants_named(rows: list[CsvRow], study: Study) -> dict[str, Participant]:
+    """Return the study's participants that the rows' participant_id cells name, by ID (one
+    query; an unknown ID is left out, for RowParser.participant to report)."""
+    ids = {row.cells.get("participant_id", "") for row in rows}
+    return {
+        participant.participant_id: participant
+        for participant in Participant.objects.filter(
+            study=study, participant_id__in=ids
+        ).select_related("study")
+    }
+
+
 class RowParser:
     """Parse the cells of one row, collecting a Problem for each bad cell."""
 
@@ -510,6 +522,17 @@ class RowParser:
             self.fail(column, message % {"row": seen[key]})
         else:
             seen[key] = self.row.number
+
+    def participant(
+        self, participants: Mapping[str, Participant]
+    ) -> tuple[str | None, Participant | None]:
+        """Read the participant_id cell; return it and the study's participant it names (None,
+        failing the cell, when the study has none)."""
+        participant_id = self.cell("participant_id", required(_text))
+        participant = participants.get(participant_id) if participant_id is not None else None
+        if participant_id is not None and participant is None:
+            self.fail("participant_id", _("there is no participant with this ID in the study."))
+        return participant_id, participant
 
 
 def required(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -803,10 +826,7 @@ def parse_visit_rows(
     seen: dict[tuple, int] = {}
     for row in rows:
         cells = RowParser(row, problems)
-        participant_id = cells.cell("participant_id", required(_text))
-        participant = participants.get(participant_id) if participant_id is not None else None
-        if participant_id is not None and participant is None:
-            cells.fail("participant_id", _("there is no participant with this ID in the study."))
+        participant_id, participant = cells.participant(participants)
         code = cells.cell("visit", required(_text))
         definition = definitions.get(code) if code is not None else None
         if code is not None and definition is None:
@@ -949,13 +969,7 @@ def import_visits(
     rows = read_rows(text, VISIT_COLUMNS, report.problems, VISIT_OPTIONAL_COLUMNS)
     if rows is None:
         return report
-    ids = {row.cells["participant_id"] for row in rows}
-    participants = {
-        participant.participant_id: participant
-        for participant in Participant.objects.filter(
-            study=study, participant_id__in=ids
-        ).select_related("study")
-    }
+    participants = participants_named(rows, study)
     definitions = {definition.code: definition for definition in study.visit_definitions.all()}
     parsed = parse_visit_rows(
         rows, participants=participants, definitions=definitions, problems=report.problems
