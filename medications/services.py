@@ -25,6 +25,7 @@ from safety.grading.drugs import normalise_drug
 from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participants
 from trialsite.models import Participant
+from trialsite.queries import record_queries_delete
 from trialsite.services import (
     Author,
     check_reason,
@@ -90,8 +91,10 @@ def medication_course_save(*, course: MedicationCourse, author: Author, reason: 
 
 @transaction.atomic
 def medication_course_delete(*, course: MedicationCourse, author: Author, reason: str) -> None:
-    """Delete a course entered by mistake; its history keeps it with who deleted it and why."""
+    """Delete a course entered by mistake, with its queries; their history keeps them with who
+    deleted them and why."""
     lock_participants([course.participant_id])
+    record_queries_delete(record=course, author=author, reason=reason)
     delete_with_audit(course, author=author, reason=reason)
 
 

@@ -214,3 +214,8 @@ class TreatmentRecordAdmin(AuditedAdmin[TreatmentRecord]):
         services.treatment_record_save(
             record=obj, author=request.user, reason=form.cleaned_data[CHANGE_REASON_FIELD]
         )
+
+    def delete_model(self, request: AuthenticatedHttpRequest, obj: TreatmentRecord) -> None:
+        services.treatment_record_delete(
+            record=obj, author=request.user, reason=deletion_reason(request)
+        )

@@ -9,6 +9,7 @@ They only read, so the episode and adverse event services, their forms,
 ``recompute_responses --check`` all use them.
 """
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
@@ -105,9 +106,10 @@ def icans_entry_errors(episode: IcansEpisode) -> dict[str, str]:
     return {}
 
 
-def participant_episode_errors(participant: Participant) -> dict[str, list[str]]:
-    """Check a participant's new dates and age against the stored CRS and ICANS episodes and
-    adverse events (participant_adverse_event_errors).
+def participant_safety_errors(participant: Participant) -> dict[str, list[str]]:
+    """Check a participant's new dates, age and dose against the stored CRS and ICANS episodes,
+    adverse events (participant_adverse_event_errors) and CAR-T treatment record
+    (participant_treatment_errors).
 
     An infusion date after an episode's onset (or removed) is refused on the infusion date; an age
     or enrolment date that changes the tool an ICANS episode's age at onset asks for is refused on
@@ -388,21 +390,20 @@ def icans_grade(episode: IcansEpisode) -> IcansGrade:
     )
 
 
+def fresh_grades() -> Iterator[tuple[CrsEpisode | IcansEpisode, CrsGrade | IcansGrade]]:
+    """Yield every stored CRS episode, then every ICANS episode, with a fresh grading of its
+    entries."""
+    for crs in CrsEpisode.objects.select_related("participant"):
+        yield crs, crs_grade(crs)
+    for icans in IcansEpisode.objects.select_related("participant"):
+        yield icans, icans_grade(icans)
+
+
 def stale_grades() -> list[str]:
     """Name every stored CRS or ICANS episode whose grade or drivers differ from a fresh grading
     of its entries (empty when every stored grade is right)."""
     problems = []
-    episodes: list[tuple[CrsEpisode | IcansEpisode, CrsGrade | IcansGrade]] = [
-        *(
-            (episode, crs_grade(episode))
-            for episode in CrsEpisode.objects.select_related("participant")
-        ),
-        *(
-            (episode, icans_grade(episode))
-            for episode in IcansEpisode.objects.select_related("participant")
-        ),
-    ]
-    for episode, fresh in episodes:
+    for episode, fresh in fresh_grades():
         stored = (episode.grade, episode.drivers)
         expected = (fresh.grade, [str(driver) for driver in fresh.drivers])
         if stored != expected:

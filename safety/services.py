@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from safety.checks import (
     adverse_event_errors,
     crs_grade,
+    fresh_grades,
     icans_age_at_onset,
     icans_entry_errors,
     icans_grade,
@@ -45,6 +46,7 @@ from safety.models import (
 )
 from trialsite.locks import lock_participants
 from trialsite.models import Participant, SiteMembership
+from trialsite.queries import record_queries_delete
 from trialsite.services import (
     SIGNING_ROLE,
     Author,
@@ -195,17 +197,7 @@ def episodes_regrade() -> list[str]:
     """
     lock_participants()
     changed = []
-    stale: list[tuple[SafetyEpisode, CrsGrade | IcansGrade]] = [
-        *(
-            (episode, crs_grade(episode))
-            for episode in CrsEpisode.objects.select_related("participant")
-        ),
-        *(
-            (episode, icans_grade(episode))
-            for episode in IcansEpisode.objects.select_related("participant")
-        ),
-    ]
-    for episode, fresh in stale:
+    for episode, fresh in fresh_grades():
         before = (episode.grade, episode.grade_drivers)
         _set_grade(episode, fresh)
         if (episode.grade, episode.grade_drivers) != before:
@@ -216,8 +208,10 @@ def episodes_regrade() -> list[str]:
 
 @transaction.atomic
 def episode_delete(*, episode: SafetyEpisode, author: Author, reason: str) -> None:
-    """Delete an episode entered by mistake; its history keeps it with who deleted it and why."""
+    """Delete an episode entered by mistake, with its queries; their history keeps them with who
+    deleted them and why."""
     lock_participants([episode.participant_id])
+    record_queries_delete(record=episode, author=author, reason=reason)
     delete_with_audit(episode, author=author, reason=reason)
 
 
@@ -274,8 +268,10 @@ def sae_acknowledge(*, event: AdverseEvent, author: User) -> AdverseEvent:
 
 @transaction.atomic
 def adverse_event_delete(*, event: AdverseEvent, author: Author, reason: str) -> None:
-    """Delete an event entered by mistake; its history keeps it with who deleted it and why."""
+    """Delete an event entered by mistake, with its queries; their history keeps them with who
+    deleted them and why."""
     lock_participants([event.participant_id])
+    record_queries_delete(record=event, author=author, reason=reason)
     delete_with_audit(event, author=author, reason=reason)
 
 
@@ -299,3 +295,12 @@ def treatment_record_save(
         raise ValidationError(errors)
     save_with_audit(record, author=author, reason=reason)
     return record
+
+
+@transaction.atomic
+def treatment_record_delete(*, record: TreatmentRecord, author: Author, reason: str) -> None:
+    """Delete a treatment record entered by mistake, with its queries; their history keeps them
+    with who deleted them and why."""
+    lock_participants([record.participant_id])
+    record_queries_delete(record=record, author=author, reason=reason)
+    delete_with_audit(record, author=author, reason=reason)

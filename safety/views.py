@@ -34,6 +34,7 @@ from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants
 from trialsite.models import Participant
+from trialsite.query_views import record_query_panel
 from trialsite.selectors import participants_visible_to
 from trialsite.services import require_permission
 
@@ -189,6 +190,7 @@ def _detail(kind: EpisodeKind) -> Callable[..., HttpResponse]:
                     if episode.confirmed_at is None and services.may_confirm(request.user, episode)
                     else None
                 ),
+                "query_panel": record_query_panel(request, episode),
             },
         )
 
@@ -328,6 +330,7 @@ def adverse_event_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
                 and request.user.has_perm(services.ACKNOWLEDGE_PERMISSION)
                 else None
             ),
+            "query_panel": record_query_panel(request, event),
         },
     )
 

@@ -98,7 +98,7 @@ class _Names:
         """Return the participant ID and the visit a version of ``source`` belongs to."""
         participant = getattr(record, source.participant) if source.participant else None
         visit = ""
-        if source.visit is not None:
+        if source.visit is not None and getattr(record, source.visit) is not None:
             participant, visit = self.visits.get(getattr(record, source.visit), (None, ""))
         elif source.visit_definition is not None:
             visit = self.visit_codes.get(getattr(record, source.visit_definition), "")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS, Labs
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS, SLEDAI_FIELDS, SledaiDescriptor
-from safety.checks import participant_episode_errors
+from safety.checks import participant_safety_errors
 from trialsite import selectors, services, versions
 from trialsite.formfields import PgaField, formfield_for_model_field
 from trialsite.history import HistorySource
@@ -124,7 +124,7 @@ def check_participant_episodes(
             setattr(proposed, field, cleaned[field])
     if proposed.enrollment_date is None or proposed.age_at_enrollment is None:
         return
-    for field, messages in participant_episode_errors(proposed).items():
+    for field, messages in participant_safety_errors(proposed).items():
         if field == "age_at_enrollment" and proposed.enrollment_date != participant.enrollment_date:
             field = "enrollment_date"  # the enrolment date moved the age at onset
         form.add_error(field if field in form.fields else None, messages)

@@ -53,6 +53,7 @@ from trialsite.models import (
     VisitDefinition,
     VisitSignOff,
     dose_label,
+    query_about,
 )
 
 SAME_SAVE = timedelta(seconds=5)
@@ -382,7 +383,8 @@ def _sign_off_name(record: Any) -> str:
 
 def _query_name(record: Any) -> str:
     return str(
-        _("query Q%(id)s on %(field)s") % {"id": record.id, "field": record.get_field_display()}
+        _("query Q%(id)s on %(field)s")
+        % {"id": record.id, "field": query_about(record.field, record.record_type_id)}
     )
 
 
@@ -392,10 +394,12 @@ def _query_message_name(record: Any) -> str:
 
 def _query_messages(query_ids: QuerySet) -> QuerySet:
     """Return the history of the messages of the queries whose ids ``query_ids`` holds, each
-    version with the visit of its query (``query_visit_id``; a query never changes visit)."""
-    visit_of_query = DataQuery.history.filter(id=OuterRef("query_id")).values("visit_id")[:1]
+    version with the participant and the visit of its query (``query_participant_id``,
+    ``query_visit_id``; a query never changes either)."""
+    query = DataQuery.history.filter(id=OuterRef("query_id"))
     return QueryMessage.history.filter(query_id__in=query_ids).annotate(
-        query_visit_id=Subquery(visit_of_query)
+        query_participant_id=Subquery(query.values("participant_id")[:1]),
+        query_visit_id=Subquery(query.values("visit_id")[:1]),
     )
 
 
@@ -495,11 +499,17 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
             VisitSignOff.history.filter(visit_id__in=visit_ids), _sign_off_name, visit="visit_id"
         ),
         AuditSource(
-            DataQuery.history.filter(visit_id__in=visit_ids), _query_name, visit="visit_id"
+            DataQuery.history.filter(participant_id__in=participant_ids),
+            _query_name,
+            participant="participant_id",
+            visit="visit_id",
         ),
         AuditSource(
-            _query_messages(DataQuery.history.filter(visit_id__in=visit_ids).values("id")),
+            _query_messages(
+                DataQuery.history.filter(participant_id__in=participant_ids).values("id")
+            ),
             _query_message_name,
+            participant="query_participant_id",
             visit="query_visit_id",
         ),
         AuditSource(

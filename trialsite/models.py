@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -33,6 +35,7 @@ from responses.scoring.pga import PGA_MAX, PGA_MIN
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from safety.grading.b_cells import DEFAULT_APLASIA_THRESHOLD_PER_UL
 from trialsite.i18n import StrOrPromise
+from trialsite.records import RecordKind, kind_of
 from trialsite.validators import (
     STUDY_DAY_MAX,
     STUDY_DAY_MIN,
@@ -1098,6 +1101,24 @@ QUERY_FIELD_LABELS: dict[str, StrOrPromise] = {
 }
 
 
+def queried_record_kind(record_type_id: int | None) -> RecordKind | None:
+    """Return the kind of record of a query's record type (None: the query is on a visit)."""
+    if record_type_id is None:
+        return None
+    model = ContentType.objects.get_for_id(record_type_id).model_class()
+    assert model is not None, "a query's record type is always a registered model"
+    return kind_of(model)
+
+
+def query_about(field: str, record_type_id: int | None) -> StrOrPromise:
+    """Name what a query is about, from its field and record type (of a query or one of its
+    audit versions): a field, or the whole visit or record."""
+    kind = queried_record_kind(record_type_id)
+    if kind is None:
+        return QUERY_FIELD_LABELS.get(field, field)
+    return kind.field_label(field)
+
+
 class QueryStatus(models.TextChoices):
     OPEN = "open", _("open: awaiting the site")
     ANSWERED = "answered", _("answered: awaiting review")
@@ -1105,14 +1126,36 @@ class QueryStatus(models.TextChoices):
 
 
 class DataQuery(models.Model):
-    """A question a monitor or data manager raises on a visit or one of its fields. The site
-    answers it; whoever raised it closes it or re-opens it. The conversation is its messages."""
+    """A question a monitor or data manager raises on a visit or one of its fields, or on one of
+    the participant's other records (trialsite.records: an episode, an adverse event, ...) or
+    one of its fields. The site answers it; whoever raised it closes it or re-opens it. The
+    conversation is its messages."""
 
-    visit = models.ForeignKey(
-        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="queries"
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="+"
     )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="queries",
+        null=True,
+        blank=True,
+    )
+    record_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("record type"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    record_id = models.PositiveBigIntegerField(_("record"), null=True, blank=True)
+    #: The record queried when the query is not on a visit.
+    record = GenericForeignKey("record_type", "record_id")
+    #: A visit's field as QUERY_FIELD_LABELS names it, or a field of the record; "" for all.
     field = models.CharField(
-        _("about"), max_length=40, blank=True, choices=list(QUERY_FIELD_LABELS.items())
+        _("about"), max_length=40, blank=True, validators=[validate_single_line_text]
     )
     status = models.CharField(
         _("status"), max_length=20, choices=QueryStatus.choices, default=QueryStatus.OPEN
@@ -1141,17 +1184,58 @@ class DataQuery(models.Model):
                 violation_error_message=_("Unknown query status."),
             ),
             models.CheckConstraint(
-                condition=Q(field__in=list(QUERY_FIELD_LABELS)),
+                condition=Q(visit__isnull=True) | Q(field__in=list(QUERY_FIELD_LABELS)),
                 name="data_query_field_known",
                 violation_error_message=_("Unknown field."),
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(visit__isnull=False, record_type__isnull=True, record_id__isnull=True)
+                    | Q(visit__isnull=True, record_type__isnull=False, record_id__isnull=False)
+                ),
+                name="data_query_on_a_visit_or_a_record",
+                violation_error_message=_("A query is on a visit or on a record."),
+            ),
         ]
+        indexes = [models.Index(fields=["record_type", "record_id"])]
 
     def __str__(self) -> str:
-        return f"{self.visit} Q{self.pk}"
+        return f"{self.visit or self.participant} Q{self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("query_detail", args=[self.pk])
+
+    @property
+    def record_kind(self) -> RecordKind | None:
+        """The kind of record queried (None for a query on a visit)."""
+        return queried_record_kind(self.record_type_id)
+
+    @property
+    def about(self) -> StrOrPromise:
+        """Name what the query is about: a field, or the whole visit or record."""
+        return query_about(self.field, self.record_type_id)
+
+    @property
+    def subject(self) -> StrOrPromise:
+        """Name the visit or record queried, as the lists show it beside the participant."""
+        kind = self.record_kind
+        if kind is None:
+            return self.visit.visit_definition.code if self.visit else ""
+        record = self.record
+        return kind.describe(record) if record is not None else kind.label
+
+    @property
+    def subject_url(self) -> str:
+        """The page of the visit or record queried."""
+        kind = self.record_kind
+        if kind is None:
+            return reverse("visit_detail", args=[self.visit_id])
+        record = self.record
+        return (
+            kind.url(record)
+            if record is not None
+            else reverse("participant_detail", args=[self.participant_id])
+        )
 
     @property
     def is_open(self) -> bool:

@@ -4,13 +4,16 @@ query, and the selectors that list them, always bounded by the user's sites.
 Who does what (the roles' rights, migration 0013):
 
 - a monitor or data manager (``trialsite.raise_query``) raises a query on a visit, its date, one
-  of its answers or lab values, with a question; the query is *open*: it awaits the site;
+  of its answers or lab values, or on one of the participant's other records (trialsite.records:
+  the CAR-T treatment record, a CRS or ICANS episode, an adverse event, a medication course) or
+  one of its fields, with a question; the query is *open*: it awaits the site;
 - the site's coordinator or investigator (``trialsite.answer_query``) answers an open query; in
   the same step they may correct the queried value, with a reason for the change (which needs
   ``trialsite.change_visit`` too, as the entry form does). The
   correction goes through the visit's write services (``visit_save`` for the date,
   ``visit_save_assessments`` for an answer or a lab value), so it is validated, audited with
-  its reason and rescored, and refused on a signed or locked visit. The query is then
+  its reason and rescored, and refused on a signed or locked visit. A record's value is
+  corrected on the record's own page, with its reason, before the answer. The query is then
   *answered*: it awaits review;
 - any user with ``trialsite.raise_query`` (as in REDCap, any monitor, not only the one who
   raised it) closes an answered query, or re-opens it with a message (it is open again). The
@@ -22,13 +25,14 @@ audited. Every step first locks the participant and reads the query's status aga
 lock, so two people acting at once cannot both answer or close it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -56,6 +60,7 @@ from trialsite.models import (
     SledaiAssessment,
     Visit,
 )
+from trialsite.records import kind_of
 
 RAISE_PERMISSION = "trialsite.raise_query"
 ANSWER_PERMISSION = "trialsite.answer_query"
@@ -92,10 +97,7 @@ def _add_message(
 
 def _lock(query: DataQuery) -> None:
     """Lock the query's participant, then read the query as committed (under the lock)."""
-    participant_id = (
-        Visit.objects.filter(pk=query.visit_id).values_list("participant_id", flat=True).get()
-    )
-    lock_participants([participant_id])
+    lock_participants([query.participant_id])
     query.refresh_from_db()
 
 
@@ -122,19 +124,44 @@ QUERY_STEP_REASONS: dict[str, StrOrPromise] = {
 def query_raise(*, visit: Visit, field: str, text: str, author: User) -> DataQuery:
     """Raise a query on a visit (``field`` "") or one of its fields (named as
     trialsite.models.QUERY_FIELD_LABELS names them), with the question ``text``."""
+    return _raise(
+        DataQuery(visit=visit, participant_id=visit.participant_id, field=field),
+        fields=QUERY_FIELD_LABELS,
+        text=text,
+        author=author,
+    )
+
+
+@transaction.atomic
+def query_raise_on_record(
+    *, record: models.Model, field: str, text: str, author: User
+) -> DataQuery:
+    """Raise a query on one of a participant's records registered in trialsite.records
+    (``field`` "") or one of its fields, with the question ``text``."""
+    kind = kind_of(type(record))
+    return _raise(
+        DataQuery(
+            record_type=ContentType.objects.get_for_model(record),
+            record_id=record.pk,
+            participant_id=cast(Any, record).participant_id,  # every record kind has one
+            field=field,
+        ),
+        fields=("", *kind.fields),
+        text=text,
+        author=author,
+    )
+
+
+def _raise(query: DataQuery, *, fields: Collection[str], text: str, author: User) -> DataQuery:
     services.require_permission(author, RAISE_PERMISSION)
     _check_text(text, message=_("Write the question."))
-    if field not in QUERY_FIELD_LABELS:
+    if query.field not in fields:
         raise ValidationError({"field": _("Choose what the query is about.")})
-    lock_participants([visit.participant_id])
+    lock_participants([query.participant_id])
     reason = str(QUERY_STEP_REASONS[QueryAction.RAISED])
-    query = DataQuery(
-        visit=visit,
-        field=field,
-        status=QueryStatus.OPEN,
-        raised_by=author,
-        raised_at=timezone.now(),
-    )
+    query.status = QueryStatus.OPEN
+    query.raised_by = author
+    query.raised_at = timezone.now()
     services.save_with_audit(query, author=author, reason=reason)
     _add_message(query, action=QueryAction.RAISED, author=author, text=text, reason=reason)
     return query
@@ -159,6 +186,8 @@ def query_answer(
             {"new_value": _("Give the corrected value, or clear the reason for the change.")}
         )
     if new_value is not None:
+        if query.visit_id is None:
+            raise ValidationError({"new_value": RECORD_CORRECTED_ON_ITS_PAGE})
         services.require_permission(author, CORRECT_PERMISSION)
         if not change_reason.strip():
             raise ValidationError({"change_reason": _("Give the reason for the change.")})
@@ -173,9 +202,10 @@ def query_answer(
             gettext_lazy("%(reason)s (query %(query)s)"),
             {"reason": change_reason.strip(), "query": query.pk},
         )
-        before = current_value(query.visit, query.field)
+        visit = cast(Visit, query.visit)  # a query with a correction is on a visit
+        before = current_value(visit, query.field)
         _correct(
-            visit_id=query.visit_id,
+            visit_id=visit.pk,
             field=query.field,
             value=new_value,
             author=author,
@@ -190,7 +220,7 @@ def query_answer(
                     {
                         "field": QUERY_FIELD_LABELS[query.field],
                         "old": before,
-                        "new": current_value(Visit.objects.get(pk=query.visit_id), query.field),
+                        "new": current_value(Visit.objects.get(pk=visit.pk), query.field),
                         "reason": change_reason.strip(),
                     },
                 ),
@@ -199,6 +229,12 @@ def query_answer(
     return _set_status(
         query, QueryStatus.ANSWERED, action=QueryAction.ANSWERED, author=author, text=text
     )
+
+
+#: Why an answer to a query on a record carries no corrected value.
+RECORD_CORRECTED_ON_ITS_PAGE = gettext_lazy(
+    "Correct a record's value on the record's page, with the reason for the change, then answer."
+)
 
 
 @transaction.atomic
@@ -402,6 +438,15 @@ def _empty_labs() -> dict[str, object]:
     return {name: "" if name == "upcr_unit" else None for name in STORED_LAB_FIELDS}
 
 
+def queried_value(query: DataQuery) -> StrOrPromise:
+    """Show the stored value of what the query is about ("" for a whole visit or record)."""
+    kind = query.record_kind
+    if kind is None:
+        return current_value(cast(Visit, query.visit), query.field)
+    record = query.record
+    return "" if record is None else kind.current_value(record, query.field)
+
+
 def current_value(visit: Visit, field: str) -> StrOrPromise:
     """Show the stored value of a queried field as pages show it ("" for the whole visit)."""
     kind = field_kind(field)
@@ -435,10 +480,15 @@ def current_value(visit: Visit, field: str) -> StrOrPromise:
 
 
 def queries_visible_to(user: User) -> QuerySet[DataQuery]:
-    """Return the queries on the visits of the user's sites; every query page starts here."""
-    return DataQuery.objects.filter(
-        visit__in=selectors.visits_visible_to(user).values("pk")
-    ).select_related("visit__participant__site", "visit__visit_definition", "raised_by")
+    """Return the queries on the participants of the user's sites (on their visits and other
+    records); every query page starts here."""
+    return (
+        DataQuery.objects.filter(
+            participant__in=selectors.participants_visible_to(user).values("pk")
+        )
+        .select_related("participant__site", "visit__visit_definition", "raised_by")
+        .prefetch_related("record")
+    )
 
 
 def with_messages(queries: QuerySet[DataQuery]) -> QuerySet[DataQuery]:
@@ -523,7 +573,7 @@ def query_list(
     their conversations; and how many match each status under the site and age filters."""
     queries = queries_visible_to(user)
     if site:
-        queries = queries.filter(visit__participant__site__code=site)
+        queries = queries.filter(participant__site__code=site)
     if older_than is not None:
         queries = queries.filter(
             raised_at__lte=(now or timezone.now()) - timedelta(days=older_than)
@@ -570,6 +620,44 @@ def visit_queries(visit: Visit) -> list[QueryRow]:
             .order_by("raised_at", "pk")
         )
     )
+
+
+def record_queries(record: models.Model) -> list[QueryRow]:
+    """Return every query on a record, oldest first, with its conversation."""
+    return query_rows(
+        with_messages(
+            DataQuery.objects.filter(
+                record_type=ContentType.objects.get_for_model(record), record_id=record.pk
+            )
+            .select_related("raised_by")
+            .order_by("raised_at", "pk")
+        )
+    )
+
+
+def participant_record_queries(participant_id: int) -> list[QueryRow]:
+    """Return every query on a participant's records other than visits, oldest first, with its
+    conversation and its record."""
+    return query_rows(
+        with_messages(
+            DataQuery.objects.filter(participant_id=participant_id, visit__isnull=True)
+            .select_related("raised_by")
+            .prefetch_related("record")
+            .order_by("raised_at", "pk")
+        )
+    )
+
+
+def record_queries_delete(*, record: models.Model, author: services.Author, reason: str) -> None:
+    """Delete the queries on a record deleted as entered in error, with their messages; their
+    history keeps them with who deleted them and why (as a visit's, services.visit_delete)."""
+    queries = DataQuery.objects.filter(
+        record_type=ContentType.objects.get_for_model(record), record_id=record.pk
+    )
+    for message in QueryMessage.objects.filter(query__in=queries):
+        services.delete_with_audit(message, author=author, reason=reason)
+    for query in queries:
+        services.delete_with_audit(query, author=author, reason=reason)
 
 
 def open_counts_by_field(rows: Iterable[QueryRow]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trialsite.formfields import DateField, PgaField, formfield_for_model_field
 from trialsite.forms import DateInput
+from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     BILAG_GRADE_CHOICES,
     QUERY_FIELD_LABELS,
@@ -42,14 +43,21 @@ def message_field(label: Any, *, required: bool = True, help_text: Any = "") -> 
 
 
 class RaiseQueryForm(forms.Form):
-    """A monitor's question on a visit or one of its fields."""
+    """A monitor's question on a visit or one of its fields, or on a record or one of its
+    fields (``choices``: trialsite.records.RecordKind.field_choices)."""
 
-    field = forms.ChoiceField(
-        label=_("About"),
-        choices=[(name, label) for name, label in QUERY_FIELD_LABELS.items()],
-        required=False,
-    )
+    field = forms.ChoiceField(label=_("About"), required=False)
     text = message_field(_("Question"))
+
+    def __init__(
+        self,
+        *args: Any,
+        choices: list[tuple[str, StrOrPromise]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["field"])
+        field.choices = choices if choices is not None else list(QUERY_FIELD_LABELS.items())
 
 
 class AnswerQueryForm(forms.Form):
@@ -62,7 +70,9 @@ class AnswerQueryForm(forms.Form):
     def __init__(self, *args: Any, query: DataQuery, can_correct: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.query = query
-        value_field = corrected_value_field(query.field) if can_correct else None
+        # A record's value is corrected on its own page (queries.RECORD_CORRECTED_ON_ITS_PAGE).
+        on_visit = query.visit_id is not None
+        value_field = corrected_value_field(query.field) if can_correct and on_visit else None
         if value_field is not None:
             value_field.label = _("Corrected value")
             value_field.required = False

@@ -5,22 +5,24 @@ then checks the user's right (the 403 page otherwise)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from trialsite import queries, selectors, services
+from trialsite import queries, records, selectors, services
 from trialsite.forms import add_refusal, lab_field_name
 from trialsite.http import AuthenticatedHttpRequest
-from trialsite.models import DataQuery, Visit
+from trialsite.models import DataQuery, Participant, Visit
 from trialsite.queries import (
     ANSWER_PERMISSION,
     RAISE_PERMISSION,
@@ -134,7 +136,9 @@ def _query_page(
         {
             "query": query,
             "visit": query.visit,
-            "current_value": queries.current_value(query.visit, query.field),
+            "record_kind": query.record_kind,
+            "current_value": queries.queried_value(query),
+            "corrected_on_record_page": queries.RECORD_CORRECTED_ON_ITS_PAGE,
             "conversation": query.messages.select_related("author").order_by("written_at", "pk"),
             "status_badge": queries.QUERY_STATUS_BADGES[query.status],
             "answer_form": step_forms.get("answer"),
@@ -236,7 +240,62 @@ def query_raise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Query raised: it awaits the site's answer."))
             return redirect(reverse("visit_detail", args=[visit.pk]) + "#queries")
-    return render(request, "trialsite/query_raise.html", {"form": form, "visit": visit})
+    return render(
+        request,
+        "trialsite/query_raise.html",
+        {
+            "form": form,
+            "participant": visit.participant,
+            "subject": f"{visit.visit_definition.code} {visit.visit_definition.name}",
+            "subject_date": visit.visit_date,
+            "back_url": reverse("visit_detail", args=[visit.pk]),
+        },
+    )
+
+
+def query_raise_on_record(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Raise a query on one of a participant's records (trialsite.records), or one of its
+    fields, from its page."""
+    record_kind = records.record_kind(kind)
+    if record_kind is None:
+        raise Http404
+    record = get_object_or_404(
+        record_kind.model._default_manager.filter(
+            participant__in=selectors.participants_visible_to(request.user)
+        ).select_related("participant"),
+        pk=pk,
+    )
+    services.require_permission(request.user, RAISE_PERMISSION)
+    form = RaiseQueryForm(
+        request.POST or None,
+        choices=record_kind.field_choices(),
+        initial={"field": request.GET.get("field", "")},
+    )
+    back_url = record_kind.url(record)
+    if request.method == "POST" and form.is_valid():
+        try:
+            queries.query_raise_on_record(
+                record=record,
+                field=form.cleaned_data["field"],
+                text=form.cleaned_data["text"],
+                author=request.user,
+            )
+        except ValidationError as error:
+            add_refusal(form, error)
+        else:
+            messages.success(request, _("Query raised: it awaits the site's answer."))
+            return redirect(back_url)
+    return render(
+        request,
+        "trialsite/query_raise.html",
+        {
+            "form": form,
+            "participant": cast(Any, record).participant,
+            "subject": record_kind.describe(record),
+            "subject_date": None,
+            "back_url": back_url,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,6 +337,49 @@ def visit_query_panel(request: AuthenticatedHttpRequest, visit: Visit) -> VisitQ
         lab_rows=list(zip(labs, lab_counts, strict=True)),
         raise_form=RaiseQueryForm(auto_id="raise_%s") if can_raise else None,
     )
+
+
+@dataclass(frozen=True)
+class RecordQueryPanel:
+    """A record page's queries (a CRS episode's, an adverse event's, ...) and the form to raise
+    one, posted to ``raise_url`` (None without the right)."""
+
+    rows: list[QueryRow]
+    raise_form: RaiseQueryForm | None
+    raise_url: str
+    #: The queries not closed on each field, by field name and by the field's label as the page
+    #: shows it (capitalised), for the badge beside its value.
+    open_by_field: dict[str, int]
+    open_by_label: dict[str, int]
+
+
+def record_query_panel(request: AuthenticatedHttpRequest, record: Model) -> RecordQueryPanel:
+    """Return what a record's page shows of its queries (trialsite.records)."""
+    kind = records.kind_of(type(record))
+    rows = queries.record_queries(record)
+    open_by_field = queries.open_counts_by_field(rows)
+    can_raise = request.user.has_perm(RAISE_PERMISSION)
+    return RecordQueryPanel(
+        rows=rows,
+        raise_form=(
+            RaiseQueryForm(choices=kind.field_choices(), auto_id="raise_%s") if can_raise else None
+        ),
+        raise_url=reverse("query_raise_on_record", args=[kind.key, record.pk]),
+        open_by_field=open_by_field,
+        open_by_label={
+            str(capfirst(kind.field_label(field))): count for field, count in open_by_field.items()
+        },
+    )
+
+
+def participant_record_queries(
+    request: AuthenticatedHttpRequest, participant: Participant
+) -> list[QueryRow]:
+    """Return the queries on a participant's records other than visits, for the participant
+    page (none without the right to see queries)."""
+    if not request.user.has_perm(VIEW_PERMISSION):
+        return []
+    return queries.participant_record_queries(participant.pk)
 
 
 def entry_field_queries(visit: Visit) -> dict[str, list[QueryRow]]:

@@ -32,7 +32,7 @@ from responses.scoring.bilag import (
 )
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
-from safety.checks import participant_episode_errors
+from safety.checks import participant_safety_errors
 from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
@@ -132,7 +132,7 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
         participant_id=participant.pk,
     )
     save_with_audit(participant, author=author, reason=reason)
-    errors = participant_episode_errors(participant)
+    errors = participant_safety_errors(participant)
     if dose:
         errors.setdefault("dose_cells_per_kg", []).extend(dose)
     baseline = baseline_infusion_errors(participant, infusion_date=participant.infusion_date)

@@ -27,6 +27,11 @@ urlpatterns = [
     path("visits/<int:pk>/unlock/", views.visit_unlock, name="visit_unlock"),
     path("status/", views.record_status, name="record_status"),
     path("visits/<int:pk>/queries/new/", query_views.query_raise, name="query_raise"),
+    path(
+        "records/<str:kind>/<int:pk>/queries/new/",
+        query_views.query_raise_on_record,
+        name="query_raise_on_record",
+    ),
     path("queries/", query_views.query_list, name="query_list"),
     path("queries/<int:pk>/", query_views.query_detail, name="query_detail"),
     path("queries/<int:pk>/answer/", query_views.query_answer, name="query_answer"),

@@ -147,7 +147,7 @@ def _participant_form(
 
 
 def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    # The treatment record comes along (no query of its own).
+    # The treatment record comes along (no database query of its own).
     participant = get_object_or_404(
         selectors.participants_visible_to(request.user).select_related("treatment_record"), pk=pk
     )
@@ -182,6 +182,8 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
                 visits=[(row.definition.code, row.visit.visit_date) for row in rows if row.visit],
                 today=today,
             ),
+            # The queries on the records above (the visits' are on the visit pages).
+            "record_queries": query_views.participant_record_queries(request, participant),
         },
     )
 

@@ -71,5 +71,5 @@ def test_an_icans_save_and_an_age_change_never_both_commit(reference_data, slow_
     assert len(raised) == 1, raised
     assert isinstance(raised[0], ValidationError)
     stored = Participant.objects.get(pk=participant.pk)
-    assert checks.participant_episode_errors(stored) == {}
+    assert checks.participant_safety_errors(stored) == {}
     assert checks.stale_grades() == []

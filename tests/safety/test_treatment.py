@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from safety import services
-from safety.checks import participant_episode_errors, treatment_record_errors
+from safety.checks import participant_safety_errors, treatment_record_errors
 from safety.models import TreatmentRecord
 from tests.pages import opened_version
 from trialsite.services import participant_save
@@ -175,10 +175,10 @@ def test_a_treatment_needs_the_participants_infusion_date_and_dose(participant_a
 def test_moving_the_infusion_onto_the_lymphodepletion_is_refused(participant_a):
     record_treatment(participant_a)
     participant_a.infusion_date = date(2026, 2, 5)  # the last lymphodepletion day
-    errors = participant_episode_errors(participant_a)
+    errors = participant_safety_errors(participant_a)
     assert list(errors) == ["infusion_date"]
     participant_a.infusion_date = date(2026, 2, 6)
-    assert participant_episode_errors(participant_a) == {}
+    assert participant_safety_errors(participant_a) == {}
 
 
 def test_changing_the_dose_against_the_total_cells_is_refused_by_the_service(participant_a):

@@ -44,8 +44,10 @@ PUBLIC_URL_NAMES = {"login", "set_language"}
 # The user's own second factor and account security: tests/trialsite/test_two_factor.py.
 ACCOUNT_VIEWS = {"two_factor_verify", "two_factor_setup", "account_security"}
 # A query's pages and raising one on a visit: their site boundary (404) and rights (403) are
-# tested in tests/trialsite/test_queries.py.
+# tested in tests/trialsite/test_queries.py; raising one on another record in
+# tests/safety/test_record_queries.py.
 QUERY_VIEWS = {"query_detail", "query_answer", "query_close", "query_reopen", "query_raise"}
+QUERY_VIEWS |= {"query_raise_on_record"}
 # A CRS or ICANS episode's pages: their site boundary (404) and rights (403) are tested in
 # tests/safety/test_views.py; an adverse event's in tests/safety/test_adverse_events.py.
 SAFETY_VIEWS = {

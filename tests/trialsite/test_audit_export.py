@@ -301,7 +301,11 @@ def test_sign_offs_their_voiding_and_query_messages_are_in_the_trail(
     services.visit_sign(visit=visit, author=investigator, password=TEST_PASSWORD)
     services.visit_unlock(visit=visit, author=data_manager, reason="Rash was missed")
     query = DataQuery.objects.create(
-        visit=visit, field="pga", raised_by=monitor, raised_at=timezone.now()
+        visit=visit,
+        participant_id=visit.participant_id,
+        field="pga",
+        raised_by=monitor,
+        raised_at=timezone.now(),
     )
     QueryMessage.objects.create(
         query=query, action="raised", author=monitor, written_at=query.raised_at, text="Source?"

@@ -144,7 +144,11 @@ def test_the_signature_records_name_time_and_meaning(m3, monitor, investigator_a
 def test_a_visit_with_an_open_query_cannot_be_signed(m3, monitor, investigator_a):
     services.visit_verify(visit=m3, author=monitor)
     query = DataQuery.objects.create(
-        visit=m3, field="pga", raised_by=monitor, raised_at=m3.sign_offs.get().given_at
+        visit=m3,
+        participant_id=m3.participant_id,
+        field="pga",
+        raised_by=monitor,
+        raised_at=m3.sign_offs.get().given_at,
     )
     with pytest.raises(ValidationError, match="open queries"):
         services.visit_sign(visit=m3, author=investigator_a, password=TEST_PASSWORD)
@@ -222,7 +226,13 @@ def test_the_audit_reasons_the_site_writes_are_english_in_any_language(
 
 def test_an_open_query_blocks_the_lock_too(m3, monitor, investigator_a, data_manager):
     signed(m3, monitor, investigator_a)
-    DataQuery.objects.create(visit=m3, field="pga", raised_by=monitor, raised_at=timezone.now())
+    DataQuery.objects.create(
+        visit=m3,
+        participant_id=m3.participant_id,
+        field="pga",
+        raised_by=monitor,
+        raised_at=timezone.now(),
+    )
     with pytest.raises(ValidationError, match="open queries"):
         services.visit_lock(visit=m3, author=data_manager)
 
@@ -332,7 +342,11 @@ def test_deleting_a_verified_queried_visit_removes_its_sign_offs_and_queries_wit
 ):
     services.visit_verify(visit=m3, author=monitor)
     query = DataQuery.objects.create(
-        visit=m3, field="", raised_by=monitor, raised_at=m3.sign_offs.get().given_at
+        visit=m3,
+        participant_id=m3.participant_id,
+        field="",
+        raised_by=monitor,
+        raised_at=m3.sign_offs.get().given_at,
     )
     QueryMessage.objects.create(
         query=query, action="raised", author=monitor, written_at=query.raised_at, text="?"

@@ -1,0 +1,61 @@
+"""The safety records monitor queries can be about (trialsite.records), registered when the app
+is ready: the CAR-T treatment record, CRS and ICANS episodes and adverse events, each with the
+fields of its entry form and its page."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from safety.forms import (
+    TREATMENT_RECORD_ENTRIES,
+    AdverseEventForm,
+    CrsEpisodeForm,
+    IcansEpisodeForm,
+)
+from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
+from trialsite import records
+
+
+def _crs(episode: CrsEpisode) -> str:
+    return _("CRS episode from %(date)s") % {"date": episode.onset_date.isoformat()}
+
+
+def _icans(episode: IcansEpisode) -> str:
+    return _("ICANS episode from %(date)s") % {"date": episode.onset_date.isoformat()}
+
+
+def _adverse_event(event: AdverseEvent) -> str:
+    return _("adverse event %(term)s from %(date)s") % {
+        "term": event.term_label,
+        "date": event.start_date.isoformat(),
+    }
+
+
+def _treatment(record: TreatmentRecord) -> str:
+    return _("CAR-T treatment record")
+
+
+def register() -> None:
+    records.register(
+        TreatmentRecord,
+        fields=TREATMENT_RECORD_ENTRIES,
+        describe=_treatment,
+        url=lambda record: records.participant_page(record.participant_id, "treatment"),
+    )
+    records.register(
+        CrsEpisode,
+        fields=CrsEpisodeForm.Meta.fields,
+        describe=_crs,
+        url=lambda episode: reverse("crs_episode_detail", args=[episode.pk]),
+    )
+    records.register(
+        IcansEpisode,
+        fields=IcansEpisodeForm.Meta.fields,
+        describe=_icans,
+        url=lambda episode: reverse("icans_episode_detail", args=[episode.pk]),
+    )
+    records.register(
+        AdverseEvent,
+        fields=AdverseEventForm.Meta.fields,
+        describe=_adverse_event,
+        url=lambda event: reverse("adverse_event_detail", args=[event.pk]),
+    )

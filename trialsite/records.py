@@ -1,0 +1,108 @@
+"""The participant's records beside the visits that monitor queries can be about: the CAR-T
+treatment record, CRS and ICANS episodes, adverse events and medication courses.
+
+Their apps register them here when Django starts (``AppConfig.ready``), so trialsite, below
+them, never imports them: a query names its record by content type and primary key
+(trialsite.models.DataQuery.record).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.i18n import StrOrPromise
+
+#: What a query on a whole record is about.
+WHOLE_RECORD = _("the whole record")
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of record: its model (with a ``participant`` foreign key), the fields a query
+    can be about (those of its entry form), how the pages name one record, and its page."""
+
+    model: type[models.Model]
+    fields: tuple[str, ...]
+    describe: Callable[[Any], StrOrPromise]
+    url: Callable[[Any], str]
+
+    @property
+    def key(self) -> str:
+        """The kind's name in URLs: the model's ``app_label.modelname``."""
+        return self.model._meta.label_lower
+
+    @property
+    def label(self) -> StrOrPromise:
+        return self.model._meta.verbose_name or ""
+
+    def field_label(self, field: str) -> StrOrPromise:
+        """Name a field of the record as its entry form does ("" is the whole record)."""
+        if field == "":
+            return WHOLE_RECORD
+        model_field = cast(models.Field, self.model._meta.get_field(field))
+        return model_field.verbose_name
+
+    def field_choices(self) -> list[tuple[str, StrOrPromise]]:
+        return [(name, self.field_label(name)) for name in ("", *self.fields)]
+
+    def current_value(self, record: models.Model, field: str) -> StrOrPromise:
+        """Show a field's stored value as the record's page does ("" for the whole record)."""
+        if field == "":
+            return ""
+        model_field = cast(models.Field, self.model._meta.get_field(field))
+        value = getattr(record, field)
+        if value is None or value == "":
+            return _("not recorded")
+        if model_field.choices:
+            return cast(StrOrPromise, getattr(record, f"get_{field}_display")())
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if isinstance(value, Decimal):  # without trailing zeros, but 38.0 °C stays 38.0
+            return _plain_decimal(value)
+        return str(value)
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """Show a stored decimal without its trailing zeros, keeping one decimal place: a daily
+    dose stored as 10.000 mg shows as 10.0, a weight of 40.5 kg as 40.5."""
+    plain = value.normalize()
+    exponent = plain.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:
+        return f"{value:.1f}"
+    return f"{plain:f}"
+
+
+_KINDS: dict[str, RecordKind] = {}
+
+
+def participant_page(participant_id: int, section: str = "") -> str:
+    """Return the URL of a participant's page, at one of its sections (its element id)."""
+    url = reverse("participant_detail", args=[participant_id])
+    return f"{url}#{section}" if section else url
+
+
+def register(
+    model: type[models.Model],
+    *,
+    fields: tuple[str, ...] | list[str],
+    describe: Callable[[Any], StrOrPromise],
+    url: Callable[[Any], str],
+) -> None:
+    """Let queries be about records of ``model`` (called by the model's app when it is ready)."""
+    kind = RecordKind(model=model, fields=tuple(fields), describe=describe, url=url)
+    _KINDS[kind.key] = kind
+
+
+def record_kind(key: str) -> RecordKind | None:
+    """Return the registered kind named ``key`` (``app_label.modelname``), None if unknown."""
+    return _KINDS.get(key)
+
+
+def kind_of(model: type[models.Model]) -> RecordKind:
+    """Return the registered kind of a model (KeyError: not a record queries can be about)."""
+    return _KINDS[model._meta.label_lower]
