@@ -49,7 +49,7 @@ CONFIRMATION_WITHDRAWN_ON_CHANGE = gettext_lazy(
 )
 
 
-def _temperature(value: Decimal) -> str:
+def temperature(value: Decimal) -> str:
     return _("%(temperature)s °C") % {"temperature": value}
 
 
@@ -68,9 +68,9 @@ def _explained(kind: str, grade: int, phrases: Iterable[str]) -> str:
 def _crs_driver(episode: CrsEpisode, domain: CrsDomain) -> str:
     label = CRS_DOMAIN_LABELS[domain]
     if domain == CrsDomain.FEVER:
-        temperature = episode.max_temp_c
-        if temperature >= CRS_FEVER_THRESHOLD_C:
-            return _level(label, _temperature(temperature))
+        highest = episode.max_temp_c
+        if highest >= CRS_FEVER_THRESHOLD_C:
+            return _level(label, temperature(highest))
         return _level(label, _("masked by antipyretic or anti-cytokine therapy"))
     if domain == CrsDomain.HYPOTENSION:
         return _level(label, episode.get_hypotension_display())
@@ -83,9 +83,9 @@ def crs_grade_explanation(episode: CrsEpisode) -> str:
     """Say the episode's stored grade and why, from the domains that drove it and the levels
     entered: "Grade 3 CRS — driven by hypotension: needing one vasopressor (...)"."""
     if episode.grade == 0:
-        threshold = _temperature(CRS_FEVER_THRESHOLD_C)
+        threshold = temperature(CRS_FEVER_THRESHOLD_C)
         return _("No CRS: no fever (%(temperature)s: below %(threshold)s and not masked)") % {
-            "temperature": _temperature(episode.max_temp_c),
+            "temperature": temperature(episode.max_temp_c),
             "threshold": threshold,
         }
     return _explained(
@@ -185,11 +185,11 @@ def episode_entries(episode: SafetyEpisode) -> list[tuple[str, str]]:
     dates."""
     model = type(episode)
     if isinstance(episode, CrsEpisode):
-        temperature = episode.max_temp_c
+        highest = episode.max_temp_c
         return [
             (
                 _label(model, "max_temp_c"),
-                _temperature(temperature) if temperature is not None else _("not recorded"),
+                temperature(highest) if highest is not None else _("not recorded"),
             ),
             (_label(model, "fever_masked"), _yes_no(episode.fever_masked)),
             (_label(model, "hypotension"), episode.get_hypotension_display()),

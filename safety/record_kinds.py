@@ -5,6 +5,7 @@ fields of its entry form and its page."""
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from safety import display
 from safety.forms import (
     TREATMENT_RECORD_ENTRIES,
     AdverseEventForm,
@@ -34,6 +35,16 @@ def _treatment(record: TreatmentRecord) -> str:
     return _("CAR-T treatment record")
 
 
+def _shown_as_on_the_page(record: CrsEpisode | IcansEpisode, field: str) -> str | None:
+    """Show an episode's temperature with its unit and an ICANS score with its tool ("CAPD 4",
+    "ICE: unable to perform"), as the episode's page does."""
+    if field == "max_temp_c" and isinstance(record, CrsEpisode) and record.max_temp_c is not None:
+        return display.temperature(record.max_temp_c)
+    if field == "tool_score" and isinstance(record, IcansEpisode):
+        return display.encephalopathy_result(record)
+    return None
+
+
 def register() -> None:
     records.register(
         TreatmentRecord,
@@ -46,12 +57,14 @@ def register() -> None:
         fields=CrsEpisodeForm.Meta.fields,
         describe=_crs,
         url=lambda episode: reverse("crs_episode_detail", args=[episode.pk]),
+        show=_shown_as_on_the_page,
     )
     records.register(
         IcansEpisode,
         fields=IcansEpisodeForm.Meta.fields,
         describe=_icans,
         url=lambda episode: reverse("icans_episode_detail", args=[episode.pk]),
+        show=_shown_as_on_the_page,
     )
     records.register(
         AdverseEvent,

@@ -126,6 +126,7 @@ def query_raise(*, visit: Visit, field: str, text: str, author: User) -> DataQue
     trialsite.models.QUERY_FIELD_LABELS names them), with the question ``text``."""
     return _raise(
         DataQuery(visit=visit, participant_id=visit.participant_id, field=field),
+        subject=visit,
         fields=QUERY_FIELD_LABELS,
         text=text,
         author=author,
@@ -146,18 +147,30 @@ def query_raise_on_record(
             participant_id=cast(Any, record).participant_id,  # every record kind has one
             field=field,
         ),
+        subject=record,
         fields=("", *kind.fields),
         text=text,
         author=author,
     )
 
 
-def _raise(query: DataQuery, *, fields: Collection[str], text: str, author: User) -> DataQuery:
+def _raise(
+    query: DataQuery,
+    *,
+    subject: models.Model,
+    fields: Collection[str],
+    text: str,
+    author: User,
+) -> DataQuery:
+    """Raise the query on ``subject`` (its visit or record) if it is still there under the
+    participant's lock (not deleted as entered in error since the page showed it)."""
     services.require_permission(author, RAISE_PERMISSION)
     _check_text(text, message=_("Write the question."))
     if query.field not in fields:
         raise ValidationError({"field": _("Choose what the query is about.")})
     lock_participants([query.participant_id])
+    if not type(subject)._default_manager.filter(pk=subject.pk).exists():
+        raise ValidationError(_("This was deleted (entered in error) meanwhile: nothing to query."))
     reason = str(QUERY_STEP_REASONS[QueryAction.RAISED])
     query.status = QueryStatus.OPEN
     query.raised_by = author

