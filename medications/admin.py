@@ -13,9 +13,9 @@ from medications.forms import DrugNameMixin, clean_course_dates
 from medications.models import MedicationCourse
 from trialsite.admin import (
     CHANGE_REASON_FIELD,
-    AuditedAdmin,
     AuditedAdminForm,
     ParticipantRecordAdminForm,
+    RecordAdmin,
     deletion_reason,
 )
 from trialsite.http import AuthenticatedHttpRequest
@@ -35,7 +35,7 @@ class MedicationCourseAdminForm(DrugNameMixin, ParticipantRecordAdminForm):
 
 
 @admin.register(MedicationCourse)
-class MedicationCourseAdmin(AuditedAdmin[MedicationCourse]):
+class MedicationCourseAdmin(RecordAdmin[MedicationCourse]):
     form = MedicationCourseAdminForm
     list_display = [
         "participant",

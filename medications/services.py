@@ -25,14 +25,13 @@ from safety.grading.drugs import normalise_drug
 from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participants
 from trialsite.models import Participant
-from trialsite.queries import record_queries_delete
+from trialsite.queries import record_delete
 from trialsite.services import (
     Author,
     check_reason,
-    delete_with_audit,
     participant_save,
     require_permission,
-    save_with_audit,
+    save_record_with_audit,
 )
 
 #: The right to record a treatment-failure date: the participant's own record changes.
@@ -84,18 +83,17 @@ def medication_course_save(*, course: MedicationCourse, author: Author, reason: 
         getattr(stored, field) != getattr(course, field) for field in PROPOSAL_FIELDS
     ):
         course.failure_proposal_dismissed = False
-    save_with_audit(course, author=author, reason=reason)
+    save_record_with_audit(course, author=author, reason=reason)
     proposal = treatment_failure_proposal(participant, course, today=timezone.localdate())
     return CourseSaved(course=course, proposal=proposal)
 
 
 @transaction.atomic
 def medication_course_delete(*, course: MedicationCourse, author: Author, reason: str) -> None:
-    """Delete a course entered by mistake, with its queries; their history keeps them with who
-    deleted them and why."""
+    """Delete a course entered by mistake, with its queries and sign-offs (a signed or locked one
+    is unlocked first); their history keeps them with who deleted them and why."""
     lock_participants([course.participant_id])
-    record_queries_delete(record=course, author=author, reason=reason)
-    delete_with_audit(course, author=author, reason=reason)
+    record_delete(record=course, author=author, reason=reason)
 
 
 def _current_proposal(course: MedicationCourse, proposed: date) -> TreatmentFailureProposal:
@@ -142,7 +140,7 @@ def treatment_failure_dismiss(
     check_reason(reason)
     _current_proposal(course, proposed)
     course.failure_proposal_dismissed = True
-    save_with_audit(
+    save_record_with_audit(  # a decision on the course: refused on a signed or locked one
         course,
         author=author,
         reason=recorded_text(FAILURE_DISMISSED_REASON, {"reason": reason.strip()}),

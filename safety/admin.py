@@ -20,9 +20,9 @@ from safety.forms import (
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode, TreatmentRecord
 from trialsite.admin import (
     CHANGE_REASON_FIELD,
-    AuditedAdmin,
     AuditedAdminForm,
     ParticipantRecordAdminForm,
+    RecordAdmin,
     deletion_reason,
 )
 from trialsite.http import AuthenticatedHttpRequest
@@ -56,7 +56,7 @@ class IcansEpisodeAdminForm(EpisodeAdminForm):
         check_icans_encephalopathy(self, participant=participant, onset=onset)
 
 
-class EpisodeAdmin(AuditedAdmin[EpisodeT]):
+class EpisodeAdmin(RecordAdmin[EpisodeT]):
     form = EpisodeAdminForm
     list_display = [
         "participant",
@@ -126,7 +126,7 @@ class AdverseEventAdminForm(ParticipantRecordAdminForm):
 
 
 @admin.register(AdverseEvent)
-class AdverseEventAdmin(AuditedAdmin[AdverseEvent]):
+class AdverseEventAdmin(RecordAdmin[AdverseEvent]):
     form = AdverseEventAdminForm
     list_display = [
         "participant",
@@ -182,7 +182,7 @@ class TreatmentRecordAdminForm(ParticipantRecordAdminForm):
 
 
 @admin.register(TreatmentRecord)
-class TreatmentRecordAdmin(AuditedAdmin[TreatmentRecord]):
+class TreatmentRecordAdmin(RecordAdmin[TreatmentRecord]):
     form = TreatmentRecordAdminForm
     list_display = [
         "participant",

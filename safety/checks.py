@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
 
 from safety.ctcae import astct_syndrome, is_ctcae_term, listed_spelling, needs_specification
@@ -44,7 +45,7 @@ from safety.models import (
     Relatedness,
     TreatmentRecord,
 )
-from trialsite.models import Participant, dose_label
+from trialsite.models import Participant, RecordSignOff, SignOffKind, dose_label
 
 
 def onset_errors(participant: Participant, onset: date | None) -> dict[str, str]:
@@ -409,7 +410,8 @@ def stale_grades() -> list[str]:
         if stored != expected:
             problems.append(
                 f"{episode}: stored grade {stored}, fresh grading {expected} "
-                "(manage.py regrade_episodes stores it)"
+                "(manage.py regrade_episodes stores it; a signed or locked episode is unlocked "
+                "first, a verified one is regraded when it is saved again)"
             )
     return problems
 
@@ -578,4 +580,40 @@ def participant_treatment_errors(participant: Participant) -> dict[str, list[str
         errors["dose_cells_per_kg"] = [
             _("The CAR-T treatment record would be wrong: %(problem)s") % {"problem": message}
         ]
+    for field in _changed_under_signed_treatment(participant, record):
+        errors.setdefault(field, []).append(
+            _(
+                "The CAR-T treatment record, which depends on it, is signed or locked: a data "
+                "manager unlocks the record first."
+            )
+        )
     return errors
+
+
+#: The sign-offs under which a record cannot change (as trialsite.services.FREEZING_STEPS).
+FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
+#: The participant's fields a CAR-T treatment record depends on: its infusion time is on the
+#: infusion date, its total cells follow the dose per kg.
+TREATMENT_PARTICIPANT_FIELDS = ("infusion_date", "dose_cells_per_kg")
+
+
+def _changed_under_signed_treatment(participant: Participant, record: TreatmentRecord) -> list[str]:
+    """Name the fields of TREATMENT_PARTICIPANT_FIELDS that differ from the stored participant
+    while the treatment record is signed or locked."""
+    stored = (
+        Participant.objects.filter(pk=participant.pk).values(*TREATMENT_PARTICIPANT_FIELDS).first()
+    )
+    changed = [
+        field
+        for field in TREATMENT_PARTICIPANT_FIELDS
+        if stored is not None and stored[field] != getattr(participant, field)
+    ]
+    if not changed:
+        return []
+    frozen = RecordSignOff.objects.filter(
+        record_type=ContentType.objects.get_for_model(TreatmentRecord),
+        record_id=record.pk,
+        voided_at__isnull=True,
+        kind__in=FREEZING_STEPS,
+    ).exists()
+    return changed if frozen else []

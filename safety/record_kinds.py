@@ -45,6 +45,13 @@ def _shown_as_on_the_page(record: CrsEpisode | IcansEpisode, field: str) -> str 
     return None
 
 
+def _grade_confirmed(episode: CrsEpisode | IcansEpisode) -> str | None:
+    """An episode's signature covers its grade: the investigator confirms the grade first."""
+    if episode.confirmed_at is None:
+        return _("Confirm the episode's grade before signing it.")
+    return None
+
+
 def register() -> None:
     records.register(
         TreatmentRecord,
@@ -58,6 +65,7 @@ def register() -> None:
         describe=_crs,
         url=lambda episode: reverse("crs_episode_detail", args=[episode.pk]),
         show=_shown_as_on_the_page,
+        before_signing=_grade_confirmed,
     )
     records.register(
         IcansEpisode,
@@ -65,6 +73,7 @@ def register() -> None:
         describe=_icans,
         url=lambda episode: reverse("icans_episode_detail", args=[episode.pk]),
         show=_shown_as_on_the_page,
+        before_signing=_grade_confirmed,
     )
     records.register(
         AdverseEvent,

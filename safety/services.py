@@ -46,12 +46,13 @@ from safety.models import (
 )
 from trialsite.locks import lock_participants
 from trialsite.models import Participant, SiteMembership
-from trialsite.queries import record_queries_delete
+from trialsite.queries import record_delete
 from trialsite.services import (
     SIGNING_ROLE,
     Author,
-    delete_with_audit,
+    record_has_sign_offs,
     require_permission,
+    save_record_with_audit,
     save_with_audit,
 )
 
@@ -132,7 +133,7 @@ def _save_episode(episode: SafetyEpisode, *, author: Author, reason: str) -> Saf
     if _confirmed_values_changed(episode):
         episode.confirmed_by = None
         episode.confirmed_at = None
-    save_with_audit(episode, author=author, reason=reason)
+    save_record_with_audit(episode, author=author, reason=reason)
     return episode
 
 
@@ -193,11 +194,14 @@ def episodes_regrade() -> list[str]:
     grading of its entries (after a change of the grading rules); return the episodes changed.
 
     Each change is audited with the site as its author and withdraws the confirmation of the
-    grade, which the investigator then confirms again.
+    grade, which the investigator then confirms again. An episode with a sign-off in force is
+    left as it is (a change to it needs a person: stale_grades keeps naming it).
     """
     lock_participants()
     changed = []
     for episode, fresh in fresh_grades():
+        if record_has_sign_offs(episode):
+            continue  # signed off: left to a data manager (stale_grades names it)
         before = (episode.grade, episode.grade_drivers)
         _set_grade(episode, fresh)
         if (episode.grade, episode.grade_drivers) != before:
@@ -208,11 +212,10 @@ def episodes_regrade() -> list[str]:
 
 @transaction.atomic
 def episode_delete(*, episode: SafetyEpisode, author: Author, reason: str) -> None:
-    """Delete an episode entered by mistake, with its queries; their history keeps them with who
-    deleted them and why."""
+    """Delete an episode entered by mistake, with its queries and sign-offs (a signed or
+    locked one is unlocked first); their history keeps them with who deleted them and why."""
     lock_participants([episode.participant_id])
-    record_queries_delete(record=episode, author=author, reason=reason)
-    delete_with_audit(episode, author=author, reason=reason)
+    record_delete(record=episode, author=author, reason=reason)
 
 
 def _acknowledged_entries_changed(event: AdverseEvent) -> bool:
@@ -246,7 +249,7 @@ def adverse_event_save(*, event: AdverseEvent, author: Author, reason: str) -> A
     ):
         event.acknowledged_by = None
         event.acknowledged_at = None
-    save_with_audit(event, author=author, reason=reason)
+    save_record_with_audit(event, author=author, reason=reason)
     return event
 
 
@@ -268,11 +271,10 @@ def sae_acknowledge(*, event: AdverseEvent, author: User) -> AdverseEvent:
 
 @transaction.atomic
 def adverse_event_delete(*, event: AdverseEvent, author: Author, reason: str) -> None:
-    """Delete an event entered by mistake, with its queries; their history keeps them with who
-    deleted them and why."""
+    """Delete an event entered by mistake, with its queries and sign-offs (a signed or
+    locked one is unlocked first); their history keeps them with who deleted them and why."""
     lock_participants([event.participant_id])
-    record_queries_delete(record=event, author=author, reason=reason)
-    delete_with_audit(event, author=author, reason=reason)
+    record_delete(record=event, author=author, reason=reason)
 
 
 @transaction.atomic
@@ -293,7 +295,7 @@ def treatment_record_save(
         errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    save_with_audit(record, author=author, reason=reason)
+    save_record_with_audit(record, author=author, reason=reason)
     return record
 
 
@@ -302,5 +304,4 @@ def treatment_record_delete(*, record: TreatmentRecord, author: Author, reason: 
     """Delete a treatment record entered by mistake, with its queries; their history keeps them
     with who deleted them and why."""
     lock_participants([record.participant_id])
-    record_queries_delete(record=record, author=author, reason=reason)
-    delete_with_audit(record, author=author, reason=reason)
+    record_delete(record=record, author=author, reason=reason)

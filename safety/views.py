@@ -37,6 +37,7 @@ from trialsite.models import Participant
 from trialsite.query_views import record_query_panel
 from trialsite.selectors import participants_visible_to
 from trialsite.services import require_permission
+from trialsite.sign_off_views import record_sign_off_panel
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def _detail(kind: EpisodeKind) -> Callable[..., HttpResponse]:
                     else None
                 ),
                 "query_panel": record_query_panel(request, episode),
+                "sign_off_panel": record_sign_off_panel(request, episode),
             },
         )
 
@@ -331,6 +333,7 @@ def adverse_event_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
                 else None
             ),
             "query_panel": record_query_panel(request, event),
+            "sign_off_panel": record_sign_off_panel(request, event),
         },
     )
 

@@ -429,6 +429,20 @@ def _visit_frozen(visit: Visit | None) -> bool:
     return visit is not None and visit.pk is not None and services.visit_is_frozen(visit)
 
 
+class RecordAdmin(AuditedAdmin[ModelT]):
+    """Admin of a participant's record beside the visits (trialsite.records): read-only, and
+    not deleted, while it is signed or locked (a data manager unlocks it on its page first)."""
+
+    def _frozen(self, obj: ModelT | None) -> bool:
+        return obj is not None and obj.pk is not None and services.record_is_frozen(obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
+
 class VisitRecordInline(admin.StackedInline):
     """A record of a visit's data, read-only while the visit is signed or locked."""
 

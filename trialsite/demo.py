@@ -411,7 +411,9 @@ DEMO_SIGN_OFFS: dict[str, tuple[SignOffKind, tuple[str, ...]]] = {
 
 
 def _sign_off(participant: Participant) -> None:
-    """Sign off the participant's visits named in DEMO_SIGN_OFFS, as the demo users would."""
+    """Sign off the participant's visits named in DEMO_SIGN_OFFS, as the demo users would; a
+    participant whose visits are signed has their CAR-T treatment record and CRS episodes taken
+    to the same step (their grades are confirmed already: DEMO_CONFIRMED_SITE)."""
     if participant.participant_id not in DEMO_SIGN_OFFS:
         return
     step, codes = DEMO_SIGN_OFFS[participant.participant_id]
@@ -422,6 +424,14 @@ def _sign_off(participant: Participant) -> None:
             services.visit_sign(visit=visit, author=users["investigator"], password=DEMO_PASSWORD)
         if step == SignOffKind.LOCKED:
             services.visit_lock(visit=visit, author=users["datamanager"])
+    if step == SignOffKind.VERIFIED:
+        return
+    treatment = TreatmentRecord.objects.filter(participant=participant)
+    for record in [*treatment, *CrsEpisode.objects.filter(participant=participant)]:
+        services.record_verify(record=record, author=users["monitor"])
+        services.record_sign(record=record, author=users["investigator"], password=DEMO_PASSWORD)
+        if step == SignOffKind.LOCKED:
+            services.record_lock(record=record, author=users["datamanager"])
 
 
 @dataclass(frozen=True)

@@ -696,7 +696,7 @@ class SignForm(forms.Form):
 
 
 class LockForm(forms.Form):
-    """A data manager's lock of a signed visit: nothing to fill in."""
+    """A step with nothing to fill in: a data manager's lock, a record's verification."""
 
 
 class UnlockForm(forms.Form):

@@ -44,6 +44,7 @@ from trialsite.models import (
     Participant,
     PgaAssessment,
     QueryMessage,
+    RecordSignOff,
     Site,
     SiteMembership,
     SledaiAssessment,
@@ -53,6 +54,7 @@ from trialsite.models import (
     VisitDefinition,
     VisitSignOff,
     dose_label,
+    queried_record_kind,
     query_about,
 )
 
@@ -381,6 +383,18 @@ def _sign_off_name(record: Any) -> str:
     return str(_("sign-off: %(step)s") % {"step": record.get_kind_display()})
 
 
+def _record_sign_off_name(record: Any) -> str:
+    kind = queried_record_kind(record.record_type_id)
+    return str(
+        _("sign-off: %(step)s of %(record)s %(id)s")
+        % {
+            "step": record.get_kind_display(),
+            "record": kind.label if kind is not None else "",
+            "id": record.record_id,
+        }
+    )
+
+
 def _query_name(record: Any) -> str:
     return str(
         _("query Q%(id)s on %(field)s")
@@ -497,6 +511,11 @@ def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
         ),
         AuditSource(
             VisitSignOff.history.filter(visit_id__in=visit_ids), _sign_off_name, visit="visit_id"
+        ),
+        AuditSource(
+            RecordSignOff.history.filter(participant_id__in=participant_ids),
+            _record_sign_off_name,
+            participant="participant_id",
         ),
         AuditSource(
             DataQuery.history.filter(participant_id__in=participant_ids),

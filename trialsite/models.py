@@ -981,16 +981,13 @@ class SignOffKind(models.TextChoices):
 SIGNATURE_MEANING = gettext_noop("I confirm these assessments are accurate.")
 
 
-class VisitSignOff(models.Model):
-    """A monitor's source verification, an investigator's signature or a data manager's lock of
-    a visit, with who gave it (their name as it was then) and when. Unlocking voids it, with who
-    voided it, when and why; it is deleted only with its visit (entered in error), and its audit
-    history keeps every version. A visit has at most one of each kind in force.
-    """
+class SignOff(models.Model):
+    """What every sign-off holds: a monitor's source verification, an investigator's signature
+    or a data manager's lock, with who gave it (their name as it was then) and when. Unlocking
+    voids it, with who voided it, when and why; it is deleted only with what it signs off
+    (entered in error), and its audit history keeps every version. What it signs off has at
+    most one of each kind in force."""
 
-    visit = models.ForeignKey(
-        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="sign_offs"
-    )
     kind = models.CharField(_("step"), max_length=20, choices=SignOffKind.choices)
     given_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1008,12 +1005,6 @@ class VisitSignOff(models.Model):
     meaning = models.CharField(
         _("meaning"), max_length=200, blank=True, validators=[validate_single_line_text]
     )
-    verified_fields = models.JSONField(
-        _("fields verified"),
-        default=list,
-        blank=True,
-        help_text=_("The answers ticked as checked against the source; empty for a whole visit."),
-    )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1026,50 +1017,110 @@ class VisitSignOff(models.Model):
     void_reason = models.TextField(
         _("reason voided"), blank=True, validators=[validate_multiline_text]
     )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def in_force(self) -> bool:
+        return self.voided_at is None
+
+
+def sign_off_constraints(
+    prefix: str, *, subject: list[str], already: StrOrPromise
+) -> list[models.BaseConstraint]:
+    """Return the rules every kind of sign-off keeps, named ``prefix_...``: one of each kind in
+    force per ``subject`` (its fields), a known kind, a signature's meaning, a voiding's author
+    and reason. ``already`` says that the subject already has the sign-off."""
+    return [
+        models.UniqueConstraint(
+            fields=[*subject, "kind"],
+            condition=Q(voided_at__isnull=True),
+            name=f"{prefix}_one_in_force_per_kind",
+            violation_error_message=already,
+        ),
+        models.CheckConstraint(
+            condition=Q(kind__in=SignOffKind.values),
+            name=f"{prefix}_kind_known",
+            violation_error_message=_("Unknown sign-off."),
+        ),
+        models.CheckConstraint(
+            condition=Q(kind=SignOffKind.SIGNED, meaning=SIGNATURE_MEANING)
+            | (~Q(kind=SignOffKind.SIGNED) & Q(meaning="")),
+            name=f"{prefix}_signature_has_its_meaning",
+            violation_error_message=_("A signature, and only a signature, has a meaning."),
+        ),
+        models.CheckConstraint(
+            condition=(
+                Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason=""))
+            ),
+            name=f"{prefix}_voided_with_author_and_reason",
+            violation_error_message=_("A voided sign-off names who voided it and why."),
+        ),
+    ]
+
+
+class VisitSignOff(SignOff):
+    """A sign-off of a visit; a source verification may name the answers it checked."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="sign_offs"
+    )
+    verified_fields = models.JSONField(
+        _("fields verified"),
+        default=list,
+        blank=True,
+        help_text=_("The answers ticked as checked against the source; empty for a whole visit."),
+    )
     history = audit_history()
 
     class Meta:
         verbose_name = _("visit sign-off")
         verbose_name_plural = _("visit sign-offs")
         ordering = ["visit", "given_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["visit", "kind"],
-                condition=Q(voided_at__isnull=True),
-                name="visit_sign_off_one_in_force_per_kind",
-                violation_error_message=_("This visit already has this sign-off."),
-            ),
-            models.CheckConstraint(
-                condition=Q(kind__in=SignOffKind.values),
-                name="visit_sign_off_kind_known",
-                violation_error_message=_("Unknown sign-off."),
-            ),
-            models.CheckConstraint(
-                condition=Q(kind=SignOffKind.SIGNED, meaning=SIGNATURE_MEANING)
-                | (~Q(kind=SignOffKind.SIGNED) & Q(meaning="")),
-                name="visit_sign_off_signature_has_its_meaning",
-                violation_error_message=_("A signature, and only a signature, has a meaning."),
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
-                    | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason=""))
-                ),
-                name="visit_sign_off_voided_with_author_and_reason",
-                violation_error_message=_("A voided sign-off names who voided it and why."),
-            ),
-        ]
+        constraints = sign_off_constraints(
+            "visit_sign_off",
+            subject=["visit"],
+            already=_("This visit already has this sign-off."),
+        )
 
     def __str__(self) -> str:
         return f"{self.visit} {self.get_kind_display()}"
 
     @property
-    def in_force(self) -> bool:
-        return self.voided_at is None
-
-    @property
     def verified_field_labels(self) -> list[StrOrPromise]:
         return [QUERY_FIELD_LABELS[name] for name in self.verified_fields]
+
+
+class RecordSignOff(SignOff):
+    """A sign-off of one of a participant's records beside the visits (trialsite.records: the
+    CAR-T treatment record, a CRS or ICANS episode, an adverse event, a medication course), with
+    the steps and rules of a visit's; its source verification is of the whole record."""
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="+"
+    )
+    record_type = models.ForeignKey(
+        ContentType, verbose_name=_("record type"), on_delete=models.PROTECT, related_name="+"
+    )
+    record_id = models.PositiveBigIntegerField(_("record"))
+    record = GenericForeignKey("record_type", "record_id")
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("record sign-off")
+        verbose_name_plural = _("record sign-offs")
+        ordering = ["record_type", "record_id", "given_at"]
+        constraints = sign_off_constraints(
+            "record_sign_off",
+            subject=["record_type", "record_id"],
+            already=_("This record already has this sign-off."),
+        )
+        indexes = [models.Index(fields=["record_type", "record_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_type.model} {self.record_id} {self.get_kind_display()}"
 
 
 class VisitStatus(models.TextChoices):

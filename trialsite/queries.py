@@ -57,6 +57,7 @@ from trialsite.models import (
     QueryAction,
     QueryMessage,
     QueryStatus,
+    RecordSignOff,
     SledaiAssessment,
     Visit,
 )
@@ -661,16 +662,25 @@ def participant_record_queries(participant_id: int) -> list[QueryRow]:
     )
 
 
-def record_queries_delete(*, record: models.Model, author: services.Author, reason: str) -> None:
-    """Delete the queries on a record deleted as entered in error, with their messages; their
-    history keeps them with who deleted them and why (as a visit's, services.visit_delete)."""
-    queries = DataQuery.objects.filter(
-        record_type=ContentType.objects.get_for_model(record), record_id=record.pk
-    )
-    for message in QueryMessage.objects.filter(query__in=queries):
-        services.delete_with_audit(message, author=author, reason=reason)
-    for query in queries:
-        services.delete_with_audit(query, author=author, reason=reason)
+def record_delete(*, record: models.Model, author: services.Author, reason: str) -> None:
+    """Delete a participant's record entered in error (one of trialsite.records; the caller
+    holds the participant's lock), with its queries and their messages and its sign-offs, as
+    services.visit_delete deletes a visit's: a signed or locked record must be unlocked first.
+    Their history keeps every row, with who deleted it and why."""
+    services.record_data_changed(record=record, author=author, reason=reason)
+    of_record = {
+        "record_type": ContentType.objects.get_for_model(record),
+        "record_id": record.pk,
+    }
+    queries = DataQuery.objects.filter(**of_record)
+    rows: list[models.Model] = [
+        *QueryMessage.objects.filter(query__in=queries),
+        *queries,
+        *RecordSignOff.objects.filter(**of_record),
+        record,
+    ]
+    for row in rows:
+        services.delete_with_audit(row, author=author, reason=reason)
 
 
 def open_counts_by_field(rows: Iterable[QueryRow]) -> dict[str, int]:

@@ -5,6 +5,7 @@ then checks the user's right (the 403 page otherwise)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar, cast
 
 from django import forms
@@ -12,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from trialsite import queries, records, selectors, services
 from trialsite.forms import add_refusal, lab_field_name
 from trialsite.http import AuthenticatedHttpRequest
+from trialsite.i18n import StrOrPromise
 from trialsite.models import DataQuery, Participant, Visit
 from trialsite.queries import (
     ANSWER_PERMISSION,
@@ -232,74 +234,72 @@ def query_reopen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def query_raise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(selectors.visits_visible_to(request.user), pk=pk)
     services.require_permission(request.user, RAISE_PERMISSION)
-    form = RaiseQueryForm(request.POST or None, initial={"field": request.GET.get("field", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            queries.query_raise(
-                visit=visit,
-                field=form.cleaned_data["field"],
-                text=form.cleaned_data["text"],
-                author=request.user,
-            )
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, _("Query raised: it awaits the site's answer."))
-            return redirect(reverse("visit_detail", args=[visit.pk]) + "#queries")
-    return render(
+    return _raise_page(
         request,
-        "trialsite/query_raise.html",
-        {
-            "form": form,
-            "participant": visit.participant,
-            "subject": f"{visit.visit_definition.code} {visit.visit_definition.name}",
-            "subject_date": visit.visit_date,
-            "back_url": reverse("visit_detail", args=[visit.pk]),
-        },
+        RaiseQueryForm(request.POST or None, initial={"field": request.GET.get("field", "")}),
+        raise_=lambda data: queries.query_raise(visit=visit, author=request.user, **data),
+        participant=visit.participant,
+        subject=f"{visit.visit_definition.code} {visit.visit_definition.name}",
+        subject_date=visit.visit_date,
+        back_url=reverse("visit_detail", args=[visit.pk]),
+        done_url=reverse("visit_detail", args=[visit.pk]) + "#queries",
     )
 
 
 def query_raise_on_record(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     """Raise a query on one of a participant's records (trialsite.records), or one of its
     fields, from its page."""
-    record_kind = records.record_kind(kind)
-    if record_kind is None:
-        raise Http404
-    record = get_object_or_404(
-        record_kind.model._default_manager.filter(
-            participant__in=selectors.participants_visible_to(request.user)
-        ).select_related("participant"),
-        pk=pk,
-    )
+    record_kind, record = selectors.record_visible_to(request.user, kind, pk)
     services.require_permission(request.user, RAISE_PERMISSION)
     services.require_permission(request.user, record_kind.view_permission)
-    form = RaiseQueryForm(
-        request.POST or None,
-        choices=record_kind.field_choices(),
-        initial={"field": request.GET.get("field", "")},
-    )
     back_url = record_kind.url(record)
+    return _raise_page(
+        request,
+        RaiseQueryForm(
+            request.POST or None,
+            choices=record_kind.field_choices(),
+            initial={"field": request.GET.get("field", "")},
+        ),
+        raise_=lambda data: queries.query_raise_on_record(
+            record=record, author=request.user, **data
+        ),
+        participant=cast(Any, record).participant,
+        subject=record_kind.describe(record),
+        subject_date=None,
+        back_url=back_url,
+        done_url=back_url,
+    )
+
+
+def _raise_page(
+    request: AuthenticatedHttpRequest,
+    form: RaiseQueryForm,
+    *,
+    raise_: Callable[[dict[str, Any]], DataQuery],
+    participant: Participant,
+    subject: StrOrPromise,
+    subject_date: date | None,
+    back_url: str,
+    done_url: str,
+) -> HttpResponse:
+    """Raise a query from the form (its question and what it is about), or show the page with
+    the form and its errors (the service's refusal on top)."""
     if request.method == "POST" and form.is_valid():
         try:
-            queries.query_raise_on_record(
-                record=record,
-                field=form.cleaned_data["field"],
-                text=form.cleaned_data["text"],
-                author=request.user,
-            )
+            raise_({"field": form.cleaned_data["field"], "text": form.cleaned_data["text"]})
         except ValidationError as error:
             add_refusal(form, error)
         else:
             messages.success(request, _("Query raised: it awaits the site's answer."))
-            return redirect(back_url)
+            return redirect(done_url)
     return render(
         request,
         "trialsite/query_raise.html",
         {
             "form": form,
-            "participant": cast(Any, record).participant,
-            "subject": record_kind.describe(record),
-            "subject_date": None,
+            "participant": participant,
+            "subject": subject,
+            "subject_date": subject_date,
             "back_url": back_url,
         },
     )

@@ -34,6 +34,8 @@ class RecordKind:
     #: Show a field's value where the page shows it differently from its plain stored value
     #: (None: the plain value).
     show: Callable[[Any, str], StrOrPromise | None]
+    #: Say what must happen before an investigator signs the record (None: nothing).
+    before_signing: Callable[[Any], StrOrPromise | None]
 
     @property
     def key(self) -> str:
@@ -88,6 +90,10 @@ def _plain(record: models.Model, field: str) -> None:
     """Show every field by its plain stored value (RecordKind.show)."""
 
 
+def _nothing(record: models.Model) -> None:
+    """Ask nothing before the record is signed (RecordKind.before_signing)."""
+
+
 def participant_page(participant_id: int, section: str = "") -> str:
     """Return the URL of a participant's page, at one of its sections (its element id)."""
     url = reverse("participant_detail", args=[participant_id])
@@ -101,6 +107,7 @@ def register(
     describe: Callable[[Any], StrOrPromise],
     url: Callable[[Any], str],
     show: Callable[[Any, str], StrOrPromise | None] | None = None,
+    before_signing: Callable[[Any], StrOrPromise | None] | None = None,
 ) -> None:
     """Let queries be about records of ``model`` (called by the model's app when it is ready)."""
     kind = RecordKind(
@@ -109,6 +116,7 @@ def register(
         describe=describe,
         url=url,
         show=show or _plain,
+        before_signing=before_signing or _nothing,
     )
     _KINDS[kind.key] = kind
 

@@ -9,6 +9,8 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,7 @@ from responses.scoring.sledai import (
     SledaiDescriptor,
     activity_band,
 )
+from trialsite import records
 from trialsite.history import trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
@@ -45,6 +48,7 @@ from trialsite.models import (
     VisitStatus,
     visit_status,
 )
+from trialsite.records import RecordKind
 
 ALL_SITES_PERMISSION = "trialsite.view_all_sites"
 
@@ -71,6 +75,22 @@ def participants_visible_to(user: User) -> QuerySet[Participant]:
     return Participant.objects.filter(site__in=sites_visible_to(user)).select_related(
         "site", "study"
     )
+
+
+def record_visible_to(user: User, kind: str, pk: int) -> tuple[RecordKind, models.Model]:
+    """Return a record of the user's sites of a kind registered in trialsite.records, named by
+    its key ("safety.crsepisode") and primary key, with its kind; Http404 for an unknown kind
+    or another site's record."""
+    record_kind = records.record_kind(kind)
+    if record_kind is None:
+        raise Http404
+    record = get_object_or_404(
+        record_kind.model._default_manager.filter(
+            participant__in=participants_visible_to(user)
+        ).select_related("participant"),
+        pk=pk,
+    )
+    return record_kind, record
 
 
 def visits_visible_to(user: User) -> QuerySet[Visit]:

@@ -9,18 +9,22 @@ Each service first locks what it derives from (trialsite.locks: the participant,
 enrol), so concurrent saves for one participant run one after the other.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,8 +36,9 @@ from responses.scoring.bilag import (
 )
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import participant_recompute_responses, visit_assessment
-from safety.checks import participant_safety_errors
-from trialsite.i18n import recorded_text
+from safety.checks import TREATMENT_PARTICIPANT_FIELDS, participant_safety_errors
+from safety.models import TreatmentRecord
+from trialsite.i18n import StrOrPromise, recorded_text
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
@@ -52,6 +57,8 @@ from trialsite.models import (
     PgaAssessment,
     QueryMessage,
     QueryStatus,
+    RecordSignOff,
+    SignOff,
     SignOffKind,
     Site,
     SiteMembership,
@@ -63,6 +70,7 @@ from trialsite.models import (
     VisitSignOff,
     dose_label,
 )
+from trialsite.records import kind_of
 from trialsite.validators import validate_multiline_text
 
 Author = AbstractBaseUser | None
@@ -126,6 +134,8 @@ def _tell_history(instance: models.Model, *, author: Author, reason: str) -> Non
 def participant_save(*, participant: Participant, author: Author, reason: str) -> Participant:
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
+    before = Participant.objects.filter(pk=participant.pk).values(*TREATMENT_PARTICIPANT_FIELDS)
+    stored = before.first()
     dose = participant_dose_errors(
         study_id=participant.study_id,
         dose_cells_per_kg=participant.dose_cells_per_kg,
@@ -140,6 +150,13 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
         errors.setdefault("infusion_date", []).extend(baseline)
     if errors:
         raise ValidationError(errors)
+    if stored is not None and any(
+        stored[field] != getattr(participant, field) for field in TREATMENT_PARTICIPANT_FIELDS
+    ):
+        # The treatment record's meaning changed with it: refused when it is signed or locked
+        # (participant_safety_errors says so on the field first), its verification voided.
+        for record in TreatmentRecord.objects.filter(participant=participant):
+            record_data_changed(record=record, author=author, reason=reason)
     participant_recompute_responses(participant=participant)
     return participant
 
@@ -639,6 +656,11 @@ STEP_REASONS: dict[str, str] = {
     SignOffKind.LOCKED: "Locked",
 }
 VOIDED_BY_CHANGE = gettext_lazy("The data changed after source verification: %(reason)s")
+RECORD_DELETED = gettext_lazy("This was deleted (entered in error) meanwhile.")
+SIGNATURE_REFUSED = gettext_lazy(
+    "This password was not accepted; the %(what)s was not signed. After several wrong "
+    "passwords, signing is blocked for a while."
+)
 
 
 def require_permission(user: User, permission: str) -> None:
@@ -647,24 +669,85 @@ def require_permission(user: User, permission: str) -> None:
         raise PermissionDenied
 
 
+@dataclass(frozen=True)
+class SignOffSubject:
+    """What a sign-off is of, as the sign-off rules see it: a visit (visit_subject) or another
+    record of a participant (record_subject), read under the participant's lock."""
+
+    #: How messages name it ("M3", "CRS episode from 2026-02-12").
+    name: str
+    participant: Participant
+    entry_complete: bool
+    sign_offs: QuerySet[VisitSignOff] | QuerySet[RecordSignOff]
+    queries: QuerySet[DataQuery]
+    #: Make an unsaved sign-off of it from the step's fields.
+    new_sign_off: Callable[..., SignOff]
+    #: What must happen before it is signed (None: nothing more than the rules of every one).
+    before_signing: StrOrPromise | None = None
+
+
+def visit_subject(visit: Visit) -> SignOffSubject:
+    return SignOffSubject(
+        name=str(visit),
+        participant=visit.participant,
+        entry_complete=visit.entry_complete,
+        sign_offs=VisitSignOff.objects.filter(visit=visit),
+        queries=DataQuery.objects.filter(visit=visit),
+        new_sign_off=partial(VisitSignOff, visit=visit),
+    )
+
+
+def record_subject(record: models.Model) -> SignOffSubject:
+    """Return a participant's record (one of trialsite.records) as the sign-off rules see it."""
+    record_type = ContentType.objects.get_for_model(record)
+    kind = kind_of(type(record))
+    participant = Participant.objects.select_related("site").get(
+        pk=cast(Any, record).participant_id  # every record kind has one
+    )
+    return SignOffSubject(
+        name=str(capfirst(kind.describe(record))),
+        participant=participant,
+        entry_complete=True,
+        sign_offs=RecordSignOff.objects.filter(record_type=record_type, record_id=record.pk),
+        queries=DataQuery.objects.filter(record_type=record_type, record_id=record.pk),
+        new_sign_off=partial(
+            RecordSignOff,
+            record_type=record_type,
+            record_id=record.pk,
+            participant=participant,
+        ),
+        before_signing=kind.before_signing(record),
+    )
+
+
 def sign_offs_in_force(visit: Visit) -> dict[str, VisitSignOff]:
     """Return the visit's sign-offs not voided, by kind."""
     return {row.kind: row for row in visit.sign_offs.filter(voided_at__isnull=True)}
 
 
-def visit_frozen_message(visit: Visit, in_force: Collection[str]) -> str | None:
-    """Say why the visit's data cannot change now (it is signed or locked), None if it can."""
+def _in_force(subject: SignOffSubject) -> dict[str, SignOff]:
+    return {row.kind: row for row in subject.sign_offs.filter(voided_at__isnull=True)}
+
+
+def frozen_message(name: str, in_force: Collection[str]) -> str | None:
+    """Say why the data of a visit or record (named ``name``) cannot change now (it is signed or
+    locked), None if they can."""
     if SignOffKind.LOCKED in in_force:
         return _(
-            "%(visit)s is locked: its data cannot change. A data manager can unlock it, with a "
+            "%(what)s is locked: its data cannot change. A data manager can unlock it, with a "
             "reason."
-        ) % {"visit": visit}
+        ) % {"what": name}
     if SignOffKind.SIGNED in in_force:
         return _(
-            "%(visit)s is signed by the investigator: its data cannot change. A data manager can "
+            "%(what)s is signed by the investigator: its data cannot change. A data manager can "
             "unlock it, with a reason, which voids the signature."
-        ) % {"visit": visit}
+        ) % {"what": name}
     return None
+
+
+def visit_frozen_message(visit: Visit, in_force: Collection[str]) -> str | None:
+    """Say why the visit's data cannot change now (it is signed or locked), None if they can."""
+    return frozen_message(str(visit), in_force)
 
 
 def visit_is_frozen(visit: Visit) -> bool:
@@ -672,11 +755,15 @@ def visit_is_frozen(visit: Visit) -> bool:
     return visit_frozen_message(visit, sign_offs_in_force(visit)) is not None
 
 
-def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
-    """Refuse a change to a signed or locked visit (the caller's transaction rolls back); void
-    the source verification of a verified one, saying which change voided it."""
-    in_force = sign_offs_in_force(visit)
-    message = visit_frozen_message(visit, in_force)
+def record_is_frozen(record: models.Model) -> bool:
+    """Say whether a participant's record is signed or locked: its data cannot change."""
+    subject = record_subject(record)
+    return frozen_message(subject.name, _in_force(subject)) is not None
+
+
+def _data_changed(subject: SignOffSubject, *, author: Author, reason: str) -> None:
+    in_force = _in_force(subject)
+    message = frozen_message(subject.name, in_force)
     if message is not None:
         raise ValidationError(message)
     verification = in_force.get(SignOffKind.VERIFIED)
@@ -687,53 +774,91 @@ def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
         _void(verification, author=author, reason=why)
 
 
-def _void(sign_off: VisitSignOff, *, author: User, reason: str) -> None:
+def visit_data_changed(*, visit: Visit, author: Author, reason: str) -> None:
+    """Refuse a change to a signed or locked visit (the caller's transaction rolls back); void
+    the source verification of a verified one, saying which change voided it."""
+    _data_changed(visit_subject(visit), author=author, reason=reason)
+
+
+def record_data_changed(*, record: models.Model, author: Author, reason: str) -> None:
+    """Refuse a change to (or the deletion of) a signed or locked record of a participant (the
+    caller's transaction rolls back); void the source verification of a verified one, saying
+    which change voided it. A record not stored yet has no sign-off."""
+    if record.pk is not None:
+        _data_changed(record_subject(record), author=author, reason=reason)
+
+
+def save_record_with_audit(record: models.Model, *, author: Author, reason: str) -> bool:
+    """Save a participant's record (one of trialsite.records) as save_with_audit does; a change
+    to a stored record is refused when it is signed or locked and voids its source verification
+    (record_data_changed). Say whether it was saved."""
+    adding = record._state.adding
+    saved = save_with_audit(record, author=author, reason=reason)
+    if saved and not adding:
+        record_data_changed(record=record, author=author, reason=reason)
+    return saved
+
+
+def record_has_sign_offs(record: models.Model) -> bool:
+    """Say whether a participant's record has a sign-off in force."""
+    return RecordSignOff.objects.filter(
+        record_type=ContentType.objects.get_for_model(record),
+        record_id=record.pk,
+        voided_at__isnull=True,
+    ).exists()
+
+
+def _void(sign_off: SignOff, *, author: User, reason: str) -> None:
     sign_off.voided_at = timezone.now()
     sign_off.voided_by = author
     sign_off.void_reason = reason
     save_with_audit(sign_off, author=author, reason=reason)
 
 
-def _has_open_queries(visit: Visit) -> bool:
-    return DataQuery.objects.filter(visit=visit).exclude(status=QueryStatus.CLOSED).exists()
-
-
 def _sign_off_errors(
-    visit: Visit, kind: str, in_force: Mapping[str, VisitSignOff], author: User
+    subject: SignOffSubject, kind: str, in_force: Mapping[str, SignOff], author: User
 ) -> list[str]:
-    """Name what stops the author from giving the visit this sign-off now."""
+    """Name what stops the author from giving this sign-off now."""
     if kind in in_force:
-        return [_("%(visit)s is already %(step)s.") % {"visit": visit, "step": _label(kind)}]
+        return [_("%(what)s is already %(step)s.") % {"what": subject.name, "step": _label(kind)}]
     previous = PREVIOUS_STEP[kind]
-    if previous is None and not visit.entry_complete:
+    if previous is None and not subject.entry_complete:
         return [_("Only a visit whose data entry is complete can be source-verified.")]
     if previous is not None and previous not in in_force:
         return [
-            _("%(visit)s must be %(previous)s before it can be %(step)s.")
-            % {"visit": visit, "previous": _label(previous), "step": _label(kind)}
+            _("%(what)s must be %(previous)s before it can be %(step)s.")
+            % {"what": subject.name, "previous": _label(previous), "step": _label(kind)}
         ]
-    if kind in FREEZING_STEPS and _has_open_queries(visit):
+    if kind in FREEZING_STEPS and subject.queries.exclude(status=QueryStatus.CLOSED).exists():
         return [
-            _("%(visit)s has open queries: they must be closed before it is %(step)s.")
-            % {"visit": visit, "step": _label(kind)}
+            _("%(what)s has open queries: they must be closed before it is %(step)s.")
+            % {"what": subject.name, "step": _label(kind)}
         ]
     if kind == SignOffKind.SIGNED:
-        return _signer_errors(visit, in_force, author)
+        errors = _signer_errors(subject, in_force, author)
+        if not errors and subject.before_signing is not None:
+            errors = [str(subject.before_signing)]
+        return errors
     return []
 
 
-def _signer_errors(visit: Visit, in_force: Mapping[str, VisitSignOff], author: User) -> list[str]:
-    """A visit is signed by an investigator of its participant's site, not by whoever verified
-    it against the source (two people, two checks)."""
-    site = visit.participant.site
+def _signer_errors(
+    subject: SignOffSubject, in_force: Mapping[str, SignOff], author: User
+) -> list[str]:
+    """A visit or record is signed by an investigator of its participant's site, not by
+    whoever verified it against the source (two people, two checks)."""
+    site = subject.participant.site
     is_site_investigator = (
         author.groups.filter(name=SIGNING_ROLE).exists()
         and SiteMembership.objects.filter(user=author, site=site).exists()
     )
     if not is_site_investigator:
-        return [_("Only an investigator of site %(site)s signs its visits.") % {"site": site.code}]
+        return [_("Only an investigator of site %(site)s signs its data.") % {"site": site.code}]
     if in_force[SignOffKind.VERIFIED].given_by_id == author.pk:
-        return [_("You verified this visit against the source: another person signs it.")]
+        return [
+            _("You verified %(what)s against the source: another person signs it.")
+            % {"what": subject.name}
+        ]
     return []
 
 
@@ -741,34 +866,57 @@ def _label(kind: str) -> str:
     return str(SignOffKind(kind).label)
 
 
-@transaction.atomic
 def _give_sign_off(
-    *,
-    visit: Visit,
-    kind: str,
-    author: User,
-    meaning: str = "",
-    verified_fields: Collection[str] = (),
-) -> VisitSignOff:
+    subject: SignOffSubject, *, kind: str, author: User, meaning: str = "", **fields: object
+) -> SignOff:
+    """Record a sign-off of a subject read under its participant's lock."""
     require_permission(author, STEP_PERMISSIONS[kind])
-    lock_participants([visit.participant_id])
-    visit.refresh_from_db()
-    errors = _sign_off_errors(visit, kind, sign_offs_in_force(visit), author)
+    errors = _sign_off_errors(subject, kind, _in_force(subject), author)
     if errors:
         raise ValidationError(errors)
-    sign_off = VisitSignOff(
-        visit=visit,
+    sign_off = subject.new_sign_off(
         kind=kind,
         given_by=author,
         given_by_name=author.get_full_name() or author.get_username(),
         given_at=timezone.now(),
         meaning=meaning,
-        verified_fields=list(verified_fields),
+        **fields,
     )
     save_with_audit(sign_off, author=author, reason=STEP_REASONS[kind])
     return sign_off
 
 
+def _locked_visit(visit: Visit) -> Visit:
+    lock_participants([visit.participant_id])
+    visit.refresh_from_db()
+    return visit
+
+
+def _locked_record(record: models.Model) -> SignOffSubject:
+    lock_participants([cast(Any, record).participant_id])
+    try:
+        record.refresh_from_db()
+    except ObjectDoesNotExist as error:
+        raise ValidationError(RECORD_DELETED) from error
+    return record_subject(record)
+
+
+def _check_signature(
+    author: User, password: str, request: HttpRequest | None, *, refused: StrOrPromise
+) -> None:
+    """Accept the author's password, entered again, as their signature; given the request (the
+    sign page), check it like a login, so wrong passwords count towards the login lockout
+    (django-axes) and a locked-out user cannot sign."""
+    if request is not None:
+        signer = authenticate(request, username=author.get_username(), password=password)
+        accepted = signer is not None and signer.pk == author.pk
+    else:
+        accepted = author.check_password(password)
+    if not accepted:
+        raise ValidationError({"password": refused})
+
+
+@transaction.atomic
 def visit_verify(
     *, visit: Visit, author: User, verified_fields: Collection[str] = ()
 ) -> VisitSignOff:
@@ -778,8 +926,10 @@ def visit_verify(
     if unknown:
         raise ValueError(f"Unknown fields verified: {sorted(unknown)}")
     ordered = [field for field in QUERY_FIELD_LABELS if field in verified_fields]
-    return _give_sign_off(
-        visit=visit, kind=SignOffKind.VERIFIED, author=author, verified_fields=ordered
+    subject = visit_subject(_locked_visit(visit))
+    return cast(
+        VisitSignOff,
+        _give_sign_off(subject, kind=SignOffKind.VERIFIED, author=author, verified_fields=ordered),
     )
 
 
@@ -788,45 +938,79 @@ def visit_sign(
 ) -> VisitSignOff:
     """Record the electronic signature of a verified visit without open queries by an
     investigator of its site: their password, entered again, is the signature; it means
-    SIGNATURE_MEANING.
-
-    Given the request (the sign page), the password is checked like a login, so wrong passwords
-    count towards the login lockout (django-axes) and a locked-out user cannot sign.
-    """
-    if request is not None:
-        signer = authenticate(request, username=author.get_username(), password=password)
-        accepted = signer is not None and signer.pk == author.pk
-    else:
-        accepted = author.check_password(password)
-    if not accepted:
-        raise ValidationError(
-            {
-                "password": _(
-                    "This password was not accepted; the visit was not signed. After several "
-                    "wrong passwords, signing is blocked for a while."
-                )
-            }
+    SIGNATURE_MEANING (_check_signature, before the transaction: a wrong password stays
+    counted towards the lockout)."""
+    _check_signature(author, password, request, refused=SIGNATURE_REFUSED % {"what": _("visit")})
+    with transaction.atomic():
+        subject = visit_subject(_locked_visit(visit))
+        return cast(
+            VisitSignOff,
+            _give_sign_off(
+                subject, kind=SignOffKind.SIGNED, author=author, meaning=SIGNATURE_MEANING
+            ),
         )
-    return _give_sign_off(
-        visit=visit, kind=SignOffKind.SIGNED, author=author, meaning=SIGNATURE_MEANING
-    )
-
-
-def visit_lock(*, visit: Visit, author: User) -> VisitSignOff:
-    """Lock a signed visit without open queries (data manager)."""
-    return _give_sign_off(visit=visit, kind=SignOffKind.LOCKED, author=author)
 
 
 @transaction.atomic
-def visit_unlock(*, visit: Visit, author: User, reason: str) -> list[VisitSignOff]:
+def visit_lock(*, visit: Visit, author: User) -> VisitSignOff:
+    """Lock a signed visit without open queries (data manager)."""
+    subject = visit_subject(_locked_visit(visit))
+    return cast(VisitSignOff, _give_sign_off(subject, kind=SignOffKind.LOCKED, author=author))
+
+
+def _unlock(subject: SignOffSubject, *, author: User, reason: str) -> list[SignOff]:
+    in_force = _in_force(subject)
+    if not any(kind in in_force for kind in FREEZING_STEPS):
+        raise ValidationError(_("%(what)s is neither signed nor locked.") % {"what": subject.name})
+    for sign_off in in_force.values():
+        _void(sign_off, author=author, reason=reason)
+    return list(in_force.values())
+
+
+@transaction.atomic
+def visit_unlock(*, visit: Visit, author: User, reason: str) -> list[SignOff]:
     """Reopen a signed or locked visit for changes (data manager): void every sign-off in force,
     with the reason; return them."""
     require_permission(author, STEP_PERMISSIONS[SignOffKind.LOCKED])
     check_reason(reason)
-    lock_participants([visit.participant_id])
-    in_force = sign_offs_in_force(visit)
-    if not any(kind in in_force for kind in FREEZING_STEPS):
-        raise ValidationError(_("%(visit)s is neither signed nor locked.") % {"visit": visit})
-    for sign_off in in_force.values():
-        _void(sign_off, author=author, reason=reason)
-    return list(in_force.values())
+    return _unlock(visit_subject(_locked_visit(visit)), author=author, reason=reason)
+
+
+# The same steps on a participant's other records (trialsite.records), with the visits' rights:
+# their source verification is of the whole record.
+
+
+@transaction.atomic
+def record_verify(*, record: models.Model, author: User) -> SignOff:
+    """Record the monitor's source verification of a participant's record."""
+    return _give_sign_off(_locked_record(record), kind=SignOffKind.VERIFIED, author=author)
+
+
+def record_sign(
+    *, record: models.Model, author: User, password: str, request: HttpRequest | None = None
+) -> SignOff:
+    """Record the electronic signature of a verified record without open queries by an
+    investigator of its participant's site (as visit_sign)."""
+    _check_signature(author, password, request, refused=SIGNATURE_REFUSED % {"what": _("record")})
+    with transaction.atomic():
+        return _give_sign_off(
+            _locked_record(record),
+            kind=SignOffKind.SIGNED,
+            author=author,
+            meaning=SIGNATURE_MEANING,
+        )
+
+
+@transaction.atomic
+def record_lock(*, record: models.Model, author: User) -> SignOff:
+    """Lock a signed record without open queries (data manager)."""
+    return _give_sign_off(_locked_record(record), kind=SignOffKind.LOCKED, author=author)
+
+
+@transaction.atomic
+def record_unlock(*, record: models.Model, author: User, reason: str) -> list[SignOff]:
+    """Reopen a signed or locked record for changes (data manager): void every sign-off in
+    force, with the reason; return them."""
+    require_permission(author, STEP_PERMISSIONS[SignOffKind.LOCKED])
+    check_reason(reason)
+    return _unlock(_locked_record(record), author=author, reason=reason)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from trialsite import query_views, views
+from trialsite import query_views, sign_off_views, views
 
 admin.site.site_header = _("Pediatric SLE CAR-T trial: administration")
 admin.site.site_title = _("Trial administration")
@@ -31,6 +31,11 @@ urlpatterns = [
         "records/<str:kind>/<int:pk>/queries/new/",
         query_views.query_raise_on_record,
         name="query_raise_on_record",
+    ),
+    path(
+        "records/<str:kind>/<int:pk>/sign-offs/<str:step>/",
+        sign_off_views.record_sign_off,
+        name="record_sign_off",
     ),
     path("queries/", query_views.query_list, name="query_list"),
     path("queries/<int:pk>/", query_views.query_detail, name="query_detail"),

@@ -1,17 +1,15 @@
 """Data-capture screens. Every query starts from the user's sites (trialsite.selectors)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +22,7 @@ from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
 from safety import display as safety_display
 from safety import views as safety_views
 from safety.b_cells import participant_b_cells
-from trialsite import query_views, selectors, services
+from trialsite import query_views, selectors, services, sign_off_views
 from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
@@ -41,9 +39,9 @@ from trialsite.forms import (
 )
 from trialsite.history import visit_changes
 from trialsite.http import AuthenticatedHttpRequest
-from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import SIGNATURE_MEANING, Participant, Visit, VisitDefinition, VisitStatus
+from trialsite.sign_off_views import FROZEN_STATUSES, SignOffPage, sign_off_actions
 
 T = TypeVar("T")
 
@@ -153,6 +151,18 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     )
     today = timezone.localdate()
     rows = selectors.participant_timeline(participant, today)
+    treatment = getattr(participant, "treatment_record", None)
+    # One query: the courses; the doses at the visits are read from the rows' visits.
+    medications = medication_selectors.participant_medications(
+        participant,
+        visits=[(row.definition.code, row.visit.visit_date) for row in rows if row.visit],
+        today=today,
+    )
+    courses = [row.course for row in medications.rows]
+    # One query: the sign-offs of the courses and the treatment record.
+    panels = sign_off_views.participant_sign_off_panels(
+        request, participant.pk, [*courses, *([treatment] if treatment is not None else [])]
+    )
     return render(
         request,
         "trialsite/participant_detail.html",
@@ -171,17 +181,14 @@ def participant_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             "adverse_event_rows": safety_display.adverse_event_rows(
                 participant, participant.adverse_events.select_related("acknowledged_by")
             ),
-            "treatment": safety_display.treatment_summary(
-                participant, getattr(participant, "treatment_record", None)
-            ),
+            "treatment": safety_display.treatment_summary(participant, treatment),
+            "treatment_sign_offs": panels[-1] if treatment is not None else None,
             # One query: the B cells and immunoglobulins of the participant's visits.
             "b_cells": participant_b_cells(participant),
-            # One query: the courses; the doses at the visits are read from the rows' visits.
-            "medications": medication_selectors.participant_medications(
-                participant,
-                visits=[(row.definition.code, row.visit.visit_date) for row in rows if row.visit],
-                today=today,
-            ),
+            "medications": medications,
+            "course_sign_offs": {
+                course.pk: panel for course, panel in zip(courses, panels, strict=False)
+            },
             # The queries on the records above (the visits' are on the visit pages).
             "record_queries": query_views.participant_record_queries(request, participant),
         },
@@ -335,7 +342,9 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "visit": visit,
             "status": status,
             "frozen": status in FROZEN_STATUSES,
-            "actions": _sign_off_actions(request.user, status),
+            "actions": sign_off_actions(
+                request.user, status, lambda step: reverse(f"visit_{step}", args=[visit.pk])
+            ),
             "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
             "results": visit.endpoint_results.order_by("endpoint"),
@@ -343,39 +352,6 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "query_panel": query_views.visit_query_panel(request, visit),
         },
     )
-
-
-#: The statuses of a visit whose data cannot change.
-FROZEN_STATUSES = frozenset(VisitStatus(kind) for kind in services.FREEZING_STEPS)
-#: The sign-off step a visit of each status may take next, and the right it needs.
-NEXT_SIGN_OFF = {
-    VisitStatus.COMPLETE: ("visit_verify", "trialsite.verify_visit"),
-    VisitStatus.VERIFIED: ("visit_sign", "trialsite.sign_visit"),
-    VisitStatus.SIGNED: ("visit_lock", "trialsite.lock_visit"),
-}
-
-
-def _sign_off_actions(user: User, status: VisitStatus) -> list[str]:
-    """Name the URL names of the sign-off pages the user may open for a visit of this status."""
-    actions = []
-    step = NEXT_SIGN_OFF.get(status)
-    if step is not None and user.has_perm(step[1]):
-        actions.append(step[0])
-    if status in FROZEN_STATUSES and user.has_perm("trialsite.lock_visit"):
-        actions.append("visit_unlock")
-    return actions
-
-
-@dataclass(frozen=True)
-class SignOffPage:
-    """One sign-off page: its form, what it says, and the service that acts on the form."""
-
-    form_class: type[forms.Form]
-    title: StrOrPromise
-    explanation: StrOrPromise
-    button: StrOrPromise
-    act: Callable[[Visit, AuthenticatedHttpRequest, dict[str, Any]], object]
-    done: StrOrPromise
 
 
 SIGN_OFF_PAGES = {
@@ -445,7 +421,16 @@ def _sign_off_view(name: str, permission: str) -> Callable[..., HttpResponse]:
                 messages.success(request, str(page.done))
                 return redirect("visit_detail", pk=visit.pk)
         return render(
-            request, "trialsite/sign_off_form.html", {"form": form, "visit": visit, "page": page}
+            request,
+            "trialsite/sign_off_form.html",
+            {
+                "form": form,
+                "page": page,
+                "participant": visit.participant,
+                "subject": f"{visit.visit_definition.code} {visit.visit_definition.name}",
+                "subject_date": visit.visit_date,
+                "back_url": reverse("visit_detail", args=[visit.pk]),
+            },
         )
 
     return view

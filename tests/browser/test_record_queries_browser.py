@@ -185,7 +185,7 @@ def test_record_query_page_fits_a_phone_and_the_participant_page_offers_queries(
     expect(
         page.get_by_role("heading", name=f"Query Q{query.pk}: Highest temperature (°C)")
     ).to_be_visible()
-    expect(page.locator("#current-value")).to_have_text("38.5")
+    expect(page.locator("#current-value")).to_have_text("38.5 °C")
     expect(page.get_by_role("button", name="Send the answer")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "record-queries-12-query-page-phone")

@@ -324,7 +324,8 @@ def test_recompute_check_finds_a_tampered_grade(participant_a, author):
         call_command("recompute_responses", "--check", stdout=out)
     assert out.getvalue() == (
         "CRS S01-001 2026-02-10: stored grade (2, ['fever']), fresh grading (1, ['fever']) "
-        "(manage.py regrade_episodes stores it)\n"
+        "(manage.py regrade_episodes stores it; a signed or locked episode is unlocked first, "
+        "a verified one is regraded when it is saved again)\n"
     )
 
 

@@ -48,6 +48,8 @@ ACCOUNT_VIEWS = {"two_factor_verify", "two_factor_setup", "account_security"}
 # tests/safety/test_record_queries.py.
 QUERY_VIEWS = {"query_detail", "query_answer", "query_close", "query_reopen", "query_raise"}
 QUERY_VIEWS |= {"query_raise_on_record"}
+# A record's sign-off steps: tests/safety/test_record_sign_offs.py.
+SIGN_OFF_VIEWS_OF_RECORDS = {"record_sign_off"}
 # A CRS or ICANS episode's pages: their site boundary (404) and rights (403) are tested in
 # tests/safety/test_views.py; an adverse event's in tests/safety/test_adverse_events.py.
 SAFETY_VIEWS = {
@@ -116,6 +118,7 @@ def test_every_view_is_covered():
     names = url_names(get_resolver().url_patterns)
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
     covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS | MEDICATION_VIEWS
+    covered |= SIGN_OFF_VIEWS_OF_RECORDS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

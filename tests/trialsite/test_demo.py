@@ -13,7 +13,7 @@ from responses.scoring.sri import Assessment, sri, treatment_failed
 from safety.checks import treatment_record_errors
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
 from trialsite.demo import load_demo
-from trialsite.models import Participant, Site, Visit
+from trialsite.models import Participant, RecordSignOff, Site, Visit
 
 TODAY = date(2026, 11, 26)
 
@@ -176,7 +176,8 @@ def test_every_audit_entry_of_the_demo_names_the_demo_superuser_but_sign_offs(de
     assert {"Site", "SiteMembership", "Participant", "Visit", "PgaAssessment"} <= set(authors)
     # A sign-off is given by the demo user whose role gives it: a signature is the signer's own.
     assert {name: users for name, users in authors.items() if users != {"admin"}} == {
-        "VisitSignOff": {"monitor", "investigator", "datamanager"}
+        "VisitSignOff": {"monitor", "investigator", "datamanager"},
+        "RecordSignOff": {"monitor", "investigator", "datamanager"},
     }
 
 
@@ -219,3 +220,21 @@ def test_demo_takes_some_early_visits_through_their_sign_offs(demo):
     assert statuses("S02-004")["D7"] == set()
     assert statuses("S01-001")["BL"] == {"verified"}
     assert statuses("S01-002")["BL"] == set()
+
+
+def test_demo_signs_off_the_treatment_and_crs_of_participants_whose_visits_are_signed(demo):
+    def in_force(participant_id: str) -> set[tuple[str, str]]:
+        return set(
+            RecordSignOff.objects.filter(
+                participant__participant_id=participant_id, voided_at=None
+            ).values_list("record_type__model", "kind")
+        )
+
+    locked = {"verified", "signed", "locked"}
+    assert in_force("S02-003") == {
+        (model, kind) for model in ("treatmentrecord", "crsepisode") for kind in locked
+    }
+    assert in_force("S02-004") == {
+        (model, kind) for model in ("treatmentrecord", "crsepisode") for kind in locked - {"locked"}
+    }
+    assert in_force("S01-001") == set()

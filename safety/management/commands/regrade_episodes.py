@@ -8,7 +8,8 @@ class Command(TranslatedCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Store a fresh ASTCT grade for every CRS or ICANS episode whose stored grade differs from "
         "the grading of its entries (after a change of the grading rules). Each change is audited "
-        "and withdraws the investigator's confirmation."
+        "and withdraws the investigator's confirmation. An episode with a sign-off in force "
+        "(verified, signed or locked) is left for a person to change."
     )
 
     def handle(self, *args: object, **options: object) -> None:
