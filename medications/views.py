@@ -3,11 +3,8 @@ treatment-failure date a prohibited drug proposes (confirm or dismiss). Every pa
 the user's sites (another site's participant or course is not found), then checks the user's
 right (403)."""
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,8 +20,8 @@ from medications.forms import (
 )
 from medications.models import MedicationCourse
 from safety.grading.drugs import is_known_drug
+from trialsite.forms import save_under_lock
 from trialsite.http import AuthenticatedHttpRequest
-from trialsite.locks import lock_participants
 from trialsite.models import Participant
 from trialsite.selectors import participants_visible_to
 from trialsite.services import require_permission
@@ -49,24 +46,6 @@ def _medications_section(participant: Participant) -> HttpResponseRedirect:
     return redirect(f"{participant.get_absolute_url()}#medications")
 
 
-def _save_under_lock(
-    form: MedicationCourseForm,
-    *,
-    participant: Participant,
-    save: Callable[[], services.CourseSaved],
-) -> services.CourseSaved | None:
-    """Validate the form and save while holding the participant's lock, so the checks see the
-    participant's courses as stored; a service's refusal goes on the form."""
-    try:
-        with transaction.atomic():
-            lock_participants([participant.pk])
-            if form.is_valid():
-                return save()
-    except ValidationError as error:
-        form.add_refusal(error)
-    return None
-
-
 def _course_form(
     request: AuthenticatedHttpRequest,
     participant: Participant,
@@ -74,7 +53,7 @@ def _course_form(
 ) -> HttpResponse:
     form = MedicationCourseForm(request.POST or None, instance=course, participant=participant)
     if request.method == "POST":
-        saved = _save_under_lock(
+        saved = save_under_lock(
             form,
             participant=participant,
             save=lambda: services.medication_course_save(

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
 
-from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
 
 from safety.ctcae import astct_syndrome, is_ctcae_term, listed_spelling, needs_specification
@@ -45,7 +44,8 @@ from safety.models import (
     Relatedness,
     TreatmentRecord,
 )
-from trialsite.models import Participant, RecordSignOff, SignOffKind, dose_label
+from trialsite.models import FREEZING_STEPS, Participant, RecordSignOff, dose_label
+from trialsite.records import of_record
 
 
 def onset_errors(participant: Participant, onset: date | None) -> dict[str, str]:
@@ -590,8 +590,6 @@ def participant_treatment_errors(participant: Participant) -> dict[str, list[str
     return errors
 
 
-#: The sign-offs under which a record cannot change (as trialsite.services.FREEZING_STEPS).
-FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
 #: The participant's fields a CAR-T treatment record depends on: its infusion time is on the
 #: infusion date, its total cells follow the dose per kg.
 TREATMENT_PARTICIPANT_FIELDS = ("infusion_date", "dose_cells_per_kg")
@@ -611,9 +609,6 @@ def _changed_under_signed_treatment(participant: Participant, record: TreatmentR
     if not changed:
         return []
     frozen = RecordSignOff.objects.filter(
-        record_type=ContentType.objects.get_for_model(TreatmentRecord),
-        record_id=record.pk,
-        voided_at__isnull=True,
-        kind__in=FREEZING_STEPS,
+        **of_record(record), voided_at__isnull=True, kind__in=FREEZING_STEPS
     ).exists()
     return changed if frozen else []

@@ -30,6 +30,7 @@ from safety.forms import (
     TreatmentRecordForm,
 )
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, SafetyEpisode, TreatmentRecord
+from trialsite.forms import save_under_lock
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants
@@ -98,22 +99,6 @@ def _visible_episode(request: AuthenticatedHttpRequest, kind: EpisodeKind, pk: i
     return get_object_or_404(_episodes_visible_to(request, kind), pk=pk)
 
 
-def _save_under_lock(
-    form: EpisodeForm, *, participant: Participant, save: Callable[[], SafetyEpisode]
-) -> SafetyEpisode | None:
-    """Validate the form and save while holding the participant's lock, so the checks see the
-    participant's dates and episodes as stored; a service's refusal goes on the form."""
-    try:
-        with transaction.atomic():
-            lock_participants([participant.pk])
-            participant.refresh_from_db()  # the infusion date the onset is checked against
-            if form.is_valid():
-                return save()
-    except ValidationError as error:
-        form.add_refusal(error)
-    return None
-
-
 def _episode_form(
     request: AuthenticatedHttpRequest,
     kind: EpisodeKind,
@@ -125,7 +110,7 @@ def _episode_form(
     status = display.confirmation_status(episode) if episode is not None else ""
     form = kind.form_class(request.POST or None, instance=episode, participant=participant)
     if request.method == "POST":
-        saved = _save_under_lock(
+        saved = save_under_lock(
             form,
             participant=participant,
             save=lambda: kind.save(
@@ -265,22 +250,13 @@ def _adverse_event_form(
     status = display.acknowledgement_status(event) if event is not None else ""
     form = AdverseEventForm(request.POST or None, instance=event, participant=participant)
     if request.method == "POST":
-        try:
-            with transaction.atomic():
-                lock_participants([participant.pk])
-                participant.refresh_from_db()  # the dates the event is checked against
-                saved = (
-                    services.adverse_event_save(
-                        event=form.save(commit=False),
-                        author=request.user,
-                        reason=form.change_reason(),
-                    )
-                    if form.is_valid()
-                    else None
-                )
-        except ValidationError as error:
-            form.add_refusal(error)
-            saved = None
+        saved = save_under_lock(
+            form,
+            participant=participant,
+            save=lambda: services.adverse_event_save(
+                event=form.save(commit=False), author=request.user, reason=form.change_reason()
+            ),
+        )
         if saved is not None:
             messages.success(request, str(AE_SAVED))
             if was_acknowledged and saved.acknowledged_at is None:
@@ -403,22 +379,13 @@ def _treatment_record_form(
 ) -> HttpResponse:
     form = TreatmentRecordForm(request.POST or None, instance=record, participant=participant)
     if request.method == "POST":
-        try:
-            with transaction.atomic():
-                lock_participants([participant.pk])
-                participant.refresh_from_db()  # the infusion date and dose checked against
-                saved = (
-                    services.treatment_record_save(
-                        record=form.save(commit=False),
-                        author=request.user,
-                        reason=form.change_reason(),
-                    )
-                    if form.is_valid()
-                    else None
-                )
-        except ValidationError as error:
-            form.add_refusal(error)
-            saved = None
+        saved = save_under_lock(
+            form,
+            participant=participant,
+            save=lambda: services.treatment_record_save(
+                record=form.save(commit=False), author=request.user, reason=form.change_reason()
+            ),
+        )
         if saved is not None:
             messages.success(request, str(TREATMENT_SAVED))
             return redirect(f"{participant.get_absolute_url()}#treatment")

@@ -5,12 +5,12 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from itertools import chain
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import QueryDict
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from trialsite import selectors, services, versions
 from trialsite.formfields import PgaField, formfield_for_model_field
 from trialsite.history import HistorySource
 from trialsite.i18n import StrOrPromise
+from trialsite.locks import lock_participants
 from trialsite.models import (
     AGE_MAX,
     AGE_MIN,
@@ -44,6 +45,9 @@ from trialsite.models import (
     dose_label,
 )
 from trialsite.validators import validate_single_line_text
+
+#: What a write service returns to save_under_lock.
+Saved = TypeVar("Saved")
 
 INITIAL_ENTRY_REASON = _("Initial entry")
 
@@ -234,6 +238,24 @@ class OpenedVersionMixin(forms.BaseForm):
     def add_refusal(self, error: ValidationError) -> None:
         """Show a service's refusal on the form, each message on its field where it has one."""
         add_refusal(self, error, field_for=self.field_for)
+
+
+def save_under_lock(
+    form: OpenedVersionMixin, *, participant: Participant, save: Callable[[], Saved]
+) -> Saved | None:
+    """Validate the form and ``save`` while holding the participant's lock, the participant
+    read again under it, so the form's checks see the participant (its dates, its records) as
+    stored; a service's refusal goes on the form. Return what ``save`` returned, None when the
+    form was invalid or refused."""
+    try:
+        with transaction.atomic():
+            lock_participants([participant.pk])
+            participant.refresh_from_db()
+            if form.is_valid():
+                return save()
+    except ValidationError as error:
+        form.add_refusal(error)
+    return None
 
 
 def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:

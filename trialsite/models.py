@@ -977,6 +977,9 @@ class SignOffKind(models.TextChoices):
     LOCKED = "locked", _("locked")
 
 
+#: The sign-offs under which a visit's or record's data cannot change.
+FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
+
 #: What an investigator's signature means; stored with each signature, shown translated.
 SIGNATURE_MEANING = gettext_noop("I confirm these assessments are accurate.")
 

@@ -32,7 +32,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -61,7 +60,7 @@ from trialsite.models import (
     SledaiAssessment,
     Visit,
 )
-from trialsite.records import kind_of
+from trialsite.records import kind_of, of_record
 
 RAISE_PERMISSION = "trialsite.raise_query"
 ANSWER_PERMISSION = "trialsite.answer_query"
@@ -143,8 +142,7 @@ def query_raise_on_record(
     kind = kind_of(type(record))
     return _raise(
         DataQuery(
-            record_type=ContentType.objects.get_for_model(record),
-            record_id=record.pk,
+            **of_record(record),
             participant_id=cast(Any, record).participant_id,  # every record kind has one
             field=field,
         ),
@@ -640,9 +638,7 @@ def record_queries(record: models.Model) -> list[QueryRow]:
     """Return every query on a record, oldest first, with its conversation."""
     return query_rows(
         with_messages(
-            DataQuery.objects.filter(
-                record_type=ContentType.objects.get_for_model(record), record_id=record.pk
-            )
+            DataQuery.objects.filter(**of_record(record))
             .select_related("raised_by")
             .order_by("raised_at", "pk")
         )
@@ -668,15 +664,11 @@ def record_delete(*, record: models.Model, author: services.Author, reason: str)
     services.visit_delete deletes a visit's: a signed or locked record must be unlocked first.
     Their history keeps every row, with who deleted it and why."""
     services.record_data_changed(record=record, author=author, reason=reason)
-    of_record = {
-        "record_type": ContentType.objects.get_for_model(record),
-        "record_id": record.pk,
-    }
-    queries = DataQuery.objects.filter(**of_record)
+    queries = DataQuery.objects.filter(**of_record(record))
     rows: list[models.Model] = [
         *QueryMessage.objects.filter(query__in=queries),
         *queries,
-        *RecordSignOff.objects.filter(**of_record),
+        *RecordSignOff.objects.filter(**of_record(record)),
         record,
     ]
     for row in rows:

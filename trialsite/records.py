@@ -12,6 +12,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any, cast
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +99,12 @@ def participant_page(participant_id: int, section: str = "") -> str:
     """Return the URL of a participant's page, at one of its sections (its element id)."""
     url = reverse("participant_detail", args=[participant_id])
     return f"{url}#{section}" if section else url
+
+
+def of_record(record: models.Model) -> dict[str, Any]:
+    """Return the lookups that find the rows about a record (its queries, its sign-offs): its
+    content type and primary key."""
+    return {"record_type": ContentType.objects.get_for_model(record), "record_id": record.pk}
 
 
 def register(

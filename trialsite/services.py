@@ -18,7 +18,6 @@ from typing import Any, TypeVar, cast
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Max, QuerySet
@@ -43,6 +42,7 @@ from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import (
     ANSWER_LABELS,
     ANSWERS,
+    FREEZING_STEPS,
     QUERY_FIELD_LABELS,
     SIGNATURE_MEANING,
     STORED_LAB_FIELDS,
@@ -70,7 +70,7 @@ from trialsite.models import (
     VisitSignOff,
     dose_label,
 )
-from trialsite.records import kind_of
+from trialsite.records import kind_of, of_record
 from trialsite.validators import validate_multiline_text
 
 Author = AbstractBaseUser | None
@@ -647,8 +647,6 @@ STEP_PERMISSIONS: dict[str, str] = {
 #: Who signs: an investigator of the participant's site, by role (a superuser holds every
 #: permission, but a signature is an investigator's own).
 SIGNING_ROLE = "Investigator"
-#: The sign-offs under which a visit's data cannot change.
-FREEZING_STEPS = (SignOffKind.SIGNED, SignOffKind.LOCKED)
 #: The audit reasons of the steps, as recorded.
 STEP_REASONS: dict[str, str] = {
     SignOffKind.VERIFIED: "Source verified",
@@ -699,7 +697,6 @@ def visit_subject(visit: Visit) -> SignOffSubject:
 
 def record_subject(record: models.Model) -> SignOffSubject:
     """Return a participant's record (one of trialsite.records) as the sign-off rules see it."""
-    record_type = ContentType.objects.get_for_model(record)
     kind = kind_of(type(record))
     participant = Participant.objects.select_related("site").get(
         pk=cast(Any, record).participant_id  # every record kind has one
@@ -708,14 +705,9 @@ def record_subject(record: models.Model) -> SignOffSubject:
         name=str(capfirst(kind.describe(record))),
         participant=participant,
         entry_complete=True,
-        sign_offs=RecordSignOff.objects.filter(record_type=record_type, record_id=record.pk),
-        queries=DataQuery.objects.filter(record_type=record_type, record_id=record.pk),
-        new_sign_off=partial(
-            RecordSignOff,
-            record_type=record_type,
-            record_id=record.pk,
-            participant=participant,
-        ),
+        sign_offs=RecordSignOff.objects.filter(**of_record(record)),
+        queries=DataQuery.objects.filter(**of_record(record)),
+        new_sign_off=partial(RecordSignOff, participant=participant, **of_record(record)),
         before_signing=kind.before_signing(record),
     )
 
@@ -801,11 +793,7 @@ def save_record_with_audit(record: models.Model, *, author: Author, reason: str)
 
 def record_has_sign_offs(record: models.Model) -> bool:
     """Say whether a participant's record has a sign-off in force."""
-    return RecordSignOff.objects.filter(
-        record_type=ContentType.objects.get_for_model(record),
-        record_id=record.pk,
-        voided_at__isnull=True,
-    ).exists()
+    return RecordSignOff.objects.filter(**of_record(record), voided_at__isnull=True).exists()
 
 
 def _void(sign_off: SignOff, *, author: User, reason: str) -> None:

@@ -176,9 +176,7 @@ def record_sign_off_panel(
     """Return what a record's page shows of its sign-offs (``sign_offs``: the record's, when
     they were read with others: participant_sign_off_panels)."""
     if sign_offs is None:
-        sign_offs = _sign_offs(
-            record_type=ContentType.objects.get_for_model(record), record_id=record.pk
-        )
+        sign_offs = _sign_offs(**records.of_record(record))
     status = visit_status(
         entry_complete=True,
         sign_offs_in_force={row.kind for row in sign_offs if row.in_force},
