@@ -17,9 +17,11 @@ acknowledged (the term, the grade, the start date, the seriousness or its criter
 relatedness) withdraws it.
 """
 
+from collections.abc import Callable, Mapping
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -224,6 +226,21 @@ def _acknowledged_entries_changed(event: AdverseEvent) -> bool:
     return any(getattr(stored, name) != getattr(event, name) for name in ACKNOWLEDGED_FIELDS)
 
 
+def _validate(record: models.Model, checks: Callable[[], Mapping[str, list[str]]]) -> None:
+    """Refuse a record whose fields, or then its checks against each other and the participant
+    (``checks``: messages by field), fail; each message names its field. The model's
+    constraints say what the checks say on no field, so they are left to the checks."""
+    errors: dict[str, list[str]] = {}
+    try:
+        record.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        errors = error.message_dict
+    for field, messages in checks().items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def adverse_event_save(*, event: AdverseEvent, author: Author, reason: str) -> AdverseEvent:
     """Record or change an adverse event, checked against its participant as stored now.
@@ -234,16 +251,7 @@ def adverse_event_save(*, event: AdverseEvent, author: Author, reason: str) -> A
     """
     lock_participants([event.participant_id])
     event.participant = Participant.objects.get(pk=event.participant_id)
-    errors: dict[str, list[str]] = {}
-    try:
-        # The constraints say the same as adverse_event_errors, on no field; it says it on one.
-        event.full_clean(validate_constraints=False)
-    except ValidationError as error:
-        errors = error.message_dict
-    for field, messages in adverse_event_errors(event, event.participant).items():
-        errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    _validate(event, lambda: adverse_event_errors(event, event.participant))
     if event.acknowledged_at is not None and (
         event._state.adding or not event.serious or _acknowledged_entries_changed(event)
     ):
@@ -285,16 +293,7 @@ def treatment_record_save(
     infusion date and dose per kg as stored now."""
     lock_participants([record.participant_id])
     record.participant = Participant.objects.get(pk=record.participant_id)
-    errors: dict[str, list[str]] = {}
-    try:
-        # The constraints say the same as treatment_record_errors, on no field; it says it on one.
-        record.full_clean(validate_constraints=False)
-    except ValidationError as error:
-        errors = error.message_dict
-    for field, messages in treatment_record_errors(record, record.participant).items():
-        errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    _validate(record, lambda: treatment_record_errors(record, record.participant))
     save_record_with_audit(record, author=author, reason=reason)
     return record
 
