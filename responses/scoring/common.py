@@ -15,6 +15,12 @@ def gettext_noop(message: str) -> str:
     return message
 
 
+#: Reason parameters whose values are themselves marked for translation (a BILAG-2004 system, a
+#: SLEDAI-2K descriptor): the display layer translates them too. Other values (numbers, dates,
+#: visit codes, drug names) are shown as they are.
+TRANSLATED_PARAMS = frozenset({"system", "descriptor"})
+
+
 class Outcome(StrEnum):
     """Name the outcome of an SRI-X comparison (spec section 4)."""
 

@@ -269,6 +269,8 @@ SLEDAI_DESCRIPTORS: tuple[SledaiDescriptor, ...] = (
 
 SLEDAI_FIELDS: tuple[str, ...] = tuple(d.field for d in SLEDAI_DESCRIPTORS)
 SLEDAI_WEIGHTS: dict[str, int] = {d.field: d.weight for d in SLEDAI_DESCRIPTORS}
+#: Each descriptor's label, marked for translation, by field name.
+SLEDAI_LABELS: dict[str, str] = {d.field: d.label for d in SLEDAI_DESCRIPTORS}
 
 #: Items 20 and 21, excluded from clinical SLEDAI-2K (spec section 1).
 SLEDAI_SEROLOGY_FIELDS: tuple[str, ...] = ("low_complement", "increased_dna_binding")

@@ -102,7 +102,7 @@ class SriResult:
         return "; ".join(str(part) for part in self.reason_parts)
 
 
-def _new_bilag_counts(
+def new_bilag_counts(
     baseline: Mapping[str, str | None], visit: Mapping[str, str | None]
 ) -> tuple[int, int]:
     """Count new BILAG A and new BILAG B systems at the visit compared with baseline."""
@@ -113,7 +113,7 @@ def _new_bilag_counts(
     return new_a, new_b
 
 
-def _sledai_change_part(change: int) -> ReasonPart:
+def sledai_change_part(change: int) -> ReasonPart:
     """Describe a SLEDAI-2K change (visit - baseline)."""
     if change < 0:
         return ReasonPart(gettext_noop("SLEDAI-2K fell by %(points)s"), {"points": str(-change)})
@@ -122,7 +122,7 @@ def _sledai_change_part(change: int) -> ReasonPart:
     return ReasonPart(gettext_noop("SLEDAI-2K unchanged"))
 
 
-def _pga_change_part(change: Decimal) -> ReasonPart:
+def pga_change_part(change: Decimal) -> ReasonPart:
     """Describe a PGA change (visit - baseline) with two decimals."""
     if change < 0:
         return ReasonPart(gettext_noop("PGA fell by %(change)s"), {"change": format_pga(-change)})
@@ -131,21 +131,21 @@ def _pga_change_part(change: Decimal) -> ReasonPart:
     return ReasonPart(gettext_noop("PGA unchanged"))
 
 
-def _new_a_part(count: int) -> ReasonPart:
+def new_a_part(count: int) -> ReasonPart:
     """Describe the number of new BILAG A systems."""
     if count == 0:
         return ReasonPart(gettext_noop("no new BILAG A"))
     return ReasonPart(gettext_noop("%(count)s new BILAG A"), {"count": str(count)})
 
 
-def _new_b_part(count: int) -> ReasonPart:
+def new_b_part(count: int) -> ReasonPart:
     """Describe the number of new BILAG B systems."""
     if count == 0:
         return ReasonPart(gettext_noop("no new BILAG B"))
     return ReasonPart(gettext_noop("%(count)s new BILAG B"), {"count": str(count)})
 
 
-def _graded_pairs(
+def graded_pairs(
     baseline: Mapping[str, str | None], visit: Mapping[str, str | None]
 ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """Keep the systems graded at both visits: one missing at either visit is not new (O5)."""
@@ -169,7 +169,7 @@ def _certain_failures(threshold: int, baseline: Assessment, visit: Assessment) -
     )
     if best_drop < threshold:
         if sledai_known:
-            parts.append(_sledai_change_part(-best_drop))
+            parts.append(sledai_change_part(-best_drop))
         elif best_drop <= 0:
             parts.append(ReasonPart(gettext_noop("SLEDAI-2K cannot fall")))
         else:
@@ -179,19 +179,19 @@ def _certain_failures(threshold: int, baseline: Assessment, visit: Assessment) -
                     {"points": str(best_drop)},
                 )
             )
-    new_a, new_b = _new_bilag_counts(*_graded_pairs(baseline.bilag, visit.bilag))
+    new_a, new_b = new_bilag_counts(*graded_pairs(baseline.bilag, visit.bilag))
     if new_a > SRI_MAX_NEW_BILAG_A:
-        parts.append(_new_a_part(new_a))
+        parts.append(new_a_part(new_a))
     if new_b > SRI_MAX_NEW_BILAG_B:
-        parts.append(_new_b_part(new_b))
+        parts.append(new_b_part(new_b))
     if baseline.pga is not None and visit.pga is not None:
         pga_change = visit.pga - baseline.pga
         if pga_change >= SRI_PGA_WORSENING:
-            parts.append(_pga_change_part(pga_change))
+            parts.append(pga_change_part(pga_change))
     return parts
 
 
-def _missing_answer_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+def missing_answer_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
     """Name every assessment with a missing answer, at baseline and at the visit."""
     parts: list[ReasonPart] = []
     if sledai_total(baseline.sledai) is None:
@@ -209,7 +209,7 @@ def _missing_answer_parts(baseline: Assessment, visit: Assessment) -> list[Reaso
     return parts
 
 
-def _entry_in_progress_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+def entry_in_progress_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
     """Name the entries still saved in progress (O2)."""
     parts: list[ReasonPart] = []
     if not baseline.entry_complete:
@@ -219,12 +219,33 @@ def _entry_in_progress_parts(baseline: Assessment, visit: Assessment) -> list[Re
     return parts
 
 
-def _lookback_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
+def lookback_parts(baseline: Assessment, visit: Assessment) -> list[ReasonPart]:
     """Say that the look-back windows differ (O3): the totals are then not comparable."""
     windows = (baseline.sledai_lookback_days, visit.sledai_lookback_days)
     if None in windows or windows[0] == windows[1]:
         return []
     return [ReasonPart(LOOKBACK_DIFFERS, {"baseline": str(windows[0]), "visit": str(windows[1])})]
+
+
+MISSING_CANNOT_CHANGE = gettext_noop("the missing answers cannot change this")
+
+
+def decide_with_missing(
+    *, certain_failures: Sequence[ReasonPart], missing: Sequence[ReasonPart]
+) -> tuple[Outcome, list[ReasonPart]]:
+    """Decide O5 and O6 for a visit with missing answers (``missing`` names them).
+
+    O5: when the answers given already fail a component whatever the missing ones are
+    (``certain_failures``), the visit is a non-responder and its reason names the failures and
+    what is missing; O6: otherwise it is not evaluable, naming what is missing.
+    """
+    if certain_failures:
+        return Outcome.NON_RESPONDER, [
+            *certain_failures,
+            *missing,
+            ReasonPart(MISSING_CANNOT_CHANGE),
+        ]
+    return Outcome.NOT_EVALUABLE, list(missing)
 
 
 def sri(
@@ -251,20 +272,20 @@ def sri(
         if baseline_total is not None and visit_total is not None:
             sledai_change = visit_total - baseline_total
         if bilag_complete(baseline.bilag) and bilag_complete(visit.bilag):
-            new_a, new_b = _new_bilag_counts(baseline.bilag, visit.bilag)
+            new_a, new_b = new_bilag_counts(baseline.bilag, visit.bilag)
         if baseline.pga is not None and visit.pga is not None:
             pga_change = visit.pga - baseline.pga
 
     failed_parts: list[ReasonPart] = []
     # Rule 1 (baseline - visit >= X) is failed when visit - baseline > -X.
     if sledai_change is not None and sledai_change > -threshold:
-        failed_parts.append(_sledai_change_part(sledai_change))
+        failed_parts.append(sledai_change_part(sledai_change))
     if new_a is not None and new_a > SRI_MAX_NEW_BILAG_A:
-        failed_parts.append(_new_a_part(new_a))
+        failed_parts.append(new_a_part(new_a))
     if new_b is not None and new_b > SRI_MAX_NEW_BILAG_B:
-        failed_parts.append(_new_b_part(new_b))
+        failed_parts.append(new_b_part(new_b))
     if pga_change is not None and pga_change >= SRI_PGA_WORSENING:
-        failed_parts.append(_pga_change_part(pga_change))
+        failed_parts.append(pga_change_part(pga_change))
 
     def result(outcome: Outcome, parts: Sequence[ReasonPart]) -> SriResult:
         """Bundle the outcome and reason with the components computed above."""
@@ -286,11 +307,11 @@ def sri(
     # O2: no baseline, or an entry still in progress.
     if baseline is None:
         return result(Outcome.NOT_EVALUABLE, [ReasonPart(NO_BASELINE)])
-    in_progress = _entry_in_progress_parts(baseline, visit)
+    in_progress = entry_in_progress_parts(baseline, visit)
     if in_progress:
         return result(Outcome.NOT_EVALUABLE, in_progress)
     # O3: totals over different look-back windows are not comparable.
-    lookback = _lookback_parts(baseline, visit)
+    lookback = lookback_parts(baseline, visit)
     if lookback:
         return result(Outcome.NOT_EVALUABLE, lookback)
     # O4: a drop of X is impossible from a complete baseline below X.
@@ -305,20 +326,12 @@ def sri(
                 )
             ],
         )
-    missing = _missing_answer_parts(baseline, visit)
+    missing = missing_answer_parts(baseline, visit)
     if missing:
-        # O5: missing answers never rescue a failure; O6: otherwise they leave it open.
-        certain = _certain_failures(threshold, baseline, visit)
-        if certain:
-            return result(
-                Outcome.NON_RESPONDER,
-                [
-                    *certain,
-                    *missing,
-                    ReasonPart(gettext_noop("the missing answers cannot change this")),
-                ],
-            )
-        return result(Outcome.NOT_EVALUABLE, missing)
+        outcome, parts = decide_with_missing(
+            certain_failures=_certain_failures(threshold, baseline, visit), missing=missing
+        )
+        return result(outcome, parts)
     # O7: complete data decide by the five conditions.
     if failed_parts:
         return result(Outcome.NON_RESPONDER, failed_parts)
@@ -328,9 +341,9 @@ def sri(
     return result(
         Outcome.RESPONDER,
         [
-            _sledai_change_part(sledai_change),
-            _new_a_part(new_a),
-            _new_b_part(new_b),
-            _pga_change_part(pga_change),
+            sledai_change_part(sledai_change),
+            new_a_part(new_a),
+            new_b_part(new_b),
+            pga_change_part(pga_change),
         ],
     )

@@ -14,10 +14,11 @@ active. The coordinator confirms it; nothing here sets it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 from enum import StrEnum
 
-from safety.grading.steroids import PREDNISOLONE_EQUIVALENCE, MedicationCourse
+from safety.grading.steroids import PREDNISOLONE_EQUIVALENCE, MedicationCourse, course_active_on
 
 
 class DrugClass(StrEnum):
@@ -165,3 +166,88 @@ def first_prohibited_day(
     last_day = course.stop_date if course.stop_date is not None else today
     first_day = max(course.start_date, infusion_date + timedelta(days=1))
     return first_day if first_day <= last_day else None
+
+
+#: LLDAS (clinical-rules.md section 5): an immunosuppressant started on one of the 28 days before
+#: a visit (visit date - 28 to visit date - 1) is new at that visit.
+NEW_IMMUNOSUPPRESSANT_DAYS = 28
+#: The classes that count as immunosuppressants for LLDAS and DORIS besides the maintenance
+#: ones; glucocorticoids count by their dose only.
+NON_MAINTENANCE_IMMUNOSUPPRESSANTS = frozenset(
+    {DrugClass.OTHER_IMMUNOSUPPRESSANT, DrugClass.BIOLOGIC}
+)
+
+
+def _keep_first_day(found: dict[str, date], drug: str, day: date) -> None:
+    """Remember the earliest day of each drug (by its generic name)."""
+    generic = normalise_drug(drug)
+    if generic not in found or day < found[generic]:
+        found[generic] = day
+
+
+def _by_day(found: dict[str, date]) -> list[tuple[str, date]]:
+    return sorted(found.items(), key=lambda given: (given[1], given[0]))
+
+
+def new_immunosuppressants(
+    courses: Iterable[MedicationCourse], *, visit_date: date
+) -> list[tuple[str, date]]:
+    """Return (drug, start date) of each immunosuppressant new at the visit (LLDAS).
+
+    New: a course of an immunosuppressant that is not a maintenance one (biologics included)
+    started in the 28 days before the visit, and not continuing a course of the same drug that
+    ran the day before it started (a change of dose is a new course, not a new drug).
+    Maintenance immunosuppressants are allowed even when new.
+    """
+    courses = list(courses)
+    first = visit_date - timedelta(days=NEW_IMMUNOSUPPRESSANT_DAYS)
+    last = visit_date - timedelta(days=1)
+    found: dict[str, date] = {}
+    for course in courses:
+        if drug_class(course.drug) not in NON_MAINTENANCE_IMMUNOSUPPRESSANTS:
+            continue
+        if not first <= course.start_date <= last:
+            continue
+        day_before = course.start_date - timedelta(days=1)
+        continuing = any(
+            normalise_drug(other.drug) == normalise_drug(course.drug)
+            and course_active_on(other, day_before)
+            for other in courses
+        )
+        if not continuing:
+            _keep_first_day(found, course.drug, course.start_date)
+    return _by_day(found)
+
+
+def biologics_after_infusion(
+    courses: Iterable[MedicationCourse], *, infusion_date: date | None, visit_date: date
+) -> list[tuple[str, date]]:
+    """Return (drug, first day) of each biologic given on or after Day 1, up to the visit (DORIS).
+
+    The first day is the first day from Day 1 (the day after the infusion) to the visit date that
+    the course ran. Without an infusion date, a biologic given on the visit date counts.
+    """
+    since = infusion_date + timedelta(days=1) if infusion_date is not None else visit_date
+    found: dict[str, date] = {}
+    for course in courses:
+        if drug_class(course.drug) != DrugClass.BIOLOGIC:
+            continue
+        first_day = max(course.start_date, since)
+        last_day = visit_date if course.stop_date is None else min(course.stop_date, visit_date)
+        if first_day <= last_day:
+            _keep_first_day(found, course.drug, first_day)
+    return _by_day(found)
+
+
+def other_immunosuppressants_on(
+    courses: Iterable[MedicationCourse], day: date
+) -> list[tuple[str, date]]:
+    """Return (drug, day) of each immunosuppressant neither maintenance nor biologic given on
+    ``day`` (DORIS allows only maintenance immunosuppressants and antimalarials)."""
+    found = {
+        (normalise_drug(course.drug), day)
+        for course in courses
+        if drug_class(course.drug) == DrugClass.OTHER_IMMUNOSUPPRESSANT
+        and course_active_on(course, day)
+    }
+    return sorted(found)

@@ -10,11 +10,14 @@ import pytest
 
 from safety.grading.drugs import (
     DrugClass,
+    biologics_after_infusion,
     drug_class,
     first_prohibited_day,
     is_known_drug,
     is_prohibited_after_infusion,
+    new_immunosuppressants,
     normalise_drug,
+    other_immunosuppressants_on,
 )
 from safety.grading.steroids import MedicationCourse, Route, prednisolone_equivalent_on
 
@@ -261,3 +264,136 @@ def test_tocilizumab_brands_treat_crs_and_are_allowed(typed):
     assert normalise_drug(typed) == "tocilizumab"
     assert drug_class(typed) == DrugClass.CRS_ICANS_TREATMENT
     assert not is_prohibited_after_infusion(typed)
+
+
+# --------------------------------------------------------------------------------------------
+# What LLDAS and DORIS read of the courses (clinical-rules.md section 5)
+# --------------------------------------------------------------------------------------------
+
+VISIT = date(2026, 5, 10)
+
+
+def _dated(drug: str, start: date, stop: date | None = None) -> MedicationCourse:
+    return MedicationCourse(
+        drug=drug,
+        daily_dose_mg=Decimal("10"),
+        route=Route.ORAL,
+        start_date=start,
+        stop_date=stop,
+    )
+
+
+@pytest.mark.parametrize(
+    ("days_before_visit", "new"),
+    [(29, False), (28, True), (1, True), (0, False), (-1, False)],
+    ids=["visit-29", "visit-28", "visit-1", "visit day", "after the visit"],
+)
+def test_an_immunosuppressant_is_new_when_started_in_the_28_days_before_the_visit(
+    days_before_visit: int, new: bool
+) -> None:
+    start = VISIT - timedelta(days=days_before_visit)
+    found = new_immunosuppressants([_dated("cyclophosphamide", start)], visit_date=VISIT)
+    assert found == ([("cyclophosphamide", start)] if new else [])
+
+
+@pytest.mark.parametrize(
+    ("drug", "new"),
+    [
+        ("cyclophosphamide", True),
+        ("voclosporin", True),
+        ("Rituximab", True),
+        ("belimumab", True),
+        ("mycophenolate", False),
+        ("hydroxychloroquine", False),
+        ("tacrolimus", False),
+        ("prednisolone", False),
+        ("methylprednisolone", False),
+        ("tocilizumab", False),
+        ("immunoglobulin", False),
+        ("vitamin d", False),
+    ],
+)
+def test_only_immunosuppressants_other_than_maintenance_ones_are_new(drug: str, new: bool) -> None:
+    start = VISIT - timedelta(days=10)
+    found = new_immunosuppressants([_dated(drug, start)], visit_date=VISIT)
+    assert found == ([(normalise_drug(drug), start)] if new else [])
+
+
+def test_a_change_of_dose_continuing_the_same_drug_is_not_new() -> None:
+    change = VISIT - timedelta(days=10)
+    courses = [
+        _dated("voclosporin", VISIT - timedelta(days=90), change - timedelta(days=1)),
+        _dated("voclosporin", change),
+    ]
+    assert new_immunosuppressants(courses, visit_date=VISIT) == []
+
+
+def test_a_drug_restarted_after_a_gap_is_new() -> None:
+    restart = VISIT - timedelta(days=10)
+    courses = [
+        _dated("voclosporin", VISIT - timedelta(days=90), restart - timedelta(days=2)),
+        _dated("voclosporin", restart),
+    ]
+    assert new_immunosuppressants(courses, visit_date=VISIT) == [("voclosporin", restart)]
+
+
+INFUSED = date(2026, 2, 9)
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "first_day"),
+    [
+        (date(2025, 12, 1), INFUSED, None),
+        (date(2025, 12, 1), INFUSED + timedelta(days=1), INFUSED + timedelta(days=1)),
+        (date(2026, 4, 1), None, date(2026, 4, 1)),
+        (VISIT, None, VISIT),
+        (VISIT + timedelta(days=1), None, None),
+    ],
+    ids=[
+        "stopped on the infusion day",
+        "still given on Day 1",
+        "started after the infusion",
+        "started on the visit date",
+        "started after the visit",
+    ],
+)
+def test_a_biologic_counts_from_day_1_up_to_the_visit(
+    start: date, stop: date | None, first_day: date | None
+) -> None:
+    found = biologics_after_infusion(
+        [_dated("rituximab", start, stop)], infusion_date=INFUSED, visit_date=VISIT
+    )
+    assert found == ([("rituximab", first_day)] if first_day is not None else [])
+
+
+@pytest.mark.parametrize(
+    ("stop", "counted"),
+    [(None, True), (VISIT, True), (VISIT - timedelta(days=1), False)],
+    ids=["ongoing", "stopped on the visit date", "stopped the day before"],
+)
+def test_without_an_infusion_date_a_biologic_counts_on_the_visit_date(
+    stop: date | None, counted: bool
+) -> None:
+    courses = [_dated("belimumab", VISIT - timedelta(days=60), stop)]
+    found = biologics_after_infusion(courses, infusion_date=None, visit_date=VISIT)
+    assert found == ([("belimumab", VISIT)] if counted else [])
+
+
+@pytest.mark.parametrize(
+    ("drug", "counted"),
+    [
+        ("voclosporin", True),
+        ("cyclophosphamide", True),
+        ("mycophenolate", False),
+        ("hydroxychloroquine", False),
+        ("rituximab", False),
+        ("prednisolone", False),
+    ],
+)
+def test_doris_counts_non_maintenance_immunosuppressants_given_on_the_visit_date(
+    drug: str, counted: bool
+) -> None:
+    courses = [_dated(drug, VISIT - timedelta(days=60))]
+    assert other_immunosuppressants_on(courses, VISIT) == ([(drug, VISIT)] if counted else [])
+    stopped = [_dated(drug, VISIT - timedelta(days=60), VISIT - timedelta(days=1))]
+    assert other_immunosuppressants_on(stopped, VISIT) == []
