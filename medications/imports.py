@@ -3,7 +3,9 @@
 The file is read, checked and applied as the visit import does it (trialsite.imports): every
 cell's format first, then each row through medications.services in its own savepoint, inside one
 transaction that is rolled back when any row has a problem or on a dry run. A course is keyed by
-participant, drug (its generic name, safety.grading.drugs) and start date.
+participant, drug (its generic name, safety.grading.drugs) and start date. Once every row is
+applied, each participant with a course created or changed is rescored once
+(``responses.services.participant_recompute_responses``), in the same transaction.
 
 The import never records a treatment-failure date: a course of a drug prohibited after infusion
 proposes one, which the report lists for the coordinator to confirm on the participant's page.
@@ -27,6 +29,7 @@ from medications.models import (
 )
 from medications.selectors import TreatmentFailureProposal
 from medications.services import medication_course_save
+from responses.services import participant_recompute_responses
 from safety.grading.drugs import is_known_drug, normalise_drug
 from trialsite.imports import (
     CellError,
@@ -192,9 +195,12 @@ def import_medications(
         return report
     participants = participants_named(rows, study)
     parsed = parse_course_rows(rows, participants=participants, problems=report.problems)
+    # The participants whose courses the file created or changed, rescored after every row.
+    touched: dict[int, Participant] = {}
 
     def save(course: MedicationCourse) -> None:
-        saved = medication_course_save(course=course, author=author, reason=reason)
+        saved = medication_course_save(course=course, author=author, reason=reason, rescore=False)
+        touched[saved.course.participant_id] = saved.course.participant
         if saved.proposal is not None:
             report.proposals.append(saved.proposal)
 
@@ -241,9 +247,16 @@ def import_medications(
         save(existing)
         report.changed.append(RowChange(row.number, values.label, changed))
 
+    def apply_all() -> None:
+        apply_rows(parsed, apply, _column_of, report.problems)
+        if report.problems:
+            return  # the whole file is rolled back: nothing to rescore
+        for participant_pk in sorted(touched):
+            participant_recompute_responses(participant=touched[participant_pk])
+
     run_import(
         report,
-        lambda: apply_rows(parsed, apply, _column_of, report.problems),
+        apply_all,
         study=study,
         participant_ids=[participant.pk for participant in participants.values()],
     )

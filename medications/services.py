@@ -1,12 +1,20 @@
 """Every write of medication courses: validated, saved with its audit entry, one participant at
 a time; and the coordinator's answer to a proposed treatment-failure date.
 
-Each service locks the participant first (trialsite.locks). Web forms, admin and the import all
-call these functions, so a stored drug is always the generic name safety.grading.drugs gives.
+Each service locks the participant first (trialsite.locks). Web forms, admin, the import and the
+demo loader all call these functions, so a stored drug is always the generic name
+safety.grading.drugs gives.
+
+LLDAS and DORIS read the courses (the prednisolone-equivalent dose, new immunosuppressants,
+biologics after infusion), so saving or deleting a course rescores the participant's endpoints
+with ``responses.services.participant_recompute_responses`` in the same transaction, under the
+participant's lock.
 
 Saving a course never changes the participant. A course of a drug prohibited after infusion
 proposes a treatment-failure date (medications.selectors); only ``treatment_failure_confirm``
 records it, through ``trialsite.services.participant_save``, which rescores the endpoints.
+Dismissing a proposal changes only the course's ``failure_proposal_dismissed``, which no endpoint
+reads, so it rescores nothing.
 """
 
 from dataclasses import dataclass
@@ -21,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from medications.models import MedicationCourse
 from medications.selectors import TreatmentFailureProposal, treatment_failure_proposal
+from responses.services import participant_recompute_responses
 from safety.grading.drugs import normalise_drug
 from trialsite.i18n import recorded_text
 from trialsite.locks import lock_participants
@@ -64,9 +73,16 @@ def _stored(course: MedicationCourse) -> MedicationCourse | None:
 
 
 @transaction.atomic
-def medication_course_save(*, course: MedicationCourse, author: Author, reason: str) -> CourseSaved:
-    """Record or change a medication course; return it with the treatment-failure date it
-    proposes (never recorded here)."""
+def medication_course_save(
+    *, course: MedicationCourse, author: Author, reason: str, rescore: bool = True
+) -> CourseSaved:
+    """Record or change a medication course and rescore the participant's endpoints; return the
+    course with the treatment-failure date it proposes (never recorded here).
+
+    ``rescore=False`` is for a caller that saves several courses of a participant in its own
+    transaction and then calls ``participant_recompute_responses`` once for that participant
+    before the transaction ends (the import, the demo loader).
+    """
     lock_participants([course.participant_id])
     stored = _stored(course)
     if stored is not None and stored.participant_id != course.participant_id:
@@ -84,6 +100,8 @@ def medication_course_save(*, course: MedicationCourse, author: Author, reason: 
     ):
         course.failure_proposal_dismissed = False
     save_record_with_audit(course, author=author, reason=reason)
+    if rescore:
+        participant_recompute_responses(participant=participant)
     proposal = treatment_failure_proposal(participant, course, today=timezone.localdate())
     return CourseSaved(course=course, proposal=proposal)
 
@@ -91,9 +109,12 @@ def medication_course_save(*, course: MedicationCourse, author: Author, reason: 
 @transaction.atomic
 def medication_course_delete(*, course: MedicationCourse, author: Author, reason: str) -> None:
     """Delete a course entered by mistake, with its queries and sign-offs (a signed or locked one
-    is unlocked first); their history keeps them with who deleted them and why."""
+    is unlocked first), and rescore the participant's endpoints; their history keeps them with
+    who deleted them and why."""
     lock_participants([course.participant_id])
+    participant = course.participant
     record_delete(record=course, author=author, reason=reason)
+    participant_recompute_responses(participant=participant)
 
 
 def _current_proposal(course: MedicationCourse, proposed: date) -> TreatmentFailureProposal:
@@ -135,7 +156,7 @@ def treatment_failure_dismiss(
     *, course: MedicationCourse, proposed: date, author: User, reason: str
 ) -> MedicationCourse:
     """Record that the course's proposal is not a treatment failure, and why; the participant is
-    left as it is."""
+    left as it is, and so are the endpoints (no endpoint reads the dismissal)."""
     require_permission(author, DISMISS_FAILURE_PERMISSION)
     check_reason(reason)
     _current_proposal(course, proposed)

@@ -31,6 +31,10 @@ RESPONSES_COLUMNS: tuple[str, ...] = (
     "sri5",
     "sri6",
     "sri4_reason",
+    "bicla",
+    "lldas",
+    "doris",
+    "in_window",
 )
 COHORT_COLUMNS: tuple[str, ...] = (
     "visit",
@@ -70,7 +74,8 @@ def format_two_decimals(value: Decimal | None) -> str:
 
 
 def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
-    """Write responses.csv: one row per follow-up visit with its stored SRI-4/5/6 results."""
+    """Write responses.csv: one row per follow-up visit with its stored SRI-4/5/6, BICLA, LLDAS
+    and DORIS results, and whether it is dated inside its window."""
     write_csv(
         out,
         RESPONSES_COLUMNS,
@@ -92,6 +97,10 @@ def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
                 row.sri5,
                 row.sri6,
                 row.sri4_reason,
+                row.bicla,
+                row.lldas,
+                row.doris,
+                row.in_window,
             )
             for row in rows
         ),

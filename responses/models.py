@@ -16,7 +16,14 @@ class Endpoint(models.TextChoices):
     SRI4 = "sri4", _("SRI-4")
     SRI5 = "sri5", _("SRI-5")
     SRI6 = "sri6", _("SRI-6")
+    BICLA = "bicla", _("BICLA")
+    LLDAS = "lldas", _("LLDAS")
+    DORIS = "doris", _("DORIS remission")
 
+
+#: The endpoints that are states at a visit (clinical-rules.md section 5), not comparisons with
+#: baseline: their "responder" reads "yes, in that state".
+STATE_ENDPOINTS = frozenset({Endpoint.LLDAS, Endpoint.DORIS})
 
 #: SRI-X threshold of each SRI endpoint (clinical-rules.md section 4).
 SRI_ENDPOINT_THRESHOLDS = {Endpoint.SRI4: 4, Endpoint.SRI5: 5, Endpoint.SRI6: 6}
@@ -72,6 +79,18 @@ class EndpointResult(models.Model):
     new_bilag_a = models.PositiveSmallIntegerField(_("new BILAG A"), null=True)
     new_bilag_b = models.PositiveSmallIntegerField(_("new BILAG B"), null=True)
     pga_change = models.DecimalField(_("PGA change"), max_digits=3, decimal_places=2, null=True)
+    bilag_not_improved = models.PositiveSmallIntegerField(
+        _("BILAG A or B not improved"),
+        null=True,
+        help_text=_("BICLA: systems graded A or B at baseline that did not improve."),
+    )
+    prednisolone_mg = models.DecimalField(
+        _("prednisolone-equivalent dose (mg/day)"),
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        help_text=_("LLDAS and DORIS: on the visit date, rounded half up to 0.01 mg."),
+    )
     treatment_failure = models.BooleanField(_("treatment failure"))
     computed_at = models.DateTimeField(_("computed at"))
 

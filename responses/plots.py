@@ -26,6 +26,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.statistics import whole_percents
 from responses.selectors.cohort import CohortRow, MittRow
@@ -245,13 +246,28 @@ def _rates(rows: Sequence[CohortRow] | Sequence[MittRow], denominator: str) -> l
     ]
 
 
+def _rate_texts(endpoint: str) -> tuple[str, str]:
+    """Return the response rate plot's title and y-axis label for the endpoint: a response
+    rate for SRI-X and BICLA, the share of participants in the state for LLDAS and DORIS."""
+    if endpoint == Endpoint.LLDAS:
+        return _("Participants in LLDAS by visit"), _("In LLDAS (%) with exact 95% CI")
+    if endpoint == Endpoint.DORIS:
+        return (
+            _("Participants in DORIS remission by visit"),
+            _("In DORIS remission (%) with exact 95% CI"),
+        )
+    title = _("%(endpoint)s response rate by visit") % {"endpoint": Endpoint(endpoint).label}
+    return title, _("Responders (%) with exact 95% CI")
+
+
 @cached
 @plain_text
 def response_rate_plot(
-    observed: Sequence[CohortRow], mitt: Sequence[MittRow], endpoint_label: str
+    observed: Sequence[CohortRow], mitt: Sequence[MittRow], endpoint: str
 ) -> Plot:
-    """Draw the observed and infused (mITT) response rates by visit with exact 95% CIs."""
-    title = _("%(endpoint)s response rate by visit") % {"endpoint": endpoint_label}
+    """Draw the observed and infused (mITT) response rates of the endpoint (its value, e.g.
+    "sri4") by visit with exact 95% CIs."""
+    title, y_label = _rate_texts(endpoint)
     figure = _figure()
     shown = _rates(observed, "evaluable")
     shown_mitt = _rates(mitt, "denominator")
@@ -296,7 +312,7 @@ def response_rate_plot(
     axes.set_yticks(range(0, 101, 20))
     axes.set_title(title)
     axes.set_xlabel(_("Visit"))
-    axes.set_ylabel(_("Responders (%) with exact 95% CI"))
+    axes.set_ylabel(y_label)
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="upper left", frameon=False)
     description = "; ".join(_rate_description(row) for row in observed if row.rate is not None)

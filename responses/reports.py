@@ -18,15 +18,16 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from responses.exports import format_two_decimals
-from responses.models import Endpoint
-from responses.scoring.analysis import NotEvaluableReason
+from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
+from responses.scoring.analysis import MittExclusion, NotEvaluableReason
 from responses.scoring.statistics import whole_percents
 from responses.selectors.baseline import BaselineGroup, BaselineTable
-from responses.selectors.cohort import CohortRow, NotEvaluable, NotInfused
+from responses.selectors.cohort import CohortRow, MittSummary, NotEvaluable, NotInfused
 from trialsite.csvfiles import write_csv
 from trialsite.models import Participant, VisitDefinition, dose_label
 from trialsite.validators import EARLIEST_DATE
@@ -201,24 +202,81 @@ def is_whole_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+#: The headline's result at the primary timepoint, by endpoint: responders of the evaluable, the
+#: rate and its exact 95% interval (the plural chosen by the number of evaluable participants).
+_SRI_RESULT = ngettext_lazy(
+    "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
+    "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+    "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+    "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+    "evaluable",
+)
+RESULT_SENTENCES: dict[str, Promise] = {
+    Endpoint.SRI4: _SRI_RESULT,
+    Endpoint.SRI5: _SRI_RESULT,
+    Endpoint.SRI6: _SRI_RESULT,
+    Endpoint.BICLA: ngettext_lazy(
+        "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
+        "achieved a BICLA response (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+        "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+        "achieved a BICLA response (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+        "evaluable",
+    ),
+}
+#: The states at a visit: the verb agrees with the responders ("1 of 5 participants ... was in
+#: LLDAS", "3 of 5 ... were"), the noun with the evaluable; one evaluable participant has its own
+#: sentence.
+STATE_RESULT_SENTENCES: dict[str, tuple[Promise, Promise]] = {
+    Endpoint.LLDAS: (
+        _(
+            "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
+            "was in LLDAS (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)"
+        ),
+        ngettext_lazy(
+            "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+            "was in LLDAS (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+            "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+            "were in LLDAS (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+            "responders",
+        ),
+    ),
+    Endpoint.DORIS: (
+        _(
+            "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
+            "was in DORIS remission (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)"
+        ),
+        ngettext_lazy(
+            "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+            "was in DORIS remission (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+            "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
+            "were in DORIS remission (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
+            "responders",
+        ),
+    ),
+}
+
+
 def headline_sentence(
     row: CohortRow | None,
-    endpoint_label: str,
+    endpoint: str,
     *,
     not_evaluable: Sequence[NotEvaluable] = (),
     out_of_window_left_out: int = 0,
 ) -> str:
     """State the primary timepoint's result as the investigators write it.
 
-    "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)":
-    responders of evaluable participants at the visit, the rate and the exact interval rounded
-    to whole percents. When not everyone who reached the visit is counted, the sentence goes on
-    to say how many more reached it and why: ``not_evaluable`` (selectors.cohort.not_evaluable_at),
-    counted by reason, and the visits dated outside their window that the study leaves out.
+    "4 of 5 participants with follow-up reaching Month 3 achieved SRI-4 (80%; 95% CI 28-99%)",
+    "... achieved a BICLA response (...)", "... were in LLDAS (...)", "... were in DORIS
+    remission (...)": responders of evaluable participants at the visit, the rate and the exact
+    interval rounded to whole percents. When not everyone who reached the visit is counted, the
+    sentence goes on to say how many more reached it and why: ``not_evaluable``
+    (selectors.cohort.not_evaluable_at), counted by reason, and the visits dated outside their
+    window that the study leaves out.
     """
     if row is None:
         return str(_("The study has no primary timepoint; set one in the study's settings."))
     visit = row.visit_name
+    endpoint_label = Endpoint(endpoint).label
     reasons = _reasons_counted(not_evaluable)
     if row.evaluable == 0:
         sentences = [
@@ -247,21 +305,23 @@ def headline_sentence(
             )
         return " ".join(str(sentence) for sentence in sentences)
     rate, low, high = whole_percents(row.responders, row.evaluable)
-    sentence = ngettext(
-        "%(responders)s of %(evaluable)s participant with follow-up reaching %(visit)s "
-        "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
-        "%(responders)s of %(evaluable)s participants with follow-up reaching %(visit)s "
-        "achieved %(endpoint)s (%(rate)s%%; 95%% CI %(low)s-%(high)s%%)",
-        row.evaluable,
-    ) % {
-        "responders": row.responders,
-        "evaluable": row.evaluable,
-        "visit": visit,
-        "endpoint": endpoint_label,
-        "rate": rate,
-        "low": low,
-        "high": high,
-    }
+    if endpoint in STATE_RESULT_SENTENCES:
+        one_evaluable, many_evaluable = STATE_RESULT_SENTENCES[endpoint]
+        template = one_evaluable if row.evaluable == 1 else many_evaluable
+    else:
+        template = RESULT_SENTENCES[endpoint]
+    sentence = str(
+        template
+        % {
+            "responders": row.responders,
+            "evaluable": row.evaluable,
+            "visit": visit,
+            "endpoint": endpoint_label,
+            "rate": rate,
+            "low": low,
+            "high": high,
+        }
+    )
     if not_evaluable:
         sentence += ngettext(
             "; %(count)s more reached %(visit)s but is not evaluable (%(reasons)s)",
@@ -277,6 +337,89 @@ def headline_sentence(
             out_of_window_left_out,
         ) % {"count": out_of_window_left_out, "visit": visit}
     return sentence
+
+
+def endpoint_rule(endpoint: str) -> str:
+    """Say in short what makes a visit a responder for the endpoint (clinical-rules.md sections
+    4 and 5), for the reports that show its outcomes."""
+    threshold = SRI_ENDPOINT_THRESHOLDS.get(Endpoint(endpoint))
+    if threshold is not None:
+        return _(
+            "SRI-%(x)s responder, against baseline: SLEDAI-2K fell by at least %(x)s; no new "
+            "BILAG A and at most one new BILAG B; PGA rose by less than 0.30; no treatment "
+            "failure. Not evaluable when the complete baseline SLEDAI-2K is below %(x)s."
+        ) % {"x": threshold}
+    if endpoint == Endpoint.BICLA:
+        return str(
+            _(
+                "BICLA responder, against baseline: every BILAG system graded A improved to B, C "
+                "or D and every one graded B to C or D; no new BILAG A and at most one new BILAG "
+                "B; SLEDAI-2K not higher; PGA rose by less than 0.30; no treatment failure. Not "
+                "evaluable without a BILAG A or B at baseline."
+            )
+        )
+    if endpoint == Endpoint.LLDAS:
+        return str(
+            _(
+                "In LLDAS at the visit (counted as a responder): SLEDAI-2K at most 4 with no "
+                "major-organ descriptor; no descriptor present that was absent at the previous "
+                "assessed visit; PGA at most 1.00; prednisolone-equivalent dose at most 7.5 "
+                "mg/day on the visit date; no new immunosuppressant started in the 28 days "
+                "before the visit; no treatment failure."
+            )
+        )
+    return str(
+        _(
+            "In DORIS remission at the visit (counted as a responder): clinical SLEDAI-2K 0 "
+            "(without low complement and increased DNA binding); PGA below 0.50; "
+            "prednisolone-equivalent dose at most 5 mg/day on the visit date; no biologic after "
+            "the infusion other than the study CAR-T, and no immunosuppressant on the visit "
+            "date other than antimalarials and maintenance ones; no treatment failure."
+        )
+    )
+
+
+def mitt_exclusion_rule(mitt: MittSummary, endpoint_label: str) -> str:
+    """Say who is excluded from the endpoint's infused (mITT) set (clinical-rules.md 4a, 5)."""
+    if mitt.exclusion == MittExclusion.BASELINE_SLEDAI_BELOW_THRESHOLD:
+        return _(
+            "Excluded from %(endpoint)s: a complete baseline SLEDAI-2K below %(threshold)s (a "
+            "drop of %(threshold)s is impossible)."
+        ) % {"endpoint": endpoint_label, "threshold": mitt.threshold}
+    if mitt.exclusion == MittExclusion.NO_BILAG_A_OR_B_AT_BASELINE:
+        return str(
+            _(
+                "Excluded from BICLA: a complete baseline BILAG-2004 (all nine systems graded) "
+                "with no system graded A or B (nothing to improve)."
+            )
+        )
+    return _(
+        "Nobody is excluded from %(endpoint)s: it is a state at the visit, not a change from "
+        "baseline."
+    ) % {"endpoint": endpoint_label}
+
+
+def mitt_excluded_heading(mitt: MittSummary, endpoint_label: str) -> str:
+    """Introduce the list of the participants excluded from the endpoint's mITT set ("" when
+    nobody is)."""
+    count = len(mitt.excluded)
+    if count == 0:
+        return ""
+    if mitt.exclusion == MittExclusion.NO_BILAG_A_OR_B_AT_BASELINE:
+        return ngettext(
+            "Excluded from the %(endpoint)s analysis, %(count)s participant with no BILAG A or B "
+            "at baseline:",
+            "Excluded from the %(endpoint)s analysis, %(count)s participants with no BILAG A or "
+            "B at baseline:",
+            count,
+        ) % {"endpoint": endpoint_label, "count": count}
+    return ngettext(
+        "Excluded from the %(endpoint)s analysis, %(count)s participant with a baseline "
+        "SLEDAI-2K below %(threshold)s:",
+        "Excluded from the %(endpoint)s analysis, %(count)s participants with a baseline "
+        "SLEDAI-2K below %(threshold)s:",
+        count,
+    ) % {"endpoint": endpoint_label, "count": count, "threshold": mitt.threshold}
 
 
 def _reasons_counted(not_evaluable: Sequence[NotEvaluable]) -> str:

@@ -11,7 +11,7 @@ save at once.
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +19,18 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from responses.models import SRI_ENDPOINT_THRESHOLDS, EndpointResult, VisitScore
+from medications.models import MedicationCourse
+from medications.selectors import pure_course
+from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint, EndpointResult, VisitScore
+from responses.scoring.bicla import BiclaResult, bicla
 from responses.scoring.bilag import bilag_numeric_score
+from responses.scoring.doris import doris
+from responses.scoring.lldas import PreviousVisit, lldas
 from responses.scoring.sledai import clinical_sledai_total, sledai_total
-from responses.scoring.sri import Assessment, sri, treatment_failed
+from responses.scoring.sri import Assessment, SriResult, sri, treatment_failed
+from responses.scoring.visit_state import DrugGiven, MedicationsAtVisit, StateResult
+from safety.grading import drugs, steroids
+from safety.grading.steroids import prednisolone_mg_for_display
 from trialsite.locks import lock_participants
 from trialsite.models import EntryStatus, Participant, Visit
 
@@ -81,11 +89,81 @@ class FreshResults:
     endpoint_results: list[EndpointResult]
 
 
+def medications_at_visit(
+    courses: list[steroids.MedicationCourse], *, visit_date: date, infusion_date: date | None
+) -> MedicationsAtVisit:
+    """Return what LLDAS and DORIS read of the medications at a visit (section 5 and 6b)."""
+
+    def given(found: list[tuple[str, date]]) -> tuple[DrugGiven, ...]:
+        return tuple(DrugGiven(drug, day) for drug, day in found)
+
+    return MedicationsAtVisit(
+        prednisolone_mg=steroids.prednisolone_equivalent_on(courses, visit_date),
+        new_immunosuppressants=given(drugs.new_immunosuppressants(courses, visit_date=visit_date)),
+        biologics_after_infusion=given(
+            drugs.biologics_after_infusion(
+                courses, infusion_date=infusion_date, visit_date=visit_date
+            )
+        ),
+        other_immunosuppressants=given(drugs.other_immunosuppressants_on(courses, visit_date)),
+    )
+
+
+def _previous_assessed(
+    visits: list[Visit], index: int, assessments: dict[int, Assessment]
+) -> Visit | None:
+    """Return the previous assessed visit of ``visits[index]`` (LLDAS): the latest earlier visit
+    with at least one SLEDAI-2K descriptor answered. A visit saved with labs or PGA only, or
+    with every descriptor not done, was not assessed with SLEDAI-2K."""
+    return next(
+        (
+            visit
+            for visit in reversed(visits[:index])
+            if any(answer is not None for answer in assessments[visit.pk].sledai.values())
+        ),
+        None,
+    )
+
+
+def _stored(
+    *,
+    visit: Visit,
+    endpoint: Endpoint,
+    result: SriResult | BiclaResult | StateResult,
+    now: datetime,
+) -> EndpointResult:
+    """Return an endpoint result as stored, with the components its endpoint has (None else)."""
+    prednisolone = getattr(result, "prednisolone_mg", None)
+    return EndpointResult(
+        visit=visit,
+        endpoint=endpoint,
+        outcome=result.outcome.value,
+        reason=result.reason,
+        reason_parts=[[part.template, dict(part.params)] for part in result.reason_parts],
+        sledai_change=getattr(result, "sledai_change", None),
+        new_bilag_a=getattr(result, "new_bilag_a", None),
+        new_bilag_b=getattr(result, "new_bilag_b", None),
+        pga_change=getattr(result, "pga_change", None),
+        bilag_not_improved=getattr(result, "bilag_not_improved", None),
+        prednisolone_mg=(
+            prednisolone_mg_for_display(prednisolone) if prednisolone is not None else None
+        ),
+        treatment_failure=result.treatment_failure,
+        computed_at=now,
+    )
+
+
 def compute_participant(
-    *, participant: Participant, visits: list[Visit], now: datetime
+    *,
+    participant: Participant,
+    visits: list[Visit],
+    courses: list[MedicationCourse],
+    now: datetime,
 ) -> FreshResults:
-    """Compute the scores of every visit and the SRI results of every follow-up visit."""
+    """Compute the scores of every visit and the endpoint results of every follow-up visit:
+    SRI-4/5/6 and BICLA against baseline, LLDAS and DORIS as states at the visit."""
     assessments = {visit.pk: visit_assessment(visit) for visit in visits}
+    pure_courses = [pure_course(course) for course in courses]
     scores = [
         VisitScore(
             visit=visit,
@@ -97,35 +175,52 @@ def compute_participant(
         for visit in visits
     ]
     baseline, follow_ups = follow_up_visits(participant=participant, visits=visits)
-    results = []
+    baseline_assessment = assessments[baseline.pk] if baseline is not None else None
+    position = {visit.pk: index for index, visit in enumerate(visits)}
+    results: list[EndpointResult] = []
     for visit in follow_ups:
         failed = treatment_failed(
             visit_date=visit.visit_date,
             treatment_failure_date=participant.treatment_failure_date,
             withdrawal_date=participant.withdrawal_date,
         )
+        current = assessments[visit.pk]
+        by_endpoint: dict[Endpoint, SriResult | BiclaResult | StateResult] = {}
         for endpoint, threshold in SRI_ENDPOINT_THRESHOLDS.items():
-            result = sri(
+            by_endpoint[endpoint] = sri(
                 threshold=threshold,
-                baseline=assessments[baseline.pk] if baseline is not None else None,
-                visit=assessments[visit.pk],
+                baseline=baseline_assessment,
+                visit=current,
                 treatment_failure=failed,
             )
-            results.append(
-                EndpointResult(
-                    visit=visit,
-                    endpoint=endpoint,
-                    outcome=result.outcome.value,
-                    reason=result.reason,
-                    reason_parts=[[p.template, dict(p.params)] for p in result.reason_parts],
-                    sledai_change=result.sledai_change,
-                    new_bilag_a=result.new_bilag_a,
-                    new_bilag_b=result.new_bilag_b,
-                    pga_change=result.pga_change,
-                    treatment_failure=result.treatment_failure,
-                    computed_at=now,
-                )
-            )
+        by_endpoint[Endpoint.BICLA] = bicla(
+            baseline=baseline_assessment, visit=current, treatment_failure=failed
+        )
+        medications = medications_at_visit(
+            pure_courses, visit_date=visit.visit_date, infusion_date=participant.infusion_date
+        )
+        previous = _previous_assessed(visits, position[visit.pk], assessments)
+        by_endpoint[Endpoint.LLDAS] = lldas(
+            has_baseline=baseline is not None,
+            visit=current,
+            previous=(
+                PreviousVisit(previous.visit_definition.code, assessments[previous.pk])
+                if previous is not None
+                else None
+            ),
+            medications=medications,
+            treatment_failure=failed,
+        )
+        by_endpoint[Endpoint.DORIS] = doris(
+            has_baseline=baseline is not None,
+            visit=current,
+            medications=medications,
+            treatment_failure=failed,
+        )
+        results.extend(
+            _stored(visit=visit, endpoint=endpoint, result=result, now=now)
+            for endpoint, result in by_endpoint.items()
+        )
     return FreshResults(scores=scores, endpoint_results=results)
 
 
@@ -138,6 +233,8 @@ RESULT_FIELDS = (
     "new_bilag_a",
     "new_bilag_b",
     "pga_change",
+    "bilag_not_improved",
+    "prednisolone_mg",
     "treatment_failure",
 )
 
@@ -202,7 +299,10 @@ def participant_recompute_responses(*, participant: Participant) -> None:
     lock_participants([participant.pk])
     participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
     visits = list(_visits_with_assessments().filter(participant=participant))
-    fresh = compute_participant(participant=participant, visits=visits, now=timezone.now())
+    courses = list(MedicationCourse.objects.filter(participant=participant))
+    fresh = compute_participant(
+        participant=participant, visits=visits, courses=courses, now=timezone.now()
+    )
     _store(
         fresh,
         scores=VisitScore.objects.filter(visit__participant=participant),
@@ -215,19 +315,27 @@ def _fresh_by_participant(
 ) -> Iterator[tuple[Participant, FreshResults]]:
     """Compute the results of the given participants (every participant when None)."""
     visits = _visits_with_assessments()
+    courses = MedicationCourse.objects.all()
     participants = Participant.objects.select_related("study__baseline_visit")
     if participant_ids is not None:
         visits = visits.filter(participant__in=participant_ids)
+        courses = courses.filter(participant__in=participant_ids)
         participants = participants.filter(pk__in=participant_ids)
     visits_by_participant: dict[int, list[Visit]] = defaultdict(list)
     for visit in visits:
         visits_by_participant[visit.participant_id].append(visit)
+    courses_by_participant: dict[int, list[MedicationCourse]] = defaultdict(list)
+    for course in courses:
+        courses_by_participant[course.participant_id].append(course)
     now = timezone.now()
     for participant in participants:
         yield (
             participant,
             compute_participant(
-                participant=participant, visits=visits_by_participant[participant.pk], now=now
+                participant=participant,
+                visits=visits_by_participant[participant.pk],
+                courses=courses_by_participant[participant.pk],
+                now=now,
             ),
         )
 

@@ -25,9 +25,12 @@ from responses.reports import (
     InvalidDataCut,
     ReportFilters,
     csv_response,
+    endpoint_rule,
     filter_description,
     headline_sentence,
     is_whole_number,
+    mitt_excluded_heading,
+    mitt_exclusion_rule,
     write_baseline_csv,
     write_not_infused_csv,
 )
@@ -119,7 +122,8 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = _report(request, "summary")
     if report.refused is not None:
         return _refused(request, report)
-    study, endpoint, as_of = report.study, report.filters.endpoint, report.filters.as_of
+    study, filters = report.study, report.filters
+    endpoint, as_of = filters.endpoint, filters.as_of
     sets: AnalysisScope = {"study": study, "as_of": as_of, "participants": report.participants}
     rows = cohort.cohort_summary(endpoint=endpoint, **sets)
     mitt = cohort.mitt_summary(endpoint=endpoint, **sets)
@@ -150,13 +154,13 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
             "mitt": mitt,
             "not_infused": not_infused,
             "headline": headline_sentence(
-                primary_row,
-                report.filters.endpoint_label,
-                not_evaluable=not_evaluable,
-                out_of_window_left_out=left_out,
+                primary_row, endpoint, not_evaluable=not_evaluable, out_of_window_left_out=left_out
             ),
+            "endpoint_rule": endpoint_rule(endpoint),
+            "mitt_exclusion_rule": mitt_exclusion_rule(mitt, filters.endpoint_label),
+            "mitt_excluded_heading": mitt_excluded_heading(mitt, filters.endpoint_label),
             "not_evaluable": not_evaluable,
-            "rate_plot": plots.response_rate_plot(rows, mitt.rows, report.filters.endpoint_label),
+            "rate_plot": plots.response_rate_plot(rows, mitt.rows, endpoint),
         },
     )
 
@@ -180,7 +184,12 @@ def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "responses/report_matrix.html",
-        {**report.context, "matrix": matrix, "page_numbers": range(1, matrix.page_count + 1)},
+        {
+            **report.context,
+            "matrix": matrix,
+            "page_numbers": range(1, matrix.page_count + 1),
+            "endpoint_rule": endpoint_rule(report.filters.endpoint),
+        },
     )
 
 

@@ -7,7 +7,10 @@ ICANS, none higher; several had grade 3-4 cytopenias after lymphodepletion, and 
 infection or febrile neutropenia (adverse events). Each child's CAR-T treatment follows the
 seed protocol: leukapheresis on day -20, fludarabine 30 and cyclophosphamide 300 mg/m² a day on
 days -5 to -3, and the dose per kg times the weight in CAR+ cells. Every child tapers
-prednisolone and stays on hydroxychloroquine; none was given a drug prohibited after infusion.
+prednisolone (S02-003 prednisone), some more slowly than others, and stays on
+hydroxychloroquine; S03-005, whose nephritis persists, was given rituximab after infusion, which
+proposes a treatment failure that awaits the coordinator (never recorded here). At Month 3 the
+doses and the rituximab show in LLDAS and DORIS remission beside the disease activity.
 Each descriptor present at baseline resolves by a study day or persists (None); a visit shows
 the descriptors not yet resolved by its target day.
 """
@@ -28,6 +31,7 @@ from medications import services as medication_services
 from medications.models import MedicationCourse, RouteChoice
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
+from responses.services import participant_recompute_responses
 from safety import services as safety_services
 from safety.models import (
     AdverseEvent,
@@ -97,7 +101,7 @@ COHORT = [
         "S01-001", "S01", "F", 14, 100_000, 130, ("D14", "M1", "M2", "M3"),
         {"arthritis": 28, "rash": 56, "mucosal_ulcers": 28, "proteinuria": 56,
          "low_complement": None, "increased_dna_binding": None},
-        ("2.10", "1.80", "1.20", "0.80", "0.50"),
+        ("2.10", "1.80", "1.20", "0.80", "0.40"),
         {"musculoskeletal": "B", "mucocutaneous": "B", "renal": "B", "constitutional": "C"},
         {"musculoskeletal": "D", "mucocutaneous": "C", "renal": "C", "constitutional": "D"},
     ),
@@ -199,13 +203,14 @@ class DemoBCells:
 
 #: CD19+ B cells: normal before lymphodepletion (200-600 per µL), then aplasia (0 per µL) from
 #: Day 7 (Day 0 has none counted); three of the five children who reached Month 3 reconstitute
-#: by then, S02-003 already at Month 2. Immunoglobulins fall mildly (IG_SHARE_OF_BASELINE).
+#: by then, S02-003 already at Month 2 (S03-005, given rituximab, does not). Immunoglobulins
+#: fall mildly (IG_SHARE_OF_BASELINE).
 DEMO_B_CELLS = {
     "S01-001": DemoBCells("412", "13.20", {"M3": "18"}),
     "S01-002": DemoBCells("268", "15.80", {}),
     "S02-003": DemoBCells("534", "12.10", {"M2": "4", "M3": "46"}),
-    "S02-004": DemoBCells("356", "11.40", {}),
-    "S03-005": DemoBCells("298", "14.60", {"M3": "9"}),
+    "S02-004": DemoBCells("356", "11.40", {"M3": "9"}),
+    "S03-005": DemoBCells("298", "14.60", {}),
     "S01-006": DemoBCells("477", "12.80", {}),
     "S01-007": DemoBCells("225", "16.30", {}),
     "S02-008": DemoBCells("581", "10.90", {}),
@@ -664,38 +669,81 @@ class DemoCourse:
     stop_day: int | None  # study day of the last dose; None: ongoing
 
 
-#: Every demo child tapers prednisolone after infusion (20, then 10, then 5 mg/day, then none)
-#: and stays on hydroxychloroquine; its visits' prednisolone-equivalent doses follow the taper.
+_ORAL, _IV = RouteChoice.ORAL, RouteChoice.INTRAVENOUS
+_ENROLMENT_DAY = -ENROLLED_DAYS_BEFORE_INFUSION
+
+#: Most demo children taper prednisolone after infusion (20, then 10, then 5 mg/day, then none
+#: from day 90); their visits' prednisolone-equivalent doses follow the taper.
 DEMO_STEROID_TAPER = (
-    DemoCourse("prednisolone", "20", RouteChoice.ORAL, -ENROLLED_DAYS_BEFORE_INFUSION, 13),
-    DemoCourse("prednisolone", "10", RouteChoice.ORAL, 14, 41),
-    DemoCourse("prednisolone", "5", RouteChoice.ORAL, 42, 89),
+    DemoCourse("prednisolone", "20", _ORAL, _ENROLMENT_DAY, 13),
+    DemoCourse("prednisolone", "10", _ORAL, 14, 41),
+    DemoCourse("prednisolone", "5", _ORAL, 42, 89),
 )
-DEMO_HYDROXYCHLOROQUINE = DemoCourse("hydroxychloroquine", "200", RouteChoice.ORAL, -400, None)
+#: Three of the children who reached Month 3 taper more slowly, each dose a new course, so that
+#: Month 3 shows the dose limits of LLDAS (<= 7.5 mg/day) and DORIS remission (<= 5 mg/day):
+#: S01-001 is on 5 mg/day at Month 3 (day 90), S01-002 on 7.5 (day 91), and S02-003, whose
+#: vasculitis and treated CRS kept the dose up, on 10 mg/day of prednisone (day 89).
+DEMO_SLOWER_TAPERS: dict[str, tuple[DemoCourse, ...]] = {
+    "S01-001": (
+        DemoCourse("prednisolone", "20", _ORAL, _ENROLMENT_DAY, 13),
+        DemoCourse("prednisolone", "10", _ORAL, 14, 41),
+        DemoCourse("prednisolone", "7.5", _ORAL, 42, 69),
+        DemoCourse("prednisolone", "5", _ORAL, 70, None),
+    ),
+    "S01-002": (
+        DemoCourse("prednisolone", "20", _ORAL, _ENROLMENT_DAY, 13),
+        DemoCourse("prednisolone", "10", _ORAL, 14, 41),
+        DemoCourse("prednisolone", "7.5", _ORAL, 42, 104),
+        DemoCourse("prednisolone", "5", _ORAL, 105, None),
+    ),
+    "S02-003": (
+        DemoCourse("prednisone", "20", _ORAL, _ENROLMENT_DAY, 20),
+        DemoCourse("prednisone", "15", _ORAL, 21, 48),
+        DemoCourse("prednisone", "10", _ORAL, 49, 97),
+        DemoCourse("prednisone", "7.5", _ORAL, 98, None),
+    ),
+}
+DEMO_HYDROXYCHLOROQUINE = DemoCourse("hydroxychloroquine", "200", _ORAL, -400, None)
 #: The children with renal lupus took mycophenolate until the week before lymphodepletion.
-DEMO_MYCOPHENOLATE = DemoCourse("mycophenolate mofetil", "1000", RouteChoice.ORAL, -200, -8)
+DEMO_MYCOPHENOLATE = DemoCourse("mycophenolate mofetil", "1000", _ORAL, -200, -8)
 DEMO_MYCOPHENOLATE_PARTICIPANTS = ("S01-002", "S03-005", "S01-007", "S03-011")
 #: Tocilizumab (8 mg/kg) on the first day of the CRS episodes recorded with tocilizumab.
 DEMO_TOCILIZUMAB_MG = {"S02-003": "400", "S01-007": "240"}
+#: S03-005's proteinuria persisted after Month 2: two doses of rituximab (750 mg/m², at most
+#: 1 g) two weeks apart, on days 64 and 78. A biologic after infusion is protocol-prohibited: it
+#: proposes day 64 as the treatment failure date, which the demo leaves for the coordinator to
+#: confirm or dismiss on the participant's page. Until then it fails LLDAS (started in the 28
+#: days before Month 3) and DORIS remission (a biologic after infusion) at Month 3.
+DEMO_RESCUE_COURSES: dict[str, tuple[DemoCourse, ...]] = {
+    "S03-005": (
+        DemoCourse("rituximab", "1000", _IV, 64, 64),
+        DemoCourse("rituximab", "1000", _IV, 78, 78),
+    ),
+}
 
 
 def _demo_courses(participant_id: str) -> list[DemoCourse]:
-    """Return the demo participant's medication courses; none is prohibited after infusion."""
-    courses = [*DEMO_STEROID_TAPER, DEMO_HYDROXYCHLOROQUINE]
+    """Return the demo participant's medication courses; only DEMO_RESCUE_COURSES are
+    prohibited after infusion."""
+    courses = [
+        *DEMO_SLOWER_TAPERS.get(participant_id, DEMO_STEROID_TAPER),
+        DEMO_HYDROXYCHLOROQUINE,
+    ]
     if participant_id in DEMO_MYCOPHENOLATE_PARTICIPANTS:
         courses.append(DEMO_MYCOPHENOLATE)
     crs = DEMO_CRS.get(participant_id)
     if participant_id in DEMO_TOCILIZUMAB_MG and crs is not None:
         dose = DEMO_TOCILIZUMAB_MG[participant_id]
-        courses.append(
-            DemoCourse("tocilizumab", dose, RouteChoice.INTRAVENOUS, crs.onset_day, crs.onset_day)
-        )
+        courses.append(DemoCourse("tocilizumab", dose, _IV, crs.onset_day, crs.onset_day))
+    courses.extend(DEMO_RESCUE_COURSES.get(participant_id, ()))
     return courses
 
 
 def _load_medications(participant: Participant, author: AbstractBaseUser, today: date) -> None:
-    """Record the demo participant's medication courses through the medication service: a
-    course not started by ``today`` is left out, and one not yet stopped is ongoing."""
+    """Record the demo participant's medication courses through the medication service, then
+    rescore the participant once (LLDAS and DORIS read the courses): a course not started by
+    ``today`` is left out, and one not yet stopped is ongoing. A proposed treatment failure is
+    left for the coordinator."""
     infusion = cast(date, participant.infusion_date)
     for demo in _demo_courses(participant.participant_id):
         start = infusion + timedelta(days=demo.start_day)
@@ -713,7 +761,9 @@ def _load_medications(participant: Participant, author: AbstractBaseUser, today:
             ),
             author=author,
             reason=DEMO_REASON,
+            rescore=False,
         )
+    participant_recompute_responses(participant=participant)
 
 
 @dataclass(frozen=True)

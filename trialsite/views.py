@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from medications import selectors as medication_selectors
-from responses.models import Endpoint
+from responses.models import STATE_ENDPOINTS, Endpoint, EndpointResult
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import sledai_suggestions
 from responses.scoring.sledai import SLEDAI_ATTRIBUTION_NOTE, SLEDAI_DESCRIPTORS
@@ -347,11 +347,22 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             ),
             "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
-            "results": visit.endpoint_results.order_by("endpoint"),
+            **_results_by_kind(visit),
             "changes": visit_changes(visit),
             "query_panel": query_views.visit_query_panel(request, visit),
         },
     )
+
+
+def _results_by_kind(visit: Visit) -> dict[str, list[EndpointResult]]:
+    """Split a visit's stored results: comparisons with baseline (SRI-X, BICLA) and states at
+    the visit (LLDAS, DORIS remission), each in the order of the endpoints."""
+    order = {endpoint: index for index, endpoint in enumerate(Endpoint.values)}
+    results = sorted(visit.endpoint_results.all(), key=lambda result: order[result.endpoint])
+    return {
+        "results": [r for r in results if r.endpoint not in STATE_ENDPOINTS],
+        "states": [r for r in results if r.endpoint in STATE_ENDPOINTS],
+    }
 
 
 SIGN_OFF_PAGES = {

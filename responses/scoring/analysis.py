@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from responses.scoring.bicla import NO_BILAG_A_OR_B_AT_BASELINE
 from responses.scoring.common import Outcome, gettext_noop
 from responses.scoring.sri import (
     BASELINE_BELOW_THRESHOLD,
@@ -46,6 +47,18 @@ MITT_DENOMINATOR = frozenset(
 )
 
 
+class MittExclusion(StrEnum):
+    """What puts an infused participant outside an endpoint's mITT set, at every visit
+    (clinical-rules.md sections 4a and 5)."""
+
+    #: SRI-X: a complete baseline SLEDAI-2K below X (a drop of X is impossible, O4).
+    BASELINE_SLEDAI_BELOW_THRESHOLD = "baseline_sledai_below_threshold"
+    #: BICLA: a complete baseline BILAG-2004 with no system graded A or B (nothing to improve).
+    NO_BILAG_A_OR_B_AT_BASELINE = "no_bilag_a_or_b_at_baseline"
+    #: LLDAS and DORIS: states at the visit, so nobody is excluded.
+    NOBODY = "nobody"
+
+
 @dataclass(frozen=True)
 class MittParticipant:
     """What the mITT rules read of an infused participant."""
@@ -53,8 +66,8 @@ class MittParticipant:
     infusion_date: date
     treatment_failure_date: date | None
     withdrawal_date: date | None
-    #: Complete baseline SLEDAI-2K below the endpoint's X (outside its analysis set, O4).
-    baseline_below_threshold: bool
+    #: Outside the endpoint's analysis set by its MittExclusion, whatever else happened.
+    excluded: bool
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,9 @@ def mitt_category(
     (dated on or before it, and not left out as out of window); None otherwise, a visit recorded
     as missed included. The first that applies (clinical-rules.md section 4a):
 
-    1. excluded: complete baseline SLEDAI-2K below X, whatever else happened;
+    1. excluded: outside the endpoint's analysis set (MittExclusion: for SRI-X a complete
+       baseline SLEDAI-2K below X; for BICLA a complete baseline BILAG-2004 without A or B),
+       whatever else happened;
     2. a recorded visit with a stored result: responder; non-responder, or treatment failure
        when the result carries the treatment-failure flag (O1);
     3. without a stored result: treatment failure when a treatment failure or withdrawal on or
@@ -93,7 +108,7 @@ def mitt_category(
     5. not recorded: missing when the window's last day is before the cut; otherwise pending
        (outside the denominator).
     """
-    if participant.baseline_below_threshold:
+    if participant.excluded:
         return MittCategory.EXCLUDED
     if recorded is not None and recorded.outcome == Outcome.RESPONDER:
         return MittCategory.RESPONDER
@@ -116,24 +131,28 @@ def mitt_category(
 
 
 class NotEvaluableReason(StrEnum):
-    """Why a reached visit is not evaluable, grouped for the report's sentence (O2-O4, O6)."""
+    """Why a reached visit is not evaluable, grouped for the report's sentence (O2-O4, O6;
+    BICLA's "no BILAG A or B at baseline" in O4's place)."""
 
     NO_BASELINE = gettext_noop("no baseline visit")
     ENTRY_IN_PROGRESS = gettext_noop("data entry in progress")
     LOOKBACK_DIFFERS = gettext_noop("look-back windows differ")
     BASELINE_BELOW_THRESHOLD = gettext_noop("baseline below %(threshold)s")
+    NO_BILAG_A_OR_B_AT_BASELINE = gettext_noop("no BILAG A or B at baseline")
     ANSWERS_MISSING = gettext_noop("answers missing")
     NOT_COMPARED = gettext_noop("not dated after the baseline visit")
 
 
 #: The first reason part of a stored "not evaluable" result, by the rule that gave it
-#: (responses.scoring.sri). Any other first part is O6's: the answers that are missing.
+#: (responses.scoring.sri, bicla; lldas and doris share SRI's O2 parts). Any other first part is
+#: O6's: the answers that are missing.
 NOT_EVALUABLE_BY_FIRST_PART: dict[str, NotEvaluableReason] = {
     NO_BASELINE: NotEvaluableReason.NO_BASELINE,
     ENTRY_IN_PROGRESS_AT_BASELINE: NotEvaluableReason.ENTRY_IN_PROGRESS,
     ENTRY_IN_PROGRESS_AT_VISIT: NotEvaluableReason.ENTRY_IN_PROGRESS,
     LOOKBACK_DIFFERS: NotEvaluableReason.LOOKBACK_DIFFERS,
     BASELINE_BELOW_THRESHOLD: NotEvaluableReason.BASELINE_BELOW_THRESHOLD,
+    NO_BILAG_A_OR_B_AT_BASELINE: NotEvaluableReason.NO_BILAG_A_OR_B_AT_BASELINE,
 }
 
 

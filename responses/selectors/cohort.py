@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
+    BooleanField,
+    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -18,6 +20,7 @@ from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
 from responses.scoring.analysis import (
     MITT_DENOMINATOR,
     MittCategory,
+    MittExclusion,
     MittParticipant,
     NotEvaluableReason,
     NotInfusedCategory,
@@ -26,7 +29,10 @@ from responses.scoring.analysis import (
     not_evaluable_reason,
     not_infused_category,
 )
+from responses.scoring.bicla import BICLA_IMPROVED_GRADES, NO_BILAG_A_OR_B_AT_BASELINE
+from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.common import Outcome, gettext_noop
+from responses.scoring.sri import BASELINE_BELOW_THRESHOLD
 from responses.scoring.statistics import (
     rate_and_interval,
 )
@@ -224,20 +230,42 @@ class MittRow(ShowsRateAsPercent):
 
 @dataclass(frozen=True)
 class ExcludedParticipant:
-    """An infused participant outside the endpoint's mITT set: complete baseline below X."""
+    """An infused participant outside the endpoint's mITT set, and why: for SRI-X the stored O4
+    reason ("baseline SLEDAI-2K 2 is below 4"), for BICLA "no BILAG A or B at baseline"."""
 
     participant_pk: int
     participant_id: str
     site: str
-    baseline_sledai: int
+    reason_parts: tuple[tuple[str, dict], ...]
 
 
 @dataclass(frozen=True)
 class MittSummary:
     rows: tuple[MittRow, ...]
     infused: int
-    threshold: int
+    #: What excludes a participant from this endpoint's set.
+    exclusion: MittExclusion
+    #: SRI-X's X (None for the other endpoints).
+    threshold: int | None
     excluded: tuple[ExcludedParticipant, ...]
+
+
+def mitt_exclusion(endpoint: str) -> MittExclusion:
+    """Return what puts a participant outside an endpoint's mITT set (sections 4a and 5)."""
+    if Endpoint(endpoint) in SRI_ENDPOINT_THRESHOLDS:
+        return MittExclusion.BASELINE_SLEDAI_BELOW_THRESHOLD
+    if endpoint == Endpoint.BICLA:
+        return MittExclusion.NO_BILAG_A_OR_B_AT_BASELINE
+    return MittExclusion.NOBODY
+
+
+#: The grades BICLA has nothing to improve from: C, D and E (every grade but A and B).
+NOT_A_OR_B = tuple(grade for grade in BILAG_GRADES if grade not in BICLA_IMPROVED_GRADES)
+#: A complete BILAG-2004 with no system graded A or B: every system graded C, D or E (a grade
+#: not given or not done is stored empty, so it matches none of them).
+BILAG_COMPLETE_WITHOUT_A_OR_B = Q(
+    *(Q(**{f"bilag__{system}__in": NOT_A_OR_B}) for system in BILAG_SYSTEMS)
+)
 
 
 def mitt_summary(
@@ -252,14 +280,17 @@ def mitt_summary(
     Every participant enrolled and infused on or before ``as_of`` is placed at every visit by
     :func:`responses.scoring.analysis.mitt_category`. A visit counts as recorded when it is dated
     on or before the cut (and is not left out as out of window by the study's setting); a visit
-    recorded as missed is not recorded. Excluded: the baseline visit's SLEDAI-2K is complete (its
-    stored total is known only when all 24 descriptors are answered) and below the endpoint's X,
-    whatever else happened, even while the rest of the baseline entry is in progress. Three
-    queries: the schedule, the infused participants with their baseline total, and their visits
-    with the stored results.
+    recorded as missed is not recorded. Excluded, by the endpoint's :func:`mitt_exclusion`, from
+    the baseline visit dated on or before the cut, whatever else happened, even while the rest
+    of the baseline entry is in progress: for SRI-X, a complete SLEDAI-2K (its stored total is
+    known only when all 24 descriptors are answered) below X; for BICLA, a complete BILAG-2004
+    (all nine systems graded) with no system graded A or B; for LLDAS and DORIS, nobody. Three
+    queries: the schedule, the infused participants with their baseline, and their visits with
+    the stored results.
     """
     check_endpoint(endpoint)
-    threshold = SRI_ENDPOINT_THRESHOLDS[Endpoint(endpoint)]
+    exclusion = mitt_exclusion(endpoint)
+    threshold = SRI_ENDPOINT_THRESHOLDS.get(Endpoint(endpoint))
     #: Each scheduled visit after baseline, with the last study day of its window.
     windows = {
         definition: definition.window_high
@@ -270,18 +301,21 @@ def mitt_summary(
         infusion_date__lte=as_of
     )
     baseline_total: Subquery | Value = Value(None, output_field=IntegerField())
+    without_a_or_b: Exists | Value = Value(False, output_field=BooleanField())
     if study.baseline_visit is not None:
-        baseline_total = Subquery(
-            Visit.objects.filter(
-                participant=OuterRef("pk"),
-                visit_definition=study.baseline_visit,
-                visit_date__lte=as_of,
-            ).values("score__sledai_total")[:1]
+        baseline = Visit.objects.filter(
+            participant=OuterRef("pk"),
+            visit_definition=study.baseline_visit,
+            visit_date__lte=as_of,
         )
+        if exclusion == MittExclusion.BASELINE_SLEDAI_BELOW_THRESHOLD:
+            baseline_total = Subquery(baseline.values("score__sledai_total")[:1])
+        elif exclusion == MittExclusion.NO_BILAG_A_OR_B_AT_BASELINE:
+            without_a_or_b = Exists(baseline.filter(BILAG_COMPLETE_WITHOUT_A_OR_B))
     infused: dict[int, MittParticipant] = {}
     excluded = []
-    for pk, participant_id, site, infusion, failure, withdrawal, total in (
-        infused_people.annotate(baseline_total=baseline_total)
+    for pk, participant_id, site, infusion, failure, withdrawal, total, no_a_or_b in (
+        infused_people.annotate(baseline_total=baseline_total, without_a_or_b=without_a_or_b)
         .order_by("participant_id")
         .values_list(
             "pk",
@@ -291,13 +325,14 @@ def mitt_summary(
             "treatment_failure_date",
             "withdrawal_date",
             "baseline_total",
+            "without_a_or_b",
         )
     ):
         assert infusion is not None  # the participants are the infused ones
-        below = total is not None and total < threshold
-        infused[pk] = MittParticipant(infusion, failure, withdrawal, below)
-        if below:
-            excluded.append(ExcludedParticipant(pk, participant_id, site, total))
+        reason = _exclusion_reason(threshold=threshold, baseline_total=total, no_a_or_b=no_a_or_b)
+        infused[pk] = MittParticipant(infusion, failure, withdrawal, excluded=reason is not None)
+        if reason is not None:
+            excluded.append(ExcludedParticipant(pk, participant_id, site, (reason,)))
     by_pk = {definition.pk: definition for definition in windows}
     recorded: dict[tuple[int, int], RecordedResult] = {}
     visits = (
@@ -337,8 +372,27 @@ def mitt_summary(
             counts[category] += 1
         rows.append(_mitt_row(definition, window_high, counts))
     return MittSummary(
-        rows=tuple(rows), infused=len(infused), threshold=threshold, excluded=tuple(excluded)
+        rows=tuple(rows),
+        infused=len(infused),
+        exclusion=exclusion,
+        threshold=threshold,
+        excluded=tuple(excluded),
     )
+
+
+def _exclusion_reason(
+    *, threshold: int | None, baseline_total: int | None, no_a_or_b: bool
+) -> tuple[str, dict] | None:
+    """Return why a participant is outside the endpoint's set, as a reason part (None: inside).
+
+    ``threshold`` is SRI-X's X (None for the other endpoints); ``no_a_or_b`` is True only for
+    BICLA, when the complete baseline BILAG-2004 has no system graded A or B.
+    """
+    if threshold is not None and baseline_total is not None and baseline_total < threshold:
+        return BASELINE_BELOW_THRESHOLD, {"total": str(baseline_total), "threshold": str(threshold)}
+    if no_a_or_b:
+        return NO_BILAG_A_OR_B_AT_BASELINE, {}
+    return None
 
 
 def _mitt_row(

@@ -12,7 +12,9 @@ from django.db.models import (
 )
 from django.urls import reverse
 
+from responses.models import STATE_ENDPOINTS
 from responses.selectors.common import (
+    check_endpoint,
     enrolled_as_of,
     result_relation,
     scheduled_follow_up_definitions,
@@ -40,6 +42,10 @@ class MatrixCell:
     new_bilag_a: int | None
     new_bilag_b: int | None
     pga_change: Decimal | None
+    #: BICLA: systems graded A or B at baseline that did not improve.
+    bilag_not_improved: int | None
+    #: LLDAS and DORIS: the prednisolone-equivalent dose on the visit date, mg/day.
+    prednisolone_mg: Decimal | None
     treatment_failure: bool | None
     reason_parts: tuple[tuple[str, dict], ...]
     #: A visit of a follow-up column without a result was dated on or before the baseline visit.
@@ -68,6 +74,9 @@ class MatrixColumn:
 
 @dataclass(frozen=True)
 class ResponseMatrix:
+    endpoint: str
+    #: LLDAS and DORIS are states at the visit: their cells have no change from baseline.
+    state_at_visit: bool
     columns: tuple[MatrixColumn, ...]
     rows: tuple[MatrixRow, ...]
     participant_count: int
@@ -93,10 +102,12 @@ def response_matrix(
     One page of ``page_size`` participants (by participant ID) enrolled on or before the data
     cut ``as_of`` is returned; a page number out of range is brought back into range.
 
-    A cell holds the stored SLEDAI-2K total and the stored endpoint result of the visit; an empty
-    cell is a visit not recorded on or before the cut. Unscheduled visits are not columns (they
-    are in responses.csv).
+    A cell holds the stored SLEDAI-2K total and the stored endpoint result of the visit with the
+    components that endpoint stores (the others are None); an empty cell is a visit not
+    recorded on or before the cut. Unscheduled visits are not columns (they are in
+    responses.csv).
     """
+    check_endpoint(endpoint)
     definitions = scheduled_follow_up_definitions(study)
     if study.baseline_visit is not None:
         definitions = [study.baseline_visit, *definitions]
@@ -137,6 +148,8 @@ def response_matrix(
             "result__new_bilag_a",
             "result__new_bilag_b",
             "result__pga_change",
+            "result__bilag_not_improved",
+            "result__prednisolone_mg",
             "result__treatment_failure",
             "result__reason_parts",
             "pga_not_done",
@@ -144,26 +157,47 @@ def response_matrix(
         )
     )
     baseline_pk = study.baseline_visit.pk if study.baseline_visit is not None else None
-    for participant_pk, definition_pk, visit_date, *values in visits:
+    for (
+        participant_pk,
+        definition_pk,
+        visit_date,
+        sledai_total,
+        pga,
+        outcome,
+        sledai_change,
+        new_a,
+        new_b,
+        pga_change,
+        not_improved,
+        prednisolone,
+        failure,
+        reason_parts,
+        pga_not_done,
+        sledai_not_done,
+    ) in visits:
         if participant_pk not in cells:
             continue
         infused = infusion[participant_pk]
         cells[participant_pk][column_of[definition_pk]] = MatrixCell(
             visit_date=visit_date,
             study_day=(visit_date - infused).days if infused is not None else None,
-            sledai_total=values[0],
-            sledai_not_done=values[10],
-            pga=NOT_DONE if values[9] else values[1],
-            outcome=values[2],
-            sledai_change=values[3],
-            new_bilag_a=values[4],
-            new_bilag_b=values[5],
-            pga_change=values[6],
-            treatment_failure=values[7],
-            reason_parts=tuple((template, params) for template, params in values[8] or []),
+            sledai_total=sledai_total,
+            sledai_not_done=sledai_not_done,
+            pga=NOT_DONE if pga_not_done else pga,
+            outcome=outcome,
+            sledai_change=sledai_change,
+            new_bilag_a=new_a,
+            new_bilag_b=new_b,
+            pga_change=pga_change,
+            bilag_not_improved=not_improved,
+            prednisolone_mg=prednisolone,
+            treatment_failure=failure,
+            reason_parts=tuple((template, params) for template, params in reason_parts or []),
             follow_up_column=definition_pk != baseline_pk,
         )
     return ResponseMatrix(
+        endpoint=endpoint,
+        state_at_visit=endpoint in STATE_ENDPOINTS,
         columns=tuple(
             MatrixColumn(d.code, d.name, is_baseline=d.pk == baseline_pk) for d in definitions
         ),

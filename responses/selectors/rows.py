@@ -1,4 +1,4 @@
-"""responses.csv: one row per follow-up visit with its stored scores and SRI-4/5/6 results."""
+"""responses.csv: one row per follow-up visit with its stored scores and endpoint results."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,18 +17,21 @@ from responses.models import Endpoint, EndpointResult
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.common import (
+    out_of_window,
     visits_as_of,
 )
 from trialsite.models import (
     NotDoneAnswer,
     Participant,
     Study,
+    VisitDefinition,
 )
 
 
 @dataclass(frozen=True)
 class ResponseRow:
-    """One follow-up visit with an assessment, its stored scores and SRI-4/5/6 outcomes."""
+    """One follow-up visit with an assessment, its stored scores and endpoint outcomes (SRI-4's
+    components and reason), and whether it is dated inside its window."""
 
     participant_id: str
     site: str
@@ -47,6 +50,12 @@ class ResponseRow:
     sri5: str
     sri6: str
     sri4_reason: str
+    bicla: str
+    lldas: str
+    doris: str
+    #: False only when the visit is known to be outside its window (as the out_of_window count
+    #: of cohort.csv): unscheduled visits, and visits before the infusion date is known, are in.
+    in_window: bool
 
 
 def _has_any_assessment() -> Q:
@@ -62,6 +71,13 @@ def _has_any_assessment() -> Q:
     return condition
 
 
+def _outcome(by_endpoint: dict[str, list[Any]], endpoint: Endpoint) -> str:
+    """Return a visit's stored outcome of an endpoint; empty when none is stored (results stored
+    before the endpoint existed, until ``recompute_responses`` has run)."""
+    stored = by_endpoint.get(endpoint)
+    return stored[0] if stored is not None else ""
+
+
 def response_rows(
     *, study: Study, as_of: date, participants: QuerySet[Participant] | None = None
 ) -> list[ResponseRow]:
@@ -69,9 +85,10 @@ def response_rows(
 
     Only visits dated on or before the data cut ``as_of``, of participants enrolled by then,
     count. The follow-up visits are those with stored endpoint results (after the baseline
-    visit). Two queries of plain values (a cohort has tens of thousands of visits): the visits
-    with their scores, and their endpoint results.
+    visit). Three queries of plain values (a cohort has tens of thousands of visits): the visit
+    schedule, the visits with their scores, and their endpoint results.
     """
+    definitions = VisitDefinition.objects.filter(study=study).in_bulk()
     visits = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
@@ -97,6 +114,7 @@ def response_rows(
         visit_id,
         participant_id,
         site,
+        definition_pk,
         code,
         visit_date,
         infusion_date,
@@ -114,6 +132,7 @@ def response_rows(
             "pk",
             "participant__participant_id",
             "participant__site__code",
+            "visit_definition_id",
             "visit_definition__code",
             "visit_date",
             "participant__infusion_date",
@@ -145,6 +164,10 @@ def response_rows(
                 sri5=by_endpoint[Endpoint.SRI5][0],
                 sri6=by_endpoint[Endpoint.SRI6][0],
                 sri4_reason=reason,
+                bicla=_outcome(by_endpoint, Endpoint.BICLA),
+                lldas=_outcome(by_endpoint, Endpoint.LLDAS),
+                doris=_outcome(by_endpoint, Endpoint.DORIS),
+                in_window=not out_of_window(definitions[definition_pk], visit_date, infusion_date),
             )
         )
     return rows

@@ -38,3 +38,19 @@ def with_visits(participant_a):
     for code, visit in BL_AND_M3.items():
         record_visit(participant_a, code, visit.on, sledai=visit.sledai, pga=visit.pga)
     return participant_a
+
+
+#: participant_a's Month 3 in DORIS remission and LLDAS without any medication: BL (2026-02-02:
+#: arthritis 4 + rash 2, PGA 1.00) and M3 (2026-05-10: no descriptor, so clinical SLEDAI-2K 0;
+#: PGA 0.20), both complete, every BILAG-2004 system E.
+M3_DATE = date(2026, 5, 10)
+
+
+@pytest.fixture
+def in_remission(participant_a):
+    """participant_a (infused 2026-02-09) with BL and M3 saved complete through the services:
+    M3 is an SRI-4 responder (6 -> 0), in LLDAS and in DORIS remission while no course is
+    recorded."""
+    record_visit(participant_a, "BL", date(2026, 2, 2), sledai={"arthritis", "rash"}, pga="1.00")
+    record_visit(participant_a, "M3", M3_DATE, sledai=set(), pga="0.20")
+    return participant_a

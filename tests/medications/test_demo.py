@@ -1,6 +1,8 @@
-"""The demo's medications: a prednisolone taper and hydroxychloroquine for every child,
-mycophenolate stopped before lymphodepletion for the renal ones, tocilizumab for the treated CRS,
-and no drug prohibited after infusion (so no proposal, and the SRI figures of test_demo.py)."""
+"""The demo's medications: a prednisolone (or prednisone) taper and hydroxychloroquine for every
+child, slower for three who reached Month 3, mycophenolate stopped before lymphodepletion for the
+renal ones, tocilizumab for the treated CRS, and rituximab after infusion for S03-005 only, whose
+proposed treatment failure is left for the coordinator (so the SRI figures of test_demo.py stay
+as they are)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,17 +40,26 @@ def section(participant_id: str):
     return participant, participant_medications(participant, visits=visits, today=TODAY)
 
 
-def test_no_demo_course_proposes_a_treatment_failure(demo):
-    for participant in Participant.objects.all():
+def test_only_s03_005s_rituximab_proposes_a_treatment_failure_and_none_is_recorded(demo):
+    for participant in Participant.objects.exclude(participant_id="S03-005"):
         _participant, medications = section(participant.participant_id)
         assert medications.proposals == [], participant
         assert not any(row.prohibited_after_infusion for row in medications.rows)
+    participant, medications = section("S03-005")  # infused 125 days before TODAY
+    infusion = participant.infusion_date
+    # Two doses of rituximab, on days 64 and 78: each course proposes its own day.
+    assert [(p.course.drug, p.failure_date) for p in medications.proposals] == [
+        ("rituximab", infusion + timedelta(days=64)),
+        ("rituximab", infusion + timedelta(days=78)),
+    ]
     assert not Participant.objects.exclude(treatment_failure_date=None).exists()
 
 
 def test_the_demo_taper_shows_at_the_visits(demo):
     _participant, medications = section("S01-001")  # infused 130 days before TODAY
     doses = {dose.visit_code: dose.prednisolone_mg for dose in medications.visit_doses}
+    # S01-001's visits are on their target days; 20 mg/day to day 13, 10 to day 41, 7.5 to day
+    # 69, then 5 (ongoing).
     assert doses == {
         "SCR": Decimal("20.00"),
         "BL": Decimal("20.00"),
@@ -56,15 +67,37 @@ def test_the_demo_taper_shows_at_the_visits(demo):
         "D7": Decimal("20.00"),
         "D14": Decimal("10.00"),
         "M1": Decimal("10.00"),
-        "M2": Decimal("5.00"),
-        "M3": Decimal("0.00"),
+        "M2": Decimal("7.50"),
+        "M3": Decimal("5.00"),
     }
-    assert medications.prednisolone_mg_today == Decimal("0.00")
+    assert medications.prednisolone_mg_today == Decimal("5.00")
     classes = {row.course.drug: row.drug_class for row in medications.rows}
     assert classes == {
         "prednisolone": "glucocorticoid",
         "hydroxychloroquine": "maintenance immunosuppressant",
     }
+
+
+@pytest.mark.parametrize(
+    ("participant_id", "drug", "month_3_day", "month_3_mg"),
+    [
+        # Month 3 one day after its target; 7.5 mg/day from day 42 to day 104.
+        pytest.param("S01-002", "prednisolone", 91, Decimal("7.50"), id="S01-002"),
+        # Month 3 one day before its target; prednisone 10 mg/day from day 49 to day 97.
+        pytest.param("S02-003", "prednisone", 89, Decimal("10.00"), id="S02-003"),
+        # The usual taper: 5 mg/day to day 89, none from day 90.
+        pytest.param("S02-004", "prednisolone", 90, Decimal("0.00"), id="S02-004"),
+        pytest.param("S03-005", "prednisolone", 91, Decimal("0.00"), id="S03-005"),
+    ],
+)
+def test_the_month_3_doses_follow_each_childs_taper(
+    demo, participant_id, drug, month_3_day, month_3_mg
+):
+    participant, medications = section(participant_id)
+    month_3 = next(dose for dose in medications.visit_doses if dose.visit_code == "M3")
+    assert participant.study_day(month_3.visit_date) == month_3_day
+    assert month_3.prednisolone_mg == month_3_mg
+    assert MedicationCourse.objects.filter(participant=participant, drug=drug).count() >= 3
 
 
 def test_a_child_infused_ten_days_ago_is_still_on_the_first_step(demo):

@@ -83,17 +83,30 @@ def test_export_responses_neutralises_a_formula_in_a_participant_id(study, tmp_p
     )
 
 
-def test_export_cohort_writes_to_stdout_by_default(study):
+@pytest.mark.parametrize("endpoint", ["sri5", "bicla", "lldas", "doris"])
+def test_export_cohort_writes_to_stdout_by_default(study, endpoint):
     stdout = StringIO()
-    call_command("export_cohort", "--endpoint", "sri5", stdout=stdout)
+    call_command("export_cohort", "--endpoint", endpoint, stdout=stdout)
     rows = list(csv.reader(StringIO(stdout.getvalue())))
     assert rows[0] == list(COHORT_COLUMNS)
     assert [row[0] for row in rows[1:]] == ["D0", "D7", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
     assert all(row[1:] == ["0", "0", "0", "", "", "", "0"] for row in rows[1:])
 
 
+def test_export_cohort_refuses_an_unknown_endpoint(study):
+    with pytest.raises(CommandError, match="invalid choice: 'sri7'"):
+        call_command("export_cohort", "--endpoint", "sri7", stdout=StringIO())
+
+
 def test_the_export_columns_are_those_of_the_interchange_contract():
-    # /work/shared/spec/interchange.md, cohort.csv: observed, then --population mitt.
+    # /work/shared/spec/interchange.md, responses.csv: the columns, then the later ones in
+    # their order; cohort.csv: observed, then --population mitt.
+    assert RESPONSES_COLUMNS == (
+        "participant_id", "site", "visit", "visit_date", "study_day", "sledai2k",
+        "sledai2k_change", "pga", "pga_change", "new_bilag_a", "new_bilag_b",
+        "treatment_failure", "sri4", "sri5", "sri6", "sri4_reason",
+        "bicla", "lldas", "doris", "in_window",
+    )  # fmt: skip
     assert COHORT_COLUMNS == (
         "visit", "reached", "evaluable", "responders", "rate", "ci_low", "ci_high",
         "out_of_window",
@@ -239,3 +252,83 @@ def test_export_responses_as_of_the_cut_leaves_out_later_visits_and_enrolments(a
     everything = export("export_responses")
     assert ("P08", "M3") in [(row[0], row[2]) for row in everything]
     assert ("P09", "M1") in [(row[0], row[2]) for row in everything]
+
+
+# The new endpoints on the same cohort and cut (clinical-rules.md section 5). Baseline SLEDAI-2K
+# 8 (P03: 2), PGA 2.00, musculoskeletal B; a responding visit: low complement only (2, present
+# at baseline), PGA 1.00, musculoskeletal D; a non-responding one adds arthritis (6). No
+# medication: prednisolone-equivalent 0 mg/day.
+#   BICLA: musculoskeletal B -> D improves, a total of 2 or 6 is not higher than 8 (P03: 0, not
+#     higher than 2), PGA falls: every visit without treatment failure or missing answers is a
+#     responder, P02's and P03's Month 1 included. Nobody is excluded (every baseline has a B).
+#   LLDAS: a total of 2 (or 0, P03) with no major-organ descriptor and nothing new, PGA 1.00 <=
+#     1.00: in LLDAS; P02's 6 > 4: not.
+#   DORIS: PGA 1.00 is not below 0.50: nobody in remission.
+# Observed (reached as for SRI-4: M1 7, M3 3):
+#   M1: BICLA 7 of 7: 1.0000, exact 0.025^(1/7) = 0.5904 to 1; LLDAS 6 of 7 (not P02): 0.8571,
+#       0.4213-0.9964 (1 of 7 is 0.0036-0.5787, mirrored); DORIS 0 of 7: 0 to 0.4096.
+#   M3: P01 responder (BICLA, LLDAS), P04 non-responder (failure 04-20, O1), P06 in progress:
+#       1 of 2, 0.0126-0.9874; DORIS 0 of 2: 0 to 1 - 0.025^(1/2) = 0.8419.
+# mITT (as for SRI-4, but P03 is in every set):
+#   M1: responders as observed with P03 (BICLA 7, LLDAS 6; P02 LLDAS and every DORIS visit a
+#       non-responder), P06 missing (no Month 1, window closed 04-05), P12 P13 pending ->
+#       denominator 8: BICLA 7 of 8 0.8750, 0.4735-0.9968 (1 of 8 is 0.0032-0.5265, mirrored);
+#       LLDAS 6 of 8 0.7500, 0.3491-0.9681 (2 of 8 is 0.0319-0.6509); DORIS 0 of 8, 0 to
+#       1 - 0.025^(1/8) = 0.3694.
+#   M3: P01 responder (BICLA, LLDAS; a non-responder for DORIS), P04 and P05 treatment failure,
+#       P06 incomplete, P02 and P03 missing (no Month 3, window closed 06-13), P07 P08 P12 P13
+#       pending -> denominator 6: 1 of 6 0.1667, 0.0042-0.6412; DORIS 0 of 6, 0 to 0.4593.
+NEW_ENDPOINTS_AS_OF_2024_06_30 = {
+    "bicla": (
+        ["M1", "7", "7", "7", "1.0000", "0.5904", "1.0000", "1"],
+        ["M3", "3", "2", "1", "0.5000", "0.0126", "0.9874", "0"],
+        ["M1", "8", "7", "0", "0", "0", "1", "0", "2", "0.8750", "0.4735", "0.9968"],
+        ["M3", "6", "1", "0", "2", "1", "2", "0", "4", "0.1667", "0.0042", "0.6412"],
+    ),
+    "lldas": (
+        ["M1", "7", "7", "6", "0.8571", "0.4213", "0.9964", "1"],
+        ["M3", "3", "2", "1", "0.5000", "0.0126", "0.9874", "0"],
+        ["M1", "8", "6", "1", "0", "0", "1", "0", "2", "0.7500", "0.3491", "0.9681"],
+        ["M3", "6", "1", "0", "2", "1", "2", "0", "4", "0.1667", "0.0042", "0.6412"],
+    ),
+    "doris": (
+        ["M1", "7", "7", "0", "0.0000", "0.0000", "0.4096", "1"],
+        ["M3", "3", "2", "0", "0.0000", "0.0000", "0.8419", "0"],
+        ["M1", "8", "0", "7", "0", "0", "1", "0", "2", "0.0000", "0.0000", "0.3694"],
+        ["M3", "6", "0", "1", "2", "1", "2", "0", "4", "0.0000", "0.0000", "0.4593"],
+    ),
+}
+
+
+@pytest.mark.parametrize("endpoint", ["bicla", "lldas", "doris"])
+def test_export_cohort_of_the_new_endpoints_matches_the_hand_count(analysis_cohort, endpoint):
+    observed_m1, observed_m3, mitt_m1, mitt_m3 = NEW_ENDPOINTS_AS_OF_2024_06_30[endpoint]
+    observed = export("export_cohort", "--endpoint", endpoint, "--as-of", "2024-06-30")
+    assert observed[0] == list(COHORT_COLUMNS)
+    assert (observed[4], observed[6]) == (observed_m1, observed_m3)
+    mitt = export(
+        "export_cohort", "--endpoint", endpoint, "--population", "mitt", "--as-of", "2024-06-30"
+    )
+    assert mitt[0] == list(MITT_COLUMNS)
+    assert (mitt[4], mitt[6]) == (mitt_m1, mitt_m3)
+    # Nobody is excluded from these sets, at any visit.
+    assert {row[7] for row in mitt[1:]} == {"0"}
+
+
+def test_export_responses_writes_the_new_endpoints_and_the_window(analysis_cohort):
+    # Outcomes by the hand count above; in_window: every visit on its target day but P07's
+    # Month 1 (study day 40, window 21..35).
+    rows = export("export_responses", "--as-of", "2024-06-30")
+    assert rows[0][-5:] == ["sri4_reason", "bicla", "lldas", "doris", "in_window"]
+    assert [(row[0], row[2], *row[-4:]) for row in rows[1:]] == [
+        ("P01", "M1", "responder", "responder", "non-responder", "1"),
+        ("P01", "M3", "responder", "responder", "non-responder", "1"),
+        ("P02", "M1", "responder", "non-responder", "non-responder", "1"),
+        ("P03", "M1", "responder", "responder", "non-responder", "1"),
+        ("P04", "M1", "responder", "responder", "non-responder", "1"),
+        ("P04", "M3", "non-responder", "non-responder", "non-responder", "1"),
+        ("P05", "M1", "responder", "responder", "non-responder", "1"),
+        ("P06", "M3", "not evaluable", "not evaluable", "not evaluable", "1"),
+        ("P07", "M1", "responder", "responder", "non-responder", "0"),
+        ("P08", "M1", "responder", "responder", "non-responder", "1"),
+    ]

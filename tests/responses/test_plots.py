@@ -71,7 +71,7 @@ def texts(root: ET.Element) -> str:
             ["Physician Global Assessment over study day", "PGA (0 none to 3 severe)"],
         ),
         (
-            lambda: plots.response_rate_plot(OBSERVED, MITT, "SRI-4"),
+            lambda: plots.response_rate_plot(OBSERVED, MITT, "sri4"),
             ["SRI-4 response rate by visit", "Responders (%) with exact 95% CI", "4/5", "4/6"],
         ),
         (
@@ -92,11 +92,32 @@ def test_plots_are_valid_svg_with_title_and_axis_labels(make, expected):
 
 def test_plot_descriptions_state_the_numbers():
     assert "median 1 at M3" in plots.sledai_plot(TRAJECTORIES).description
-    rate = plots.response_rate_plot(OBSERVED, MITT, "SRI-4").description
+    rate = plots.response_rate_plot(OBSERVED, MITT, "sri4").description
     # 4 of 5: 80%, exact interval 0.2836-0.9949 rounded to whole percents.
     assert "M3: 4 of 5 (80%, 95% CI 28-99%)" in rate
     bilag = plots.bilag_heatmap(BASELINE, MONTH_3).description
     assert "BL: 1 systems graded A and 2 graded B in 1 participants" in bilag
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("bicla", ["BICLA response rate by visit", "Responders (%) with exact 95% CI"]),
+        ("lldas", ["Participants in LLDAS by visit", "In LLDAS (%) with exact 95% CI"]),
+        ("doris", ["Participants in DORIS remission by visit",
+                   "In DORIS remission (%) with exact 95% CI"]),
+    ],
+)  # fmt: skip
+def test_the_rate_plot_says_what_each_endpoint_counts(endpoint, expected):
+    plot = plots.response_rate_plot(OBSERVED, MITT, endpoint)
+    root = parse(plot)
+    assert plot.title == expected[0]
+    shown = texts(root)
+    for text in [*expected, "4/5", "4/6"]:
+        assert text in shown
+    # 4 of 5: 80%, exact interval 0.2836-0.9949 rounded to whole percents.
+    assert "M3: 4 of 5 (80%, 95% CI 28-99%)" in plot.description
+    assert "No data for these filters" in texts(parse(plots.response_rate_plot([], [], endpoint)))
 
 
 def test_plots_are_the_same_for_the_same_data():
@@ -110,8 +131,8 @@ def test_plots_are_the_same_for_the_same_data():
     [
         lambda: plots.sledai_plot(EMPTY_TRAJECTORIES),
         lambda: plots.pga_plot(EMPTY_TRAJECTORIES),
-        lambda: plots.response_rate_plot([], [], "SRI-4"),
-        lambda: plots.response_rate_plot(OBSERVED[2:], MITT[2:], "SRI-4"),
+        lambda: plots.response_rate_plot([], [], "sri4"),
+        lambda: plots.response_rate_plot(OBSERVED[2:], MITT[2:], "sri4"),
         lambda: plots.bilag_heatmap(
             BilagGrid("BL", "Baseline", (), ()), BilagGrid("M3", "Month 3", (), ())
         ),
@@ -151,7 +172,7 @@ MATH_LIKE = "$x^{$"
             BASELINE, BilagGrid("M3", MATH_LIKE, ("P-001", "P-002"), MONTH_3.grades)
         ),
         lambda: plots.response_rate_plot(
-            [dataclasses.replace(OBSERVED[1], visit=MATH_LIKE)], [], "SRI-4"
+            [dataclasses.replace(OBSERVED[1], visit=MATH_LIKE)], [], "sri4"
         ),
     ],
     ids=["participant-id", "visit-name", "visit-code"],

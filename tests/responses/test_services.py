@@ -73,11 +73,22 @@ def test_saving_a_visit_stores_its_scores_and_sri_results(responder_visits):
     assert result.pga_change == Decimal("-1.00")
     assert result.treatment_failure is False
     # SRI-5 (fall 6 >= 5) and SRI-6 (6 >= 6) respond too; the baseline visit has no result.
+    # BICLA: musculoskeletal B -> D improved, no new A or B, SLEDAI-2K 2 <= 8, PGA -1.00.
+    # LLDAS: SLEDAI-2K 2 (low complement, not a major organ), nothing new since BL, PGA 1.00,
+    # no glucocorticoid. DORIS: clinical SLEDAI-2K 0 (low complement does not count), but PGA
+    # 1.00 is not below 0.50.
     assert {r.endpoint: r.outcome for r in m3.endpoint_results.all()} == {
         "sri4": "responder",
         "sri5": "responder",
         "sri6": "responder",
+        "bicla": "responder",
+        "lldas": "responder",
+        "doris": "non-responder",
     }
+    assert EndpointResult.objects.get(visit=m3, endpoint="doris").reason == "PGA 1.00 ≥ 0.50"
+    lldas = EndpointResult.objects.get(visit=m3, endpoint="lldas")
+    assert "no descriptor new since BL" in lldas.reason
+    assert lldas.prednisolone_mg == Decimal("0")
     assert not EndpointResult.objects.filter(visit=bl).exists()
     assert stale_results() == []
 
@@ -94,7 +105,16 @@ def test_editing_the_baseline_recomputes_later_visits(responder_visits):
         reason="Rash was drug-induced",
     )
     outcomes = {r.endpoint: r.outcome for r in m3.endpoint_results.all()}
-    assert outcomes == {"sri4": "responder", "sri5": "non-responder", "sri6": "non-responder"}
+    # BICLA still holds (2 <= 6); LLDAS and DORIS read M3 itself, and low complement was
+    # present at BL too.
+    assert outcomes == {
+        "sri4": "responder",
+        "sri5": "non-responder",
+        "sri6": "non-responder",
+        "bicla": "responder",
+        "lldas": "responder",
+        "doris": "non-responder",
+    }
     assert sri4(m3).sledai_change == -4
     assert stale_results() == []
 
@@ -461,3 +481,78 @@ def test_the_latest_computed_time_moves_when_only_a_result_changes(responder_vis
         visit=m3, sledai=M3_SLEDAI, pga=Decimal("2.40"), bilag=M3_BILAG, author=None, reason="r"
     )
     assert latest_computed_at(participants) == sri4(m3).computed_at > before
+
+
+def test_lldas_compares_with_the_latest_earlier_visit_with_a_sledai_entry(participant_a, study):
+    # BL has rash; M1 is recorded without any assessment yet; M3 has rash: compared with BL,
+    # rash is not new, so LLDAS holds (SLEDAI-2K 2, PGA 0.50, no glucocorticoid).
+    rash = {**NONE_PRESENT, "rash": True}
+    record_visit(participant_a, "BL", date(2026, 2, 2), sledai=rash, bilag=BASELINE_BILAG)
+    services.visit_create(
+        participant=participant_a,
+        visit_definition=code(study, "M1"),
+        visit_date=date(2026, 3, 9),
+        author=None,
+        reason="r",
+    )
+    m3 = record_visit(
+        participant_a, "M3", date(2026, 5, 10), sledai=rash, pga="0.50", bilag=M3_BILAG
+    )
+    lldas = EndpointResult.objects.get(visit=m3, endpoint="lldas")
+    assert lldas.outcome == "responder"
+    assert "no descriptor new since BL" in lldas.reason
+    # Once M1 has a SLEDAI-2K without rash, rash is new at M3.
+    m1 = Visit.objects.get(participant=participant_a, visit_definition__code="M1")
+    services.visit_save_assessments(
+        visit=m1,
+        sledai=NONE_PRESENT,
+        pga=Decimal("0.50"),
+        bilag=M3_BILAG,
+        labs=None,
+        not_done=None,
+        complete=None,
+        author=None,
+        reason="r",
+    )
+    lldas.refresh_from_db()
+    assert (lldas.outcome, lldas.reason) == ("non-responder", "Rash new since M1")
+    assert stale_results() == []
+
+
+def test_a_visit_without_any_sledai_answer_is_not_the_previous_assessed_visit(participant_a, study):
+    # An unscheduled visit saved with only a PGA, in progress, between BL and M3: its SLEDAI-2K
+    # row has no answer, so LLDAS at M3 still compares with BL (rash present at both).
+    rash = {**NONE_PRESENT, "rash": True}
+    record_visit(participant_a, "BL", date(2026, 2, 2), sledai=rash, bilag=BASELINE_BILAG)
+    uns = services.visit_create(
+        participant=participant_a,
+        visit_definition=code(study, "UNS"),
+        visit_date=date(2026, 5, 1),
+        author=None,
+        reason="r",
+    )
+    services.visit_save_assessments(
+        visit=uns, sledai={}, pga=Decimal("0.50"), bilag={}, complete=False, author=None, reason="r"
+    )
+    m3 = record_visit(
+        participant_a, "M3", date(2026, 5, 10), sledai=rash, pga="0.50", bilag=M3_BILAG
+    )
+    lldas = EndpointResult.objects.get(visit=m3, endpoint="lldas")
+    assert (lldas.outcome, lldas.reason.split("; ")[1]) == (
+        "responder",
+        "no descriptor new since BL",
+    )
+    # Once the unscheduled visit has a SLEDAI-2K answer, it is the previous assessed visit, and
+    # its entry in progress leaves M3's LLDAS open.
+    services.visit_save_assessments(
+        visit=uns,
+        sledai={"rash": True},
+        pga=Decimal("0.50"),
+        bilag={},
+        complete=False,
+        author=None,
+        reason="r",
+    )
+    lldas.refresh_from_db()
+    assert (lldas.outcome, lldas.reason) == ("not evaluable", "data entry in progress at UNS")
+    assert stale_results() == []

@@ -74,17 +74,18 @@ def test_a_participant_id_written_like_math_shows_as_typed_on_the_plots_page(cli
 REPORT_QUERY_BUDGET = 21
 
 
+@pytest.mark.parametrize("endpoint", ["sri4", "bicla", "lldas"])
 @pytest.mark.parametrize("size", [2, 12])
 def test_report_queries_do_not_grow_with_the_cohort(
-    client, study, size, django_assert_max_num_queries
+    client, study, size, endpoint, django_assert_max_num_queries
 ):
     build_cohort(study, report_load_cohort(size))
     client.force_login(UserFactory(role="Data manager"))
     # Per request: session, user, permissions and the session save (6); the report itself
     # reads the study, filter choices, latest result time and its tables (the summary: the
-    # observed set 2, the mITT set 3, those not infused 1, the not evaluable 1): at most 14,
-    # whatever the size.
-    filters = {"site": "S01", "age": "6-11", "as_of": AFTER_M3.isoformat()}
+    # observed set 2, the mITT set 3, those not infused 1, the not evaluable 1; responses.csv
+    # 3): at most 14, whatever the size and the endpoint.
+    filters = {"site": "S01", "age": "6-11", "as_of": AFTER_M3.isoformat(), "endpoint": endpoint}
     for name, params in [(name, filters) for name in REPORT_PAGES]:
         with django_assert_max_num_queries(REPORT_QUERY_BUDGET, info=name):
             assert client.get(reverse(name), params).status_code == 200
@@ -168,8 +169,11 @@ def test_the_summary_page_shows_both_sets_and_who_is_not_infused(client, analysi
     assert "(withdrawal 1, manufacturing failure 1)" in page
     assert "withdrawal 2024-02-15" in page
     assert "P09" not in page  # enrolled after the cut
-    assert "with a baseline SLEDAI-2K below 4:" in page
-    assert "P03</a> (S01, baseline 2)" in page
+    assert "Excluded from the SRI-4 analysis, 1 participant with a baseline SLEDAI-2K below 4:" in (
+        page
+    )
+    assert "P03</a> (S01: baseline SLEDAI-2K 2 is below 4)" in page
+    assert "Excluded from SRI-4: a complete baseline SLEDAI-2K below 4" in page
     not_infused_csv = csv_rows(
         client.get(
             reverse("cohort_summary"),
@@ -210,6 +214,122 @@ def test_the_headline_says_who_else_reached_the_visit_and_why_they_are_not_count
         "out-of-window visits out)"
     ) in page
     assert "Out of window (left out)" in page
+
+
+# The new endpoints on the pages (clinical-rules.md section 5).
+
+
+def test_the_endpoint_menu_offers_every_endpoint(data_manager_for_cohort):
+    page = data_manager_for_cohort.get(reverse("cohort_summary")).content.decode()
+    assert '<option value="sri4" selected>SRI-4</option>' in page
+    for value, label in [
+        ("sri5", "SRI-5"),
+        ("sri6", "SRI-6"),
+        ("bicla", "BICLA"),
+        ("lldas", "LLDAS"),
+        ("doris", "DORIS remission"),
+    ]:
+        assert f'<option value="{value}">{label}</option>' in page
+    chosen = data_manager_for_cohort.get(reverse("cohort_summary"), {"endpoint": "doris"})
+    assert '<option value="doris" selected>DORIS remission</option>' in chosen.content.decode()
+
+
+def test_the_bicla_summary_lists_who_has_no_bilag_a_or_b_at_baseline(
+    data_manager_for_cohort, study
+):
+    # REPORT_COHORT and H-008, every BILAG-2004 system E at baseline and Month 3 (hand count in
+    # tests/responses/selectors/test_cohort.py).
+    visits = {
+        "BL": bl_visit(BL_PRESENT, "2.00", grades()),
+        "M3": m3_visit({"low_complement"}, "0.50", grades()),
+    }
+    build_cohort(study, {"H-008": child("S01", "F", 9, 30_000, visits=visits)})
+    cut = {"endpoint": "bicla", "as_of": AFTER_M3.isoformat()}
+    page = data_manager_for_cohort.get(reverse("cohort_summary"), cut).content.decode()
+    assert (
+        "2 of 3 participants with follow-up reaching Month 3 achieved a BICLA response (67%; 95% "
+        "CI 9-99%); 2 more reached Month 3 but are not evaluable (data entry in progress: 1, no "
+        "BILAG A or B at baseline: 1)"
+    ) in page
+    assert "BICLA responder, against baseline: every BILAG system graded A improved" in page
+    assert "Excluded from BICLA: a complete baseline BILAG-2004 (all nine systems graded)" in page
+    assert (
+        "Excluded from the BICLA analysis, 1 participant with no BILAG A or B at baseline:"
+    ) in page
+    assert "H-008</a> (S01: no BILAG A or B at baseline)" in page
+    assert "BICLA response rate by visit" in page
+    mitt_csv = csv_rows(
+        data_manager_for_cohort.get(
+            reverse("cohort_summary"), {**cut, "format": "csv", "table": "mitt"}
+        )
+    )
+    # Month 3 as of 2025-06-30: as the hand count (2 of 6: 0.3333, exact 0.0433-0.7772), H-008
+    # excluded, H-007 pending.
+    assert next(row for row in mitt_csv if row[0] == "M3") == [
+        "M3", "6", "2", "0", "2", "1", "1", "1", "1", "0.3333", "0.0433", "0.7772"
+    ]  # fmt: skip
+
+
+#: Four children with BL (SLEDAI-2K 8, PGA 2.00, musculoskeletal B) and Month 3
+#: (musculoskeletal D), no medication (prednisolone-equivalent 0 mg/day). Clinical SLEDAI-2K
+#: leaves out low complement and increased DNA binding.
+#: | id  | Month 3 present | PGA  | LLDAS                        | DORIS remission             |
+#: | S-1 | none            | 0.25 | in (0 <= 4, PGA <= 1.00)     | in (clinical 0, PGA < 0.50) |
+#: | S-2 | low complement  | 0.40 | in (2, present at BL)        | in (clinical 0)             |
+#: | S-3 | none            | 0.00 | in                           | in                          |
+#: | S-4 | rash            | 0.75 | in (2, present at BL)        | not (rash; PGA 0.75)        |
+STATE_COHORT = {
+    f"S-{number}": child("S01", "F", 10, 30_000,
+                         visits={"BL": bl_visit(BL_PRESENT, "2.00"), "M3": m3_visit(present, pga)})
+    for number, (present, pga) in enumerate(
+        [(set(), "0.25"), ({"low_complement"}, "0.40"), (set(), "0.00"), ({"rash"}, "0.75")],
+        start=1,
+    )
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "headline", "says"),
+    [
+        # 3 of 4: 75%, exact 0.1941-0.9937; 4 of 4: 100%, exact 0.025^(1/4) = 0.3976 to 1.
+        ("doris",
+         "3 of 4 participants with follow-up reaching Month 3 were in DORIS remission (75%; 95% "
+         "CI 19-99%)",
+         ["In DORIS remission at the visit", "Participants in DORIS remission by visit",
+          "Nobody is excluded from DORIS remission"]),
+        ("lldas",
+         "4 of 4 participants with follow-up reaching Month 3 were in LLDAS (100%; 95% CI "
+         "40-100%)",
+         ["In LLDAS at the visit", "Participants in LLDAS by visit",
+          "Nobody is excluded from LLDAS"]),
+    ],
+)  # fmt: skip
+def test_the_state_endpoints_say_who_was_in_the_state(client, study, endpoint, headline, says):
+    build_cohort(study, STATE_COHORT)
+    client.force_login(UserFactory(role="Data manager"))
+    page = client.get(
+        reverse("cohort_summary"), {"endpoint": endpoint, "as_of": AFTER_M3.isoformat()}
+    ).content.decode()
+    assert headline in page
+    for text in says:
+        assert text in page
+    assert 'id="mitt-excluded"' not in page
+    matrix = client.get(
+        reverse("report_matrix"), {"endpoint": endpoint, "as_of": AFTER_M3.isoformat()}
+    ).content.decode()
+    label = {"doris": "DORIS remission", "lldas": "LLDAS"}[endpoint]
+    assert f"(R in {label}, NR not in {label}, NE not evaluable)" in matrix
+    assert "prednisolone-equivalent dose (mg/day): 0.00" in matrix
+    assert "SLEDAI-2K change" not in matrix
+
+
+def test_the_bicla_matrix_shows_the_systems_not_improved(data_manager_for_cohort):
+    matrix = data_manager_for_cohort.get(
+        reverse("report_matrix"), {"endpoint": "bicla"}
+    ).content.decode()
+    assert "BILAG A or B at baseline not improved" in matrix
+    assert "BILAG A or B not improved: 0" in matrix  # H-001 and H-002 at Month 3
+    assert "prednisolone-equivalent dose" not in matrix
 
 
 # The demo cohort stays loaded until the end of the module, so its tests come last.
@@ -313,7 +433,7 @@ def test_invalid_filter_values_are_ignored(data_manager):
         "dose": "abc",
         "sex": "Q",
         "age": "99",
-        "endpoint": "bicla",
+        "endpoint": "sri7",
         "visit": "ZZ",
     }
     for name in REPORT_PAGES:

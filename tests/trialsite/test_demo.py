@@ -1,6 +1,8 @@
-"""The demo cohort: built through the services, idempotent, and 4 of 5 SRI-4 responders at M3."""
+"""The demo cohort: built through the services, idempotent, 4 of 5 SRI-4 responders at M3, and
+BICLA, LLDAS and DORIS remission at M3 with responders and non-responders, their stored results
+equal to fresh ones."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,8 +10,10 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from responses.models import EndpointResult
 from responses.scoring.common import Outcome
 from responses.scoring.sri import Assessment, sri, treatment_failed
+from responses.services import stale_results
 from safety.checks import treatment_record_errors
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
 from trialsite.demo import load_demo
@@ -86,6 +90,93 @@ def test_five_reached_month_3_and_four_of_them_are_sri4_responders(demo):
         "S02-004": (Outcome.RESPONDER, 5 - 14),
         "S03-005": (Outcome.NON_RESPONDER, 8 - 10),
     }
+
+
+def test_demo_results_equal_fresh_ones(demo):
+    assert stale_results() == []
+
+
+# Month 3 of the five who reached it, by hand from trialsite/demo.py (COHORT: the descriptors
+# not resolved by day 90 and the last PGA; the courses on the M3 date; for LLDAS the previous
+# assessed visit is M2, day 56, and no descriptor present at M3 was absent at M2):
+# - S01-001, day 90: low complement + DNA binding = 4, clinical 0; PGA 0.40; prednisolone 5
+#   (from day 70). BICLA: B -> D, B -> C, B -> C, SLEDAI 16 -> 4, PGA -1.70: yes. LLDAS: 4 <= 4,
+#   0.40 <= 1.00, 5 <= 7.5: yes. DORIS: 0, 0.40 < 0.50, 5 <= 5, no biologic: yes.
+# - S01-002, day 91: low complement = 2, clinical 0; PGA 0.70; prednisolone 7.5 (days 42-104).
+#   BICLA: renal A -> C, SLEDAI 18 -> 2: yes. LLDAS: 2 <= 4, 0.70 <= 1.00, 7.5 <= 7.5: yes.
+#   DORIS: PGA 0.70 >= 0.50 and 7.5 > 5: no.
+# - S02-003, day 89: 4, clinical 0; PGA 0.60; prednisone 10 (days 49-97). BICLA: A -> C, B -> C,
+#   B -> D, SLEDAI 19 -> 4: yes. LLDAS: 10 > 7.5 (its only failure): no. DORIS: PGA 0.60 >=
+#   0.50 and 10 > 5: no.
+# - S02-004, day 90: leukopenia 1 + 4 = 5, clinical 1; PGA 0.40; no glucocorticoid from day 90.
+#   BICLA: B -> D, B -> D, SLEDAI 14 -> 5: yes. LLDAS: 5 > 4: no. DORIS: leukopenia: no.
+# - S03-005, day 91: proteinuria 4 + 4 = 8, clinical 4; PGA 1.20; rituximab on day 64 (and 78).
+#   BICLA: renal B -> B: no. LLDAS: 8 > 4, proteinuria, 1.20 > 1.00, rituximab started on day
+#   64, within the 28 days before (days 63-90): no. DORIS: proteinuria, 1.20 >= 0.50, a biologic
+#   after infusion: no.
+# BICLA 4 of 5, LLDAS 2 of 5, DORIS remission 1 of 5; everyone evaluable.
+MONTH_3_STATES = {
+    "bicla": {
+        "S01-001": "responder",
+        "S01-002": "responder",
+        "S02-003": "responder",
+        "S02-004": "responder",
+        "S03-005": "non-responder",
+    },
+    "lldas": {
+        "S01-001": "responder",
+        "S01-002": "responder",
+        "S02-003": "non-responder",
+        "S02-004": "non-responder",
+        "S03-005": "non-responder",
+    },
+    "doris": {
+        "S01-001": "responder",
+        "S01-002": "non-responder",
+        "S02-003": "non-responder",
+        "S02-004": "non-responder",
+        "S03-005": "non-responder",
+    },
+}
+MONTH_3_COUNTS = {"bicla": (4, 5), "lldas": (2, 5), "doris": (1, 5)}  # responders, evaluable
+
+
+@pytest.mark.parametrize("endpoint", ["bicla", "lldas", "doris"])
+def test_month_3_has_responders_and_non_responders_for_each_further_endpoint(demo, endpoint):
+    stored = dict(
+        EndpointResult.objects.filter(
+            endpoint=endpoint, visit__visit_definition__code="M3"
+        ).values_list("visit__participant__participant_id", "outcome")
+    )
+    assert stored == MONTH_3_STATES[endpoint]
+    responders = sum(outcome == "responder" for outcome in stored.values())
+    evaluable = sum(outcome in ("responder", "non-responder") for outcome in stored.values())
+    assert (responders, evaluable) == MONTH_3_COUNTS[endpoint]
+
+
+def test_month_3_reasons_name_the_medications(demo):
+    reasons = {
+        (participant_id, endpoint): reason
+        for participant_id, endpoint, reason in EndpointResult.objects.filter(
+            visit__visit_definition__code="M3", endpoint__in=["lldas", "doris"]
+        ).values_list("visit__participant__participant_id", "endpoint", "reason")
+    }
+    rituximab = Participant.objects.get(participant_id="S03-005").infusion_date + timedelta(days=64)
+    assert reasons["S02-003", "lldas"] == "prednisolone-equivalent 10 mg/day > 7.5"
+    assert reasons["S01-002", "doris"] == (
+        "PGA 0.70 ≥ 0.50; prednisolone-equivalent 7.5 mg/day > 5"
+    )
+    assert "prednisolone-equivalent 7.5 mg/day ≤ 7.5" in reasons["S01-002", "lldas"]
+    assert "prednisolone-equivalent 5 mg/day ≤ 5" in reasons["S01-001", "doris"]
+    assert reasons["S02-003", "doris"] == ("PGA 0.60 ≥ 0.50; prednisolone-equivalent 10 mg/day > 5")
+    assert (
+        f"rituximab started on {rituximab.isoformat()}, in the 28 days before the visit"
+        in reasons["S03-005", "lldas"]
+    )
+    assert (
+        f"rituximab given on {rituximab.isoformat()}, after the infusion (a biologic)"
+        in reasons["S03-005", "doris"]
+    )
 
 
 def test_the_non_responder_keeps_proteinuria_at_month_3(demo):

@@ -210,6 +210,7 @@ def test_cohort_export_responses_matches_the_hand_computed_outcomes(imported_coh
         "participant_id", "site", "visit", "visit_date", "study_day", "sledai2k",
         "sledai2k_change", "pga", "pga_change", "new_bilag_a", "new_bilag_b",
         "treatment_failure", "sri4", "sri5", "sri6", "sri4_reason",
+        "bicla", "lldas", "doris", "in_window",
     ]  # fmt: skip
     outcomes = {(r["participant_id"], r["visit"]): (r["sri4"], r["sri5"], r["sri6"]) for r in rows}
     assert outcomes == EXPECTED_SRI

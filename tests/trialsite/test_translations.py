@@ -11,6 +11,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from responses.models import EndpointResult
+from trialsite.templatetags.trial import outcome_label, reason, reason_list
+
 CATALOG_DIR = Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES"
 PO_PATH = CATALOG_DIR / "django.po"
 MO_PATH = CATALOG_DIR / "django.mo"
@@ -39,6 +42,14 @@ KEPT_AS_IS = {
     "IgA",
     "IgM",
     "%(value)s g/L",
+    "BICLA",
+    "LLDAS",
+    # Reason parts that are only a measure, a value and a comparison.
+    "PGA %(pga)s ≥ %(limit)s",
+    "PGA %(pga)s < %(limit)s",
+    "PGA %(pga)s > %(limit)s",
+    "PGA %(pga)s ≤ %(limit)s",
+    "SLEDAI-2K %(total)s > %(limit)s",
 }
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)([sdifr])")
@@ -219,3 +230,25 @@ def test_coordinator_switches_the_participant_list_to_chinese(client, coordinato
     assert "研究中心" in page
     assert participant_a.participant_id in page
     assert "Participant ID" not in page
+
+
+def test_a_reason_translates_the_system_or_descriptor_it_names():
+    stored = EndpointResult(
+        endpoint="lldas",
+        reason_parts=[
+            ["%(descriptor)s present (a major-organ descriptor)", {"descriptor": "Fever"}],
+            ["%(descriptor)s new since %(visit)s", {"descriptor": "Rash", "visit": "M1"}],
+            [
+                "%(system)s BILAG %(baseline)s at baseline, %(visit)s at the visit: not improved",
+                {"system": "Renal", "baseline": "B", "visit": "B"},
+            ],
+        ],
+    )
+    with translation.override("zh-hans"):
+        fever, rash, renal = reason_list(stored)
+        assert fever.startswith("存在发热")
+        assert rash == "皮疹为 M1 以来新出现"
+        assert renal.startswith("肾脏 BILAG 基线 B")
+        assert outcome_label(EndpointResult(endpoint="lldas", outcome="responder")) == "是"
+    with translation.override("en"):
+        assert reason(stored).startswith("Fever present (a major-organ descriptor); Rash new")

@@ -85,6 +85,25 @@ def test_timeline_shows_missing_visits_and_the_sri_result(client, coordinator_a,
     assert "Record SCR" in page
 
 
+def test_visit_page_shows_bicla_and_the_states_with_each_condition(
+    client, coordinator_a, cohort_of
+):
+    (participant,) = cohort_of(1)
+    m3 = participant.visits.get(visit_definition__code="M3")
+    client.force_login(coordinator_a)
+    page = client.get(reverse("visit_detail", args=[m3.pk])).content.decode()
+    # Every BILAG-2004 system E at baseline: nothing for BICLA to improve.
+    assert "BICLA: not evaluable" in page
+    assert "no BILAG A or B at baseline" in page
+    # Month 3: SLEDAI-2K 0, PGA 1.00, no glucocorticoid: in LLDAS (PGA <= 1.00), not in DORIS
+    # remission (PGA not below 0.50); one line per condition.
+    assert "LLDAS: yes" in page
+    assert "<li>PGA 1.00 ≤ 1.00</li>" in page
+    assert "<li>prednisolone-equivalent 0 mg/day ≤ 7.5</li>" in page
+    assert "DORIS remission: no" in page
+    assert "<li>PGA 1.00 ≥ 0.50</li>" in page
+
+
 def test_coordinator_cannot_enrol_into_another_site(client, coordinator_a, site_b):
     client.force_login(coordinator_a)
     response = client.post(

@@ -11,9 +11,10 @@ from django.template.base import Node, NodeList, Parser, TextNode, Token
 from django.template.context import Context
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 
-from responses.scoring.common import Outcome
+from responses.models import STATE_ENDPOINTS, EndpointResult
+from responses.scoring.common import TRANSLATED_PARAMS, Outcome
 from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label, dose_mantissa
 from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
@@ -57,7 +58,38 @@ class HasReasonParts(Protocol):
 @register.filter
 def reason(result: HasReasonParts) -> str:
     """Translate a stored result's reason from its parts."""
-    return "; ".join(gettext(template_) % params for template_, params in result.reason_parts)
+    return "; ".join(reason_list(result))
+
+
+@register.filter
+def reason_list(result: HasReasonParts) -> list[str]:
+    """Translate a stored result's reason, one condition per item."""
+    return [
+        gettext(template_) % translated_params(params) for template_, params in result.reason_parts
+    ]
+
+
+def translated_params(params: dict) -> dict:
+    """Translate the reason parameters that are marked for translation (a system, a descriptor)."""
+    return {
+        key: gettext(value) if key in TRANSLATED_PARAMS else value for key, value in params.items()
+    }
+
+
+#: How the outcome of a state at a visit (LLDAS, DORIS remission) reads: in it or not.
+STATE_OUTCOME_LABELS = {
+    Outcome.RESPONDER.value: pgettext_lazy("in LLDAS or DORIS remission", "yes"),
+    Outcome.NON_RESPONDER.value: pgettext_lazy("in LLDAS or DORIS remission", "no"),
+    Outcome.NOT_EVALUABLE.value: pgettext_lazy("in LLDAS or DORIS remission", "not evaluable"),
+}
+
+
+@register.filter
+def outcome_label(result: EndpointResult) -> str:
+    """Name a stored result's outcome: yes or no for a state at the visit, else the outcome."""
+    if result.endpoint in STATE_ENDPOINTS:
+        return str(STATE_OUTCOME_LABELS[result.outcome])
+    return str(result.get_outcome_display())
 
 
 @register.filter

@@ -29,7 +29,7 @@ class Command(ExportCommand):
             "--endpoint",
             choices=Endpoint.values,
             default=Endpoint.SRI4.value,
-            help=_("The endpoint to summarise (default sri4)."),
+            help=_("The endpoint to summarise: sri4 (default), sri5, sri6, bicla, lldas or doris."),
         )
         parser.add_argument(
             "--population",

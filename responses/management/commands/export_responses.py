@@ -12,7 +12,8 @@ from trialsite.models import Study
 class Command(ExportCommand):
     help = gettext_lazy(  # type: ignore[assignment]  # django-stubs: str
         "Export responses.csv: one row per follow-up visit with an assessment, with its "
-        "stored SLEDAI-2K, PGA and SRI-4/5/6 results, as of the data cut."
+        "stored SLEDAI-2K, PGA, SRI-4/5/6, BICLA, LLDAS and DORIS results and whether it is "
+        "dated inside its window, as of the data cut."
     )
 
     def export(

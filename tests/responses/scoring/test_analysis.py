@@ -21,6 +21,7 @@ from responses.scoring.analysis import (
     not_infused_category,
     window_last_day,
 )
+from responses.scoring.bicla import bicla
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.common import Outcome
 from responses.scoring.sledai import SLEDAI_FIELDS
@@ -40,9 +41,9 @@ def person(
     *,
     failure: date | None = None,
     withdrawal: date | None = None,
-    below: bool = False,
+    excluded: bool = False,
 ) -> MittParticipant:
-    return MittParticipant(INFUSED, failure, withdrawal, below)
+    return MittParticipant(INFUSED, failure, withdrawal, excluded=excluded)
 
 
 RESPONDER = RecordedResult(Outcome.RESPONDER.value, False)
@@ -59,13 +60,14 @@ def test_the_window_closes_on_infusion_plus_its_last_study_day():
 @pytest.mark.parametrize(
     ("participant", "recorded", "as_of", "expected"),
     [
-        # Excluded: complete baseline below X, at every visit, whatever else happened.
-        pytest.param(person(below=True), RESPONDER, AFTER_WINDOW, MittCategory.EXCLUDED,
-                     id="baseline-below-x-with-a-responder-visit-is-excluded"),
-        pytest.param(person(below=True), None, M3_LAST_DAY, MittCategory.EXCLUDED,
-                     id="baseline-below-x-while-pending-is-excluded"),
-        pytest.param(person(below=True, failure=INFUSED + DAY), None, AFTER_WINDOW,
-                     MittCategory.EXCLUDED, id="baseline-below-x-after-failure-is-excluded"),
+        # Excluded (SRI-X: complete baseline below X; BICLA: no BILAG A or B at baseline), at
+        # every visit, whatever else happened.
+        pytest.param(person(excluded=True), RESPONDER, AFTER_WINDOW, MittCategory.EXCLUDED,
+                     id="excluded-with-a-responder-visit-is-excluded"),
+        pytest.param(person(excluded=True), None, M3_LAST_DAY, MittCategory.EXCLUDED,
+                     id="excluded-while-pending-is-excluded"),
+        pytest.param(person(excluded=True, failure=INFUSED + DAY), None, AFTER_WINDOW,
+                     MittCategory.EXCLUDED, id="excluded-after-failure-is-excluded"),
         # A recorded visit counts by its stored result.
         pytest.param(person(), RESPONDER, AFTER_WINDOW, MittCategory.RESPONDER,
                      id="recorded-responder"),
@@ -133,11 +135,13 @@ def test_the_denominator_holds_every_category_but_excluded_and_pending():
     assert denominator == set(MittCategory) - outside
 
 
-def assessment(present: set[str], *, complete: bool = True, lookback: int = 10) -> Assessment:
+def assessment(
+    present: set[str], *, complete: bool = True, lookback: int = 10, renal: str = "E"
+) -> Assessment:
     return Assessment(
         sledai={field: field in present for field in SLEDAI_FIELDS},
         pga=Decimal("1.00"),
-        bilag=dict.fromkeys(BILAG_SYSTEMS, "E"),
+        bilag={**dict.fromkeys(BILAG_SYSTEMS, "E"), "renal": renal},
         entry_complete=complete,
         sledai_lookback_days=lookback,
     )
@@ -171,6 +175,29 @@ def test_a_stored_not_evaluable_reason_is_grouped_by_the_rule_that_gave_it(
 ):
     # The scoring module's own reasons, so a changed wording there fails here.
     result = sri(threshold=4, baseline=baseline, visit=visit, treatment_failure=False)
+    assert result.outcome == Outcome.NOT_EVALUABLE
+    assert not_evaluable_reason(result.reason_parts[0].template) == expected
+
+
+@pytest.mark.parametrize(
+    ("baseline", "visit", "expected"),
+    [
+        pytest.param(assessment(EIGHT), assessment(TWO),
+                     NotEvaluableReason.NO_BILAG_A_OR_B_AT_BASELINE,
+                     id="no-bilag-a-or-b-at-baseline"),
+        pytest.param(assessment(EIGHT, renal="B"), assessment(TWO, lookback=30),
+                     NotEvaluableReason.LOOKBACK_DIFFERS, id="o3-look-back-windows-differ"),
+        pytest.param(
+            assessment(EIGHT, renal="B"),
+            Assessment(sledai=dict.fromkeys(SLEDAI_FIELDS, False), pga=None,
+                       bilag={**dict.fromkeys(BILAG_SYSTEMS, "E"), "renal": "C"}),
+            NotEvaluableReason.ANSWERS_MISSING, id="o6-pga-missing"),
+    ],
+)  # fmt: skip
+def test_a_stored_bicla_not_evaluable_reason_is_grouped_by_the_rule_that_gave_it(
+    baseline, visit, expected
+):
+    result = bicla(baseline=baseline, visit=visit, treatment_failure=False)
     assert result.outcome == Outcome.NOT_EVALUABLE
     assert not_evaluable_reason(result.reason_parts[0].template) == expected
 

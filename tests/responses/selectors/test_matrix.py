@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from responses.selectors.matrix import response_matrix
 from tests.responses.cohorts import AFTER_M3
 from trialsite.models import Participant
@@ -28,3 +30,44 @@ def test_response_matrix_cells_hold_stored_totals_and_outcomes(study, report_coh
     )
     assert rows["H-006"].cells[m3].treatment_failure is True
     assert rows["H-004"].cells[m3] is None
+
+
+def test_the_matrix_of_each_new_endpoint_holds_its_own_components(study, report_cohort):
+    # Hand count in test_cohort.py: at Month 3 H-001 is a BICLA responder, in LLDAS and not in
+    # DORIS remission; H-002 a BICLA responder (renal A -> C and musculoskeletal B -> D
+    # improved: 0 not improved). No medication: prednisolone-equivalent 0 mg/day.
+    everyone = Participant.objects.all()
+
+    def month_3(endpoint: str):
+        matrix = response_matrix(
+            study=study, endpoint=endpoint, as_of=AFTER_M3, participants=everyone
+        )
+        m3 = [column.visit for column in matrix.columns].index("M3")
+        return matrix, {row.participant_id: row.cells[m3] for row in matrix.rows}
+
+    matrix, cells = month_3("bicla")
+    assert (matrix.endpoint, matrix.state_at_visit) == ("bicla", False)
+    h1, h2 = cells["H-001"], cells["H-002"]
+    assert (h1.outcome, h1.sledai_change, h1.bilag_not_improved, h1.prednisolone_mg) == (
+        "responder", -6, 0, None
+    )  # fmt: skip
+    assert (h2.outcome, h2.sledai_change, h2.new_bilag_a, h2.bilag_not_improved) == (
+        "responder", -2, 0, 0
+    )  # fmt: skip
+    for endpoint, h1_outcome in [("lldas", "responder"), ("doris", "non-responder")]:
+        matrix, cells = month_3(endpoint)
+        assert matrix.state_at_visit is True
+        h1 = cells["H-001"]
+        # A state at the visit: no change from baseline, the dose instead.
+        assert (h1.outcome, h1.sledai_change, h1.pga_change, h1.prednisolone_mg) == (
+            h1_outcome, None, None, Decimal("0.00")
+        )  # fmt: skip
+        assert cells["H-006"].treatment_failure is True
+        assert cells["H-004"] is None
+
+
+def test_the_matrix_refuses_an_unknown_endpoint(study):
+    with pytest.raises(ValueError, match="Unknown endpoint"):
+        response_matrix(
+            study=study, endpoint="sri7", as_of=AFTER_M3, participants=Participant.objects.all()
+        )

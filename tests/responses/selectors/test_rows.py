@@ -1,5 +1,6 @@
-"""Response rows (responses.selectors.rows): one per follow-up visit, in two queries."""
+"""Response rows (responses.selectors.rows): one per follow-up visit, in three queries."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,16 +13,23 @@ from trialsite.models import Participant
 
 
 @pytest.mark.parametrize("size", [3, 30])
-def test_response_rows_take_two_queries_whatever_the_cohort_size(
+def test_response_rows_take_three_queries_whatever_the_cohort_size(
     study, size, django_assert_max_num_queries
 ):
     build_cohort(study, responders_cohort(size))
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         rows = response_rows(study=study, as_of=AS_OF)
     assert len(rows) == 2 * size
-    assert {(row.visit, row.sri4, row.sri6) for row in rows} == {
-        ("M1", "responder", "non-responder"),  # 6 -> 2: drop 4
-        ("M3", "responder", "responder"),  # 6 -> 0: drop 6
+    # Every BILAG-2004 system E at baseline: BICLA not evaluable. Month 1 (rash, 2, present at
+    # baseline; PGA 1.00) is in LLDAS and, with rash present, not in DORIS remission; Month 3
+    # (nothing present, PGA 0.50) in LLDAS, not in remission (PGA not below 0.50). Both on
+    # their target day (28 and 90), inside the window.
+    assert {
+        (row.visit, row.sri4, row.sri6, row.bicla, row.lldas, row.doris, row.in_window)
+        for row in rows
+    } == {
+        ("M1", "responder", "non-responder", "not evaluable", "responder", "non-responder", True),
+        ("M3", "responder", "responder", "not evaluable", "responder", "non-responder", True),
     }
 
 
@@ -57,3 +65,27 @@ def test_participants_without_baseline_still_get_not_evaluable_rows(study):
     rows = cohort_summary(study=study, endpoint="sri4", as_of=AS_OF)
     m1 = next(row for row in rows if row.visit == "M1")
     assert (m1.reached, m1.evaluable) == (1, 0)
+
+
+def test_a_visit_is_in_window_unless_it_is_known_to_be_outside_it(study):
+    # R-001, infused 2025-02-10: Month 1 on study day 40 (window 21..35) is outside; an
+    # unscheduled visit on day 50 is inside (its window is any day). R-002 has no infusion
+    # date: its study days are unknown, so its Month 1 is not counted out of window.
+    outside = {"BL": VisitRow(-7, {"arthritis", "rash"}, "1.50"),
+               "M1": VisitRow(40, {"rash"}, "1.00"),
+               "UNS": VisitRow(50, {"rash"}, "1.00")}  # fmt: skip
+    unknown = {"BL": VisitRow(date(2025, 2, 3), {"arthritis", "rash"}, "1.50"),
+               "M1": VisitRow(date(2025, 3, 30), {"rash"}, "1.00")}  # fmt: skip
+    build_cohort(
+        study,
+        {
+            "R-001": selectors_participant("S01", visits=outside),
+            "R-002": selectors_participant("S01", infused=None, visits=unknown),
+        },
+    )
+    rows = response_rows(study=study, as_of=AS_OF)
+    assert [(row.participant_id, row.visit, row.study_day, row.in_window) for row in rows] == [
+        ("R-001", "M1", 40, False),
+        ("R-001", "UNS", 50, True),
+        ("R-002", "M1", None, True),
+    ]
