@@ -139,9 +139,10 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
         return csv_response("cohort.csv", lambda out: write_cohort_csv(out, rows))
     primary = study.primary_visit
     primary_row = next((row for row in rows if primary and row.visit == primary.code), None)
-    not_evaluable = []
+    primary_results = []
     if primary is not None:
-        not_evaluable = cohort.not_evaluable_at(visit_definition=primary, endpoint=endpoint, **sets)
+        primary_results = cohort.results_at(visit_definition=primary, endpoint=endpoint, **sets)
+    not_evaluable = cohort.not_evaluable_among(primary_results)
     left_out = 0
     if primary_row is not None and study.exclude_out_of_window_visits:
         left_out = primary_row.out_of_window
@@ -160,6 +161,7 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
             "mitt_exclusion_rule": mitt_exclusion_rule(mitt, filters.endpoint_label),
             "mitt_excluded_heading": mitt_excluded_heading(mitt, filters.endpoint_label),
             "not_evaluable": not_evaluable,
+            "primary_results": primary_results,
             "rate_plot": plots.response_rate_plot(rows, mitt.rows, endpoint),
         },
     )

@@ -139,6 +139,20 @@ NO_RESULT_REASON = gettext_noop("visit not dated after the baseline visit, so no
 
 
 @dataclass(frozen=True)
+class ResultAt:
+    """A participant who reached a visit, with the endpoint's stored outcome and reason there
+    (outcome None: the visit has no stored result, being dated on or before the baseline)."""
+
+    participant_pk: int
+    participant_id: str
+    site: str
+    visit_date: date
+    endpoint: str
+    outcome: str | None
+    reason_parts: tuple[tuple[str, dict], ...]
+
+
+@dataclass(frozen=True)
 class NotEvaluable:
     """A participant who reached a visit but is not evaluable there, with the stored reason."""
 
@@ -150,6 +164,77 @@ class NotEvaluable:
     #: The reason grouped for the report's sentence, and the values its label may name.
     category: NotEvaluableReason
     category_params: dict
+
+
+def results_at(
+    *,
+    study: Study,
+    visit_definition: VisitDefinition,
+    endpoint: str,
+    as_of: date,
+    participants: QuerySet[Participant] | None = None,
+) -> list[ResultAt]:
+    """List who reached a visit as of the cut, by participant ID, with the endpoint's stored
+    outcome and reason: the cohort summary's reached at that visit. One query.
+
+    A visit left out as out of window (the study's setting) is not listed.
+    """
+    visits = (
+        visits_as_of(study=study, participants=participants, as_of=as_of)
+        .filter(visit_definition=visit_definition)
+        .annotate(result=result_relation(endpoint))
+        .order_by("participant__participant_id")
+        .values_list(
+            "participant_id",
+            "participant__participant_id",
+            "participant__site__code",
+            "visit_date",
+            "participant__infusion_date",
+            "result__outcome",
+            "result__reason_parts",
+        )
+    )
+    return [
+        ResultAt(
+            participant_pk=pk,
+            participant_id=participant_id,
+            site=site,
+            visit_date=visit_date,
+            endpoint=endpoint,
+            outcome=outcome,
+            reason_parts=tuple(
+                (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
+            ),
+        )
+        for pk, participant_id, site, visit_date, infusion, outcome, parts in visits
+        if not (
+            study.exclude_out_of_window_visits
+            and out_of_window(visit_definition, visit_date, infusion)
+        )
+    ]
+
+
+def not_evaluable_among(results: list[ResultAt]) -> list[NotEvaluable]:
+    """Keep the results that are not evaluable (or not stored), grouped by their first part."""
+    named = []
+    for result in results:
+        if result.outcome not in (None, Outcome.NOT_EVALUABLE):
+            continue
+        first_template, first_params = (
+            result.reason_parts[0] if result.outcome is not None else (None, {})
+        )
+        named.append(
+            NotEvaluable(
+                participant_pk=result.participant_pk,
+                participant_id=result.participant_id,
+                site=result.site,
+                visit_date=result.visit_date,
+                reason_parts=result.reason_parts,
+                category=not_evaluable_reason(first_template),
+                category_params=first_params,
+            )
+        )
+    return named
 
 
 def not_evaluable_at(
@@ -166,42 +251,15 @@ def not_evaluable_at(
     stored result "not evaluable" (reason as stored), or no stored result at all (the visit is
     dated on or before the baseline visit). A visit left out as out of window is not named.
     """
-    visits = (
-        visits_as_of(study=study, participants=participants, as_of=as_of)
-        .filter(visit_definition=visit_definition)
-        .annotate(result=result_relation(endpoint))
-        .filter(Q(result__isnull=True) | Q(result__outcome=Outcome.NOT_EVALUABLE))
-        .order_by("participant__participant_id")
-        .values_list(
-            "participant_id",
-            "participant__participant_id",
-            "participant__site__code",
-            "visit_date",
-            "participant__infusion_date",
-            "result__reason_parts",
+    return not_evaluable_among(
+        results_at(
+            study=study,
+            visit_definition=visit_definition,
+            endpoint=endpoint,
+            as_of=as_of,
+            participants=participants,
         )
     )
-    named = []
-    for pk, participant_id, site, visit_date, infusion, parts in visits:
-        if study.exclude_out_of_window_visits and out_of_window(
-            visit_definition, visit_date, infusion
-        ):
-            continue
-        first_template, first_params = parts[0] if parts else (None, {})
-        named.append(
-            NotEvaluable(
-                participant_pk=pk,
-                participant_id=participant_id,
-                site=site,
-                visit_date=visit_date,
-                reason_parts=tuple(
-                    (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
-                ),
-                category=not_evaluable_reason(first_template),
-                category_params=first_params,
-            )
-        )
-    return named
 
 
 @dataclass(frozen=True)

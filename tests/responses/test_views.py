@@ -332,6 +332,25 @@ def test_the_bicla_matrix_shows_the_systems_not_improved(data_manager_for_cohort
     assert "prednisolone-equivalent dose" not in matrix
 
 
+def test_the_summary_lists_the_primary_visit_participant_by_participant_with_reasons(client, study):
+    build_cohort(study, STATE_COHORT)
+    client.force_login(UserFactory(role="Data manager"))
+    page = client.get(
+        reverse("cohort_summary"), {"endpoint": "doris", "as_of": AFTER_M3.isoformat()}
+    ).content.decode()
+    # The table of STATE_COHORT: S-4 has rash at Month 3 and PGA 0.75, the others are in
+    # remission with no glucocorticoid.
+    assert "DORIS remission at Month 3, participant by participant, with the reason" in page
+    section = page[page.index('id="primary-results"') :]
+    section = section[: section.index("</details>")]
+    assert section.count("DORIS remission: yes") == 3
+    assert section.count("DORIS remission: no") == 1
+    assert "Rash present; PGA 0.75 ≥ 0.50" in section
+    assert (
+        "clinical SLEDAI-2K 0; PGA 0.25 &lt; 0.50; prednisolone-equivalent 0 mg/day ≤ 5" in section
+    )
+
+
 # The demo cohort stays loaded until the end of the module, so its tests come last.
 
 
@@ -366,6 +385,33 @@ def test_demo_summary_states_4_of_5_at_month_3(data_manager):
     page = data_manager.get(reverse("cohort_summary")).content.decode()
     assert DEMO_HEADLINE in page
     assert "28.4%\N{EN DASH}99.5%" in page
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "headline", "reason"),
+    [
+        # By hand in tests/trialsite/test_demo.py: BICLA 4 of 5 (exact 28.4%-99.5%), LLDAS 2 of
+        # 5 (5.3%-85.3%), DORIS remission 1 of 5 (0.5%-71.6%) at Month 3.
+        ("bicla",
+         "4 of 5 participants with follow-up reaching Month 3 achieved a BICLA response (80%; "
+         "95% CI 28-99%)",
+         "Renal BILAG B at baseline, B at the visit: not improved"),
+        ("lldas",
+         "2 of 5 participants with follow-up reaching Month 3 were in LLDAS (40%; 95% CI 5-85%)",
+         "prednisolone-equivalent 10 mg/day &gt; 7.5"),
+        ("doris",
+         "1 of 5 participants with follow-up reaching Month 3 was in DORIS remission (20%; 95% "
+         "CI 1-72%)",
+         "PGA 0.70 ≥ 0.50; prednisolone-equivalent 7.5 mg/day &gt; 5"),
+    ],
+)  # fmt: skip
+def test_demo_summary_states_each_further_endpoint_at_month_3_with_reasons(
+    data_manager, endpoint, headline, reason
+):
+    page = data_manager.get(reverse("cohort_summary"), {"endpoint": endpoint}).content.decode()
+    assert headline in page
+    section = page[page.index('id="primary-results"') :]
+    assert reason in section[: section.index("</details>")]
 
 
 def csv_rows(response) -> list[list[str]]:

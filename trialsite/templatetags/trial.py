@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, pgettext_lazy
 
-from responses.models import STATE_ENDPOINTS, EndpointResult
+from responses.models import STATE_ENDPOINTS
 from responses.scoring.common import TRANSLATED_PARAMS, Outcome
 from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label, dose_mantissa
 from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
@@ -84,12 +84,21 @@ STATE_OUTCOME_LABELS = {
 }
 
 
+class HasOutcome(Protocol):
+    """A stored EndpointResult, or a report's row of one (responses.selectors' ResultAt)."""
+
+    endpoint: str
+    outcome: str | None
+
+
 @register.filter
-def outcome_label(result: EndpointResult) -> str:
-    """Name a stored result's outcome: yes or no for a state at the visit, else the outcome."""
+def outcome_label(result: HasOutcome) -> str:
+    """Name a result's outcome: yes or no for a state at the visit, else the outcome."""
+    if result.outcome is None:
+        return ""
     if result.endpoint in STATE_ENDPOINTS:
         return str(STATE_OUTCOME_LABELS[result.outcome])
-    return str(result.get_outcome_display())
+    return gettext(result.outcome)
 
 
 @register.filter
