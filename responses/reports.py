@@ -270,7 +270,7 @@ def headline_sentence(
     remission (...)": responders of evaluable participants at the visit, the rate and the exact
     interval rounded to whole percents. When not everyone who reached the visit is counted, the
     sentence goes on to say how many more reached it and why: ``not_evaluable``
-    (selectors.cohort.not_evaluable_at), counted by reason, and the visits dated outside their
+    (selectors.cohort.not_evaluable_among), counted by reason, and the visits dated outside their
     window that the study leaves out.
     """
     if row is None:

@@ -215,7 +215,12 @@ def results_at(
 
 
 def not_evaluable_among(results: list[ResultAt]) -> list[NotEvaluable]:
-    """Keep the results that are not evaluable (or not stored), grouped by their first part."""
+    """Name who reached the visit of ``results`` without an evaluable result, with the reason.
+
+    These are exactly the cohort summary's reached - evaluable at that visit: a stored result
+    "not evaluable" (reason as stored, grouped by its first part), or no stored result at all
+    (the visit is dated on or before the baseline visit).
+    """
     named = []
     for result in results:
         if result.outcome not in (None, Outcome.NOT_EVALUABLE):
@@ -235,31 +240,6 @@ def not_evaluable_among(results: list[ResultAt]) -> list[NotEvaluable]:
             )
         )
     return named
-
-
-def not_evaluable_at(
-    *,
-    study: Study,
-    visit_definition: VisitDefinition,
-    endpoint: str,
-    as_of: date,
-    participants: QuerySet[Participant] | None = None,
-) -> list[NotEvaluable]:
-    """Name who reached a visit without an evaluable result, with the reason. One query.
-
-    These are exactly the cohort summary's reached - evaluable at that visit as of the cut: a
-    stored result "not evaluable" (reason as stored), or no stored result at all (the visit is
-    dated on or before the baseline visit). A visit left out as out of window is not named.
-    """
-    return not_evaluable_among(
-        results_at(
-            study=study,
-            visit_definition=visit_definition,
-            endpoint=endpoint,
-            as_of=as_of,
-            participants=participants,
-        )
-    )
 
 
 @dataclass(frozen=True)

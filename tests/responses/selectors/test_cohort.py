@@ -9,7 +9,13 @@ import pytest
 from responses.reports import headline_sentence
 from responses.scoring.analysis import NotEvaluableReason
 from responses.scoring.sledai import SLEDAI_FIELDS
-from responses.selectors.cohort import cohort_summary, mitt_summary, not_evaluable_at, not_infused
+from responses.selectors.cohort import (
+    cohort_summary,
+    mitt_summary,
+    not_evaluable_among,
+    not_infused,
+    results_at,
+)
 from tests.factories import VisitRow, build_cohort, enrol, grades, record_visit
 from tests.responses.cohorts import (
     AFTER_M3,
@@ -87,8 +93,10 @@ def test_cohort_summary_at_month_3_matches_the_hand_count(study, report_cohort):
     assert headline_sentence(m3, "sri4") == (
         "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
     )
-    not_evaluable = not_evaluable_at(
-        study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+    not_evaluable = not_evaluable_among(
+        results_at(
+            study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+        )
     )
     assert headline_sentence(m3, "sri4", not_evaluable=not_evaluable) == (
         "1 of 3 participants with follow-up reaching Month 3 achieved SRI-4 (33%; 95% CI 1-91%)"
@@ -104,8 +112,10 @@ def test_a_not_evaluable_visit_left_out_of_window_is_not_named_twice(study, repo
     build_cohort(study, {"H-008": late})
 
     def named() -> list[str]:
-        items = not_evaluable_at(
-            study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+        items = not_evaluable_among(
+            results_at(
+                study=study, visit_definition=study.primary_visit, endpoint="sri4", as_of=AFTER_M3
+            )
         )
         return [item.participant_id for item in items]
 
@@ -118,12 +128,14 @@ def test_a_not_evaluable_visit_left_out_of_window_is_not_named_twice(study, repo
 
 
 def test_not_evaluable_participants_are_named_with_their_reason(study, report_cohort):
-    (item,) = not_evaluable_at(
-        study=study,
-        visit_definition=study.primary_visit,
-        endpoint="sri4",
-        as_of=AFTER_M3,
-        participants=Participant.objects.all(),
+    (item,) = not_evaluable_among(
+        results_at(
+            study=study,
+            visit_definition=study.primary_visit,
+            endpoint="sri4",
+            as_of=AFTER_M3,
+            participants=Participant.objects.all(),
+        )
     )
     assert (item.participant_id, item.site, item.visit_date) == ("H-003", "S02", M3_DATE)
     # Its PGA is blank, so its entry was saved in progress (O2).
@@ -337,8 +349,10 @@ def test_the_new_endpoints_at_month_3_match_the_hand_count(
     )  # fmt: skip
     assert summary.excluded == ()
     assert headline_sentence(m3, endpoint) == headline
-    (item,) = not_evaluable_at(
-        study=study, visit_definition=study.primary_visit, endpoint=endpoint, as_of=AFTER_M3
+    (item,) = not_evaluable_among(
+        results_at(
+            study=study, visit_definition=study.primary_visit, endpoint=endpoint, as_of=AFTER_M3
+        )
     )
     assert (item.participant_id, item.category) == ("H-003", NotEvaluableReason.ENTRY_IN_PROGRESS)
 
@@ -364,8 +378,10 @@ def test_bicla_excludes_a_baseline_without_bilag_a_or_b_at_every_visit(study, re
         assert mitt_summary(study=study, endpoint=endpoint, as_of=AFTER_M3).excluded == ()
     observed = row_of(cohort_summary(study=study, endpoint="bicla", as_of=AFTER_M3), "M3")
     assert (observed.reached, observed.evaluable, observed.responders) == (5, 3, 2)
-    not_evaluable = not_evaluable_at(
-        study=study, visit_definition=study.primary_visit, endpoint="bicla", as_of=AFTER_M3
+    not_evaluable = not_evaluable_among(
+        results_at(
+            study=study, visit_definition=study.primary_visit, endpoint="bicla", as_of=AFTER_M3
+        )
     )
     assert [(item.participant_id, item.category) for item in not_evaluable] == [
         ("H-003", NotEvaluableReason.ENTRY_IN_PROGRESS),
