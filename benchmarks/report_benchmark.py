@@ -74,7 +74,9 @@ def build_cohort(size: int, seed: int = 5) -> int:
     today = timezone.localdate()
     study = Study.objects.select_related("baseline_visit").get()
     schedule = list(study.visit_definitions.filter(repeatable=False).order_by("order"))
-    sites = Site.objects.bulk_create([Site(code=code, name=f"Hospital {code}") for code in SITES])
+    sites = Site.objects.bulk_create(
+        [Site(code=code, name_en=f"Hospital {code}") for code in SITES]
+    )
     participants = []
     for number in range(size):
         infusion = today - timedelta(days=rng.randint(20, 420))

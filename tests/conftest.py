@@ -88,6 +88,8 @@ def reference_data(transactional_db):
         migration.create_default_study(django_apps, None)
         dose_levels = import_module("trialsite.migrations.0015_study_dose_levels")
         dose_levels.create_default_dose_levels(django_apps, None)
+        names = import_module("trialsite.migrations.0018_site_and_visit_names_in_chinese")
+        names.name_default_schedule_in_chinese(django_apps, None)
         migration.create_roles(django_apps, None)
         rights = import_module("trialsite.migrations.0005_grant_import_data_to_data_managers")
         rights.grant_import_data(django_apps, None)

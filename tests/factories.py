@@ -27,6 +27,13 @@ class SiteFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"T{n:02d}")
     name = factory.LazyAttribute(lambda site: f"Test hospital {site.code}")
 
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        # The name is the English name, whatever the active language: assigning ``name`` would
+        # write the active language's name (trialsite/translation.py).
+        kwargs["name_en"] = kwargs.pop("name")
+        return kwargs
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -130,7 +137,7 @@ def record_visit(
         complete=complete,
         author=user,
         reason=reason,
-    )
+    ).visit
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.db.models import ForeignKey, Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelChoiceField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
 from responses.models import EndpointResult, VisitScore
@@ -180,7 +181,9 @@ class AuditedAdmin(SimpleHistoryAdmin, Generic[ModelT]):
         return actions
 
 
-class VisitDefinitionInline(admin.TabularInline):
+class VisitDefinitionInline(TranslationTabularInline[VisitDefinition, Study]):
+    """The schedule on the study's page; the name in English and Chinese side by side."""
+
     model = VisitDefinition
     formfield_overrides = DIGIT_FIELD_OVERRIDES
     extra = 0
@@ -249,8 +252,15 @@ class StudyAdmin(RescoringAdmin[Study]):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+# SimpleHistoryAdmin has no types, so only here are AuditedAdmin's attributes (its form, its
+# template, its formfield_overrides) compared with ModelAdmin's declared types.
 @admin.register(VisitDefinition)
-class VisitDefinitionAdmin(RescoringAdmin[VisitDefinition]):
+class VisitDefinitionAdmin(  # type: ignore[misc]
+    TranslationAdmin[VisitDefinition], RescoringAdmin[VisitDefinition]
+):
+    """A visit of the schedule, its name in English (required) and Chinese (optional, the
+    English shows where it is empty) side by side."""
+
     form = ScheduleAdminForm
     list_display = [
         "code",
@@ -263,7 +273,7 @@ class VisitDefinitionAdmin(RescoringAdmin[VisitDefinition]):
         "repeatable",
     ]
     list_filter = ["study", "repeatable"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name_en", "name_zh_hans"]
     ordering = ["study", "order"]
 
 
@@ -275,9 +285,11 @@ class SiteMembershipInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(AuditedAdmin[Site]):
+class SiteAdmin(TranslationAdmin[Site], AuditedAdmin[Site]):  # type: ignore[misc]  # as above
+    """A site, its name in English (required) and Chinese (optional) side by side."""
+
     list_display = ["code", "name"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name_en", "name_zh_hans"]
 
 
 @admin.register(SiteMembership)

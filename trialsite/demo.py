@@ -18,6 +18,7 @@ the descriptors not yet resolved by its target day.
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import import_module
 from typing import cast
 
 from django.contrib.auth import get_user_model
@@ -61,12 +62,18 @@ from trialsite.selectors import current_study
 from trialsite.two_factor.policy import second_factor_required
 
 DEMO_REASON = "Demo cohort (manage.py load_demo)"
+#: The default schedule's visits: code -> (English name, Chinese name), as the migration that
+#: brought the Chinese names holds them.
+DEFAULT_SCHEDULE_NAMES: dict[str, tuple[str, str]] = import_module(
+    "trialsite.migrations.0018_site_and_visit_names_in_chinese"
+).DEFAULT_SCHEDULE_NAMES
 DEMO_PASSWORD = "trial-demo-2026"
 
+# code, English name, Chinese name.
 SITES = [
-    ("S01", "Eastern Children's Hospital"),
-    ("S02", "Northern University Children's Hospital"),
-    ("S03", "Southern Women and Children's Medical Center"),
+    ("S01", "Eastern Children's Hospital", "东部儿童医院"),
+    ("S02", "Northern University Children's Hospital", "北方大学儿童医院"),
+    ("S03", "Southern Women and Children's Medical Center", "南方妇女儿童医疗中心"),
 ]
 
 # username, role (group), site codes; the superuser "admin" manages everything in Django admin.
@@ -773,19 +780,34 @@ class DemoLoadResult:
     demo_code_users: list[str]
 
 
+def _name_schedule_in_chinese(study: Study, author: AbstractBaseUser) -> None:
+    """Give the visits of the default schedule that have no Chinese name yet theirs (the
+    migration that brought Chinese names gave them to the schedule it found)."""
+    for definition in study.visit_definitions.filter(code__in=DEFAULT_SCHEDULE_NAMES):
+        english, chinese = DEFAULT_SCHEDULE_NAMES[definition.code]
+        if definition.name_en == english and not definition.name_zh_hans:
+            definition.name_zh_hans = chinese
+            services.save_with_audit(definition, author=author, reason=DEMO_REASON)
+
+
 @transaction.atomic
 def load_demo(*, today: date) -> DemoLoadResult:
-    """Create the demo sites, users and cohort; what already exists is left as it is."""
+    """Create the demo sites, users and cohort; what already exists is left as it is, but for
+    the Chinese names of the demo sites and of the default schedule's visits, given where empty."""
     study = current_study()
     # The superuser first: it is the author of every audited row the demo writes.
     admin = _ensure_user("admin", role=None, site_codes=[], sites={}, author=None, superuser=True)
     sites = {}
-    for code, name in SITES:
+    for code, english, chinese in SITES:
         site = Site.objects.filter(code=code).first()
         if site is None:
-            site = Site(code=code, name=name)
+            site = Site(code=code, name_en=english, name_zh_hans=chinese)
+            services.save_with_audit(site, author=admin, reason=DEMO_REASON)
+        elif not site.name_zh_hans:
+            site.name_zh_hans = chinese
             services.save_with_audit(site, author=admin, reason=DEMO_REASON)
         sites[code] = site
+    _name_schedule_in_chinese(study, admin)
 
     _ensure_demo_device(admin)
     for username, role, site_codes in DEMO_USERS:

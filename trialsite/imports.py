@@ -712,7 +712,7 @@ def import_participants(
     def site_for(code: str) -> Site:
         site = Site.objects.filter(code=code).first()
         if site is None:
-            site = Site(code=code, name=code)
+            site = Site(code=code, name_en=code)
             services.save_with_audit(site, author=author, reason=reason)
             report.sites_created.append(code)
         return site

@@ -7,6 +7,7 @@ trialsite.services; every clinical model keeps its audit history (django-simple-
 from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -17,6 +18,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +36,7 @@ from responses.scoring.labs import LAB_DECIMAL_FIELDS, LAB_FIELDS
 from responses.scoring.pga import PGA_MAX, PGA_MIN
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from safety.grading.b_cells import DEFAULT_APLASIA_THRESHOLD_PER_UL
-from trialsite.i18n import StrOrPromise
+from trialsite.i18n import RECORD_LANGUAGE, StrOrPromise
 from trialsite.records import RecordKind, kind_of
 from trialsite.validators import (
     STUDY_DAY_MAX,
@@ -45,6 +47,10 @@ from trialsite.validators import (
     validate_single_line_text,
     validate_trial_date,
 )
+
+if TYPE_CHECKING:
+    # The manager class django-modeltranslation gives Site and VisitDefinition, for django-stubs.
+    import modeltranslation.manager  # noqa: F401
 
 SLEDAI_BY_FIELD = {descriptor.field: descriptor for descriptor in SLEDAI_DESCRIPTORS}
 
@@ -144,14 +150,36 @@ class Study(models.Model):
             raise ValidationError(errors)
 
 
-class Site(models.Model):
+class NamedInTwoLanguages(models.Model):
+    """A row whose name is kept in English and Chinese (name_en, name_zh_hans: the translated
+    fields of trialsite/translation.py). ``name`` reads the reader's language, falling back to
+    English; the name column itself always holds the English name.
+
+    Its audit history is made in trialsite/translation.py (``audit_translated_history``), after
+    the translated fields, so that the history holds them too."""
+
+    #: The translated fields (added by django-modeltranslation when the apps are ready).
+    name_en: str | None
+    name_zh_hans: str | None
+    history: ClassVar[Any]
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The name column, and the name in the audit history, are the English name whatever
+        # the language of the page that saves the row.
+        with translation.override(RECORD_LANGUAGE):
+            super().save(*args, **kwargs)
+
+
+class Site(NamedInTwoLanguages):
     """A participating hospital."""
 
     code = models.CharField(
         _("code"), max_length=20, unique=True, validators=[validate_single_line_text]
     )
     name = models.CharField(_("name"), max_length=200, validators=[validate_single_line_text])
-    history = audit_history()
 
     class Meta:
         verbose_name = _("site")
@@ -193,7 +221,7 @@ class SiteMembership(models.Model):
         return f"{self.user} @ {self.site.code}"
 
 
-class VisitDefinition(models.Model):
+class VisitDefinition(NamedInTwoLanguages):
     """One visit of a study's schedule; study day 0 is the CAR-T infusion date."""
 
     study = models.ForeignKey(
@@ -216,7 +244,6 @@ class VisitDefinition(models.Model):
         default=False,
         help_text=_("Unscheduled visits may repeat (one per date) and have no target day."),
     )
-    history = audit_history()
 
     class Meta:
         verbose_name = _("visit definition")

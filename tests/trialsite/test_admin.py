@@ -48,7 +48,8 @@ def test_admin_change_records_the_reason_and_author(superuser_client):
         url,
         {
             "code": "S01",
-            "name": "Renamed hospital",
+            "name_en": "Renamed hospital",
+            "name_zh_hans": "",
             "change_reason": "Hospital merged",
             "opened_version": opened_version(superuser_client, url),
         },
@@ -64,7 +65,7 @@ def test_admin_change_without_reason_is_refused(superuser_client):
     site = Site.objects.get(code="S01")
     response = superuser_client.post(
         reverse("admin:trialsite_site_change", args=[site.pk]),
-        {"code": "S01", "name": "Renamed hospital", "change_reason": ""},
+        {"code": "S01", "name_en": "Renamed hospital", "change_reason": ""},
     )
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()

@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import translation
 
 from responses.models import EndpointResult
 from responses.scoring.common import Outcome
@@ -16,8 +17,8 @@ from responses.scoring.sri import Assessment, sri, treatment_failed
 from responses.services import stale_results
 from safety.checks import treatment_record_errors
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
-from trialsite.demo import load_demo
-from trialsite.models import Participant, RecordSignOff, Site, Visit
+from trialsite.demo import DEMO_REASON, load_demo
+from trialsite.models import Participant, RecordSignOff, Site, Visit, VisitDefinition
 
 TODAY = date(2026, 11, 26)
 
@@ -51,6 +52,31 @@ def test_demo_has_3_sites_and_11_infused_children_aged_6_to_17(demo):
     assert min(p.age_at_enrollment for p in participants) == 6
     assert max(p.age_at_enrollment for p in participants) == 17
     assert {p.dose_cells_per_kg for p in participants} == {30_000, 100_000, 300_000}
+
+
+def test_demo_sites_and_visits_have_english_and_chinese_names(demo):
+    assert list(Site.objects.order_by("code").values_list("code", "name_en", "name_zh_hans")) == [
+        ("S01", "Eastern Children's Hospital", "东部儿童医院"),
+        ("S02", "Northern University Children's Hospital", "北方大学儿童医院"),
+        ("S03", "Southern Women and Children's Medical Center", "南方妇女儿童医疗中心"),
+    ]
+    with translation.override("zh-hans"):
+        names = {
+            visit.visit_definition.code: visit.visit_definition.name
+            for visit in Visit.objects.all()
+        }
+    assert {names["D7"], names["M3"]} == {"第7天", "第3个月"}
+
+
+def test_demo_fills_a_missing_chinese_name_with_its_reason(demo):
+    site = Site.objects.get(code="S02")
+    Site.objects.filter(pk=site.pk).update(name_zh_hans=None)
+    VisitDefinition.objects.filter(code="M6").update(name_zh_hans="")
+    load_demo(today=TODAY)
+    site.refresh_from_db()
+    assert site.name_zh_hans == "北方大学儿童医院"
+    assert site.history.latest("history_id").history_change_reason == DEMO_REASON
+    assert VisitDefinition.objects.get(code="M6").name_zh_hans == "第6个月"
 
 
 def test_every_demo_visit_has_complete_sledai_pga_and_bilag(demo):

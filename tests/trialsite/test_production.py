@@ -141,7 +141,8 @@ def request(
 def log_in(port: int, username: str, password: str, cookies: dict[str, str]) -> int:
     """Post the login form on the server at port; return the answer's status."""
     _, page = request(port, "GET", "/accounts/login/", cookies=cookies)
-    (token,) = CSRF_TOKEN.findall(page)
+    # The login form's token (the language form before it carries one too: any of them does).
+    token = CSRF_TOKEN.findall(page)[-1]
     form = {"csrfmiddlewaretoken": token, "username": username, "password": password}
     response, _ = request(port, "POST", "/accounts/login/", cookies=cookies, form=form)
     return response.status

@@ -291,7 +291,8 @@ def test_admin_refuses_a_study_whose_schedule_changed_since_the_page_was_opened(
         "visit_definitions-MAX_NUM_FORMS": 1000,
     }
     for number, definition in enumerate(definitions):
-        for field in ("id", "order", "code", "name", "target_day", "window_low", "window_high"):
+        fields = ("id", "order", "code", "name_en", "target_day", "window_low", "window_high")
+        for field in fields:
             value = getattr(definition, field)
             data[f"visit_definitions-{number}-{field}"] = "" if value is None else value
         data[f"visit_definitions-{number}-study"] = study.pk
