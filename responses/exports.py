@@ -3,9 +3,16 @@
 Every file is written through trialsite.csvfiles.write_csv: cells that a spreadsheet would run
 as a formula are neutralised with a leading apostrophe (OWASP "CSV injection"); numbers,
 including negative ones, are written as they are.
+
+The contract's columns come first, in its order; after them (interchange.md allows later
+columns) every row repeats what the file holds (ExportScope): the endpoint and population where
+the file has one, the sites, the other filters and the data cut. The first line stays the header
+row, so readers that take the first line as the header keep working.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
@@ -13,6 +20,46 @@ from responses.selectors.cohort import CohortRow, MittRow
 from responses.selectors.rows import ResponseRow
 from trialsite.csvfiles import write_csv
 from trialsite.models import NOT_DONE
+
+#: What every report export repeats on each row, after its own columns: the sites it holds
+#: ("all", or their codes separated by ";"), the other filters ("dose=100000;sex=F;age=6-11",
+#: empty when none) and the data cut (YYYY-MM-DD).
+SCOPE_COLUMNS: tuple[str, ...] = ("sites", "filters", "as_of")
+#: cohort.csv also repeats its endpoint (sri4 ...) and population (observed or mitt).
+COHORT_SCOPE_COLUMNS: tuple[str, ...] = ("endpoint", "population", *SCOPE_COLUMNS)
+
+OBSERVED = "observed"
+MITT = "mitt"
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """What an export holds, written on every row after the contract's columns.
+
+    ``sites`` None means every site; ``filters`` the other filters chosen, as ``key=value``
+    pairs joined by ";" ("" when none).
+    """
+
+    as_of: date
+    sites: tuple[str, ...] | None = None
+    filters: str = ""
+    endpoint: str = ""
+    population: str = ""
+
+    @property
+    def sites_cell(self) -> str:
+        if self.sites is None:
+            return "all"
+        return ";".join(self.sites) if self.sites else "none"
+
+    def cells(self) -> tuple[str, str, date]:
+        """The cells of SCOPE_COLUMNS."""
+        return (self.sites_cell, self.filters, self.as_of)
+
+    def cohort_cells(self) -> tuple[str, str, str, str, date]:
+        """The cells of COHORT_SCOPE_COLUMNS."""
+        return (self.endpoint, self.population, *self.cells())
+
 
 RESPONSES_COLUMNS: tuple[str, ...] = (
     "participant_id",
@@ -35,6 +82,7 @@ RESPONSES_COLUMNS: tuple[str, ...] = (
     "lldas",
     "doris",
     "in_window",
+    *SCOPE_COLUMNS,
 )
 COHORT_COLUMNS: tuple[str, ...] = (
     "visit",
@@ -45,6 +93,7 @@ COHORT_COLUMNS: tuple[str, ...] = (
     "ci_low",
     "ci_high",
     "out_of_window",
+    *COHORT_SCOPE_COLUMNS,
 )
 MITT_COLUMNS: tuple[str, ...] = (
     "visit",
@@ -59,6 +108,7 @@ MITT_COLUMNS: tuple[str, ...] = (
     "rate",
     "ci_low",
     "ci_high",
+    *COHORT_SCOPE_COLUMNS,
 )
 
 PGA_QUANTUM = Decimal("0.01")
@@ -73,9 +123,10 @@ def format_two_decimals(value: Decimal | None) -> str:
     return f"{value.quantize(PGA_QUANTUM, rounding=ROUND_HALF_UP) + 0:.2f}"
 
 
-def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
+def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow], scope: ExportScope) -> None:
     """Write responses.csv: one row per follow-up visit with its stored SRI-4/5/6, BICLA, LLDAS
-    and DORIS results, and whether it is dated inside its window."""
+    and DORIS results, whether it is dated inside its window, and the file's scope."""
+    scope_cells = scope.cells()
     write_csv(
         out,
         RESPONSES_COLUMNS,
@@ -101,15 +152,18 @@ def write_responses_csv(out: TextIO, rows: Iterable[ResponseRow]) -> None:
                 row.lldas,
                 row.doris,
                 row.in_window,
+                *scope_cells,
             )
             for row in rows
         ),
     )
 
 
-def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow]) -> None:
+def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow], scope: ExportScope) -> None:
     """Write cohort.csv of the observed set: per scheduled visit after baseline, reached,
-    evaluable and responders, the rate and its interval, and the visits out of window."""
+    evaluable and responders, the rate and its interval, the visits out of window, and the
+    file's scope (its population written "observed")."""
+    scope_cells = _cohort_scope(scope, OBSERVED)
     write_csv(
         out,
         COHORT_COLUMNS,
@@ -123,15 +177,18 @@ def write_cohort_csv(out: TextIO, rows: Iterable[CohortRow]) -> None:
                 row.ci_low,
                 row.ci_high,
                 row.out_of_window,
+                *scope_cells,
             )
             for row in rows
         ),
     )
 
 
-def write_mitt_csv(out: TextIO, rows: Iterable[MittRow]) -> None:
+def write_mitt_csv(out: TextIO, rows: Iterable[MittRow], scope: ExportScope) -> None:
     """Write cohort.csv of the infused (mITT) set: per scheduled visit after baseline, every
-    category, the rate and its interval (empty when the denominator is 0)."""
+    category, the rate and its interval (empty when the denominator is 0), and the file's scope
+    (its population written "mitt")."""
+    scope_cells = _cohort_scope(scope, MITT)
     write_csv(
         out,
         MITT_COLUMNS,
@@ -149,7 +206,13 @@ def write_mitt_csv(out: TextIO, rows: Iterable[MittRow]) -> None:
                 row.rate,
                 row.ci_low,
                 row.ci_high,
+                *scope_cells,
             )
             for row in rows
         ),
     )
+
+
+def _cohort_scope(scope: ExportScope, population: str) -> tuple[str, str, str, str, date]:
+    """The scope cells of a cohort.csv, whose population is the writer's own."""
+    return replace(scope, population=population).cohort_cells()

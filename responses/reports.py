@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from responses.exports import format_two_decimals
+from responses.exports import SCOPE_COLUMNS, ExportScope, format_two_decimals
 from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
 from responses.scoring.analysis import MittExclusion, NotEvaluableReason
 from responses.scoring.statistics import whole_percents
@@ -44,11 +44,23 @@ SEXES = dict(Participant.Sex.choices)
 
 @dataclass(frozen=True)
 class FilterChoices:
-    """What a user may filter on: their sites, the doses given there, the scheduled visits."""
+    """What a user may filter on: their sites, the doses given there, the scheduled visits.
+
+    ``all_sites`` says the user sees every site (trialsite.selectors.user_sees_all_sites); a
+    user who does not sees only ``sites``, so "all" would overstate what a report holds.
+    """
 
     sites: tuple[str, ...]
     doses: tuple[int, ...]
     visits: tuple[VisitDefinition, ...]
+    all_sites: bool = False
+
+    @property
+    def every_site_label(self) -> str:
+        """Name the site filter's "no site chosen": "all", or "all my sites (S01, S03)"."""
+        if self.all_sites:
+            return str(_("all"))
+        return gettext("all my sites (%(sites)s)") % {"sites": ", ".join(self.sites)}
 
 
 class InvalidDataCut(ValueError):
@@ -94,7 +106,9 @@ class ReportFilters:
     """The report's filters; None (or the default endpoint/visit) means not filtered.
 
     ``as_of`` is the data cut every figure is computed as of (default today, the site's local
-    date); ``as_of_given`` says it came from the URL, so links carry it on.
+    date); ``as_of_given`` says it came from the URL, so links carry it on. ``sites`` are the
+    sites the report holds: the one chosen, else every site the user may see (None when the
+    user sees every site).
     """
 
     site: str | None = None
@@ -105,6 +119,7 @@ class ReportFilters:
     visit: str | None = None
     as_of: date = field(default_factory=timezone.localdate)
     as_of_given: bool = False
+    sites: tuple[str, ...] | None = None
 
     @classmethod
     def from_query(cls, query: QueryDict, choices: FilterChoices) -> "ReportFilters":
@@ -120,8 +135,13 @@ class ReportFilters:
         visit = query.get("visit") or None
         as_of = query.get("as_of", "").strip()
         as_of_given = as_of != ""
+        site = site if site in choices.sites else None
+        if site is not None:
+            sites: tuple[str, ...] | None = (site,)
+        else:
+            sites = None if choices.all_sites else choices.sites
         return cls(
-            site=site if site in choices.sites else None,
+            site=site,
             dose=int(dose) if is_whole_number(dose) and int(dose) in choices.doses else None,
             sex=sex if sex in SEXES else None,
             age=age if age in AGE_BANDS else None,
@@ -129,6 +149,7 @@ class ReportFilters:
             visit=visit if visit in {v.code for v in choices.visits} else None,
             as_of=parse_data_cut(as_of) if as_of_given else timezone.localdate(),
             as_of_given=as_of_given,
+            sites=sites,
         )
 
     @classmethod
@@ -180,12 +201,31 @@ class ReportFilters:
     def endpoint_label(self) -> str:
         return str(Endpoint(self.endpoint).label)
 
+    @property
+    def sites_label(self) -> str:
+        """Name the sites the report holds: "S01", "S01, S03", or "all" (every site)."""
+        if self.sites is None:
+            return str(_("all"))
+        if not self.sites:
+            return str(_("none"))
+        return ", ".join(self.sites)
+
+    @property
+    def other_filters(self) -> list[tuple[str, str]]:
+        """The filters chosen other than the site and the endpoint, as (key, value) pairs."""
+        chosen = [
+            ("dose", str(self.dose) if self.dose is not None else None),
+            ("sex", self.sex),
+            ("age", self.age),
+        ]
+        return [(key, value) for key, value in chosen if value is not None]
+
 
 def filter_description(filters: ReportFilters) -> list[tuple[str, str]]:
     """Describe the filters in force, label and value, for the printed report's header."""
     described = [(str(_("Endpoint")), filters.endpoint_label)]
     described.append((str(_("Data cut")), filters.as_of.isoformat()))
-    described.append((str(_("Site")), filters.site or str(_("all"))))
+    described.append((str(_("Site")), filters.sites_label))
     described.append(
         (
             str(_("Dose level")),
@@ -434,6 +474,60 @@ def _reasons_counted(not_evaluable: Sequence[NotEvaluable]) -> str:
     )
 
 
+UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9-]+")
+UNSAFE_IN_KIND = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _filename_part(text: str) -> str:
+    """Keep a part of a file name to ASCII letters, digits and "-" (anything else becomes "-")."""
+    return UNSAFE_IN_FILENAME.sub("-", text).strip("-") or "x"
+
+
+def report_filename(
+    kind: str,
+    filters: ReportFilters,
+    *,
+    endpoint: bool = False,
+    population: str | None = None,
+) -> str:
+    """Name a report's download by what it holds, e.g. ``cohort_sri4_mitt_S01_2026-11-29.csv``.
+
+    The parts, joined by "_": the kind, the endpoint (when ``endpoint``), the population (when
+    given), the sites ("all" for every site, else their codes joined by "-"), the other filters
+    chosen (``dose100000``, ``F``, ``age6-11``) and the data cut. Each part keeps to ASCII
+    letters, digits and "-" (the kind may hold "_": ``safety_summary``), so the name is safe on
+    every system and in a header.
+    """
+    parts = [kind]
+    if endpoint:
+        parts.append(filters.endpoint)
+    if population is not None:
+        parts.append(population)
+    if filters.sites is None:
+        parts.append("all")
+    else:
+        parts.append("-".join(_filename_part(code) for code in filters.sites) or "none")
+    if filters.dose is not None:
+        parts.append(f"dose{filters.dose}")
+    if filters.sex is not None:
+        parts.append(filters.sex)
+    if filters.age is not None:
+        band = AGE_BANDS.get(filters.age)
+        parts.append(f"age{band[0]}-{band[1]}" if band is not None else f"age{filters.age}")
+    parts.append(filters.as_of.isoformat())
+    return "_".join([UNSAFE_IN_KIND.sub("-", kind), *map(_filename_part, parts[1:])]) + ".csv"
+
+
+def export_scope(filters: ReportFilters, *, endpoint: bool = False) -> ExportScope:
+    """What a report's download holds, for the columns every row repeats (ExportScope)."""
+    return ExportScope(
+        as_of=filters.as_of,
+        sites=filters.sites,
+        filters=";".join(f"{key}={value}" for key, value in filters.other_filters),
+        endpoint=filters.endpoint if endpoint else "",
+    )
+
+
 def csv_response(filename: str, write: Callable[[TextIO], None]) -> HttpResponse:
     """Return a CSV download that ``write`` fills through responses.exports."""
     buffer = io.StringIO()
@@ -460,6 +554,9 @@ BASELINE_COLUMNS: tuple[str, ...] = (
     "bilag_a_systems",
     "bilag_b_systems",
     "baseline_missing",
+    "female_percent",
+    "male_percent",
+    *SCOPE_COLUMNS,
 )
 
 
@@ -470,11 +567,13 @@ NOT_INFUSED_COLUMNS: tuple[str, ...] = (
     "reason",
     "withdrawal_date",
     "note",
+    *SCOPE_COLUMNS,
 )
 
 
-def write_not_infused_csv(out: TextIO, not_infused: NotInfused) -> None:
+def write_not_infused_csv(out: TextIO, not_infused: NotInfused, scope: ExportScope) -> None:
     """Write the participants enrolled but not infused on the data cut, with their reason."""
+    scope_cells = scope.cells()
     write_csv(
         out,
         NOT_INFUSED_COLUMNS,
@@ -486,6 +585,7 @@ def write_not_infused_csv(out: TextIO, not_infused: NotInfused) -> None:
                 person.category.value,
                 person.withdrawal_date,
                 person.note,
+                *scope_cells,
             )
             for person in not_infused.participants
         ),
@@ -500,8 +600,10 @@ def _group_name(group: BaselineGroup) -> str:
     return str(group.dose_cells_per_kg)
 
 
-def write_baseline_csv(out: TextIO, table: BaselineTable) -> None:
-    """Write baseline characteristics, one row per dose level (cells/kg) then "overall"."""
+def write_baseline_csv(out: TextIO, table: BaselineTable, scope: ExportScope) -> None:
+    """Write baseline characteristics, one row per dose level (cells/kg) then "overall"; the
+    percents of female and male are of the row's n, one decimal (empty when n is 0)."""
+    scope_cells = scope.cells()
     write_csv(
         out,
         BASELINE_COLUMNS,
@@ -523,6 +625,9 @@ def write_baseline_csv(out: TextIO, table: BaselineTable) -> None:
                 group.bilag_a_systems,
                 group.bilag_b_systems,
                 group.baseline_missing,
+                group.female_count.percent,
+                group.male_count.percent,
+                *scope_cells,
             )
             for group in table.groups
         ),

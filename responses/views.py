@@ -16,7 +16,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from responses import plots
-from responses.exports import write_cohort_csv, write_mitt_csv, write_responses_csv
+from responses.exports import (
+    MITT,
+    OBSERVED,
+    write_cohort_csv,
+    write_mitt_csv,
+    write_responses_csv,
+)
 from responses.models import Endpoint
 from responses.reports import (
     AGE_BANDS,
@@ -26,11 +32,13 @@ from responses.reports import (
     ReportFilters,
     csv_response,
     endpoint_rule,
+    export_scope,
     filter_description,
     headline_sentence,
     is_whole_number,
     mitt_excluded_heading,
     mitt_exclusion_rule,
+    report_filename,
     write_baseline_csv,
     write_not_infused_csv,
 )
@@ -47,6 +55,7 @@ from trialsite.selectors import (
     dose_levels,
     participants_visible_to,
     sites_visible_to,
+    user_sees_all_sites,
 )
 
 CSV_TABLES = ("summary", "mitt", "not_infused", "matrix", "baseline")
@@ -81,6 +90,7 @@ def _report(request: AuthenticatedHttpRequest, page: str) -> Report:
         sites=tuple(site.code for site in sites_visible_to(request.user)),
         doses=tuple(dose_levels(request.user)),
         visits=tuple(scheduled_follow_up_definitions(study)),
+        all_sites=user_sees_all_sites(request.user),
     )
     refused = None
     try:
@@ -131,12 +141,19 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
     if _wants_csv(request):
         table = request.GET.get("table")
         if table == "mitt":
-            return csv_response("cohort-mitt.csv", lambda out: write_mitt_csv(out, mitt.rows))
+            return csv_response(
+                report_filename("cohort", filters, endpoint=True, population=MITT),
+                lambda out: write_mitt_csv(out, mitt.rows, export_scope(filters, endpoint=True)),
+            )
         if table == "not_infused":
             return csv_response(
-                "not-infused.csv", lambda out: write_not_infused_csv(out, not_infused)
+                report_filename("not-infused", filters),
+                lambda out: write_not_infused_csv(out, not_infused, export_scope(filters)),
             )
-        return csv_response("cohort.csv", lambda out: write_cohort_csv(out, rows))
+        return csv_response(
+            report_filename("cohort", filters, endpoint=True, population=OBSERVED),
+            lambda out: write_cohort_csv(out, rows, export_scope(filters, endpoint=True)),
+        )
     primary = study.primary_visit
     primary_row = next((row for row in rows if primary and row.visit == primary.code), None)
     primary_results = []
@@ -174,7 +191,10 @@ def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
     as_of = report.filters.as_of
     if _wants_csv(request):
         rows = response_rows(study=report.study, as_of=as_of, participants=report.participants)
-        return csv_response("responses.csv", lambda out: write_responses_csv(out, rows))
+        return csv_response(
+            report_filename("responses", report.filters),
+            lambda out: write_responses_csv(out, rows, export_scope(report.filters)),
+        )
     page = request.GET.get("page", "")
     matrix = response_matrix(
         study=report.study,
@@ -203,7 +223,10 @@ def report_baseline(request: AuthenticatedHttpRequest) -> HttpResponse:
         study=report.study, as_of=report.filters.as_of, participants=report.participants
     )
     if _wants_csv(request):
-        return csv_response("baseline.csv", lambda out: write_baseline_csv(out, table))
+        return csv_response(
+            report_filename("baseline", report.filters),
+            lambda out: write_baseline_csv(out, table, export_scope(report.filters)),
+        )
     return render(request, "responses/report_baseline.html", {**report.context, "table": table})
 
 

@@ -23,6 +23,7 @@ from responses.reports import (
     InvalidDataCut,
     ReportFilters,
     csv_response,
+    report_filename,
 )
 from responses.selectors.common import scheduled_follow_up_definitions
 from safety.b_cells import b_cell_report, b_cell_sentence
@@ -42,6 +43,7 @@ from trialsite.selectors import (
     dose_levels,
     participants_visible_to,
     sites_visible_to,
+    user_sees_all_sites,
 )
 
 PAGE = "safety"
@@ -57,7 +59,7 @@ def filters_in_force(filters: ReportFilters) -> list[tuple[str, str]]:
     dose = dose_label(filters.dose) if filters.dose is not None else everyone
     return [
         (_("Data cut"), filters.as_of.isoformat()),
-        (_("Site"), filters.site or everyone),
+        (_("Site"), filters.sites_label),
         (_("Dose level"), dose),
         (_("Sex"), str(SEXES[filters.sex]) if filters.sex else everyone),
         (_("Age band"), filters.age or everyone),
@@ -71,6 +73,7 @@ def safety_report(request: AuthenticatedHttpRequest) -> HttpResponse:
         sites=tuple(site.code for site in sites_visible_to(request.user)),
         doses=tuple(dose_levels(request.user)),
         visits=tuple(scheduled_follow_up_definitions(study)),
+        all_sites=user_sees_all_sites(request.user),
     )
     refused = None
     try:
@@ -100,11 +103,11 @@ def safety_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         if request.GET.get("table") == "safety_summary":
             return csv_response(
-                CSV_TABLES["safety_summary"],
+                report_filename("safety_summary", filters),
                 lambda out: write_safety_summary_csv(out, summary.counts),
             )
         return csv_response(
-            CSV_TABLES["safety"], lambda out: write_safety_csv(out, summary.episodes)
+            report_filename("safety", filters), lambda out: write_safety_csv(out, summary.episodes)
         )
     crs, icans = EpisodeKind.CRS, EpisodeKind.ICANS
     b_cells = b_cell_report(

@@ -10,6 +10,7 @@ from django.db.models import (
 )
 
 from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.statistics import rounded
 from responses.selectors.common import (
     enrolled_as_of,
 )
@@ -19,6 +20,24 @@ from trialsite.models import (
     Study,
     Visit,
 )
+
+PERCENT_QUANTUM = Decimal("0.1")
+
+
+def percent_of(count: int, total: int) -> Decimal | None:
+    """Return count / total as a percent with one decimal, rounded once, halves up (None when
+    total is 0: a percent of nobody is not a number)."""
+    if total == 0:
+        return None
+    return rounded(Decimal(count) * 100 / Decimal(total), PERCENT_QUANTUM)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A categorical row's cell: how many of the column's ``n`` participants, and the percent."""
+
+    count: int
+    percent: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,21 @@ class BaselineGroup:
     bilag_b_systems: int
     baseline_missing: int
 
+    @property
+    def female_count(self) -> Count:
+        return Count(self.female, percent_of(self.female, self.n))
+
+    @property
+    def male_count(self) -> Count:
+        return Count(self.male, percent_of(self.male, self.n))
+
+    @property
+    def dose_level_counts(self) -> tuple[tuple[int | None, Count], ...]:
+        """Each dose level's participants in the column, with their percent of it."""
+        return tuple(
+            (dose, Count(count, percent_of(count, self.n))) for dose, count in self.dose_counts
+        )
+
 
 @dataclass(frozen=True)
 class BaselineTable:
@@ -77,6 +111,9 @@ def baseline_characteristics(
     *, study: Study, as_of: date, participants: QuerySet[Participant]
 ) -> BaselineTable:
     """Describe the participants at baseline, by dose level and overall. Two queries.
+
+    Categorical rows (sex, dose level) count participants, with their percent of the column's
+    ``n`` (one decimal).
 
     The participants enrolled on or before the data cut ``as_of`` count, with their baseline
     visit dated on or before it; only a baseline whose entry is complete counts (as for the

@@ -100,3 +100,82 @@ def test_the_data_cut_goes_back_in_time_and_a_bad_one_is_refused(page: Page, dem
     )
     expect(page.locator("#headline")).to_have_count(0)
     screenshot(page, "reports-08-bad-data-cut")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_coordinator_report_names_its_site_and_its_downloads(page: Page, demo):
+    log_in(page, "coordinator", DEMO_PASSWORD)
+    page.get_by_role("link", name="Reports").click()
+    # The coordinator sees S01 only: the report says so, never "all".
+    expect(page.locator(".report-meta")).to_contain_text("Site: S01;")
+    expect(page.locator("#filter-site option").first).to_have_text("all my sites (S01)")
+    today = timezone.localdate().isoformat()
+    with page.expect_download() as download:
+        page.locator("a", has_text="Download CSV").first.click()
+    assert download.value.suggested_filename == f"cohort_sri4_observed_S01_{today}.csv"
+    screenshot(page, "reports-09-coordinator-summary")
+
+    page.get_by_label("Sex").select_option("F")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("link", name="Baseline characteristics").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == f"baseline_S01_F_{today}.csv"
+
+
+def test_outcome_badges_keep_their_contrast_on_screen_and_in_print(page: Page, demo):
+    log_in(page, "datamanager", DEMO_PASSWORD)
+    page.goto("/reports/matrix/")
+    # WCAG AA: white on #146c43 (6.4:1) and on #b02a37 (6.5:1); not evaluable dark on white.
+    expected = {
+        "responder": ("rgb(255, 255, 255)", "rgb(20, 108, 67)"),
+        "non-responder": ("rgb(255, 255, 255)", "rgb(176, 42, 55)"),
+        "not-evaluable": ("rgb(33, 37, 41)", "rgb(255, 255, 255)"),
+    }
+    # The demo has no SRI-4 visit that is not evaluable: add a badge as the include writes it.
+    page.evaluate(
+        """() => {
+            const badge = document.createElement("span");
+            badge.className = "badge text-bg-secondary outcome-badge outcome-badge-not-evaluable";
+            badge.textContent = "NE";
+            document.querySelector("#matrix-table td").append(badge);
+        }"""
+    )
+    for media in ("screen", "print"):
+        page.emulate_media(media=media)
+        for outcome, colours in expected.items():
+            badge = page.locator(f".outcome-badge-{outcome}").first
+            expect(badge).to_have_css("color", colours[0])
+            expect(badge).to_have_css("background-color", colours[1])
+        if media == "print":
+            expect(page.locator(".outcome-badge").first).to_have_css("font-weight", "700")
+            expect(page.locator(".outcome-badge").first).to_have_css(
+                "border-top-color", "rgb(0, 0, 0)"
+            )
+    page.emulate_media(media="print")
+    screenshot(page, "reports-10-matrix-print")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_reports_fit_a_phone_and_the_baseline_table_gives_percents(page: Page, demo, size):
+    if size == "phone":
+        page.set_viewport_size(PHONE)
+    log_in(page, "datamanager", DEMO_PASSWORD)
+    for path, name in (
+        ("/reports/", "summary"),
+        ("/reports/matrix/", "matrix"),
+        ("/reports/baseline/", "baseline"),
+    ):
+        page.goto(path)
+        expect(page.locator(".report-meta")).to_contain_text("Site: all;")
+        if size == "phone":
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], (name, width)
+        screenshot(page, f"reports-11-{name}-{size}")
+    # Every categorical cell is "n (%)": the third row is Female, the last column Overall.
+    expect(page.locator("#baseline-table")).to_contain_text("Female, n (%)")
+    expect(page.locator("#baseline-table tbody tr").nth(2).locator("td").last).to_have_text(
+        re.compile(r"^\d+ \(\d+\.\d%\)$")
+    )

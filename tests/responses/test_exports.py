@@ -8,13 +8,16 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from responses.exports import (
     COHORT_COLUMNS,
     MITT_COLUMNS,
     RESPONSES_COLUMNS,
+    ExportScope,
     format_two_decimals,
     write_cohort_csv,
+    write_mitt_csv,
 )
 from responses.selectors.cohort import CohortRow
 from tests.factories import ParticipantRow, SiteFactory, VisitRow, build_cohort
@@ -46,12 +49,39 @@ def test_cohort_csv_writes_empty_cells_for_a_visit_nobody_evaluable_reached():
             "M3", "Month 3", 5, 5, 4, Decimal("0.8000"), Decimal("0.2836"), Decimal("0.9949"), 0
         ),
     ]
-    write_cohort_csv(out, rows)
+    scope = ExportScope(as_of=date(2026, 11, 29), sites=("S01",), endpoint="sri4")
+    write_cohort_csv(out, rows, scope)
+    facts = ["sri4", "observed", "S01", "", "2026-11-29"]
     assert list(csv.reader(StringIO(out.getvalue()))) == [
         list(COHORT_COLUMNS),
-        ["M1", "2", "0", "0", "", "", "", "1"],
-        ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0"],
+        ["M1", "2", "0", "0", "", "", "", "1", *facts],
+        ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0", *facts],
     ]
+
+
+def test_every_row_repeats_what_the_file_holds_after_the_contract_columns():
+    # Two sites and the other filters; the mITT writer names its own population.
+    scope = ExportScope(
+        as_of=date(2024, 6, 30),
+        sites=("S01", "S03"),
+        filters="dose=100000;sex=F;age=6-11",
+        endpoint="bicla",
+    )
+    out = StringIO()
+    write_mitt_csv(out, [], scope)
+    assert list(csv.reader(StringIO(out.getvalue()))) == [list(MITT_COLUMNS)]
+    row = CohortRow("M1", "Month 1", 1, 1, 1, Decimal("1.0000"), Decimal("0.0250"), None, 0)
+    out = StringIO()
+    write_cohort_csv(out, [row], scope)
+    header, cells = list(csv.reader(StringIO(out.getvalue())))
+    assert dict(zip(header, cells, strict=True)) == {
+        "visit": "M1", "reached": "1", "evaluable": "1", "responders": "1", "rate": "1.0000",
+        "ci_low": "0.0250", "ci_high": "", "out_of_window": "0", "endpoint": "bicla",
+        "population": "observed", "sites": "S01;S03", "filters": "dose=100000;sex=F;age=6-11",
+        "as_of": "2024-06-30",
+    }  # fmt: skip
+    # A user without any site holds nothing: "none", never "all".
+    assert ExportScope(as_of=date(2024, 6, 30), sites=()).cells() == ("none", "", date(2024, 6, 30))
 
 
 def test_export_responses_neutralises_a_formula_in_a_participant_id(study, tmp_path):
@@ -72,6 +102,9 @@ def test_export_responses_neutralises_a_formula_in_a_participant_id(study, tmp_p
     header, row = list(csv.reader(StringIO(out.read_text(encoding="utf-8"))))
     assert header == list(RESPONSES_COLUMNS)
     cells = dict(zip(header, row, strict=True))
+    # The command exports every site, unfiltered, as of today.
+    today = timezone.localdate().isoformat()
+    assert (cells["sites"], cells["filters"], cells["as_of"]) == ("all", "", today)
     assert (cells["participant_id"], cells["site"]) == ("'=1+2", "'@S9")
     # 2 - 6 = -4 (a drop of 4: SRI-4 responder); PGA 1.00 - 1.50 = -0.50.
     assert (cells["sledai2k"], cells["sledai2k_change"]) == ("2", "-4")
@@ -90,7 +123,8 @@ def test_export_cohort_writes_to_stdout_by_default(study, endpoint):
     rows = list(csv.reader(StringIO(stdout.getvalue())))
     assert rows[0] == list(COHORT_COLUMNS)
     assert [row[0] for row in rows[1:]] == ["D0", "D7", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
-    assert all(row[1:] == ["0", "0", "0", "", "", "", "0"] for row in rows[1:])
+    facts = [endpoint, "observed", "all", "", timezone.localdate().isoformat()]
+    assert all(row[1:] == ["0", "0", "0", "", "", "", "0", *facts] for row in rows[1:])
 
 
 def test_export_cohort_refuses_an_unknown_endpoint(study):
@@ -100,20 +134,24 @@ def test_export_cohort_refuses_an_unknown_endpoint(study):
 
 def test_the_export_columns_are_those_of_the_interchange_contract():
     # /work/shared/spec/interchange.md, responses.csv: the columns, then the later ones in
-    # their order; cohort.csv: observed, then --population mitt.
+    # their order; cohort.csv: observed, then --population mitt. After the contract's columns,
+    # unchanged and first, the facts of the file (docs/csv-formats.md), in this order.
     assert RESPONSES_COLUMNS == (
         "participant_id", "site", "visit", "visit_date", "study_day", "sledai2k",
         "sledai2k_change", "pga", "pga_change", "new_bilag_a", "new_bilag_b",
         "treatment_failure", "sri4", "sri5", "sri6", "sri4_reason",
         "bicla", "lldas", "doris", "in_window",
+        "sites", "filters", "as_of",
     )  # fmt: skip
     assert COHORT_COLUMNS == (
         "visit", "reached", "evaluable", "responders", "rate", "ci_low", "ci_high",
         "out_of_window",
+        "endpoint", "population", "sites", "filters", "as_of",
     )  # fmt: skip
     assert MITT_COLUMNS == (
         "visit", "denominator", "responders", "non_responders", "treatment_failure",
         "incomplete", "missing", "excluded", "pending", "rate", "ci_low", "ci_high",
+        "endpoint", "population", "sites", "filters", "as_of",
     )  # fmt: skip
 
 
@@ -121,6 +159,15 @@ def export(*args: str) -> list[list[str]]:
     stdout = StringIO()
     call_command(*args, stdout=stdout)
     return list(csv.reader(StringIO(stdout.getvalue())))
+
+
+def with_facts(rows: list[list[str]], *facts: str) -> list[list[str]]:
+    """The header, then each row followed by the facts every row repeats."""
+    return [rows[0], *([*row, *facts] for row in rows[1:])]
+
+
+OBSERVED_FACTS = ("sri4", "observed", "all", "", "2024-06-30")
+MITT_FACTS = ("sri4", "mitt", "all", "", "2024-06-30")
 
 
 # The cohort is tests/responses/cohorts.py's ANALYSIS_COHORT, cut 2024-06-30. Hand counts.
@@ -189,13 +236,13 @@ MITT_AS_OF_2024_06_30 = [
 
 def test_export_cohort_observed_as_of_the_cut_matches_the_hand_count(analysis_cohort):
     rows = export("export_cohort", "--as-of", "2024-06-30")
-    assert rows == OBSERVED_AS_OF_2024_06_30
+    assert rows == with_facts(OBSERVED_AS_OF_2024_06_30, *OBSERVED_FACTS)
     assert export("export_cohort", "--population", "observed", "--as-of", "2024-06-30") == rows
 
 
 def test_export_cohort_mitt_as_of_the_cut_matches_the_hand_count(analysis_cohort):
     rows = export("export_cohort", "--population", "mitt", "--as-of", "2024-06-30")
-    assert rows == MITT_AS_OF_2024_06_30
+    assert rows == with_facts(MITT_AS_OF_2024_06_30, *MITT_FACTS)
 
 
 def test_export_cohort_writes_the_mitt_set_to_a_file(analysis_cohort, tmp_path):
@@ -206,7 +253,8 @@ def test_export_cohort_writes_the_mitt_set_to_a_file(analysis_cohort, tmp_path):
         stdout=stdout,
     )  # fmt: skip
     assert f"Wrote 9 rows to {out}." in stdout.getvalue()
-    assert list(csv.reader(StringIO(out.read_text(encoding="utf-8")))) == MITT_AS_OF_2024_06_30
+    written = list(csv.reader(StringIO(out.read_text(encoding="utf-8"))))
+    assert written == with_facts(MITT_AS_OF_2024_06_30, *MITT_FACTS)
 
 
 def test_the_study_setting_leaves_out_of_window_visits_out_of_both_sets(study, analysis_cohort):
@@ -214,11 +262,24 @@ def test_the_study_setting_leaves_out_of_window_visits_out_of_both_sets(study, a
     observed = export("export_cohort", "--as-of", "2024-06-30")
     # P07's Month 1 (day 40) is left out: reached 6, evaluable 5, responders 4 (4 of 5: 0.8000,
     # published 0.2836-0.9949); the count of out-of-window visits still shows it.
-    assert observed[4] == ["M1", "6", "5", "4", "0.8000", "0.2836", "0.9949", "1"]
+    assert observed[4] == ["M1", "6", "5", "4", "0.8000", "0.2836", "0.9949", "1", *OBSERVED_FACTS]
     mitt = export("export_cohort", "--population", "mitt", "--as-of", "2024-06-30")
     # P07 at Month 1 is now not recorded; its window closed 05-15: missing. 4 of 7: 0.5714,
     # exact 0.1841-0.9010 (published).
-    assert mitt[4] == ["M1", "7", "4", "1", "0", "0", "2", "1", "2", "0.5714", "0.1841", "0.9010"]
+    assert mitt[4][:12] == [
+        "M1",
+        "7",
+        "4",
+        "1",
+        "0",
+        "0",
+        "2",
+        "1",
+        "2",
+        "0.5714",
+        "0.1841",
+        "0.9010",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -305,12 +366,14 @@ def test_export_cohort_of_the_new_endpoints_matches_the_hand_count(analysis_coho
     observed_m1, observed_m3, mitt_m1, mitt_m3 = NEW_ENDPOINTS_AS_OF_2024_06_30[endpoint]
     observed = export("export_cohort", "--endpoint", endpoint, "--as-of", "2024-06-30")
     assert observed[0] == list(COHORT_COLUMNS)
-    assert (observed[4], observed[6]) == (observed_m1, observed_m3)
+    assert (observed[4][:8], observed[6][:8]) == (observed_m1, observed_m3)
+    assert observed[4][8:] == [endpoint, "observed", "all", "", "2024-06-30"]
     mitt = export(
         "export_cohort", "--endpoint", endpoint, "--population", "mitt", "--as-of", "2024-06-30"
     )
     assert mitt[0] == list(MITT_COLUMNS)
-    assert (mitt[4], mitt[6]) == (mitt_m1, mitt_m3)
+    assert (mitt[4][:12], mitt[6][:12]) == (mitt_m1, mitt_m3)
+    assert mitt[4][12:] == [endpoint, "mitt", "all", "", "2024-06-30"]
     # Nobody is excluded from these sets, at any visit.
     assert {row[7] for row in mitt[1:]} == {"0"}
 
@@ -319,8 +382,9 @@ def test_export_responses_writes_the_new_endpoints_and_the_window(analysis_cohor
     # Outcomes by the hand count above; in_window: every visit on its target day but P07's
     # Month 1 (study day 40, window 21..35).
     rows = export("export_responses", "--as-of", "2024-06-30")
-    assert rows[0][-5:] == ["sri4_reason", "bicla", "lldas", "doris", "in_window"]
-    assert [(row[0], row[2], *row[-4:]) for row in rows[1:]] == [
+    assert rows[0][15:20] == ["sri4_reason", "bicla", "lldas", "doris", "in_window"]
+    assert {tuple(row[20:]) for row in rows[1:]} == {("all", "", "2024-06-30")}
+    assert [(row[0], row[2], *row[16:20]) for row in rows[1:]] == [
         ("P01", "M1", "responder", "responder", "non-responder", "1"),
         ("P01", "M3", "responder", "responder", "non-responder", "1"),
         ("P02", "M1", "responder", "non-responder", "non-responder", "1"),

@@ -11,9 +11,12 @@ from responses.reports import (
     FilterChoices,
     ReportFilters,
     endpoint_rule,
+    export_scope,
+    filter_description,
     headline_sentence,
     mitt_excluded_heading,
     mitt_exclusion_rule,
+    report_filename,
 )
 from responses.scoring.analysis import MittExclusion, NotEvaluableReason
 from responses.selectors.cohort import CohortRow, ExcludedParticipant, MittSummary, NotEvaluable
@@ -199,3 +202,85 @@ def test_filters_parse_only_offered_values():
     default = ReportFilters.from_query(QueryDict(""), choices)
     assert (default.as_of, default.as_of_given) == (timezone.localdate(), False)
     assert default.querystring == ""
+
+
+CUT = date(2026, 11, 29)
+
+
+@pytest.mark.parametrize(
+    ("kind", "filters", "options", "name"),
+    [
+        # A coordinator of S01, the mITT set of SRI-4, nothing else chosen.
+        (
+            "cohort",
+            ReportFilters(as_of=CUT, sites=("S01",)),
+            {"endpoint": True, "population": "mitt"},
+            "cohort_sri4_mitt_S01_2026-11-29.csv",
+        ),
+        # Every site (None), BICLA observed, every other filter chosen; "<6" is ages 0 to 5.
+        (
+            "cohort",
+            ReportFilters(endpoint="bicla", dose=100_000, sex="F", age="<6", as_of=CUT),
+            {"endpoint": True, "population": "observed"},
+            "cohort_bicla_observed_all_dose100000_F_age0-5_2026-11-29.csv",
+        ),
+        # No endpoint or population in the name of a file without them; two sites.
+        (
+            "responses",
+            ReportFilters(endpoint="lldas", age="6-11", as_of=CUT, sites=("S01", "S03")),
+            {},
+            "responses_S01-S03_age6-11_2026-11-29.csv",
+        ),
+        ("baseline", ReportFilters(as_of=CUT, sites=()), {}, "baseline_none_2026-11-29.csv"),
+        # Unsafe characters in a site code: quotes, slashes, spaces, semicolons, non-ASCII.
+        (
+            "not-infused",
+            ReportFilters(as_of=CUT, sites=('S/0 1";x', "Z\u00fcrich", "..")),
+            {},
+            "not-infused_S-0-1-x-Z-rich-x_2026-11-29.csv",
+        ),
+    ],
+)
+def test_report_filename_names_what_the_download_holds(kind, filters, options, name):
+    assert report_filename(kind, filters, **options) == name
+
+
+def test_report_filename_is_always_ascii_letters_digits_dash_and_underscore():
+    filters = ReportFilters(sex='"\r\n', age="../..", as_of=CUT, sites=("\u00a0",))
+    name = report_filename("cohort", filters, endpoint=True, population="mitt")
+    assert name == "cohort_sri4_mitt_x_x_age_2026-11-29.csv"
+    stem = name.removesuffix(".csv")
+    assert stem.isascii()
+    assert all(c.isalnum() or c in "-_" for c in stem)
+
+
+def test_the_sites_a_report_holds_are_named_for_a_user_who_sees_only_some():
+    # A coordinator of S01 and S03 (no site chosen) holds both; with S03 chosen, S03 only.
+    mine = FilterChoices(sites=("S01", "S03"), doses=(), visits=())
+    own = ReportFilters.from_query(QueryDict(""), mine)
+    assert own.sites == ("S01", "S03")
+    assert ("Site", "S01, S03") in filter_description(own)
+    assert mine.every_site_label == "all my sites (S01, S03)"
+    chosen = ReportFilters.from_query(QueryDict("site=S03"), mine)
+    assert ("Site", "S03") in filter_description(chosen)
+    # A monitor sees every site: "all", in the description and the filter's empty choice.
+    every = FilterChoices(sites=("S01", "S02", "S03"), doses=(), visits=(), all_sites=True)
+    monitor = ReportFilters.from_query(QueryDict(""), every)
+    assert monitor.sites is None
+    assert ("Site", "all") in filter_description(monitor)
+    assert every.every_site_label == "all"
+
+
+def test_export_scope_repeats_the_filters_of_the_download():
+    filters = ReportFilters.from_query(
+        QueryDict("site=S01&dose=30000&sex=M&age=12-17&endpoint=doris&as_of=2024-06-30"),
+        FilterChoices(sites=("S01", "S02"), doses=(30_000,), visits=()),
+    )
+    scope = export_scope(filters, endpoint=True)
+    assert scope.cohort_cells() == (
+        "doris", "", "S01", "dose=30000;sex=M;age=12-17", date(2024, 6, 30)
+    )  # fmt: skip
+    # Without the endpoint (responses.csv, baseline, not infused) and without any filter.
+    plain = export_scope(ReportFilters(as_of=date(2024, 6, 30)))
+    assert plain.cells() == ("all", "", date(2024, 6, 30))
+    assert plain.endpoint == ""

@@ -180,10 +180,14 @@ def test_the_summary_page_shows_both_sets_and_who_is_not_infused(client, analysi
             {"as_of": "2024-06-30", "format": "csv", "table": "not_infused"},
         )
     )
+    # Then the facts of the file: the analysis cohort's sites (a data manager sees every site),
+    # no other filter, the data cut.
+    facts = ["all", "", "2024-06-30"]
+    header = ["participant_id", "site", "enrollment_date", "reason", "withdrawal_date", "note"]
     assert not_infused_csv == [
-        ["participant_id", "site", "enrollment_date", "reason", "withdrawal_date", "note"],
-        ["P10", "S01", "2024-01-02", "manufacturing failure", "", ""],
-        ["P11", "S01", "2024-01-02", "withdrawal", "2024-02-15", ""],
+        [*header, "sites", "filters", "as_of"],
+        ["P10", "S01", "2024-01-02", "manufacturing failure", "", "", *facts],
+        ["P11", "S01", "2024-01-02", "withdrawal", "2024-02-15", "", *facts],
     ]
     mitt_csv = csv_rows(
         client.get(
@@ -191,7 +195,8 @@ def test_the_summary_page_shows_both_sets_and_who_is_not_infused(client, analysi
         )
     )
     assert mitt_csv[6] == [
-        "M3", "5", "1", "0", "2", "1", "1", "1", "4", "0.2000", "0.0051", "0.7164"
+        "M3", "5", "1", "0", "2", "1", "1", "1", "4", "0.2000", "0.0051", "0.7164",
+        "sri4", "mitt", "all", "", "2024-06-30",
     ]  # fmt: skip
 
 
@@ -265,7 +270,7 @@ def test_the_bicla_summary_lists_who_has_no_bilag_a_or_b_at_baseline(
     )
     # Month 3 as of 2025-06-30: as the hand count (2 of 6: 0.3333, exact 0.0433-0.7772), H-008
     # excluded, H-007 pending.
-    assert next(row for row in mitt_csv if row[0] == "M3") == [
+    assert next(row for row in mitt_csv if row[0] == "M3")[:12] == [
         "M3", "6", "2", "0", "2", "1", "1", "1", "1", "0.3333", "0.0433", "0.7772"
     ]  # fmt: skip
 
@@ -422,9 +427,11 @@ def csv_rows(response) -> list[list[str]]:
 def test_demo_summary_csv_has_the_cohort_csv_columns_and_numbers(data_manager):
     rows = csv_rows(data_manager.get(reverse("cohort_summary"), {"format": "csv"}))
     assert tuple(rows[0]) == COHORT_COLUMNS
-    assert ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0"] in rows
+    today = timezone.localdate().isoformat()
+    facts = ["sri4", "observed", "all", "", today]
+    assert ["M3", "5", "5", "4", "0.8000", "0.2836", "0.9949", "0", *facts] in rows
     # S02-004 came to Month 1 on study day 38, outside its window (demo.py).
-    assert next(row for row in rows if row[0] == "M1")[-1] == "1"
+    assert next(row for row in rows if row[0] == "M1")[7] == "1"
 
 
 def test_site_filter_changes_every_table_and_plot(data_manager):
@@ -437,7 +444,8 @@ def test_site_filter_changes_every_table_and_plot(data_manager):
     cohort_csv = csv_rows(
         data_manager.get(reverse("cohort_summary"), {"site": "S01", "format": "csv"})
     )
-    assert ["M3", "2", "2", "2", "1.0000", "0.1581", "1.0000", "0"] in cohort_csv
+    assert ["M3", "2", "2", "2", "1.0000", "0.1581", "1.0000", "0"] in [r[:8] for r in cohort_csv]
+    assert {tuple(r[8:11]) for r in cohort_csv[1:]} == {("sri4", "observed", "S01")}
     mitt_csv = csv_rows(
         data_manager.get(
             reverse("cohort_summary"), {"site": "S01", "format": "csv", "table": "mitt"}

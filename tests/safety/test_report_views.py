@@ -120,7 +120,7 @@ def test_a_coordinator_sees_only_their_sites_in_the_page_and_downloads(
 
 def test_the_downloads_are_the_exports_of_the_filtered_set(data_manager_client, two_sites):
     response = data_manager_client.get(URL, {**AS_OF, "format": "csv", "table": "safety"})
-    assert response["Content-Disposition"] == 'attachment; filename="safety.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="safety_all_{CUT}.csv"'
     assert csv_rows(response) == [
         list(SAFETY_COLUMNS),
         ["S01-001", "S01", "crs", "2025-03-04", "1", "2025-03-06", "3", "2"],
@@ -130,7 +130,8 @@ def test_the_downloads_are_the_exports_of_the_filtered_set(data_manager_client, 
     response = data_manager_client.get(
         URL, {**AS_OF, "dose": "30000", "format": "csv", "table": "safety_summary"}
     )
-    assert response["Content-Disposition"] == 'attachment; filename="safety_summary.csv"'
+    name = f"safety_summary_all_dose30000_{CUT}.csv"
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
     rows = csv_rows(response)
     assert tuple(rows[0]) == SAFETY_SUMMARY_COLUMNS
     # Dose 30000 cells/kg: S02-001 alone, worst CRS 3.

@@ -52,7 +52,8 @@ def download(client, user) -> list[dict[str, str]]:
     assert response.status_code == 200
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="audit-trail.csv"'
+    today = timezone.localdate().isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="audit-trail_{today}.csv"'
     text = b"".join(response.streaming_content).decode("utf-8")
     header, *rows = csv.reader(StringIO(text))
     assert header == list(AUDIT_TRAIL_COLUMNS)

@@ -12,6 +12,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from responses.models import EndpointResult, VisitScore
 from responses.scoring.bilag import BILAG_SYSTEMS
@@ -211,6 +212,7 @@ def test_cohort_export_responses_matches_the_hand_computed_outcomes(imported_coh
         "sledai2k_change", "pga", "pga_change", "new_bilag_a", "new_bilag_b",
         "treatment_failure", "sri4", "sri5", "sri6", "sri4_reason",
         "bicla", "lldas", "doris", "in_window",
+        "sites", "filters", "as_of",
     ]  # fmt: skip
     outcomes = {(r["participant_id"], r["visit"]): (r["sri4"], r["sri5"], r["sri6"]) for r in rows}
     assert outcomes == EXPECTED_SRI
@@ -255,18 +257,19 @@ def test_cohort_export_cohort_matches_the_hand_computed_counts(imported_cohort, 
     assert list(rows[0]) == [
         "visit", "reached", "evaluable", "responders", "rate", "ci_low", "ci_high",
         "out_of_window",
+        "endpoint", "population", "sites", "filters", "as_of",
     ]  # fmt: skip
     # Every scheduled visit after BL in schedule order; not SCR, BL or UNS.
     assert [r["visit"] for r in rows] == ["D0", "D7", "D14", "M1", "M2", "M3", "M6", "M9", "M12"]
     for row in rows:
         expected = EXPECTED_COHORT[endpoint].get(row["visit"], NOT_REACHED)
-        assert list(row.values())[1:] == expected + IN_WINDOW, row["visit"]
+        assert list(row.values())[1:8] == expected + IN_WINDOW, row["visit"]
 
 
 def test_cohort_export_cohort_defaults_to_sri4(imported_cohort):
     stdout, _stderr = run("export_cohort")
     m1 = next(r for r in parse_csv(stdout) if r["visit"] == "M1")
-    assert list(m1.values())[1:] == EXPECTED_COHORT["sri4"]["M1"] + IN_WINDOW
+    assert list(m1.values())[1:8] == EXPECTED_COHORT["sri4"]["M1"] + IN_WINDOW
 
 
 def test_demo_cohort_month_3_is_4_of_5_sri4_responders(db):
@@ -283,6 +286,12 @@ def test_demo_cohort_month_3_is_4_of_5_sri4_responders(db):
         "ci_low": "0.2836",
         "ci_high": "0.9949",
         "out_of_window": "0",
+        # Then the facts of the file: every site, no other filter, as of today.
+        "endpoint": "sri4",
+        "population": "observed",
+        "sites": "all",
+        "filters": "",
+        "as_of": timezone.localdate().isoformat(),
     }
 
 

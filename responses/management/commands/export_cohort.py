@@ -5,14 +5,11 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from responses.exports import write_cohort_csv, write_mitt_csv
+from responses.exports import MITT, OBSERVED, ExportScope, write_cohort_csv, write_mitt_csv
 from responses.management.base import ExportCommand
 from responses.models import Endpoint
 from responses.selectors.cohort import cohort_summary, mitt_summary
 from trialsite.models import Study
-
-OBSERVED = "observed"
-MITT = "mitt"
 
 
 class Command(ExportCommand):
@@ -42,10 +39,11 @@ class Command(ExportCommand):
         self, buffer: io.StringIO, study: Study, as_of: date, options: dict[str, object]
     ) -> int:
         endpoint = str(options["endpoint"])
+        scope = ExportScope(as_of=as_of, endpoint=endpoint)  # every site, no other filter
         if options["population"] == MITT:
             mitt_rows = mitt_summary(study=study, endpoint=endpoint, as_of=as_of).rows
-            write_mitt_csv(buffer, mitt_rows)
+            write_mitt_csv(buffer, mitt_rows, scope)
             return len(mitt_rows)
         observed_rows = cohort_summary(study=study, endpoint=endpoint, as_of=as_of)
-        write_cohort_csv(buffer, observed_rows)
+        write_cohort_csv(buffer, observed_rows, scope)
         return len(observed_rows)

@@ -3,7 +3,7 @@ from datetime import date
 
 from django.utils.translation import gettext_lazy
 
-from responses.exports import write_responses_csv
+from responses.exports import ExportScope, write_responses_csv
 from responses.management.base import ExportCommand
 from responses.selectors.rows import response_rows
 from trialsite.models import Study
@@ -20,5 +20,5 @@ class Command(ExportCommand):
         self, buffer: io.StringIO, study: Study, as_of: date, options: dict[str, object]
     ) -> int:
         rows = response_rows(study=study, as_of=as_of)
-        write_responses_csv(buffer, rows)
+        write_responses_csv(buffer, rows, ExportScope(as_of=as_of))  # every site, no filter
         return len(rows)
