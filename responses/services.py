@@ -9,7 +9,7 @@ save at once.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -79,6 +79,57 @@ def follow_up_visits(
         elif visit.visit_definition.order > baseline_definition.order:
             follow_ups.append(visit)
     return baseline, follow_ups
+
+
+@dataclass(frozen=True)
+class ResultChange:
+    """A stored endpoint result whose outcome a recompute changed: ``before`` or ``after`` is
+    None when the result was added or removed. Only outcomes count: a new reason or component
+    with the same outcome (a SLEDAI-2K fall of 6 that is now 5, still a responder) is not a
+    change a user must be told of; the visit page shows it."""
+
+    visit_id: int
+    #: The visit as its pages name it: the code, with the date of an unscheduled visit.
+    visit_label: str
+    endpoint: str
+    before: str | None
+    after: str | None
+
+    @property
+    def endpoint_label(self) -> str:
+        """The endpoint's name, translated."""
+        return str(Endpoint(self.endpoint).label)
+
+
+def visit_label(visit: Visit) -> str:
+    """Name a visit within its participant: its code, and the date of a repeatable visit."""
+    if visit.visit_definition.repeatable:
+        return f"{visit.visit_definition.code} {visit.visit_date.isoformat()}"
+    return visit.visit_definition.code
+
+
+def outcome_changes(
+    *, stored: Iterable[EndpointResult], fresh: Iterable[EndpointResult]
+) -> list[ResultChange]:
+    """List the results whose outcome differs between the stored and the fresh rows, in the
+    order of the fresh ones (the visits' order), then the removed ones. The rows' visits must
+    be loaded with their definitions (no query is made here)."""
+    stored_by_key = {_result_key(row): row for row in stored}
+    changes = []
+    for row in fresh:
+        current = stored_by_key.pop(_result_key(row), None)
+        before = current.outcome if current is not None else None
+        if before != row.outcome:
+            changes.append(
+                ResultChange(
+                    row.visit_id, visit_label(row.visit), row.endpoint, before, row.outcome
+                )
+            )
+    changes.extend(
+        ResultChange(row.visit_id, visit_label(row.visit), row.endpoint, row.outcome, None)
+        for row in stored_by_key.values()
+    )
+    return changes
 
 
 @dataclass(frozen=True)
@@ -258,7 +309,7 @@ def _result_key(result: EndpointResult) -> tuple[int, str]:
 def _sync_rows(
     model: type[VisitScore] | type[EndpointResult],
     *,
-    stored: QuerySet,
+    stored: Iterable,
     fresh: list,
     key: Callable[[Any], object],
     fields: tuple[str, ...],
@@ -282,7 +333,7 @@ def _sync_rows(
     model.objects.bulk_create(to_create, batch_size=1000)
 
 
-def _store(fresh: FreshResults, *, scores: QuerySet, results: QuerySet) -> None:
+def _store(fresh: FreshResults, *, scores: Iterable, results: Iterable) -> None:
     _sync_rows(VisitScore, stored=scores, fresh=fresh.scores, key=_score_key, fields=SCORE_FIELDS)
     _sync_rows(
         EndpointResult,
@@ -294,8 +345,9 @@ def _store(fresh: FreshResults, *, scores: QuerySet, results: QuerySet) -> None:
 
 
 @transaction.atomic
-def participant_recompute_responses(*, participant: Participant) -> None:
-    """Rebuild a participant's visit scores and endpoint results from the stored data."""
+def participant_recompute_responses(*, participant: Participant) -> list[ResultChange]:
+    """Rebuild a participant's visit scores and endpoint results from the stored data; return
+    the results whose outcome changed (callers that do not show them may ignore it)."""
     lock_participants([participant.pk])
     participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
     visits = list(_visits_with_assessments().filter(participant=participant))
@@ -303,11 +355,14 @@ def participant_recompute_responses(*, participant: Participant) -> None:
     fresh = compute_participant(
         participant=participant, visits=visits, courses=courses, now=timezone.now()
     )
-    _store(
-        fresh,
-        scores=VisitScore.objects.filter(visit__participant=participant),
-        results=EndpointResult.objects.filter(visit__participant=participant),
+    stored = list(
+        EndpointResult.objects.filter(visit__participant=participant).select_related(
+            "visit__visit_definition"
+        )
     )
+    changes = outcome_changes(stored=stored, fresh=fresh.endpoint_results)
+    _store(fresh, scores=VisitScore.objects.filter(visit__participant=participant), results=stored)
+    return changes
 
 
 def _fresh_by_participant(

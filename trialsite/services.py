@@ -34,7 +34,7 @@ from responses.scoring.bilag import (
     bilag_e_after_involvement,
 )
 from responses.scoring.sledai import SLEDAI_FIELDS
-from responses.services import participant_recompute_responses, visit_assessment
+from responses.services import ResultChange, participant_recompute_responses, visit_assessment
 from safety.checks import TREATMENT_PARTICIPANT_FIELDS, participant_safety_errors
 from safety.models import TreatmentRecord
 from trialsite.i18n import StrOrPromise, recorded_text
@@ -355,6 +355,15 @@ def _save_not_done(
     return changed
 
 
+@dataclass(frozen=True)
+class SavedAssessments:
+    """What a save of a visit's assessments did: the visit, and the endpoint results whose
+    outcome changed, at this visit or at others (a corrected baseline changes later ones)."""
+
+    visit: Visit
+    changes: tuple[ResultChange, ...]
+
+
 @transaction.atomic
 def visit_save_assessments(
     *,
@@ -368,8 +377,9 @@ def visit_save_assessments(
     complete: bool | None = None,
     author: Author,
     reason: str,
-) -> Visit:
-    """Store the SLEDAI-2K, PGA, BILAG-2004 (None = not given) and labs of a visit, and rescore.
+) -> SavedAssessments:
+    """Store the SLEDAI-2K, PGA, BILAG-2004 (None = not given) and labs of a visit, and rescore;
+    return the visit with the endpoint results (of any visit) whose outcome the save changed.
 
     ``not_done`` maps each answer documented as not done (named as trialsite.models.ANSWERS
     names them) to the reason; such an answer has no value. Like the answers, it replaces what
@@ -428,8 +438,8 @@ def visit_save_assessments(
         changed |= save_with_audit(row, author=author, reason=reason)  # saves only a change
     if changed:
         visit_data_changed(visit=visit, author=author, reason=reason)
-    participant_rescore(participant=visit.participant)
-    return visit
+    changes = participant_rescore(participant=visit.participant)
+    return SavedAssessments(visit=visit, changes=tuple(changes))
 
 
 @transaction.atomic
@@ -619,11 +629,12 @@ def baseline_infusion_errors(participant: Participant, *, infusion_date: date | 
 
 
 @transaction.atomic
-def participant_rescore(*, participant: Participant) -> None:
-    """After a visit or its assessments changed: refuse a broken BILAG history, then rescore."""
+def participant_rescore(*, participant: Participant) -> list[ResultChange]:
+    """After a visit or its assessments changed: refuse a broken BILAG history, then rescore;
+    return the results whose outcome changed."""
     lock_participants([participant.pk])
     participant_check_bilag_history(participant=participant)
-    participant_recompute_responses(participant=participant)
+    return participant_recompute_responses(participant=participant)
 
 
 # Sign-offs: a complete visit is source-verified (monitor), then signed (the site's investigator),

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -286,6 +287,10 @@ def _save_visit_form(request: AuthenticatedHttpRequest, form: VisitForm) -> Visi
     )
 
 
+#: The message that lists the endpoint results whose outcome a save changed.
+RESULT_CHANGES_TEMPLATE = "trialsite/includes/result_changes.html"
+
+
 @permission_required("trialsite.change_visit", raise_exception=True)
 def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(
@@ -307,7 +312,21 @@ def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         else None
     )
     if saved is not None:
-        messages.success(request, _("Visit saved and scored."))
+        messages.success(
+            request,
+            _("Visit saved and scored.")
+            if form.marks_complete
+            else _(
+                "Saved in progress: blanks are allowed; the visit does not count for the "
+                "endpoints until it is saved as complete."
+            ),
+        )
+        # The results a visit gets at its first entry are on its page, not news; a correction's
+        # are, at this visit as at the others.
+        changes = [c for c in saved.changes if c.visit_id != visit.pk or form.saved]
+        if changes:
+            html = render_to_string(RESULT_CHANGES_TEMPLATE, {"changes": changes})
+            messages.info(request, html)
         return redirect("visit_detail", pk=visit.pk)
     suggestions = selectors.lab_suggestions(getattr(visit, "labs", None))
     return render(
@@ -354,13 +373,16 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _results_by_kind(visit: Visit) -> dict[str, list[EndpointResult]]:
-    """Split a visit's stored results: comparisons with baseline (SRI-X, BICLA) and states at
-    the visit (LLDAS, DORIS remission), each in the order of the endpoints."""
+def _results_by_kind(visit: Visit) -> dict[str, list]:
+    """Split a visit's stored results: comparisons with baseline (SRI-X, BICLA), each with the
+    baseline values it compares against, and states at the visit (LLDAS, DORIS remission), each
+    in the order of the endpoints."""
     order = {endpoint: index for index, endpoint in enumerate(Endpoint.values)}
     results = sorted(visit.endpoint_results.all(), key=lambda result: order[result.endpoint])
+    compared: list[EndpointResult] = [r for r in results if r.endpoint not in STATE_ENDPOINTS]
     return {
-        "results": [r for r in results if r.endpoint not in STATE_ENDPOINTS],
+        "results": compared,
+        "comparisons": selectors.baseline_comparisons(visit, compared),
         "states": [r for r in results if r.endpoint in STATE_ENDPOINTS],
     }
 
@@ -487,5 +509,6 @@ def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         audit_trail_csv(request.user), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    today = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="audit-trail_{today}.csv"'
     return response

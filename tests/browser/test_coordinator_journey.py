@@ -56,6 +56,9 @@ def enter_assessments(page: Page, *, pga: str, present: list[str], bilag: dict[s
         page.get_by_label(system, exact=True).select_option(grade)
 
 
+ARROW = "\N{RIGHTWARDS ARROW}"
+GE = "\N{GREATER-THAN OR EQUAL TO}"
+
 ALL_E = dict.fromkeys(
     [
         "Constitutional",
@@ -124,6 +127,18 @@ def test_enrol_enter_bl_and_m3_then_correct_the_baseline(page: Page, coordinator
     page.get_by_label("Reason for change").fill("Rash was drug-induced")
     page.get_by_role("button", name="Save as complete").click()
     expect(page.get_by_text("Rash was drug-induced")).to_be_visible()
+    # The save names the later results it changed: BL 6 -> M3 2 is a fall of 4, so SRI-5 and
+    # SRI-6 no longer respond (SRI-4 does; BICLA, LLDAS and DORIS keep their outcomes).
+    expect(
+        page.get_by_role("alert").filter(has_text="This save changed 2 endpoint results")
+    ).to_be_visible()
+    expect(page.locator("#result-changes li")).to_have_text(
+        [
+            f"M3 SRI-5: responder {ARROW} non-responder",
+            f"M3 SRI-6: responder {ARROW} non-responder",
+        ]
+    )
+    screenshot(page, "05-baseline-corrected")
     page.get_by_role("link", name="← S01-101").click()
     page.get_by_role("link", name="M3", exact=True).click()
     expect(page.get_by_role("row", name=re.compile("^SRI-4"))).to_contain_text("SRI-4: responder")
@@ -133,3 +148,14 @@ def test_enrol_enter_bl_and_m3_then_correct_the_baseline(page: Page, coordinator
     expect(page.get_by_role("row", name=re.compile("^SRI-5"))).to_contain_text(
         "SRI-5: non-responder"
     )
+    # What it compared: the corrected baseline, the visit, and SRI-5's limits.
+    sri5 = page.locator("#comparison-sri5")
+    expect(sri5).to_contain_text(f"SLEDAI-2K: BL 6 {ARROW} 2 (fell by 4; needed a fall of {GE} 5)")
+    expect(sri5).to_contain_text(
+        f"PGA: BL 2.00 {ARROW} 1.00 (change -1.00; must not rise by 0.30 or more)"
+    )
+    expect(sri5).to_contain_text("BILAG-2004: new A 0 (none allowed), new B 0 (at most 1)")
+    screenshot(page, "06-visit-after-correction")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "06-visit-after-correction-phone")

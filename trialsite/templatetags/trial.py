@@ -15,6 +15,7 @@ from django.utils.translation import gettext, pgettext_lazy
 
 from responses.models import STATE_ENDPOINTS
 from responses.scoring.common import TRANSLATED_PARAMS, Outcome
+from responses.scoring.pga import format_pga
 from trialsite.models import NOT_DONE, ParticipantStatus, VisitStatus, dose_label, dose_mantissa
 from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
@@ -99,6 +100,16 @@ def outcome_label(result: HasOutcome) -> str:
     if result.endpoint in STATE_ENDPOINTS:
         return str(STATE_OUTCOME_LABELS[result.outcome])
     return gettext(result.outcome)
+
+
+@register.filter
+def endpoint_outcome(outcome: str | None, endpoint: str) -> str:
+    """Name an endpoint's outcome as outcome_label does; "no result" when there is none."""
+    if outcome is None:
+        return gettext("no result")
+    if endpoint in STATE_ENDPOINTS:
+        return str(STATE_OUTCOME_LABELS[outcome])
+    return gettext(outcome)
 
 
 @register.filter
@@ -199,6 +210,12 @@ def signed(value: int | Decimal | None) -> str:
     if value is None:
         return ""
     return f"+{value}" if value > 0 else f"{value}"
+
+
+@register.filter
+def pga_value(value: Decimal | None) -> str:
+    """Show a PGA value or limit with two decimals (empty for None)."""
+    return format_pga(value) if value is not None else ""
 
 
 @register.filter
