@@ -7,6 +7,7 @@ do; these refuse them with trialsite.validators' message. Model forms get them t
 ``DIGIT_FIELD_OVERRIDES`` (``formfield_overrides``).
 """
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -58,8 +59,24 @@ class IntegerField(AsciiDigitsMixin, forms.IntegerField):
     """A whole number written with the digits 0-9."""
 
 
+#: A date as the site writes and reads it: YYYY-MM-DD (the date inputs say so too).
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATE_MESSAGE = _("Enter the date as YYYY-MM-DD, e.g. 2026-03-14.")
+
+
 class DateField(AsciiDigitsMixin, forms.DateField):
-    """A date written with the digits 0-9."""
+    """A date written with the digits 0-9 as YYYY-MM-DD, and nothing else: not 2026-3-4, not
+    14/03/2026 (the formats' DATE_INPUT_FORMATS read %Y-%m-%d only, but strptime takes a month
+    or day of one digit)."""
+
+    default_error_messages = {"invalid": ISO_DATE_MESSAGE}
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() not in self.empty_values:
+            validate_ascii_digits(value)
+            if not ISO_DATE.fullmatch(value.strip()):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 #: ModelAdmin.formfield_overrides for the admin and every inline. Like the admin, look a model

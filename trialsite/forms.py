@@ -12,6 +12,9 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.http import QueryDict
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +42,8 @@ from trialsite.models import (
     MissedVisit,
     NotDoneAnswer,
     Participant,
+    SignOffKind,
+    Site,
     Study,
     Visit,
     VisitDefinition,
@@ -53,10 +58,23 @@ INITIAL_ENTRY_REASON = _("Initial entry")
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A date typed as YYYY-MM-DD in a text box: a browser's date input reorders the digits as
+    its locale does (mm/dd/yyyy) and can swallow a typed year (0001-10-01). The form field
+    (trialsite.formfields.DateField) reads that format only. No numeric keyboard: a phone's
+    number pad may have no "-"."""
+
+    input_type = "text"
 
     def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
+        super().__init__(
+            format="%Y-%m-%d",
+            attrs={
+                "placeholder": _("YYYY-MM-DD"),
+                "maxlength": "10",
+                "autocomplete": "off",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+            },
+        )
 
 
 class ChangeReasonMixin(forms.BaseForm):
@@ -77,6 +95,29 @@ class ChangeReasonMixin(forms.BaseForm):
 
     def change_reason(self) -> str:
         return self.cleaned_data.get("change_reason") or str(INITIAL_ENTRY_REASON)
+
+    def ask_change_reason_only_for_changes(self) -> None:
+        """Make the reason optional where it is shown: ``require_change_reason`` asks for it
+        when a saved value is changed (a first entry of a blank needs none)."""
+        if "change_reason" in self.fields:
+            field = self.fields["change_reason"]
+            field.required = False
+            field.help_text = _(
+                "Recorded in the audit trail with your name and the time (only needed when you "
+                "change a saved value)."
+            )
+
+    def require_change_reason(self, changed: list[StrOrPromise]) -> None:
+        """Ask for the reason when the saved values labelled ``changed`` are changed."""
+        if changed == [] or "change_reason" not in self.fields:
+            return
+        if self.cleaned_data.get("change_reason") or "change_reason" in self.errors:
+            return
+        self.add_error(
+            "change_reason",
+            _("Give the reason for changing what was saved: %(fields)s.")
+            % {"fields": ", ".join(str(label) for label in changed)},
+        )
 
 
 #: The dose the participant form gives as an example: 1 x 10^5 CAR+ cells/kg.
@@ -291,10 +332,18 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         }
         formfield_callback = formfield_for_model_field
 
+    #: What only happens after enrolment: the enrolment form leaves them out.
+    EDIT_ONLY_FIELDS = ("treatment_failure_date", "withdrawal_date", "withdrawal_reason")
+
     def __init__(self, *args, user: User, study: Study, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.study = study
-        model_choice_field(self, "site").queryset = selectors.sites_visible_to(user)
+        sites = selectors.sites_visible_to(user)
+        model_choice_field(self, "site").queryset = sites
+        if self.instance.pk is None:
+            for name in self.EDIT_ONLY_FIELDS:
+                del self.fields[name]
+            self.suggest_site_and_id(list(sites.order_by("code")[:2]), study)
         self.fields["age_at_enrollment"].widget.attrs.update({"min": AGE_MIN, "max": AGE_MAX})
         self.fields["dose_cells_per_kg"].help_text = _(
             "CAR+ cells per kg, e.g. %(cells)s for %(dose)s."
@@ -306,9 +355,20 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
                 levels=levels,
                 stored=self.instance.dose_cells_per_kg,
             )
-        self.add_change_reason(editing=self.instance.pk is not None)
         if self.instance.pk is not None:
+            self.add_change_reason(editing=True)  # a first entry needs no reason
             self.add_opened_version(versions.participant_sources(self.instance.pk))
+
+    def suggest_site_and_id(self, sites: list[Site], study: Study) -> None:
+        """Preselect the site of a user who can enrol at one site only, with the next
+        participant ID there (still editable; a taken ID is refused)."""
+        if len(sites) != 1:
+            return
+        self.initial.setdefault("site", sites[0].pk)
+        self.initial.setdefault("participant_id", selectors.next_participant_id(study, sites[0]))
+        self.fields["participant_id"].help_text = _(
+            "Suggested: the next number at this site. You can change it."
+        )
 
     def clean(self) -> dict[str, Any]:
         super().clean()  # ModelForm.clean returns self.cleaned_data
@@ -335,6 +395,19 @@ class ParticipantForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         )
         self.check_opened_version()
         return cleaned
+
+
+def already_recorded_message(visit: Visit) -> SafeString:
+    """Say that a scheduled visit is already recorded, with a link to its page (the message is
+    markup: its texts are escaped)."""
+    code = visit.visit_definition.code
+    return format_html(
+        '{} <a href="{}">{}</a>',
+        _("%(code)s is already recorded for this participant (%(date)s).")
+        % {"code": code, "date": visit.visit_date.isoformat()},
+        reverse("visit_detail", args=[visit.pk]),
+        _("Open %(code)s to change it.") % {"code": code},
+    )
 
 
 class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
@@ -374,12 +447,9 @@ class VisitForm(ChangeReasonMixin, OpenedVersionMixin, forms.ModelForm):
         others = self.instance.participant.visits.filter(visit_definition=definition).exclude(
             pk=self.instance.pk
         )
-        if not definition.repeatable and others.exists():
-            self.add_error(
-                "visit_definition",
-                _("%(code)s is already recorded for this participant; open it to change it.")
-                % {"code": definition.code},
-            )
+        recorded = None if definition.repeatable else others.first()
+        if recorded is not None:
+            self.add_error("visit_definition", already_recorded_message(recorded))
         elif definition.repeatable and others.filter(visit_date=visit_date).exists():
             self.add_error(
                 "visit_date", _("An unscheduled visit is already recorded on this date.")
@@ -418,7 +488,9 @@ class MissedVisitForm(OpenedVersionMixin, forms.ModelForm):
 
 
 PRESENT, ABSENT = "1", "0"
-SLEDAI_CHOICES = [(PRESENT, _("present")), (ABSENT, _("absent")), (NOT_DONE, _("not done"))]
+#: Absent first: the commonest answer, chosen with Space when Tab enters a descriptor's radios
+#: (an arrow key then chooses present or not done).
+SLEDAI_CHOICES = [(ABSENT, _("absent")), (PRESENT, _("present")), (NOT_DONE, _("not done"))]
 NULL_BOOLEAN_CHOICES = [("", _("not done")), ("true", _("yes")), ("false", _("no"))]
 
 
@@ -529,8 +601,67 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
                 validators=[validate_single_line_text],
             )
         self.fields.update(lab_form_fields())
-        self.add_change_reason(editing=hasattr(visit, "sledai"))
+        self.saved = self.saved_values(visit)
+        if self.saved != {}:  # a first entry needs no reason, nor a field for it
+            self.add_change_reason(editing=True)
+            self.ask_change_reason_only_for_changes()
         self.add_opened_version(versions.visit_entry_sources(visit.pk))
+        self.order_fields(self.page_order())
+
+    @classmethod
+    def saved_values(cls, visit: Visit) -> dict[str, Any]:
+        """Return the form's values that the visit has stored (a blank is not stored; the
+        look-back window is stored with the SLEDAI-2K)."""
+        saved = {
+            name: value
+            for name, value in cls.initial_for(visit).items()
+            if value is not None and value != ""
+        }
+        if not hasattr(visit, "sledai"):
+            saved.pop("lookback_days", None)
+        return saved
+
+    def changed_saved_values(self) -> list[StrOrPromise]:
+        """Return the labels of the stored values this form changes or removes. Taking a
+        complete entry back to in progress changes its status (the visit leaves the endpoints);
+        on a source-verified visit, whose verification any change voids, a first entry of a
+        blank is a change too."""
+        changed: list[StrOrPromise] = [
+            self.fields[name].label or name
+            for name, value in self.saved.items()
+            if name in self.fields and self.fields[name].has_changed(value, self[name].data)
+        ]
+        if self.visit.entry_status == EntryStatus.COMPLETE and not self.marks_complete:
+            changed.append(Visit._meta.get_field("entry_status").verbose_name)
+        if changed == [] and self.first_entries() and self.visit_is_verified():
+            changed.append(_("the source verification (any change voids it)"))
+        return changed
+
+    def first_entries(self) -> list[str]:
+        """Return the fields the form fills that were blank (none of the saved values)."""
+        return [
+            name
+            for name in self.changed_data
+            if name not in self.saved and name not in ("change_reason", OPENED_VERSION)
+        ]
+
+    def visit_is_verified(self) -> bool:
+        return SignOffKind.VERIFIED in services.sign_offs_in_force(self.visit)
+
+    @staticmethod
+    def page_order() -> list[str]:
+        """Return the field names in the order the entry page shows them (the error summary
+        lists the problems in this order): PGA, labs, SLEDAI-2K, BILAG-2004, each answer
+        followed by its reason not done."""
+        names = ["pga", "pga_not_done", not_done_reason_name("pga")]
+        names += [lab_field_name(field) for field in STORED_LAB_FIELDS]
+        names.append("lookback_days")
+        for name in [
+            *(sledai_field_name(field) for field in SLEDAI_FIELDS),
+            *(bilag_field_name(system) for system in BILAG_SYSTEMS),
+        ]:
+            names += [name, not_done_reason_name(name)]
+        return [*names, "change_reason"]
 
     def sledai_answers(self) -> dict[str, bool | None]:
         # Only "1" and "0" answer; "", NOT_DONE and None (a field that failed) give None.
@@ -632,6 +763,7 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
             for answer in missing:
                 if answer not in self.errors:
                     self.add_error(answer, services.ANSWER_NEEDED)
+        self.require_change_reason(self.changed_saved_values())
         self.check_opened_version()
         return cleaned
 
@@ -648,7 +780,8 @@ class AssessmentForm(ChangeReasonMixin, OpenedVersionMixin, forms.Form):
                 return name
         return None
 
-    def save(self, *, author: AbstractBaseUser) -> Visit:
+    def save(self, *, author: AbstractBaseUser) -> services.SavedAssessments:
+        """Save the assessments; the result names the outcomes the save changed."""
         return services.visit_save_assessments(
             visit=self.visit,
             sledai=self.sledai_answers(),

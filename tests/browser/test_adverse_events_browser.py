@@ -88,7 +88,9 @@ def test_a_serious_adverse_event_goes_from_the_form_to_home_until_a_monitor_ackn
     page.get_by_role("button", name="Record adverse event").click()
     expect(page.locator("#error-summary")).to_contain_text("1 field needs attention")
     expect(
-        page.get_by_text("A serious event needs at least one seriousness criterion")
+        page.locator("#adverse-event-form").get_by_text(
+            "A serious event needs at least one seriousness criterion"
+        )
     ).to_be_visible()
     screenshots(page, "adverse-event-form-error")
 

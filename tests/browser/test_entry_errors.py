@@ -126,6 +126,59 @@ def test_assessment_errors_are_shown_on_the_field_with_values_kept(page: Page, p
     expect(page.get_by_role("row", name=re.compile("^SRI-4"))).to_contain_text("not evaluable")
 
 
+def test_the_error_summary_lists_every_field_and_its_links_focus_the_field(
+    browser, live_server, page: Page, participant
+):
+    log_in(page, "coordinator")
+    open_visit_form(page, participant, "M3")
+    page.get_by_label("Visit date").fill((TODAY - timedelta(days=10)).isoformat())
+    page.get_by_role("button", name="Record and enter data").click()
+
+    # Complete with the PGA out of range, rash the only descriptor answered, no BILAG grade:
+    # the PGA, the 23 other descriptors and the 9 systems need attention, 33 fields.
+    page.get_by_label("PGA (0.00 to 3.00)").fill("3.5")
+    page.locator("#descriptor-rash").get_by_label("present").check()
+    page.get_by_role("button", name="Save as complete").click()
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_have_attribute("role", "alert")
+    expect(page.get_by_role("alert", name="33 fields need attention")).to_be_visible()
+    links = summary.get_by_role("link")
+    expect(links).to_have_count(33)
+    # In the order of the page: the PGA, the descriptors, the systems.
+    expect(links.first).to_have_text(
+        "Physician Global Assessment (PGA): PGA is between 0.00 and 3.00."
+    )
+    expect(links.first).to_have_attribute("href", "#id_pga")
+    answer_needed = "Answer this, or mark it not done, before marking the visit complete."
+    expect(links.nth(1)).to_have_text(f"Seizure: {answer_needed}")
+    expect(links.last).to_have_text(f"Haematological: {answer_needed}")
+    expect(summary.get_by_role("link", name="Rash:")).to_have_count(0)
+    screenshot(page, "entry-error-summary")
+
+    # A link puts the focus on its field: a radio group's first radio, a select, the PGA.
+    summary.get_by_role("link", name=f"Seizure: {answer_needed}").click()
+    expect(page.locator("#id_sledai_seizure_0")).to_be_focused()
+    summary.get_by_role("link", name=f"Renal: {answer_needed}").click()
+    expect(page.locator("#id_bilag_renal")).to_be_focused()
+    summary.get_by_role("link", name="Physician Global Assessment (PGA)").click()
+    expect(page.locator("#id_pga")).to_be_focused()
+
+    # On a phone the summary fits the screen.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    try:
+        small = phone.new_page()
+        log_in(small, "coordinator")
+        small.goto(page.url)
+        small.get_by_role("button", name="Save as complete").click()
+        expect(small.locator("#error-summary")).to_be_focused()
+        assert small.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(small, "entry-error-summary-phone")
+    finally:
+        phone.close()
+
+
 def test_leaving_a_form_with_unsaved_changes_asks_first(page: Page, participant):
     log_in(page, "coordinator")
     baseline = participant.visits.get()

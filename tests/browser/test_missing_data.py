@@ -89,7 +89,9 @@ def test_pga_not_done_where_sledai_fell_by_2_saves_complete_as_a_non_responder(
     # Without a reason the save is refused on the reason's field.
     page.get_by_role("button", name="Save as complete").click()
     expect(page.locator("#error-summary")).to_be_visible()
-    expect(page.get_by_text("Give the reason it was not done.")).to_be_visible()
+    expect(
+        page.locator("#visit-entry").get_by_text("Give the reason it was not done.")
+    ).to_be_visible()
     screenshot(page, "12-pga-not-done-needs-a-reason")
 
     page.get_by_label("Reason not done: PGA").fill("Physician called away to an emergency")

@@ -176,7 +176,7 @@ def test_investigator_confirms_and_a_coordinators_change_withdraws_the_confirmat
     )
     page.get_by_label("low-flow nasal cannula (≤ 6 L/min) or blow-by").check()
     page.get_by_role("button", name="Save and grade").click()
-    expect(page.get_by_text("This field is required.")).to_be_visible()
+    expect(page.locator("#crs-episode-form").get_by_text("This field is required.")).to_be_visible()
     page.get_by_label("Reason for change").fill("Oxygen started overnight")
     page.get_by_role("button", name="Save and grade").click()
     expect(page.get_by_text("the investigator's confirmation was withdrawn")).to_be_visible()

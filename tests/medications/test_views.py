@@ -94,7 +94,7 @@ def test_a_new_course_form_asks_no_reason_chooses_no_route_and_suggests_drugs(
     page = page_text(client.get(reverse("medication_course_create", args=[participant_a.pk])))
     assert 'list="known-drugs"' in page
     assert '<option value="mycophenolate"></option>' in page
-    assert 'type="date" name="start_date"' in page
+    assert 'type="text" name="start_date"' in page
     assert 'name="route" value="iv"' in page
     assert "checked" not in page
     assert 'name="change_reason" class="textinput form-control" required' not in page

@@ -102,7 +102,7 @@ def test_a_new_episode_form_asks_no_reason_and_chooses_no_level(
 ):
     client.force_login(coordinator_a)
     page = page_text(client.get(reverse("crs_episode_create", args=[participant_a.pk])))
-    assert 'type="date" name="onset_date"' in page
+    assert 'type="text" name="onset_date"' in page
     assert 'name="change_reason"' in page
     assert 'name="change_reason" class="textinput form-control" required' not in page
     assert 'name="hypotension" value="none"' in page

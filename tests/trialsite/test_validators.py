@@ -285,16 +285,24 @@ def test_visit_service_takes_dates_from_1900_to_today(enrolled_1900, unscheduled
 @pytest.mark.parametrize("field", PARTICIPANT_DATE_FIELDS)
 @pytest.mark.parametrize(("name", "refusal"), DATES)
 def test_participant_form_takes_dates_from_1900_to_today(
-    coordinator_client, site_a, field, name, refusal
+    coordinator_client, site_a, enrolled_1900, field, name, refusal
 ):
     dates = {key: value.isoformat() for key, value in participant_dates(field, name).items()}
-    response = coordinator_client.post(
-        reverse("participant_create"),
-        {
+    if field in ParticipantForm.EDIT_ONLY_FIELDS:  # not on the enrolment form: a change
+        url = reverse("participant_edit", args=[enrolled_1900.pk])
+        data = {**form_data(coordinator_client, url), "change_reason": "Correction"}
+    else:
+        url = reverse("participant_create")
+        data = {
             "site": site_a.pk,
             "participant_id": "S01-901",
             "sex": "F",
             "age_at_enrollment": "9",
+        }
+    response = coordinator_client.post(
+        url,
+        {
+            **data,
             "withdrawal_reason": "Family moved abroad" if field == "withdrawal_date" else "",
             **dates,
         },
@@ -437,7 +445,7 @@ def test_visit_schedule_admin_takes_study_days_from_minus_3650_to_36500(
         **admin_form_data(superuser_client, url),
         "study": study.pk,
         "code": "X2",
-        "name": "Extra",
+        "name_en": "Extra",
         "order": "51",
         "target_day": study_day,
         "window_low": study_day,
@@ -902,8 +910,16 @@ def test_participant_form_reasons_refuse_control_characters(
 @pytest.mark.parametrize(
     ("field", "value", "refusal"),
     [
-        pytest.param("name", "Hospital\tone", control_character("U+0009"), id="name-tab-refused"),
-        pytest.param("name", "Hospital\x00one", DJANGO_NUL, id="name-nul-refused"),
+        pytest.param(
+            "name_en", "Hospital\tone", control_character("U+0009"), id="name-tab-refused"
+        ),
+        pytest.param("name_en", "Hospital\x00one", DJANGO_NUL, id="name-nul-refused"),
+        pytest.param(
+            "name_zh_hans",
+            "医院\t一",
+            control_character("U+0009"),
+            id="chinese-name-tab-refused",
+        ),
         pytest.param(
             "change_reason",
             "Hospitals merged.\r\nSee the letter.",
@@ -923,7 +939,7 @@ def test_site_admin_refuses_control_characters(superuser_client, site_a, field, 
     url = reverse("admin:trialsite_site_change", args=[site_a.pk])
     data = {
         **admin_form_data(superuser_client, url),
-        "name": "Merged hospital",
+        "name_en": "Merged hospital",
         "change_reason": "Hospitals merged",
         field: value,
     }

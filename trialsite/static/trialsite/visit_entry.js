@@ -1,5 +1,6 @@
 // Visit entry: running SLEDAI-2K total and band, PGA slider, "mark unanswered absent", the
-// reason asked for each answer marked not done, and lab suggestions asked from the server (the rules live only in responses/scoring.py).
+// reason asked for each answer marked not done, BILAG-2004 grades typed by letter, and lab
+// suggestions asked from the server (the rules live only in responses/scoring.py).
 // The total shown here is a guide; the total saved is computed by the server.
 (function () {
   var form = document.getElementById("visit-entry");
@@ -54,6 +55,22 @@
   pgaNotDone.addEventListener("change", function () { if (pgaNotDone.checked) { pga.value = ""; } });
   form.addEventListener("change", showNotDoneReasons);
   showNotDoneReasons();
+
+  // A BILAG-2004 grade is chosen by typing its letter (A to E), whatever the language of the
+  // options' text; other keys keep the select's own behaviour ("n" for not answered / not done).
+  form.querySelectorAll("select[name^='bilag_']").forEach(function (select) {
+    select.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.key.length !== 1) { return; }
+      var grade = event.key.toUpperCase();
+      var option = Array.from(select.options).filter(function (o) { return o.value === grade; })[0];
+      if (!option) { return; }
+      event.preventDefault();
+      if (select.value !== grade) {
+        select.value = grade;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  });
 
   function showSuggestions(fields, labels) {
     form.querySelectorAll("[data-suggestion]").forEach(function (badge) {
