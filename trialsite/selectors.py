@@ -1,5 +1,6 @@
 """Read queries for the data-capture screens, always bounded by the user's sites."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from responses.models import EndpointResult
+from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint, EndpointResult
 from responses.scoring.bilag import BILAG_SYSTEM_LABELS, BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS, Labs, sledai_suggestions
 from responses.scoring.sledai import (
@@ -27,8 +28,9 @@ from responses.scoring.sledai import (
     SledaiDescriptor,
     activity_band,
 )
+from responses.scoring.sri import SRI_MAX_NEW_BILAG_A, SRI_MAX_NEW_BILAG_B, SRI_PGA_WORSENING
 from trialsite import records
-from trialsite.history import trial_data_sources
+from trialsite.history import AuditSource, trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     ANSWER_LABELS,
@@ -75,6 +77,22 @@ def participants_visible_to(user: User) -> QuerySet[Participant]:
     return Participant.objects.filter(site__in=sites_visible_to(user)).select_related(
         "site", "study"
     )
+
+
+def next_participant_id(study: Study, site: Site) -> str:
+    """Suggest the next participant ID at a site, numbered as the demo's are (S01-001): the
+    site's code, a hyphen and the number after the highest the study has written that way,
+    three digits at least. A gap is not filled (S01-001 and S01-003 give S01-004); other sites'
+    IDs and IDs written otherwise do not count."""
+    prefix = f"{site.code}-"
+    numbered = re.compile(re.escape(prefix) + r"([0-9]+)")
+    ids = Participant.objects.filter(study=study, participant_id__startswith=prefix)
+    numbers = [
+        int(match.group(1))
+        for participant_id in ids.values_list("participant_id", flat=True)
+        if (match := numbered.fullmatch(participant_id)) is not None
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
 
 
 def record_visible_to(user: User, kind: str, pk: int) -> tuple[RecordKind, models.Model]:
@@ -403,67 +421,174 @@ def incomplete_visits(user: User) -> QuerySet[Visit]:
 
 
 @dataclass(frozen=True)
+class ChangedRecords:
+    """Records one save changed the same way ("created", "changed"), by what people call them."""
+
+    kind: StrOrPromise
+    names: tuple[StrOrPromise, ...]
+
+
+@dataclass(frozen=True)
 class RecentChange:
+    """One save: the audited rows one user wrote for one participant (and visit) with one reason
+    within ONE_SAVE, such as a visit's SLEDAI-2K, PGA, BILAG-2004 and labs saved together."""
+
     when: datetime
     who: StrOrPromise
-    what: StrOrPromise
-    kind: StrOrPromise
     reason: str
     participant_id: str
+    #: The participant's primary key, for the link to their page (None: no participant).
+    participant_pk: int | None
     visit: Visit | None
+    records: tuple[ChangedRecords, ...]
 
 
 HISTORY_KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+#: The history rows of one save are written in one transaction, within moments of each other
+#: (django-simple-history stamps each row when it is written and keeps no transaction id).
+ONE_SAVE = timedelta(seconds=2)
+#: History rows read per audited kind of record for each change shown: a save of a visit's
+#: entry writes one row per record (visit, SLEDAI-2K, PGA, BILAG-2004, labs, answers not done).
+ROWS_PER_CHANGE = 10
+
+
+@dataclass
+class _Save:
+    """The history rows of one save, newest first, while they are gathered."""
+
+    when: datetime
+    who: StrOrPromise
+    reason: str
+    participant_pk: int | None
+    visit_pk: int | None
+    rows: list[tuple[StrOrPromise, StrOrPromise]] = field(default_factory=list)
+
+    def records(self) -> tuple[ChangedRecords, ...]:
+        """Name the records by kind, oldest first (a visit is created before its SLEDAI-2K),
+        each name once."""
+        names: dict[str, list[StrOrPromise]] = {}
+        kinds: dict[str, StrOrPromise] = {}
+        for kind, name in reversed(self.rows):
+            kinds.setdefault(str(kind), kind)
+            if str(name) not in map(str, names.setdefault(str(kind), [])):
+                names[str(kind)].append(name)
+        return tuple(ChangedRecords(kind=kinds[key], names=tuple(names[key])) for key in kinds)
 
 
 def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
-    """Return the latest audited changes to the participants of the user's sites: every record
-    the audit trail reads (trialsite.history.trial_data_sources), deleted visits included."""
+    """Return the latest saves that changed the participants of the user's sites, newest first,
+    each save one change however many audited rows it wrote: every record the audit trail reads
+    (trialsite.history.trial_data_sources), deleted visits included. A fixed number of queries:
+    one per kind of record, one for the visits named and one for the participants."""
     sources = trial_data_sources(participants_visible_to(user).values("pk"))
-    latest = sorted(
-        (
-            (record, source)
-            for source in sources
-            for record in source.history.select_related("history_user").order_by("-history_date")[
-                :limit
-            ]
-        ),
-        key=lambda item: item[0].history_date,
-        reverse=True,
-    )[:limit]
+    fetched, complete_after = _latest_history_rows(sources, limit)
     visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
-        [getattr(record, source.visit) for record, source in latest if source.visit is not None]
+        [getattr(record, source.visit) for record, source in fetched if source.visit is not None]
     )
-    participant_ids = dict(
-        Participant.objects.filter(
-            pk__in=[
-                getattr(record, source.participant)
-                for record, source in latest
-                if source.participant is not None
-            ]
-        ).values_list("pk", "participant_id")
+    # A deleted visit's participant is named by the visit's own history rows.
+    visit_participants = {
+        getattr(record, source.visit): getattr(record, source.participant)
+        for record, source in fetched
+        if source.visit is not None
+        and source.participant is not None
+        and getattr(record, source.visit) is not None
+    }
+    visit_participants.update({pk: visit.participant_id for pk, visit in visits.items()})
+    participant_pks = {
+        _participant_pk(record, source, visit_participants) for record, source in fetched
+    }
+    participant_ids: dict[int | None, str] = dict(
+        Participant.objects.filter(pk__in=participant_pks - {None}).values_list(
+            "pk", "participant_id"
+        )
     )
-    changes = []
-    for record, source in latest:
-        visit = visits.get(getattr(record, source.visit)) if source.visit is not None else None
-        if visit is not None:
-            participant_id = visit.participant.participant_id
-        elif source.participant is not None:
-            participant_id = participant_ids.get(getattr(record, source.participant), "")
-        else:
-            participant_id = ""
-        changes.append(
-            RecentChange(
-                when=record.history_date,
-                who=record.history_user.get_username() if record.history_user else _("system"),
-                what=source.what(record) if callable(source.what) else source.what,
-                kind=HISTORY_KINDS[record.history_type],
-                reason=record.history_change_reason or "",
-                participant_id=participant_id,
-                visit=visit,
+    saves: list[_Save] = []
+    open_saves: dict[tuple[object, ...], _Save] = {}
+    for record, source in fetched:
+        participant_pk = _participant_pk(record, source, visit_participants)
+        visit_pk = getattr(record, source.visit) if source.visit is not None else None
+        who = record.history_user.get_username() if record.history_user else _("system")
+        reason = record.history_change_reason or ""
+        key = (record.history_user_id, participant_pk, visit_pk, reason)
+        save = open_saves.get(key)
+        if save is None or save.when - record.history_date > ONE_SAVE:
+            if len(saves) == limit:  # older rows may still belong to the saves kept
+                continue
+            save = _Save(record.history_date, who, reason, participant_pk, visit_pk)
+            saves.append(save)
+            open_saves[key] = save
+        save.rows.append(
+            (
+                HISTORY_KINDS[record.history_type],
+                source.what(record) if callable(source.what) else source.what,
             )
         )
-    return changes
+    return [
+        RecentChange(
+            when=save.when,
+            who=save.who,
+            reason=save.reason,
+            participant_id=participant_ids.get(save.participant_pk, ""),
+            participant_pk=save.participant_pk if save.participant_pk in participant_ids else None,
+            visit=visits.get(save.visit_pk) if save.visit_pk is not None else None,
+            records=save.records(),
+        )
+        for save in saves
+        if complete_after is None or save.when - ONE_SAVE > complete_after
+    ]
+
+
+def _latest_history_rows(
+    sources: list[AuditSource], limit: int
+) -> tuple[list[tuple[Any, AuditSource]], datetime | None]:
+    """Read the newest history rows of each source, newest first, enough to hold ``limit``
+    saves whole. Rows older than the oldest row of a history read to its bound may miss rows of
+    that history: only saves wholly newer than the newest such row (the datetime returned) are
+    whole. When a burst of saves (an import) leaves fewer than ``limit`` of them, the sources are
+    read again, ten times deeper; usually one query per source."""
+    per_source = limit * ROWS_PER_CHANGE
+    while True:
+        fetched: list[tuple[Any, AuditSource]] = []
+        complete_after: datetime | None = None
+        for source in sources:
+            rows = list(
+                source.history.select_related("history_user").order_by("-history_date")[:per_source]
+            )
+            fetched += [(record, source) for record in rows]
+            if len(rows) == per_source and (
+                complete_after is None or rows[-1].history_date > complete_after
+            ):
+                complete_after = rows[-1].history_date
+        fetched.sort(key=lambda item: item[0].history_date, reverse=True)
+        if complete_after is None or _saves_at_least(fetched, complete_after) >= limit:
+            return fetched, complete_after
+        per_source *= 10
+
+
+def _saves_at_least(fetched: list[tuple[Any, AuditSource]], complete_after: datetime) -> int:
+    """Count the saves wholly newer than ``complete_after``, at least: the rows of one user with
+    one reason, each within ONE_SAVE of the one before, count once (recent_changes may split
+    them further by participant and visit, never join them)."""
+    count = 0
+    last_row: dict[tuple[object, str], datetime] = {}
+    for record, _source in fetched:
+        if record.history_date - ONE_SAVE <= complete_after:
+            break
+        key = (record.history_user_id, record.history_change_reason or "")
+        if key not in last_row or last_row[key] - record.history_date > ONE_SAVE:
+            count += 1
+        last_row[key] = record.history_date
+    return count
+
+
+def _participant_pk(
+    record: Any, source: AuditSource, visit_participants: Mapping[int, int]
+) -> int | None:
+    """Return the primary key of the participant a history row is about: its visit's
+    participant (``visit_participants``), else the participant it names."""
+    if source.visit is not None and getattr(record, source.visit) in visit_participants:
+        return visit_participants[getattr(record, source.visit)]
+    return getattr(record, source.participant) if source.participant is not None else None
 
 
 def scoring_labs(values: Mapping[str, Any]) -> Labs:
@@ -591,6 +716,63 @@ def visit_summary(visit: Visit) -> VisitSummary:
         ],
         labs=lab_values(labs),
     )
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """A visit's comparison with baseline (SRI-4/5/6, BICLA) with the stored values behind it:
+    SLEDAI-2K and PGA at baseline and at the visit, and the limits of the endpoint
+    (clinical-rules.md sections 4 and 5)."""
+
+    result: EndpointResult
+    baseline_code: str
+    baseline_sledai: int | None
+    visit_sledai: int | None
+    baseline_pga: Decimal | None
+    visit_pga: Decimal | None
+    #: SRI-X's X, the fall of SLEDAI-2K needed; None for BICLA (SLEDAI-2K must not rise).
+    sledai_fall_needed: int | None
+    pga_worsening: Decimal = SRI_PGA_WORSENING
+    max_new_bilag_a: int = SRI_MAX_NEW_BILAG_A
+    max_new_bilag_b: int = SRI_MAX_NEW_BILAG_B
+
+    @property
+    def sledai_fall(self) -> int | None:
+        """How far SLEDAI-2K fell (negative when it rose)."""
+        change = self.result.sledai_change
+        return -change if change is not None else None
+
+
+def baseline_comparisons(visit: Visit, results: list[EndpointResult]) -> list[BaselineComparison]:
+    """Return the visit's comparisons with baseline, each with the baseline's stored SLEDAI-2K
+    total and PGA: one query (the baseline visit), none without a comparison. The visit comes
+    with its participant's study, and its score and PGA loaded."""
+    if not results:
+        return []
+    baseline = (
+        Visit.objects.filter(
+            participant_id=visit.participant_id,
+            visit_definition_id=visit.participant.study.baseline_visit_id,
+        )
+        .select_related("visit_definition", "score", "pga")
+        .first()
+    )
+    baseline_score = getattr(baseline, "score", None)
+    baseline_pga = getattr(baseline, "pga", None)
+    visit_score = getattr(visit, "score", None)
+    visit_pga = getattr(visit, "pga", None)
+    return [
+        BaselineComparison(
+            result=result,
+            baseline_code=baseline.visit_definition.code if baseline is not None else "",
+            baseline_sledai=baseline_score.sledai_total if baseline_score is not None else None,
+            visit_sledai=visit_score.sledai_total if visit_score is not None else None,
+            baseline_pga=baseline_pga.score if baseline_pga is not None else None,
+            visit_pga=visit_pga.score if visit_pga is not None else None,
+            sledai_fall_needed=SRI_ENDPOINT_THRESHOLDS.get(Endpoint(result.endpoint)),
+        )
+        for result in results
+    ]
 
 
 def activity_band_boundaries() -> list[tuple[int, str]]:

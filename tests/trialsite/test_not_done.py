@@ -262,7 +262,7 @@ def test_the_form_saves_pga_not_done_as_complete_and_the_pages_show_nd(
     assert "non-responder" in page
     assert "SLEDAI-2K fell by 2" in page
     timeline = client.get(reverse("participant_detail", args=[participant_a.pk])).content.decode()
-    assert '<td class="text-end">ND</td>' in timeline
+    assert '<td class="text-end" data-label="PGA">ND</td>' in timeline
 
     # Opened again, the form shows the marks and their reasons.
     form = client.get(reverse("visit_entry", args=[m3.pk])).content.decode()

@@ -3,38 +3,76 @@
 from datetime import date
 from decimal import Decimal
 
-from tests.factories import record_visit
+from django.urls import reverse
+
+from responses.scoring.sledai import SLEDAI_FIELDS
+from tests.factories import ALL_E, record_visit
 from trialsite import services
 from trialsite.models import BilagAssessment, PgaAssessment, SledaiAssessment
-from trialsite.selectors import recent_changes
+from trialsite.selectors import RecentChange, recent_changes
 
 
-def test_recent_changes_name_every_audited_visit_record(participant_a, coordinator_a) -> None:
+def _described(change: RecentChange) -> list[tuple[str, list[str]]]:
+    """A change's records as (kind, sorted names), kinds sorted."""
+    return sorted((str(part.kind), sorted(map(str, part.names))) for part in change.records)
+
+
+def test_one_save_of_a_visit_entry_is_one_change_naming_every_record(
+    participant_a, coordinator_a, study
+) -> None:
     # The home page's recent changes read the same audited records as a visit's audit trail:
-    # the visit, its SLEDAI-2K, PGA, BILAG-2004, labs and answers marked not done.
-    record_visit(
-        participant_a,
-        "BL",
-        date(2026, 2, 2),
+    # the visit, its SLEDAI-2K, PGA, BILAG-2004, labs and answers marked not done. The entry's
+    # save writes one history row for each, in one transaction: one change.
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=study.visit_definitions.get(code="BL"),
+        visit_date=date(2026, 2, 2),
+        author=coordinator_a,
+        reason="Booked at the clinic",
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={field: False for field in SLEDAI_FIELDS},
         pga=None,
         not_done={"pga": "physician away"},
+        bilag=dict(ALL_E),
         labs={"platelets": Decimal("210")},
-        user=coordinator_a,
+        complete=True,
+        author=coordinator_a,
+        reason="Entered from the source notes",
     )
 
     changes = recent_changes(coordinator_a, limit=20)
 
-    assert sorted(str(change.what) for change in changes) == [
-        "BILAG-2004",
-        "PGA",
-        "PGA not done (physician away)",
-        "SLEDAI-2K",
-        "labs",
-        "participant",
-        "visit",  # created
-        "visit",  # its entry status set
+    saved, created = changes[0], changes[1]
+    assert _described(saved) == [
+        ("changed", ["visit"]),  # its entry status set to complete
+        ("created", ["BILAG-2004", "PGA", "PGA not done (physician away)", "SLEDAI-2K", "labs"]),
     ]
-    assert {change.participant_id for change in changes} == {"S01-001"}
+    assert (saved.who, saved.reason, saved.visit) == (
+        "coord_a",
+        "Entered from the source notes",
+        visit,
+    )
+    assert (saved.participant_id, saved.participant_pk) == ("S01-001", participant_a.pk)
+    assert _described(created) == [("created", ["visit"])]
+    assert created.reason == "Booked at the clinic"
+    assert [_described(change) for change in changes[2:]] == [[("created", ["participant"])]]
+
+
+def test_saves_of_two_visits_in_the_same_moment_are_two_changes(
+    participant_a, coordinator_a
+) -> None:
+    record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a, reason="Same")
+    record_visit(participant_a, "SCR", date(2026, 1, 20), user=coordinator_a, reason="Same")
+
+    changes = recent_changes(coordinator_a, limit=2)
+
+    # Same user, participant and reason within a second, but two visits: two saves.
+    assert [change.visit.visit_definition.code for change in changes if change.visit] == [
+        "SCR",
+        "BL",
+    ]
 
 
 def test_a_save_that_changed_only_sledai_shows_only_sledai_changed(
@@ -51,7 +89,7 @@ def test_a_save_that_changed_only_sledai_shows_only_sledai_changed(
     )
 
     latest = recent_changes(coordinator_a, limit=1)[0]
-    assert (str(latest.what), str(latest.kind)) == ("SLEDAI-2K", "changed")
+    assert _described(latest) == [("changed", ["SLEDAI-2K"])]
     assert latest.reason == "Arthritis seen in the clinic notes"
     assert PgaAssessment.history.filter(visit_id=visit.pk).count() == 1  # only its creation
     assert BilagAssessment.history.filter(visit_id=visit.pk).count() == 1
@@ -71,9 +109,56 @@ def test_recent_changes_include_missed_and_deleted_visits_with_their_participant
         audit_reason="Family cancelled",
     )
 
-    changes = recent_changes(coordinator_a, limit=2)
+    missed, deleted = recent_changes(coordinator_a, limit=2)
 
-    assert [(str(c.what), str(c.kind), c.participant_id) for c in changes] == [
-        ("missed visit", "created", "S01-001"),
-        ("visit", "deleted", "S01-001"),
+    assert (_described(missed), missed.participant_id) == (
+        [("created", ["missed visit"])],
+        "S01-001",
+    )
+    # The visit and its records went in one save; the visit is gone, its participant is named.
+    assert (deleted.participant_id, deleted.participant_pk, deleted.visit) == (
+        "S01-001",
+        participant_a.pk,
+        None,
+    )
+    assert _described(deleted) == [
+        ("deleted", ["BILAG-2004", "PGA", "SLEDAI-2K", "visit"]),
     ]
+
+
+def test_home_links_a_change_to_its_participant_and_visit(
+    client, participant_a, coordinator_a
+) -> None:
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    client.force_login(coordinator_a)
+
+    page = client.get(reverse("home")).content.decode()
+
+    changes = page[page.index('id="recent-changes"') :]
+    row = changes[: changes.index("</tr>", changes.index("<tbody>"))]
+    assert f'<a href="{reverse("participant_detail", args=[participant_a.pk])}">S01-001</a>' in row
+    assert f'<a href="{reverse("visit_detail", args=[visit.pk])}">BL</a>' in row
+
+
+def test_a_burst_of_saves_still_shows_the_latest_saves_whole(study, site_a, coordinator_a) -> None:
+    # 105 enrolments in about a second (as an import writes them): more history rows of one
+    # kind than the first read takes (10 per change shown). The list still shows the latest
+    # ten saves, one per participant, not an empty list.
+    for number in range(1, 106):
+        services.participant_create(
+            study=study,
+            site=site_a,
+            participant_id=f"S01-{number:03d}",
+            sex="F",
+            age_at_enrollment=12,
+            enrollment_date=date(2026, 1, 5),
+            author=coordinator_a,
+            reason="Imported from participants.csv",
+        )
+
+    changes = recent_changes(coordinator_a, limit=10)
+
+    assert [change.participant_id for change in changes] == [
+        f"S01-{number:03d}" for number in range(105, 95, -1)
+    ]
+    assert all(_described(change) == [("created", ["participant"])] for change in changes)
