@@ -34,6 +34,8 @@ KEPT_AS_IS = {
     "°C",
     "g/24 h",
     "n=%(count)s",
+    "n (%%)",
+    "YYYY-MM-DD",
     "R",
     "NR",
     "NE",
