@@ -259,7 +259,7 @@ def test_a_schedule_change_in_admin_while_a_visit_is_recorded_does_not_deadlock(
         "opened_version": opened_version(client, url),
         "study": m3.study_id,
         "code": "M3X",
-        "name": m3.name,
+        "name_en": m3.name_en,
         "target_day": m3.target_day,
         "window_low": m3.window_low,
         "window_high": m3.window_high,
