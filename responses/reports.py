@@ -498,9 +498,7 @@ def report_filename(
     letters, digits and "-" (the kind may hold "_": ``safety_summary``), so the name is safe on
     every system and in a header.
     """
-    parts = [kind]
-    if endpoint:
-        parts.append(filters.endpoint)
+    parts = [filters.endpoint] if endpoint else []
     if population is not None:
         parts.append(population)
     if filters.sites is None:
@@ -515,7 +513,7 @@ def report_filename(
         band = AGE_BANDS.get(filters.age)
         parts.append(f"age{band[0]}-{band[1]}" if band is not None else f"age{filters.age}")
     parts.append(filters.as_of.isoformat())
-    return "_".join([UNSAFE_IN_KIND.sub("-", kind), *map(_filename_part, parts[1:])]) + ".csv"
+    return "_".join([UNSAFE_IN_KIND.sub("-", kind), *map(_filename_part, parts)]) + ".csv"
 
 
 def export_scope(filters: ReportFilters, *, endpoint: bool = False) -> ExportScope:

@@ -101,13 +101,6 @@ class ResultChange:
         return str(Endpoint(self.endpoint).label)
 
 
-def visit_label(visit: Visit) -> str:
-    """Name a visit within its participant: its code, and the date of a repeatable visit."""
-    if visit.visit_definition.repeatable:
-        return f"{visit.visit_definition.code} {visit.visit_date.isoformat()}"
-    return visit.visit_definition.code
-
-
 def outcome_changes(
     *, stored: Iterable[EndpointResult], fresh: Iterable[EndpointResult]
 ) -> list[ResultChange]:
@@ -121,12 +114,10 @@ def outcome_changes(
         before = current.outcome if current is not None else None
         if before != row.outcome:
             changes.append(
-                ResultChange(
-                    row.visit_id, visit_label(row.visit), row.endpoint, before, row.outcome
-                )
+                ResultChange(row.visit_id, row.visit.label, row.endpoint, before, row.outcome)
             )
     changes.extend(
-        ResultChange(row.visit_id, visit_label(row.visit), row.endpoint, row.outcome, None)
+        ResultChange(row.visit_id, row.visit.label, row.endpoint, row.outcome, None)
         for row in stored_by_key.values()
     )
     return changes

@@ -48,7 +48,7 @@ from trialsite.selectors import (
 
 PAGE = "safety"
 #: The downloads of the page: the query's ``table`` -> the file it writes.
-CSV_TABLES = {"safety": "safety.csv", "safety_summary": "safety_summary.csv"}
+CSV_TABLES = ("safety", "safety_summary")
 VIEW_PERMISSIONS = ("safety.view_crsepisode", "safety.view_icansepisode")
 
 

@@ -662,10 +662,14 @@ class Visit(models.Model):
         ]
 
     def __str__(self) -> str:
-        label = self.visit_definition.code
+        return f"{self.participant.participant_id} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The visit within its participant: its code, with the date of a repeatable visit."""
         if self.visit_definition.repeatable:
-            label = f"{label} {self.visit_date.isoformat()}"
-        return f"{self.participant.participant_id} {label}"
+            return f"{self.visit_definition.code} {self.visit_date.isoformat()}"
+        return self.visit_definition.code
 
     def clean(self) -> None:
         if self.participant_id is None or self.visit_definition_id is None:

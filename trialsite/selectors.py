@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.contrib.auth.models import User
 from django.db import models
@@ -732,9 +732,10 @@ class BaselineComparison:
     visit_pga: Decimal | None
     #: SRI-X's X, the fall of SLEDAI-2K needed; None for BICLA (SLEDAI-2K must not rise).
     sledai_fall_needed: int | None
-    pga_worsening: Decimal = SRI_PGA_WORSENING
-    max_new_bilag_a: int = SRI_MAX_NEW_BILAG_A
-    max_new_bilag_b: int = SRI_MAX_NEW_BILAG_B
+    #: The limits every comparison shares (responses.scoring.sri), for the page to show.
+    pga_worsening: ClassVar[Decimal] = SRI_PGA_WORSENING
+    max_new_bilag_a: ClassVar[int] = SRI_MAX_NEW_BILAG_A
+    max_new_bilag_b: ClassVar[int] = SRI_MAX_NEW_BILAG_B
 
     @property
     def sledai_fall(self) -> int | None:

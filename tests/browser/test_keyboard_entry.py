@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from tests.browser.conftest import log_in, screenshot
-from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory, grades
 from trialsite import services
 from trialsite.models import EntryStatus, Study, Visit
 
@@ -24,7 +24,7 @@ TODAY = timezone.localdate()
 MOST_KEY_PRESSES = 89
 #: Arthritis 4 + rash 2 + low complement 2 = 8 (clinical-rules.md section 1).
 PRESENT = {"arthritis", "rash", "low_complement"}
-GRADES = {**dict.fromkeys(BILAG_SYSTEMS, "E"), "musculoskeletal": "B", "mucocutaneous": "C"}
+GRADES = grades(musculoskeletal="B", mucocutaneous="C")
 
 
 @pytest.fixture

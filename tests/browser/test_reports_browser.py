@@ -138,7 +138,7 @@ def test_outcome_badges_keep_their_contrast_on_screen_and_in_print(page: Page, d
     page.evaluate(
         """() => {
             const badge = document.createElement("span");
-            badge.className = "badge text-bg-secondary outcome-badge outcome-badge-not-evaluable";
+            badge.className = "badge outcome-badge outcome-badge-not-evaluable";
             badge.textContent = "NE";
             document.querySelector("#matrix-table td").append(badge);
         }"""

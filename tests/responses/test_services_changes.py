@@ -9,20 +9,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from responses.models import EndpointResult
-from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import ResultChange, participant_recompute_responses, stale_results
-from tests.factories import record_visit
+from tests.factories import grades, record_visit
 from trialsite import services
 
 NONE_PRESENT = dict.fromkeys(SLEDAI_FIELDS, False)
-ALL_E = dict.fromkeys(BILAG_SYSTEMS, "E")
 # Baseline: arthritis 4 + low complement 2 + fever 1 = 7 (clinical-rules.md section 1 weights).
 BASELINE_SLEDAI = {**NONE_PRESENT, "arthritis": True, "low_complement": True, "fever": True}
 # Month 3: low complement 2 = 2, a fall of 5: SRI-4 and SRI-5 responders, not SRI-6 (5 < 6).
 M3_SLEDAI = {**NONE_PRESENT, "low_complement": True}
-BASELINE_BILAG = {**ALL_E, "musculoskeletal": "B", "mucocutaneous": "C"}
-M3_BILAG = {**ALL_E, "musculoskeletal": "D", "mucocutaneous": "D"}
+BASELINE_BILAG = grades(musculoskeletal="B", mucocutaneous="C")
+M3_BILAG = grades(musculoskeletal="D", mucocutaneous="D")
 
 
 @pytest.fixture

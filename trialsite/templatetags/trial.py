@@ -21,10 +21,11 @@ from trialsite.selectors import DUE, MISSED, OUT_OF_WINDOW, OVERDUE
 
 register = template.Library()
 
+#: The outcome badges' colours (site.css: WCAG AA contrast, kept when printed).
 OUTCOME_BADGES = {
-    Outcome.RESPONDER.value: "text-bg-success",
-    Outcome.NON_RESPONDER.value: "text-bg-danger",
-    Outcome.NOT_EVALUABLE.value: "text-bg-secondary",
+    Outcome.RESPONDER.value: "outcome-badge-responder",
+    Outcome.NON_RESPONDER.value: "outcome-badge-non-responder",
+    Outcome.NOT_EVALUABLE.value: "outcome-badge-not-evaluable",
 }
 
 PARTICIPANT_STATUS_BADGES = {
@@ -97,9 +98,7 @@ def outcome_label(result: HasOutcome) -> str:
     """Name a result's outcome: yes or no for a state at the visit, else the outcome."""
     if result.outcome is None:
         return ""
-    if result.endpoint in STATE_ENDPOINTS:
-        return str(STATE_OUTCOME_LABELS[result.outcome])
-    return gettext(result.outcome)
+    return endpoint_outcome(result.outcome, result.endpoint)
 
 
 @register.filter
@@ -114,7 +113,7 @@ def endpoint_outcome(outcome: str | None, endpoint: str) -> str:
 
 @register.filter
 def outcome_badge(outcome: str) -> str:
-    return OUTCOME_BADGES.get(outcome, "text-bg-light")
+    return OUTCOME_BADGES.get(outcome, OUTCOME_BADGES[Outcome.NOT_EVALUABLE.value])
 
 
 @register.filter
