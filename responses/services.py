@@ -6,10 +6,16 @@ depends on. A participant's results are computed whole from the stored data, und
 participant's lock, and the stored rows are brought in line in place, so a stored result always
 equals a fresh computation (``recompute_responses --check`` verifies it), also when many users
 save at once.
+
+A writer of many rows at once (an import, the demo loader) wraps its work in
+``recompute_once_per_participant()``: inside it each call only notes the participant, and every
+participant noted is rescored once, in bulk, when the block ends, in the same transaction.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -335,10 +341,50 @@ def _store(fresh: FreshResults, *, scores: Iterable, results: Iterable) -> None:
     )
 
 
+#: The participants noted for a rescore at the end of the current
+#: ``recompute_once_per_participant()`` block (None: outside such a block).
+_noted_for_recompute: ContextVar[set[int] | None] = ContextVar("noted_for_recompute", default=None)
+#: Participants rescored together by one bulk read and write (bounds the memory of a big import).
+RECOMPUTE_CHUNK = 500
+
+
+@contextmanager
+def recompute_once_per_participant() -> Iterator[None]:
+    """Rescore each participant a block changes once, when the block ends, instead of at every
+    call of ``participant_recompute_responses`` inside it.
+
+    For writers of many rows in one transaction (imports, the demo loader): an imported file with
+    twelve visits per participant rescores each participant once, not twice per row. The block
+    must run inside the writer's transaction, which holds the participants' locks until it ends;
+    the rescore runs in that transaction too, so what is committed is always scored. If the block
+    raises, nothing is rescored (the transaction is rolled back). Nested blocks join the outer one.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("recompute_once_per_participant() must run inside a transaction.")
+    if _noted_for_recompute.get() is not None:
+        yield
+        return
+    noted: set[int] = set()
+    token = _noted_for_recompute.set(noted)
+    try:
+        yield
+    finally:
+        _noted_for_recompute.reset(token)
+    recompute_participants(noted)
+
+
 @transaction.atomic
 def participant_recompute_responses(*, participant: Participant) -> list[ResultChange]:
     """Rebuild a participant's visit scores and endpoint results from the stored data; return
-    the results whose outcome changed (callers that do not show them may ignore it)."""
+    the results whose outcome changed (callers that do not show them may ignore it).
+
+    Inside ``recompute_once_per_participant()`` it only notes the participant (and returns no
+    change): the block rescores it when it ends.
+    """
+    noted = _noted_for_recompute.get()
+    if noted is not None:
+        noted.add(participant.pk)
+        return []
     lock_participants([participant.pk])
     participant = Participant.objects.select_related("study__baseline_visit").get(pk=participant.pk)
     visits = list(_visits_with_assessments().filter(participant=participant))
@@ -387,23 +433,34 @@ def _fresh_by_participant(
 
 
 @transaction.atomic
+def recompute_participants(participant_ids: Iterable[int] | None) -> int:
+    """Rebuild the results of the given participants (every participant when None), a chunk at a
+    time with a few queries per chunk; return how many endpoint results they have."""
+    locked = lock_participants(participant_ids)
+    count = 0
+    for start in range(0, len(locked), RECOMPUTE_CHUNK):
+        chunk = locked[start : start + RECOMPUTE_CHUNK]
+        fresh = FreshResults(scores=[], endpoint_results=[])
+        for _participant, participant_fresh in _fresh_by_participant(chunk):
+            fresh.scores.extend(participant_fresh.scores)
+            fresh.endpoint_results.extend(participant_fresh.endpoint_results)
+        _store(
+            fresh,
+            scores=VisitScore.objects.filter(visit__participant__in=chunk),
+            results=EndpointResult.objects.filter(visit__participant__in=chunk),
+        )
+        count += len(fresh.endpoint_results)
+    return count
+
+
+@transaction.atomic
 def recompute_all_responses() -> int:
     """Rebuild every participant's results; return how many endpoint results there are.
 
     Only the participants locked here are read and written: one enrolled meanwhile is rescored
     by its own saves, under its own lock.
     """
-    locked = lock_participants()
-    fresh = FreshResults(scores=[], endpoint_results=[])
-    for _participant, participant_fresh in _fresh_by_participant(locked):
-        fresh.scores.extend(participant_fresh.scores)
-        fresh.endpoint_results.extend(participant_fresh.endpoint_results)
-    _store(
-        fresh,
-        scores=VisitScore.objects.filter(visit__participant__in=locked),
-        results=EndpointResult.objects.filter(visit__participant__in=locked),
-    )
-    return len(fresh.endpoint_results)
+    return recompute_participants(None)
 
 
 def stale_results() -> list[str]:

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.pga import validate_pga
 from responses.scoring.sledai import SLEDAI_FIELDS
+from responses.services import recompute_once_per_participant
 from trialsite import services
 from trialsite.i18n import StrOrPromise
 from trialsite.locks import lock_participants, lock_study
@@ -568,14 +569,19 @@ def _validation_problems(
     return problems
 
 
+#: Told as rows are applied: (rows applied so far, rows to apply). A browser import shows it.
+Progress = Callable[[int, int], None]
+
+
 def apply_rows(
     rows: list[tuple[CsvRow, T]],
     apply: Callable[[CsvRow, T], None],
     column_of: Callable[[str], str],
     problems: list[Problem],
+    progress: Progress | None = None,
 ) -> None:
     """Apply each row in its own savepoint; record a service's refusal against the row."""
-    for row, parsed in rows:
+    for done, (row, parsed) in enumerate(rows, start=1):
         try:
             with transaction.atomic():
                 apply(row, parsed)
@@ -590,6 +596,8 @@ def apply_rows(
                     _("the database refused the row: %(error)s") % {"error": error},
                 )
             )
+        if progress is not None:
+            progress(done, len(rows))
 
 
 @transaction.atomic
@@ -606,7 +614,8 @@ def run_import(
     # an import never waits for a lock while holding another that a concurrent write wants.
     lock_study(study.pk)
     lock_participants(participant_ids)
-    apply_all()
+    with recompute_once_per_participant():
+        apply_all()
     if report.problems or report.dry_run:
         transaction.set_rollback(True)
     return report
@@ -696,6 +705,7 @@ def import_participants(
     create_sites: bool = False,
     update: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import participants.csv: create participants and, with ``update``, change existing ones."""
     check_importer(author)
@@ -760,7 +770,7 @@ def import_participants(
 
     return run_import(
         report,
-        lambda: apply_rows(parsed, apply, _participant_column, report.problems),
+        lambda: apply_rows(parsed, apply, _participant_column, report.problems, progress),
         study=study,
         participant_ids=Participant.objects.filter(
             study=study, participant_id__in=[values.participant_id for _row, values in parsed]
@@ -961,6 +971,7 @@ def import_visits(
     author: User,
     update: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import visits.csv: record visits with their assessments; with ``update``, change them."""
     check_importer(author)
@@ -1037,7 +1048,7 @@ def import_visits(
 
     return run_import(
         report,
-        lambda: apply_rows(parsed, apply, _visit_column, report.problems),
+        lambda: apply_rows(parsed, apply, _visit_column, report.problems, progress),
         study=study,
         participant_ids=[participant.pk for participant in participants.values()],
     )
