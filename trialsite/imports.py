@@ -1046,12 +1046,112 @@ def import_visits(
         else:
             report.unchanged.append(values.label)
 
+    def record_new_visits(batch: list[list[tuple[CsvRow, VisitRow]]]) -> None:
+        try:
+            refusals = services.visits_record_new(
+                new_visits={
+                    rows[0][1].participant: [_new_visit(values) for _row, values in rows]
+                    for rows in batch
+                },
+                author=author,
+                reason=reason,
+            )
+        except DatabaseError as error:
+            first_row = min(rows[0][0].number for rows in batch)
+            refused = _("the database refused the visits: %(error)s") % {"error": error}
+            report.problems.append(Problem(first_row, "", None, refused))
+            return
+        for rows in batch:
+            found = refusals[rows[0][1].participant.pk]
+            for (row, values), refusal in zip(rows, found, strict=True):
+                if refusal is None:
+                    report.created.append(values.label)
+                else:
+                    report.problems.extend(_validation_problems(refusal, row, _visit_column))
+
+    def apply_all() -> None:
+        # Participants whose rows all record new visits are recorded in batches; one with a
+        # visit already recorded goes row by row (a change, or the refusal without --update).
+        recorded = _recorded_visit_keys(participants.values())
+        first_problem = len(report.problems)
+        batch: list[list[tuple[CsvRow, VisitRow]]] = []
+        done = 0
+
+        def tell(rows_done: int) -> None:
+            if progress is not None:
+                progress(rows_done, len(parsed))
+
+        for rows in _rows_by_participant(parsed).values():
+            if any(_visit_key(values) in recorded for _row, values in rows):
+                apply_rows(rows, apply, _visit_column, report.problems)
+                done += len(rows)
+                tell(done)
+                continue
+            batch.append(rows)
+            if len(batch) == PARTICIPANTS_PER_BATCH:
+                record_new_visits(batch)
+                done += sum(len(rows) for rows in batch)
+                batch = []
+                tell(done)
+        if batch:
+            record_new_visits(batch)
+            tell(len(parsed))
+        # Problems by row, as the file reads.
+        report.problems[first_problem:] = sorted(
+            report.problems[first_problem:], key=lambda problem: problem.row
+        )
+
     return run_import(
         report,
-        lambda: apply_rows(parsed, apply, _visit_column, report.problems, progress),
+        apply_all,
         study=study,
         participant_ids=[participant.pk for participant in participants.values()],
     )
+
+
+#: Participants whose new visits are checked and written together (bounds an import's memory).
+PARTICIPANTS_PER_BATCH = 200
+
+
+def _new_visit(values: VisitRow) -> services.NewVisit:
+    """Return a row's new visit as the services take it (an answer ND gets the import's reason)."""
+    return services.NewVisit(
+        visit_definition=values.definition,
+        visit_date=values.visit_date,
+        sledai=values.sledai,
+        sledai_lookback_days=values.lookback_days,
+        pga=values.pga,
+        bilag=values.bilag,
+        not_done=dict.fromkeys(values.not_done, IMPORTED_NOT_DONE_REASON),
+        labs=dict(values.labs) if values.labs else None,
+    )
+
+
+def _visit_key(values: VisitRow) -> tuple[int, int, date | None]:
+    """Key a row's visit as _find_visit finds it: an unscheduled visit by its date too."""
+    visit_date = values.visit_date if values.definition.repeatable else None
+    return values.participant.pk, values.definition.pk, visit_date
+
+
+def _recorded_visit_keys(participants: Iterable[Participant]) -> set[tuple[int, int, date | None]]:
+    """Key every recorded visit of these participants as _visit_key keys a row."""
+    keys: set[tuple[int, int, date | None]] = set()
+    recorded = Visit.objects.filter(participant__in=list(participants)).values_list(
+        "participant_id", "visit_definition_id", "visit_date", "visit_definition__repeatable"
+    )
+    for participant_id, definition_id, visit_date, repeatable in recorded:
+        keys.add((participant_id, definition_id, visit_date if repeatable else None))
+    return keys
+
+
+def _rows_by_participant(
+    rows: list[tuple[CsvRow, VisitRow]],
+) -> dict[int, list[tuple[CsvRow, VisitRow]]]:
+    """Group the rows by participant, in the order of each participant's first row."""
+    grouped: dict[int, list[tuple[CsvRow, VisitRow]]] = {}
+    for row, values in rows:
+        grouped.setdefault(values.participant.pk, []).append((row, values))
+    return grouped
 
 
 def problem_summary(report: ImportReport) -> str:

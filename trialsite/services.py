@@ -9,7 +9,8 @@ Each service first locks what it derives from (trialsite.locks: the participant,
 enrol), so concurrent saves for one participant run one after the other.
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_create_with_history
 
 from responses.scoring.bilag import (
     BILAG_INVOLVED_GRADES,
@@ -442,6 +444,199 @@ def visit_save_assessments(
     return SavedAssessments(visit=visit, changes=tuple(changes))
 
 
+@dataclass(frozen=True)
+class NewVisit:
+    """A visit not recorded yet, with its assessments: what visit_create and then
+    visit_save_assessments take (``labs=None``: no labs)."""
+
+    visit_definition: VisitDefinition
+    visit_date: date
+    sledai: Mapping[str, bool | None]
+    sledai_lookback_days: int | None
+    pga: Decimal | None
+    bilag: Mapping[str, str | None]
+    not_done: Mapping[str, str]
+    labs: Mapping[str, object] | None
+
+
+@transaction.atomic
+def visits_record_new(
+    *,
+    new_visits: Mapping[Participant, Sequence[NewVisit]],
+    author: Author,
+    reason: str,
+) -> dict[int, list[ValidationError | None]]:
+    """Record new visits with their assessments, many participants in one batch, as
+    visit_create then visit_save_assessments would record each in turn, and rescore each
+    participant once; return, by participant key, each visit's refusal (None: none). If any visit
+    is refused, nothing is written.
+
+    Each participant's visits are checked in order by the rules those services apply: not
+    already recorded, not recorded as missed, in the schedule's order, the fields and the answers
+    valid, the BILAG-2004 history whole; against the participant's stored visits and the new
+    visits accepted before it. The rows are then written in bulk, each with its audit history
+    (author and reason). A new visit has no sign-off to void, and is created with its final entry
+    status. The checks run in memory (see _check_new_row); the database still enforces every
+    constraint on insert.
+    """
+    check_reason(reason)
+    participants = list(new_visits)
+    lock_participants(participant.pk for participant in participants)
+    stored: dict[int, list[Visit]] = defaultdict(list)
+    for visit in Visit.objects.filter(participant__in=participants).select_related(
+        "visit_definition", "bilag"
+    ):
+        stored[visit.participant_id].append(visit)
+    missed: dict[int, list[MissedVisit]] = defaultdict(list)
+    for missed_visit in MissedVisit.objects.filter(participant__in=participants):
+        missed[missed_visit.participant_id].append(missed_visit)
+    refusals: dict[int, list[ValidationError | None]] = {}
+    rows: list[models.Model] = []
+    for participant, entries in new_visits.items():
+        refusals[participant.pk] = _check_new_visits(
+            participant, entries, stored[participant.pk], missed[participant.pk], rows
+        )
+    if any(refusal is not None for found in refusals.values() for refusal in found):
+        return refusals
+    by_model: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+    for row in rows:
+        by_model[type(row)].append(row)
+    for model, model_rows in by_model.items():  # visits first: the rows after refer to them
+        bulk_create_with_history(
+            model_rows,
+            model,
+            batch_size=BULK_BATCH_SIZE,
+            default_user=author,
+            default_change_reason=reason,
+        )
+    for participant in participants:
+        participant_recompute_responses(participant=participant)
+    return refusals
+
+
+#: Rows per INSERT statement when visits are recorded in bulk.
+BULK_BATCH_SIZE = 1000
+
+
+def _check_new_visits(
+    participant: Participant,
+    new_visits: Sequence[NewVisit],
+    stored: list[Visit],
+    missed: list[MissedVisit],
+    rows: list[models.Model],
+) -> list[ValidationError | None]:
+    """Check one participant's new visits in order (see visits_record_new); add the rows of the
+    accepted ones to ``rows``, each visit before its own rows; return each visit's refusal."""
+    accepted: list[Visit] = []
+    graded = [(visit, visit.bilag.grades()) for visit in stored if hasattr(visit, "bilag")]
+    refusals: list[ValidationError | None] = []
+    for new in new_visits:
+        visit = Visit(
+            participant=participant,
+            visit_definition=new.visit_definition,
+            visit_date=new.visit_date,
+        )
+        try:
+            visit_rows, grades = _new_visit_rows(
+                visit, new, participant.study, stored + accepted, missed, graded
+            )
+        except ValidationError as error:
+            refusals.append(error)
+            continue
+        refusals.append(None)
+        accepted.append(visit)
+        graded.append((visit, grades))
+        rows.extend(visit_rows)
+    return refusals
+
+
+def _new_visit_rows(
+    visit: Visit,
+    new: NewVisit,
+    study: Study,
+    recorded: list[Visit],
+    missed: list[MissedVisit],
+    graded: list[tuple[Visit, Mapping[str, str | None]]],
+) -> tuple[list[models.Model], dict[str, str | None]]:
+    """Check a new visit and its assessments as visit_save and visit_save_assessments do, in
+    their order (see participant_record_visits); return its rows, the visit first, with its
+    BILAG-2004 grades."""
+    unknown = (set(new.sledai) - set(SLEDAI_FIELDS)) | (set(new.bilag) - set(BILAG_SYSTEMS))
+    unknown |= set(new.labs or {}) - set(STORED_LAB_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown assessment fields: {sorted(unknown)}")
+    definition = new.visit_definition
+    same = [v for v in recorded if v.visit_definition_id == definition.pk]
+    if definition.repeatable:
+        if any(v.visit_date == new.visit_date for v in same):
+            raise ValidationError(_("This participant already has this visit on this date."))
+        visit.occurrence = max((v.occurrence for v in same), default=0) + 1
+    elif same:
+        raise ValidationError(_("This participant already has this visit."))
+    errors = {
+        "visit_definition": visit_missed_errors(visit, missed),
+        "visit_date": visit_order_errors(
+            visit.participant,
+            proposed_visit=visit,
+            scheduled_visits=[v for v in recorded if not v.visit_definition.repeatable],
+        ),
+    }
+    if any(errors.values()):
+        raise ValidationError({field: messages for field, messages in errors.items() if messages})
+    _check_new_row(visit)
+    not_done = not_done_errors(answer_values(new.sledai, new.pga, new.bilag), new.not_done)
+    if not_done:
+        raise ValidationError(not_done)
+    missing = missing_answers(new.sledai, new.pga, new.bilag, new.not_done)
+    visit.entry_status = EntryStatus.IN_PROGRESS if missing else EntryStatus.COMPLETE
+    rows: list[models.Model] = [
+        NotDoneAnswer(visit=visit, answer=answer, reason=why)
+        for answer, why in new.not_done.items()
+    ]
+    lookback_days = (
+        new.sledai_lookback_days
+        if new.sledai_lookback_days is not None
+        else study.sledai_lookback_days
+    )
+    rows.append(
+        SledaiAssessment(
+            visit=visit,
+            lookback_days=lookback_days,
+            **{field: new.sledai.get(field) for field in SLEDAI_FIELDS},
+        )
+    )
+    rows.append(PgaAssessment(visit=visit, score=new.pga))
+    bilag = BilagAssessment(
+        visit=visit, **{system: new.bilag.get(system) or "" for system in BILAG_SYSTEMS}
+    )
+    rows.append(bilag)
+    labs = new.labs or {}
+    if any(value is not None and value != "" for value in labs.values()):
+        rows.append(
+            LabResult(
+                visit=visit,
+                **{f: labs.get(f, "" if f == "upcr_unit" else None) for f in STORED_LAB_FIELDS},
+            )
+        )
+    for row in rows:
+        _check_new_row(row)
+    history = bilag_errors_in([*graded, (visit, bilag.grades())])
+    if history:
+        raise ValidationError(history)
+    return [visit, *rows], bilag.grades()
+
+
+def _check_new_row(row: models.Model) -> None:
+    """Validate a new row of a visit as save_with_audit does, without asking the database: its
+    visit is new (unique), its participant and schedule row are in hand (foreign keys), and only
+    the labs have check constraints that join values the fields do not check one by one."""
+    row.full_clean(
+        exclude=["participant", "visit_definition", "visit"],
+        validate_unique=False,
+        validate_constraints=isinstance(row, LabResult),
+    )
+
+
 @transaction.atomic
 def visit_recheck_entry(*, visit: Visit, author: Author, reason: str) -> Visit:
     """After a visit's assessment rows were saved directly (admin inlines): mark its entry
@@ -478,13 +673,24 @@ def bilag_history_errors(
     recorded = Visit.objects.filter(participant=participant, bilag__isnull=False)
     if proposed_visit is not None and proposed_visit.pk is not None:
         recorded = recorded.exclude(pk=proposed_visit.pk)
-    visits = list(recorded.select_related("visit_definition", "bilag"))
-    grades_of = {visit.pk: visit.bilag.grades() for visit in visits}
+    graded = [
+        (visit, visit.bilag.grades())
+        for visit in recorded.select_related("visit_definition", "bilag")
+    ]
     if proposed_visit is not None and proposed_grades is not None:
-        visits.append(proposed_visit)
-        grades_of[proposed_visit.pk] = dict(proposed_grades)
-    visits.sort(key=lambda v: (v.visit_date, v.visit_definition.order, v.occurrence))
-    history = [grades_of[visit.pk] for visit in visits]
+        graded.append((proposed_visit, dict(proposed_grades)))
+    return bilag_errors_in(graded)
+
+
+def bilag_errors_in(graded: list[tuple[Visit, Mapping[str, str | None]]]) -> dict[str, list[str]]:
+    """Find every BILAG-2004 grade E that follows an A..D of the same system among these visits
+    with their grades, keyed by system (the rule of bilag_history_errors)."""
+    graded = sorted(
+        graded,
+        key=lambda pair: (pair[0].visit_date, pair[0].visit_definition.order, pair[0].occurrence),
+    )
+    visits = [visit for visit, _grades in graded]
+    history = [dict(grades) for _visit, grades in graded]
     errors: dict[str, list[str]] = {}
     for index, system in bilag_e_after_involvement(history):
         earlier = next(i for i in range(index) if history[i].get(system) in BILAG_INVOLVED_GRADES)
@@ -511,11 +717,19 @@ def participant_check_bilag_history(*, participant: Participant) -> None:
         raise ValidationError(errors)
 
 
-def visit_missed_errors(visit: Visit) -> list[str]:
-    """Refuse to record a visit that is recorded as missed."""
-    missed = MissedVisit.objects.filter(
-        participant=visit.participant_id, visit_definition=visit.visit_definition_id
-    ).first()
+def visit_missed_errors(
+    visit: Visit, missed_visits: Collection[MissedVisit] | None = None
+) -> list[str]:
+    """Refuse to record a visit that is recorded as missed (``missed_visits``, when given, are the
+    participant's missed-visit records; else they are read from the database)."""
+    if missed_visits is None:
+        missed = MissedVisit.objects.filter(
+            participant=visit.participant_id, visit_definition=visit.visit_definition_id
+        ).first()
+    else:
+        missed = next(
+            (m for m in missed_visits if m.visit_definition_id == visit.visit_definition_id), None
+        )
     if missed is None:
         return []
     return [
@@ -538,22 +752,29 @@ def _baseline_message(visit: Visit, infusion: date) -> str:
     }
 
 
-def visit_order_errors(participant: Participant, *, proposed_visit: Visit) -> list[str]:
+def visit_order_errors(
+    participant: Participant,
+    *,
+    proposed_visit: Visit,
+    scheduled_visits: Collection[Visit] | None = None,
+) -> list[str]:
     """Name what a visit's date breaks (clinical-rules.md section 4): a scheduled visit dated
     out of the schedule's order against the participant's other scheduled visits, and a baseline
     visit dated on or after the infusion. Unscheduled visits may fall on any date.
 
     Only problems that involve the proposed visit are named, so data stored before these checks
-    never block the saving of another visit.
+    never block the saving of another visit. ``scheduled_visits``, when given, are the
+    participant's other scheduled visits (else they are read from the database).
     """
     if proposed_visit.visit_definition.repeatable:
         return []
-    visits = [
-        *Visit.objects.filter(participant=participant, visit_definition__repeatable=False)
-        .exclude(pk=proposed_visit.pk)
-        .select_related("visit_definition"),
-        proposed_visit,
-    ]
+    if scheduled_visits is None:
+        scheduled_visits = list(
+            Visit.objects.filter(participant=participant, visit_definition__repeatable=False)
+            .exclude(pk=proposed_visit.pk)
+            .select_related("visit_definition")
+        )
+    visits = [*scheduled_visits, proposed_visit]
     visits.sort(key=lambda visit: (visit.visit_definition.order, visit.visit_date))
     errors = []
     latest: Visit | None = None  # the latest-dated visit earlier in the schedule

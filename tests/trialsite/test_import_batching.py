@@ -5,14 +5,27 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from responses import services as response_services
 from responses.models import Endpoint, EndpointResult
 from responses.scoring.common import Outcome
+from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import recompute_once_per_participant, stale_results
-from tests.factories import ParticipantFactory, UserFactory, record_visit
-from trialsite.imports import import_visits
+from tests.factories import ParticipantFactory, UserFactory, grades, record_visit
+from trialsite import services
+from trialsite.imports import IMPORTED_NOT_DONE_REASON, import_visits
+from trialsite.models import (
+    STORED_LAB_FIELDS,
+    BilagAssessment,
+    LabResult,
+    MissedVisit,
+    MissedVisitReason,
+    PgaAssessment,
+    SledaiAssessment,
+    Visit,
+    VisitDefinition,
+)
 
 from .test_imports import VISITS_HEADER, visit_line
 
@@ -140,24 +153,226 @@ def test_nested_blocks_score_once_when_the_outer_block_ends(study, counted_compu
     assert counted_computations == ["P-9"]
 
 
-def test_an_import_tells_its_progress_row_by_row(study):
-    ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+def test_an_import_tells_its_progress_as_participants_are_written(study):
+    p1 = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+    ParticipantFactory(participant_id="P-2", infusion_date=date(2026, 2, 9))
+    record_visit(p1, "BL", date(2026, 2, 2), pga="2.00")  # changed: P-1 goes row by row
     told: list[tuple[int, int]] = []
     text = "\n".join(
         [
             VISITS_HEADER,
-            visit_line("P-1", "BL", "2026-02-02", "2.00", **BASELINE_CELLS),
-            visit_line("P-1", "M1", "2026-03-11", "1.50"),
-            visit_line("P-1", "M3", "2026-05-10", "1.00"),
+            visit_line("P-2", "BL", "2026-02-03", "2.00", **BASELINE_CELLS),
+            visit_line("P-1", "BL", "2026-02-02", "1.50"),
+            visit_line("P-2", "M3", "2026-05-10", "1.00"),
         ]
     )
 
-    import_visits(
+    report = import_visits(
         text,
         file_name="visits.csv",
         study=study,
         author=UserFactory(role="Data manager"),
+        update=True,
         progress=lambda done, total: told.append((done, total)),
     )
 
-    assert told == [(1, 3), (2, 3), (3, 3)]
+    assert report.problems == []
+    assert report.created == ["P-2 BL", "P-2 M3"]
+    assert [change.label for change in report.changed] == ["P-1 BL"]
+    assert told == [(1, 3), (3, 3)]  # P-1 row by row, then P-2's batch
+
+
+# A participant's visits, as visits.csv cells with the two optional columns
+# sledai_lookback_days and cd19_per_ul: BL with B cells; an unscheduled visit on the 30-day
+# look-back without labs; M1 with a B-cell count of 0; M3 with an answer ND and no PGA.
+EQUIVALENT_VISITS = [
+    ("BL", "2026-02-02", "2.00", BASELINE_CELLS, "B", "", "250"),
+    ("UNS", "2026-03-01", "1.75", {}, "C", "30", ""),
+    ("M1", "2026-03-11", "1.50", {"sledai_rash": "1"}, "C", "", "0"),
+    ("M3", "2026-05-10", "", {"sledai_proteinuria": "ND"}, "D", "", ""),
+]
+
+
+def _recorded_as_the_services_record(participant, author, reason: str) -> None:
+    """Record EQUIVALENT_VISITS one by one, as a coordinator's saves would."""
+    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
+        visit = services.visit_create(
+            participant=participant,
+            visit_definition=VisitDefinition.objects.get(code=code),
+            visit_date=date.fromisoformat(visit_date),
+            author=author,
+            reason=reason,
+        )
+        services.visit_save_assessments(
+            visit=visit,
+            sledai={
+                field: cells.get(f"sledai_{field}") == "1"
+                if cells.get(f"sledai_{field}") != "ND"
+                else None
+                for field in SLEDAI_FIELDS
+            },
+            sledai_lookback_days=int(lookback) if lookback else None,
+            pga=Decimal(pga) if pga else None,
+            bilag=grades(renal=renal),
+            not_done={
+                column: IMPORTED_NOT_DONE_REASON for column, cell in cells.items() if cell == "ND"
+            },
+            labs={"cd19_per_ul": Decimal(cd19) if cd19 else None},
+            author=author,
+            reason=reason,
+        )
+
+
+def _snapshot(participant) -> list[tuple]:
+    """Everything stored and derived for a participant's visits, without keys or times."""
+    snapshot = []
+    visits = participant.visits.select_related(
+        "visit_definition", "sledai", "pga", "bilag", "score"
+    ).order_by("visit_date")
+    for visit in visits:
+        labs = LabResult.objects.filter(visit=visit).first()
+        snapshot.append(
+            (
+                visit.visit_definition.code,
+                visit.visit_date,
+                visit.occurrence,
+                visit.entry_status,
+                visit.sledai.answers(),
+                visit.sledai.lookback_days,
+                visit.pga.score,
+                visit.bilag.grades(),
+                {f: getattr(labs, f) for f in STORED_LAB_FIELDS} if labs is not None else None,
+                sorted(visit.not_done_answers.values_list("answer", "reason")),
+                (visit.score.sledai_total, visit.score.clinical_sledai_total),
+                visit.score.bilag_numeric,
+                sorted(
+                    visit.endpoint_results.values_list(
+                        "endpoint", "outcome", "reason", "sledai_change", "pga_change"
+                    )
+                ),
+            )
+        )
+    return snapshot
+
+
+def test_a_batch_stores_exactly_what_the_services_store_one_save_at_a_time(study):
+    author = UserFactory(role="Data manager")
+    imported = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+    saved = ParticipantFactory(participant_id="P-2", infusion_date=date(2026, 2, 9))
+    lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
+    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
+        row = visit_line("P-1", code, visit_date, pga, bilag_renal=renal, **cells)
+        lines.append(f"{row},{lookback},{cd19}")
+
+    report = import_visits(
+        "\n".join(lines) + "\n", file_name="visits.csv", study=study, author=author
+    )
+    _recorded_as_the_services_record(saved, author, "imported from visits.csv")
+
+    assert report.problems == []
+    assert report.created == ["P-1 BL", "P-1 UNS 2026-03-01", "P-1 M1", "P-1 M3"]
+    snapshot = _snapshot(imported)
+    assert snapshot == _snapshot(saved)
+    # By hand: BL scores SLEDAI-2K 8 (clinical 6: low complement is serology), M3 is in progress
+    # (no PGA), and M1 is an SRI-4 responder (8 -> 2, PGA 2.00 -> 1.50, renal B -> C).
+    assert [row[3] for row in snapshot] == ["complete", "complete", "complete", "in_progress"]
+    assert snapshot[0][10] == (8, 6)
+    assert ("sri4", "responder") in [result[:2] for result in snapshot[2][12]]
+    assert snapshot[2][8]["cd19_per_ul"] == Decimal("0.00")
+    assert [row[5] for row in snapshot] == [10, 30, 10, 10]
+    for model in (Visit, SledaiAssessment, PgaAssessment, BilagAssessment, LabResult):
+        history = model.history.filter(**_of_participant(model, imported))
+        assert history.exists()
+        assert set(history.values_list("history_user", "history_change_reason")) == {
+            (author.pk, "imported from visits.csv")
+        }
+
+
+def _of_participant(model, participant) -> dict:
+    return {"participant": participant} if model is Visit else {"visit__participant": participant}
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        pytest.param(
+            [
+                visit_line("P-1", "BL", "2026-02-02", "2.00"),
+                visit_line("P-1", "M3", "2026-05-10"),
+                visit_line("P-1", "M1", "2026-05-20"),
+            ],
+            [
+                (
+                    4,
+                    "visit_date",
+                    "Out of the schedule's order: M1 is dated 2026-05-20, after M3 (2026-05-10), "
+                    "which comes later in the schedule.",
+                )
+            ],
+            id="out-of-order-in-the-file",
+        ),
+        pytest.param(
+            [visit_line("P-1", "M2", "2026-04-06")],
+            [(2, "visit", "M2 is recorded as missed (")],
+            id="recorded-as-missed",
+        ),
+        pytest.param(
+            [
+                visit_line("P-1", "BL", "2026-02-10", "2.00"),
+                visit_line("P-1", "M1", "2026-03-11"),
+            ],
+            [
+                (
+                    2,
+                    "visit_date",
+                    "The baseline visit BL (2026-02-10) must be dated before the CAR-T infusion "
+                    "(2026-02-09).",
+                )
+            ],
+            id="a-refused-visit-leaves-the-next-one-alone",
+        ),
+    ],
+)
+def test_a_batch_refuses_each_visit_on_its_row_and_column(study, lines, expected):
+    participant = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+    MissedVisit.objects.create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(code="M2"),
+        reason=MissedVisitReason.values[0],
+    )
+
+    report = import_visits(
+        "\n".join([VISITS_HEADER, *lines]) + "\n",
+        file_name="visits.csv",
+        study=study,
+        author=UserFactory(role="Data manager"),
+    )
+
+    found = [(problem.row, problem.column, problem.message) for problem in report.problems]
+    assert len(found) == len(expected), found
+    for (row, column, message), (expected_row, expected_column, start) in zip(
+        found, expected, strict=True
+    ):
+        assert (row, column) == (expected_row, expected_column)
+        assert message.startswith(start), message
+    assert not Visit.objects.exists()
+
+
+def test_a_batch_the_database_refuses_is_a_problem_of_its_first_row(study, monkeypatch):
+    ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+
+    def refuse(*arguments: object, **options: object) -> None:
+        raise DatabaseError("no space left")
+
+    monkeypatch.setattr(services, "bulk_create_with_history", refuse)
+    report = import_visits(
+        "\n".join([VISITS_HEADER, visit_line("P-1", "BL", "2026-02-02", "2.00")]) + "\n",
+        file_name="visits.csv",
+        study=study,
+        author=UserFactory(role="Data manager"),
+    )
+
+    assert [(p.row, p.message) for p in report.problems] == [
+        (2, "the database refused the visits: no space left")
+    ]
+    assert not Visit.objects.exists()
