@@ -10,7 +10,7 @@ PRODUCTION := env DJANGO_DEBUG=0
 GUNICORN_BIND ?= 127.0.0.1:8000
 GUNICORN_WORKERS ?= 3
 
-.PHONY: run serve test test-fast lint format migrate demo clean
+.PHONY: run serve worker test test-fast lint format migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ serve: $(VENV)/.installed | var
 	$(PRODUCTION) $(BIN)/python manage.py collectstatic --noinput
 	exec $(PRODUCTION) $(BIN)/gunicorn trialsite.wsgi --bind '$(GUNICORN_BIND)' \
 		--workers '$(GUNICORN_WORKERS)' --access-logfile - --no-control-socket
+
+# The background worker beside `make serve` (docs/deployment.md): it runs the imports started from
+# the browser. Production settings, as `make serve`; any number of workers, on any machine.
+worker: $(VENV)/.installed
+	exec $(PRODUCTION) $(BIN)/python manage.py db_worker --no-reload
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

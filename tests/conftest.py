@@ -122,3 +122,14 @@ def default_language():
     """Each test starts in English: a request through LocaleMiddleware leaves its language on."""
     yield
     translation.deactivate()
+
+
+#: The task backend that runs a background job at once, inside the request that starts it.
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    """Run background jobs (jobs/) at once on either database; a test of the worker sets the
+    database backend itself (tests/jobs/test_worker.py)."""
+    settings.TASKS = IMMEDIATE_TASKS

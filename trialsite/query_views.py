@@ -11,8 +11,7 @@ from typing import Any, TypeVar, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Model
+from django.db.models import Case, Model, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +23,8 @@ from trialsite import queries, records, selectors, services
 from trialsite.forms import add_refusal, lab_field_name
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
-from trialsite.models import DataQuery, Participant, Visit
+from trialsite.models import DataQuery, Participant, QueryStatus, Visit
+from trialsite.pagination import paginate, query_string, sort_columns, sort_order
 from trialsite.queries import (
     ANSWER_PERMISSION,
     RAISE_PERMISSION,
@@ -65,6 +65,24 @@ def _visible_query(request: AuthenticatedHttpRequest, pk: int) -> DataQuery:
     return query
 
 
+#: The sorts of the query list (trialsite.pagination.sort_order), each ending with the query's
+#: number so that equal values keep a fixed order.
+QUERY_SORTS: dict[str, tuple[str, ...]] = {
+    "opened": ("raised_at", "pk"),
+    "age": ("-raised_at", "-pk"),
+    "participant": ("participant__participant_id", "raised_at", "pk"),
+    "status": ("status_order", "raised_at", "pk"),
+}
+#: The statuses in the order a query goes through them.
+STATUS_ORDER = Case(
+    When(status=QueryStatus.OPEN, then=Value(0)),
+    When(status=QueryStatus.ANSWERED, then=Value(1)),
+    default=Value(2),
+)
+#: The oldest query first.
+DEFAULT_QUERY_SORT = "-age"
+
+
 def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.require_permission(request.user, VIEW_PERMISSION)
     site = request.GET.get("site", "")
@@ -73,44 +91,28 @@ def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         status = queries.DEFAULT_STATUS_FILTER
     age = request.GET.get("age", "")
     older_than = int(age) if age in {str(days) for days in queries.AGE_FILTERS} else None
-    newest_first = request.GET.get("sort") == "newest"
+    sort, order_by = sort_order(request, QUERY_SORTS, DEFAULT_QUERY_SORT)
     found, counts = queries.query_list(
-        request.user, site=site, status=status, older_than=older_than, newest_first=newest_first
+        request.user, site=site, status=status, older_than=older_than
     )
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    found = found.annotate(status_order=STATUS_ORDER).order_by(*order_by)
+    page = paginate(request, found, PAGE_SIZE)
     return render(
         request,
         "trialsite/query_list.html",
         {
             "rows": queries.query_rows(page.object_list),
             "page": page,
-            "filters": {"site": site, "status": status, "age": older_than, "newest": newest_first},
+            "sort": sort_columns(request, list(QUERY_SORTS), sort),
+            "filters": {"site": site, "status": status, "age": older_than},
             "status_tabs": [
-                (key, label, counts[key], _with(request.GET, status=key))
+                (key, label, counts[key], query_string(request.GET, status=key))
                 for key, (label, _condition) in queries.STATUS_FILTERS.items()
             ],
-            "sort_url": _with(request.GET, sort="oldest" if newest_first else "newest"),
-            "previous_url": (
-                _with(request.GET, page=str(page.previous_page_number()))
-                if page.has_previous()
-                else ""
-            ),
-            "next_url": (
-                _with(request.GET, page=str(page.next_page_number())) if page.has_next() else ""
-            ),
             "sites": selectors.sites_visible_to(request.user).order_by("code"),
             "ages": queries.AGE_FILTERS,
         },
     )
-
-
-def _with(query: QueryDict, **changes: str) -> str:
-    """Return the list's query string with some filters changed, back on its first page."""
-    params = query.copy()
-    params.pop("page", None)
-    for key, value in changes.items():
-        params[key] = value
-    return f"?{params.urlencode()}"
 
 
 def query_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:

@@ -1,15 +1,34 @@
 """Read queries for the data-capture screens, always bounded by the user's sites."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from django.contrib.auth.models import User
 from django.db import models
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
@@ -42,6 +61,7 @@ from trialsite.models import (
     MissedVisit,
     Participant,
     QueryStatus,
+    SignOffKind,
     Site,
     Study,
     Visit,
@@ -50,9 +70,13 @@ from trialsite.models import (
     VisitStatus,
     visit_status,
 )
+from trialsite.pagination import nulls_last
 from trialsite.records import RecordKind
 
 ALL_SITES_PERMISSION = "trialsite.view_all_sites"
+
+#: A row of a list Home shows the first of (``FirstRows``).
+Row = TypeVar("Row")
 
 
 def current_study() -> Study:
@@ -148,6 +172,18 @@ PARTICIPANT_STATUSES = {
     "withdrawn": (_("withdrawn"), Q(withdrawal_date__isnull=False)),
 }
 
+#: The sorts of the participant list (trialsite.pagination.sort_order): each key's fields,
+#: ascending, ending with the participant ID so that equal values keep a fixed order.
+PARTICIPANT_SORTS: dict[str, tuple[str, ...]] = {
+    "id": ("participant_id", "pk"),
+    "site": ("site__code", "participant_id", "pk"),
+    "enrolled": ("enrollment_date", "participant_id", "pk"),
+    "infusion": ("infusion_date", "participant_id", "pk"),
+    "dose": ("dose_cells_per_kg", "participant_id", "pk"),
+    "status": ("status_order", "participant_id", "pk"),
+}
+DEFAULT_PARTICIPANT_SORT = "id"
+
 
 def participant_list(
     user: User,
@@ -156,8 +192,12 @@ def participant_list(
     site: str = "",
     status: str = "",
     dose: int | None = None,
+    order_by: Sequence[str] = PARTICIPANT_SORTS[DEFAULT_PARTICIPANT_SORT],
 ) -> QuerySet[Participant]:
-    """Return the participants the user may see, filtered, with their visit counts."""
+    """Return the participants the user may see, filtered, with their visit counts, sorted by
+    ``order_by`` (field names, "-" for descending; "status_order" sorts by status: enrolled,
+    infused, withdrawn). An empty date or dose comes last either way. Counting them is one
+    query that reads no visit; a page of them is one query."""
     participants = participants_visible_to(user)
     if search:
         participants = participants.filter(participant_id__icontains=search)
@@ -167,7 +207,21 @@ def participant_list(
         participants = participants.filter(PARTICIPANT_STATUSES[status][1])
     if dose is not None:
         participants = participants.filter(dose_cells_per_kg=dose)
-    return participants.annotate(visit_count=Count("visits")).order_by("participant_id")
+    visits = (
+        Visit.objects.filter(participant=OuterRef("pk"))
+        .order_by()
+        .values("participant")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return participants.annotate(
+        visit_count=Coalesce(Subquery(visits), 0),
+        status_order=Case(
+            When(withdrawal_date__isnull=False, then=Value(2)),
+            When(infusion_date__isnull=False, then=Value(1)),
+            default=Value(0),
+        ),
+    ).order_by(*nulls_last(order_by))
 
 
 def dose_levels(user: User) -> list[int]:
@@ -363,61 +417,173 @@ class ScheduleAlert:
         return WINDOW_STATUS_LABELS[self.status]
 
 
-def schedule_alerts(user: User, today: date) -> list[ScheduleAlert]:
-    """List the scheduled visits due now or missed, for infused participants still on study."""
-    participants = (
+#: Day numbers count from here; the database counts the same way (``_DayNumber``).
+DAY_ZERO = date(1970, 1, 1)
+
+
+class _DayNumber(Func):
+    """The number of days from DAY_ZERO to a date, in the database, so that windows (study
+    days from the infusion date) are compared there: PostgreSQL subtracts dates, SQLite its
+    Julian day numbers."""
+
+    template = "(%(expressions)s - DATE '1970-01-01')"
+    output_field = IntegerField()
+    arity = 1
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: object
+    ) -> tuple[str, Any]:
+        return self.as_sql(
+            compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)"
+        )
+
+
+@dataclass(frozen=True)
+class FirstRows(Generic[Row]):
+    """The first rows of a list Home shows, and how many the whole list holds."""
+
+    rows: list[Row]
+    total: int
+
+    @property
+    def more(self) -> int:
+        """How many rows the panel does not show."""
+        return self.total - len(self.rows)
+
+
+class ScheduleAlerts(Sequence[ScheduleAlert]):
+    """The scheduled visits due now or missed, due ones first, then by the end of their window
+    (then by participant ID and the schedule's order), read a slice at a time: ``len()`` is one
+    query, a slice three (the participant and visit pairs, their participants, their visits),
+    whatever the cohort's size."""
+
+    def __init__(self, pairs: QuerySet[Any], today: date) -> None:
+        self._pairs = pairs
+        self._today = today
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self._pairs.count()
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> ScheduleAlert: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ScheduleAlert]: ...
+
+    def __getitem__(self, index: int | slice) -> ScheduleAlert | list[ScheduleAlert]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else []
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        return self._alerts(list(self._pairs[index]))
+
+    def __iter__(self) -> Iterator[ScheduleAlert]:
+        return iter(self[:])
+
+    def first(self, limit: int) -> FirstRows[ScheduleAlert]:
+        """Return the first ``limit`` alerts and how many there are: three queries."""
+        rows = list(self._pairs.annotate(list_total=Window(Count("*")))[:limit])
+        return FirstRows(
+            rows=self._alerts([(participant, definition) for participant, definition, _ in rows]),
+            total=rows[0][2] if rows else 0,
+        )
+
+    def _alerts(self, pairs: list[tuple[int, int]]) -> list[ScheduleAlert]:
+        """Turn (participant, visit definition) keys into alerts: two queries."""
+        participants = Participant.objects.in_bulk({participant for participant, _ in pairs})
+        definitions = VisitDefinition.objects.in_bulk({definition for _, definition in pairs})
+        alerts = []
+        for participant_pk, definition_pk in pairs:
+            participant = participants[participant_pk]
+            definition = definitions[definition_pk]
+            window = window_dates(participant, definition)
+            if window is None:  # never: the query asked for an infusion date and a window
+                continue
+            alerts.append(
+                ScheduleAlert(
+                    participant=participant,
+                    definition=definition,
+                    status=window_status(participant, definition, None, self._today),
+                    window_start=window[0],
+                    window_end=window[1],
+                )
+            )
+        return alerts
+
+
+def schedule_alerts(user: User, today: date) -> ScheduleAlerts:
+    """List the scheduled visits due now or missed, for infused participants still on study:
+    each visit of the participant's schedule neither recorded nor recorded as missed whose
+    window has opened (``window_status`` says due or overdue), chosen and sorted in the
+    database."""
+    today_number = (today - DAY_ZERO).days
+    recorded = Visit.objects.filter(
+        participant=OuterRef("pk"), visit_definition=OuterRef("definition_pk")
+    )
+    missed = MissedVisit.objects.filter(
+        participant=OuterRef("pk"), visit_definition=OuterRef("definition_pk")
+    )
+    pairs = (
         participants_visible_to(user)
         .filter(infusion_date__isnull=False, withdrawal_date__isnull=True)
-        .prefetch_related(
-            Prefetch(
-                "visits", queryset=Visit.objects.only("participant_id", "visit_definition_id")
-            ),
-            Prefetch(
-                "missed_visits",
-                queryset=MissedVisit.objects.only("participant_id", "visit_definition_id"),
-            ),
+        .annotate(
+            scheduled=FilteredRelation(
+                "study__visit_definitions",
+                condition=Q(study__visit_definitions__repeatable=False),
+            )
         )
+        .annotate(
+            definition_pk=F("scheduled__pk"),
+            window_start_day=_DayNumber("infusion_date") + F("scheduled__window_low"),
+            window_end_day=_DayNumber("infusion_date") + F("scheduled__window_high"),
+        )
+        .filter(window_start_day__lte=today_number, window_end_day__isnull=False)
+        .exclude(Exists(recorded))
+        .exclude(Exists(missed))
+        .annotate(overdue=Case(When(window_end_day__lt=today_number, then=1), default=0))
+        .order_by("overdue", "window_end_day", "participant_id", "scheduled__order")
+        .values_list("pk", "definition_pk")
     )
-    definitions = list(
-        VisitDefinition.objects.filter(repeatable=False).order_by("study_id", "order")
-    )
-    alerts = []
-    for participant in participants:
-        recorded = {visit.visit_definition_id for visit in participant.visits.all()}
-        recorded |= {missed.visit_definition_id for missed in participant.missed_visits.all()}
-        for definition in definitions:
-            if definition.study_id != participant.study_id or definition.pk in recorded:
-                continue
-            status = window_status(participant, definition, None, today)
-            window = window_dates(participant, definition)
-            if status in (DUE, OVERDUE) and window is not None:
-                window_start, window_end = window
-                alerts.append(
-                    ScheduleAlert(
-                        participant=participant,
-                        definition=definition,
-                        status=status,
-                        window_start=window_start,
-                        window_end=window_end,
-                    )
-                )
-    alerts.sort(key=lambda alert: (alert.status != DUE, alert.window_end))
-    return alerts
+    return ScheduleAlerts(pairs, today)
 
 
-def out_of_window_visits(user: User) -> list[Visit]:
-    """List the recorded visits that fell outside their window (protocol deviations)."""
-    visits = visits_visible_to(user).filter(
-        visit_definition__repeatable=False, participant__infusion_date__isnull=False
+def out_of_window_visits(user: User) -> QuerySet[Visit]:
+    """List the recorded visits that fell outside their window (protocol deviations), newest
+    first: the scheduled visits of infused participants whose study day is before or after
+    their window (``Visit.in_window`` is False), chosen in the database."""
+    study_day = _DayNumber("visit_date") - _DayNumber("participant__infusion_date")
+    return (
+        visits_visible_to(user)
+        .filter(visit_definition__repeatable=False, participant__infusion_date__isnull=False)
+        .alias(day_of_study=study_day)
+        .filter(
+            Q(day_of_study__lt=F("visit_definition__window_low"))
+            | Q(day_of_study__gt=F("visit_definition__window_high"))
+        )
+        .order_by("-visit_date", "participant__participant_id", "visit_definition__order", "pk")
     )
-    return [visit for visit in visits.order_by("-visit_date") if visit.in_window is False]
 
 
 def incomplete_visits(user: User) -> QuerySet[Visit]:
-    """List the visits whose data entry is still in progress."""
+    """List the visits whose data entry is still in progress, oldest first."""
     return (
-        visits_visible_to(user).filter(entry_status=EntryStatus.IN_PROGRESS).order_by("visit_date")
+        visits_visible_to(user)
+        .filter(entry_status=EntryStatus.IN_PROGRESS)
+        .order_by("visit_date", "participant__participant_id", "visit_definition__order", "pk")
     )
+
+
+def first_rows(rows: QuerySet[Any] | ScheduleAlerts, limit: int) -> FirstRows[Any]:
+    """Return the first ``limit`` rows and how many there are, in one query (the total counted
+    by the database beside the rows)."""
+    if isinstance(rows, ScheduleAlerts):
+        return rows.first(limit)
+    first = list(rows.annotate(list_total=Window(Count("*")))[:limit])
+    return FirstRows(rows=first, total=first[0].list_total if first else 0)
 
 
 @dataclass(frozen=True)
@@ -820,15 +986,15 @@ class RecordStatusGrid:
         return {status: found.count(status) for status in VisitStatus}
 
 
-def record_status_grid(user: User, *, site: str = "") -> RecordStatusGrid:
-    """Return the participants of the user's sites (or of one of them) by their scheduled visits,
-    each cell with the visit's status, and their unscheduled visits. A fixed number of queries."""
-    study = current_study()
-    definitions = list(study.visit_definitions.filter(repeatable=False).order_by("order"))
-    participants = participants_visible_to(user).filter(study=study).order_by("participant_id")
+def record_status_participants(
+    user: User, *, study: Study, site: str = ""
+) -> QuerySet[Participant]:
+    """Return the participants of the record status dashboard, by participant ID, with what
+    their rows need (``record_status_rows``), read for the page shown only."""
+    participants = participants_visible_to(user).filter(study=study)
     if site:
         participants = participants.filter(site__code=site)
-    participants = participants.prefetch_related(
+    return participants.order_by("participant_id", "pk").prefetch_related(
         Prefetch(
             "visits",
             queryset=with_record_status(Visit.objects.select_related("visit_definition")).order_by(
@@ -837,6 +1003,17 @@ def record_status_grid(user: User, *, site: str = "") -> RecordStatusGrid:
         ),
         "missed_visits",
     )
+
+
+def record_status_definitions(study: Study) -> list[VisitDefinition]:
+    """Return the scheduled visits of the study, the dashboard's columns."""
+    return list(study.visit_definitions.filter(repeatable=False).order_by("order"))
+
+
+def record_status_rows(
+    participants: Iterable[Participant], definitions: Sequence[VisitDefinition]
+) -> list[StatusRow]:
+    """Return a row of cells for each participant of ``record_status_participants``."""
     rows = []
     for participant in participants:
         visits = list(participant.visits.all())
@@ -852,4 +1029,66 @@ def record_status_grid(user: User, *, site: str = "") -> RecordStatusGrid:
             StatusCell(record_status(v), v) for v in visits if v.visit_definition.repeatable
         ]
         rows.append(StatusRow(participant, cells, unscheduled))
-    return RecordStatusGrid(definitions, rows)
+    return rows
+
+
+def record_status_grid(user: User, *, site: str = "") -> RecordStatusGrid:
+    """Return the participants of the user's sites (or of one of them) by their scheduled visits,
+    each cell with the visit's status, and their unscheduled visits. A fixed number of queries;
+    the dashboard shows them a page at a time (``record_status_participants``)."""
+    study = current_study()
+    definitions = record_status_definitions(study)
+    participants = record_status_participants(user, study=study, site=site)
+    return RecordStatusGrid(definitions, record_status_rows(participants, definitions))
+
+
+def record_status_counts(
+    participants: QuerySet[Participant],
+    definitions: Sequence[VisitDefinition],
+    *,
+    participant_count: int,
+) -> dict[VisitStatus, int]:
+    """Count the scheduled cells of each status over all these participants (the dashboard's
+    legend, whatever page it shows; ``participant_count`` is how many they are), in the
+    database: one query."""
+    in_force = VisitSignOff.objects.filter(visit=OuterRef("pk"), voided_at__isnull=True)
+    status = Case(
+        *(
+            When(Exists(in_force.filter(kind=kind)), then=Value(kind))
+            for kind in reversed(SignOffKind.values)
+        ),
+        When(entry_status=EntryStatus.COMPLETE, then=Value(VisitStatus.COMPLETE.value)),
+        default=Value(VisitStatus.IN_PROGRESS.value),
+    )
+    shown = participants.values("pk")
+    by_status = (
+        Visit.objects.filter(participant__in=shown, visit_definition__in=definitions)
+        .order_by()
+        .annotate(status=status)
+        .values("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    # A visit recorded as missed that took place anyway (which the services refuse) counts once.
+    missed = (
+        MissedVisit.objects.filter(participant__in=shown, visit_definition__in=definitions)
+        .exclude(
+            Exists(
+                Visit.objects.filter(
+                    participant=OuterRef("participant"),
+                    visit_definition=OuterRef("visit_definition"),
+                )
+            )
+        )
+        .order_by()
+        .annotate(status=Value(VisitStatus.MISSED.value))
+        .values("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    counts = dict.fromkeys(VisitStatus, 0)
+    for found, count in by_status.union(missed, all=True):
+        counts[VisitStatus(found)] += count
+    recorded = sum(counts.values())
+    counts[VisitStatus.NOT_STARTED] = participant_count * len(definitions) - recorded
+    return counts

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "responses",
     "safety",
     "medications",
+    # Background jobs (django-tasks and its database backend): imports from the browser.
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +115,19 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATABASE_IS_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DATABASE_IS_POSTGRESQL:
+    # A second connection to the same database, in autocommit, through which a running import
+    # writes its progress while its own transaction is still open (jobs/progress.py).
+    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+
+# Background jobs (django-tasks, the jobs app): on PostgreSQL a job waits in a table for a worker
+# (`manage.py db_worker`, beside gunicorn, on any number of machines: docs/deployment.md). On
+# SQLite, or with DJANGO_TASKS_IMMEDIATE=1, it runs at once inside the request that starts it.
+if env_flag("DJANGO_TASKS_IMMEDIATE") or not DATABASE_IS_POSTGRESQL:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -20,6 +20,16 @@ urlpatterns = [
     path(
         "participants/<int:pk>/missed/new/", views.missed_visit_create, name="missed_visit_create"
     ),
+    path("visits/due/", views.visits_due, name="visits_due"),
+    path(
+        "visits/out-of-window/",
+        views.visit_list,
+        {"kind": "out_of_window"},
+        name="visits_out_of_window",
+    ),
+    path(
+        "visits/in-progress/", views.visit_list, {"kind": "in_progress"}, name="visits_in_progress"
+    ),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:pk>/entry/", views.visit_entry, name="visit_entry"),
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
@@ -49,6 +59,7 @@ urlpatterns = [
     path("reports/", include("responses.urls")),
     path("", include("safety.urls")),
     path("", include("medications.urls")),
+    path("imports/", include("jobs.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("trialsite.two_factor.urls")),

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -42,9 +42,17 @@ from trialsite.history import visit_changes
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.locks import lock_participant_save, lock_participants
 from trialsite.models import SIGNATURE_MEANING, Participant, Visit, VisitDefinition, VisitStatus
+from trialsite.pagination import paginate, sort_columns, sort_order
 from trialsite.sign_off_views import FROZEN_STATUSES, SignOffPage, sign_off_actions
 
 T = TypeVar("T")
+
+
+#: Rows each panel of Home shows; its link opens the whole list, page by page.
+HOME_ALERTS = 15
+HOME_VISITS = 10
+#: Rows per page of the long lists.
+LIST_PAGE_SIZE = 50
 
 
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -55,9 +63,15 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "sites": selectors.site_overview(request.user),
             "sees_all_sites": selectors.user_sees_all_sites(request.user),
-            "alerts": selectors.schedule_alerts(request.user, today),
-            "out_of_window": selectors.out_of_window_visits(request.user),
-            "incomplete": selectors.incomplete_visits(request.user),
+            "alerts": selectors.first_rows(
+                selectors.schedule_alerts(request.user, today), HOME_ALERTS
+            ),
+            "out_of_window": selectors.first_rows(
+                selectors.out_of_window_visits(request.user), HOME_VISITS
+            ),
+            "incomplete": selectors.first_rows(
+                selectors.incomplete_visits(request.user), HOME_VISITS
+            ),
             "changes": selectors.recent_changes(request.user),
             "queries": query_views.home_queries(request),
             "serious_adverse_events": safety_views.home_serious_adverse_events(request),
@@ -66,18 +80,58 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+def visits_due(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every scheduled visit due now or missed (Home shows the first), page by page."""
+    today = timezone.localdate()
+    page = paginate(request, selectors.schedule_alerts(request.user, today), LIST_PAGE_SIZE)
+    return render(request, "trialsite/visits_due.html", {"page": page, "today": today})
+
+
+#: The visit lists Home's panels link to: their selector, title and what an empty list says.
+VISIT_LISTS = {
+    "out_of_window": (
+        selectors.out_of_window_visits,
+        gettext_lazy("Visits out of window (protocol deviations)"),
+        gettext_lazy("No visit is out of its window."),
+    ),
+    "in_progress": (
+        selectors.incomplete_visits,
+        gettext_lazy("Data entry in progress"),
+        gettext_lazy("No visit's data entry is in progress."),
+    ),
+}
+
+
+def visit_list(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
+    """Every visit out of window, or with its entry in progress, page by page."""
+    if kind not in VISIT_LISTS:
+        raise Http404
+    select, title, empty = VISIT_LISTS[kind]
+    page = paginate(request, select(request.user), LIST_PAGE_SIZE)
+    return render(
+        request,
+        "trialsite/visit_list.html",
+        {"page": page, "kind": kind, "title": title, "empty": empty},
+    )
+
+
 def participant_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     site = request.GET.get("site", "")
     status = request.GET.get("status", "")
     dose = _whole_number(request.GET.get("dose", ""))
+    sort, order_by = sort_order(
+        request, selectors.PARTICIPANT_SORTS, selectors.DEFAULT_PARTICIPANT_SORT
+    )
+    participants = selectors.participant_list(
+        request.user, search=search, site=site, status=status, dose=dose, order_by=order_by
+    )
     return render(
         request,
         "trialsite/participant_list.html",
         {
-            "participants": selectors.participant_list(
-                request.user, search=search, site=site, status=status, dose=dose
-            ),
+            "page": paginate(request, participants, LIST_PAGE_SIZE),
+            "sort": sort_columns(request, list(selectors.PARTICIPANT_SORTS), sort),
             "filters": {"search": search, "site": site, "status": status, "dose": dose},
             "sites": selectors.sites_visible_to(request.user),
             "statuses": {key: label for key, (label, _q) in selectors.PARTICIPANT_STATUSES.items()},
@@ -476,14 +530,24 @@ visit_unlock = _sign_off_view("visit_unlock", "trialsite.lock_visit")
 
 
 def record_status(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The record status dashboard: participants by scheduled visits, one coloured cell each."""
+    """The record status dashboard: participants by scheduled visits, one coloured cell each,
+    a page of participants at a time; the legend counts the cells of every page."""
     site = request.GET.get("site", "")
-    grid = selectors.record_status_grid(request.user, site=site)
+    study = selectors.current_study()
+    participants = selectors.record_status_participants(request.user, study=study, site=site)
+    definitions = selectors.record_status_definitions(study)
+    page = paginate(request, participants, LIST_PAGE_SIZE)
     return render(
         request,
         "trialsite/record_status.html",
         {
-            "grid": grid,
+            "grid": selectors.RecordStatusGrid(
+                definitions, selectors.record_status_rows(page, definitions)
+            ),
+            "counts": selectors.record_status_counts(
+                participants, definitions, participant_count=page.paginator.count
+            ),
+            "page": page,
             "site": site,
             "sites": selectors.sites_visible_to(request.user).order_by("code"),
             "statuses": list(VisitStatus),

@@ -25,6 +25,7 @@ from django.urls import reverse
 from medications import services
 from medications.imports import MEDICATION_COLUMNS
 from medications.models import MedicationCourse
+from responses import services as response_services
 from responses.models import EndpointResult
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, record_visit
@@ -357,9 +358,17 @@ def rescorings(captured: CaptureQueriesContext) -> int:
 
 @pytest.mark.parametrize("rows_each", [1, 6])
 def test_the_import_rescores_each_participant_once_after_its_rows(
-    data_manager, in_remission, study, site_a, tmp_path, rows_each
+    data_manager, in_remission, study, site_a, tmp_path, rows_each, monkeypatch
 ):
     ParticipantFactory(study=study, site=site_a, participant_id="S01-002")
+    computed: list[str] = []
+    compute = response_services.compute_participant
+
+    def counting(**arguments):
+        computed.append(arguments["participant"].participant_id)
+        return compute(**arguments)
+
+    monkeypatch.setattr(response_services, "compute_participant", counting)
     # A taper, one day at each dose: a change of dose is a new course, so a row each.
     days = [f"2026-04-{day:02d}" for day in range(1, rows_each + 1)]
     rows = [
@@ -375,5 +384,6 @@ def test_the_import_rescores_each_participant_once_after_its_rows(
     with CaptureQueriesContext(connection) as captured:
         import_file(medications_file(tmp_path, *rows))
     assert MedicationCourse.objects.count() == 2 * rows_each
-    assert rescorings(captured) == 2
+    assert sorted(computed) == ["S01-001", "S01-002"]
+    assert rescorings(captured) == 1  # both participants' results read in one query
     assert stale_results() == []

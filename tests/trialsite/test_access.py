@@ -32,6 +32,9 @@ LIST_VIEWS = {
     "record_status": lambda: reverse("record_status"),
     "query_list": lambda: reverse("query_list"),
     "report_safety": lambda: reverse("report_safety"),
+    "visits_due": lambda: reverse("visits_due"),
+    "visits_out_of_window": lambda: reverse("visits_out_of_window"),
+    "visits_in_progress": lambda: reverse("visits_in_progress"),
 }
 #: The sign-off pages of a visit, each with the role that may use it.
 SIGN_OFF_VIEWS = {
@@ -66,6 +69,11 @@ MEDICATION_VIEWS = {
     "medication_course_edit",
     "medication_failure_confirm",
     "medication_failure_dismiss",
+}
+# The imports from the browser, for data managers only: their rights (403) are tested in
+# tests/jobs/test_import_pages.py.
+JOB_VIEWS = {
+    f"import_job_{page}" for page in ("list", "create", "detail", "progress", "confirm", "result")
 }
 NOT_OURS = {"admin"}
 
@@ -119,6 +127,7 @@ def test_every_view_is_covered():
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
     covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS | MEDICATION_VIEWS
     covered |= SIGN_OFF_VIEWS_OF_RECORDS
+    covered |= JOB_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

@@ -768,7 +768,7 @@ def three_ages(m3_a, m3_b, monitor, coordinator_a):
         ({"status": "answered"}, [10]),
         ({"status": "closed"}, [20]),
         ({"status": "all"}, [20, 10, 3]),
-        ({"status": "all", "sort": "newest"}, [3, 10, 20]),
+        ({"status": "all", "sort": "age"}, [3, 10, 20]),
         ({"status": "all", "site": "S02"}, [20]),
         ({"status": "all", "age": "7"}, [20, 10]),
         ({"status": "all", "age": "14"}, [20]),

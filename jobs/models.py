@@ -1,0 +1,117 @@
+"""Background jobs: a CSV import from the browser, checked by a dry run, then run on confirmation.
+
+The job keeps the file's text (the source of the change: the audit reason of every change it
+makes is "imported from <file name>"), the dry run's report and the import's report, and how far
+the running task has got. jobs.services creates and confirms jobs; jobs.tasks runs them.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.models import Study
+
+
+class ImportKind(models.TextChoices):
+    """The files a data manager may import from the browser (jobs.importers has their import
+    functions, the ones the import_* commands call)."""
+
+    PARTICIPANTS = "participants", _("Participants (participants.csv)")
+    VISITS = "visits", _("Visits (visits.csv)")
+    CRS = "crs", _("CRS episodes (crs.csv)")
+    ICANS = "icans", _("ICANS episodes (icans.csv)")
+    ADVERSE_EVENTS = "adverse_events", _("Adverse events (adverse_events.csv)")
+
+
+class JobState(models.TextChoices):
+    CHECKING = "checking", _("checking the file")
+    PREVIEW_READY = "preview_ready", _("preview ready")
+    QUEUED = "queued", _("waiting to import")
+    RUNNING = "running", _("importing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+#: The states in which a task is waiting or working on the job: its page follows the progress.
+ACTIVE_STATES = (JobState.CHECKING, JobState.QUEUED, JobState.RUNNING)
+
+
+class ImportJob(models.Model):
+    """One file imported from the browser: its dry run, then (once confirmed) the import."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    study = models.ForeignKey(
+        Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    kind = models.CharField(_("file"), max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_text = models.TextField(_("file contents"))
+    update = models.BooleanField(_("change existing records"), default=False)
+    #: The language of the page that started the job: the reports' messages are written in it.
+    language = models.CharField(_("language"), max_length=16)
+    state = models.CharField(
+        _("state"), max_length=20, choices=JobState.choices, default=JobState.CHECKING
+    )
+    #: trialsite.imports.ImportReport of the dry run, then of the import (jobs.reports).
+    preview = models.JSONField(_("dry run's report"), null=True, blank=True)
+    result = models.JSONField(_("import's report"), null=True, blank=True)
+    #: The problems the last report found (the dry run's, then the import's).
+    problem_count = models.PositiveIntegerField(_("problems"), default=0)
+    #: Why the job failed, for the user (never a traceback: that goes to the log).
+    failure = models.TextField(_("failure"), blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    #: The id of the task's result in the task backend (django-tasks), for the administrators.
+    task_result_id = models.CharField(_("task result id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["-created_at"], name="import_job_newest_first")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values),
+                name="import_job_kind_known",
+                violation_error_message=_("Unknown kind of import file."),
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=JobState.values),
+                name="import_job_state_known",
+                violation_error_message=_("Unknown state of an import job."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_total__isnull=True) | Q(rows_done__lte=models.F("rows_total")),
+                name="import_job_rows_done_within_total",
+                violation_error_message=_("An import cannot have done more rows than it has."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_kind_display()}, {self.created_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("import_job_detail", args=[self.pk])
+
+    @property
+    def active(self) -> bool:
+        """Say whether a task is waiting or working on the job."""
+        return self.state in ACTIVE_STATES
+
+    @property
+    def percent_done(self) -> int:
+        """Return how far the running task has got, in whole percent."""
+        if self.state in (JobState.DONE, JobState.PREVIEW_READY):
+            return 100
+        if not self.rows_total:
+            return 0
+        return self.rows_done * 100 // self.rows_total

@@ -1,0 +1,82 @@
+"""The background tasks (django-tasks): an import job's dry run, then its import.
+
+A task is queued by jobs.services and run by a worker (``manage.py db_worker``), or at once
+inside the request with the immediate backend (settings.TASKS). Each writes the job's state
+outside the import's transaction, so that the state and the progress are seen as they change
+(jobs.progress).
+"""
+
+import logging
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from jobs.importers import run_importer
+from jobs.models import ImportJob, JobState
+from jobs.progress import progress_writer
+from jobs.reports import StoredReport, report_as_json
+from trialsite.imports import problem_summary
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def check_import_file(job_id: int) -> None:
+    """Run the job's dry run: what the import would create and change, and every problem."""
+    _run(job_id, dry_run=True)
+
+
+@task()
+def import_file(job_id: int) -> None:
+    """Run the job's import, confirmed by its author after the dry run."""
+    _run(job_id, dry_run=False)
+
+
+def _run(job_id: int, *, dry_run: bool) -> None:
+    job = ImportJob.objects.select_related("created_by", "study").get(pk=job_id)
+    job.state = JobState.CHECKING if dry_run else JobState.RUNNING
+    job.rows_done = 0
+    job.save(update_fields=["state", "rows_done"])
+    try:
+        # The report's messages in the language of the page that started the job.
+        with translation.override(job.language):
+            report = run_importer(job, dry_run=dry_run, progress=progress_writer(job.pk))
+            stored = report_as_json(report)
+            failure = "" if dry_run or report.written else problem_summary(report)
+    except Exception:
+        # The import's transaction rolled back: nothing was written. The administrators read
+        # the traceback in the log; the user reads a plain message.
+        logger.exception("Import job %d (%s, %s) failed", job.pk, job.kind, job.file_name)
+        with translation.override(job.language):
+            job.failure = _(
+                "The import stopped on an unexpected error, and nothing was imported. The "
+                "administrators have been told; try again later or ask them."
+            )
+        job.state = JobState.FAILED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "failure", "finished_at"])
+        raise
+    # However far the progress got, the report says how many rows the import took.
+    job.rows_done = job.rows_total = StoredReport.from_json(stored).row_count
+    job.problem_count = len(report.problems)
+    if dry_run:
+        job.preview = stored
+        job.state = JobState.PREVIEW_READY
+    else:
+        job.result = stored
+        job.state = JobState.DONE if report.written else JobState.FAILED
+        job.failure = failure
+        job.finished_at = timezone.now()
+    job.save(
+        update_fields=[
+            "preview",
+            "result",
+            "state",
+            "failure",
+            "finished_at",
+            "rows_done",
+            "rows_total",
+            "problem_count",
+        ]
+    )

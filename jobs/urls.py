@@ -1,0 +1,12 @@
+from django.urls import path
+
+from jobs import views
+
+urlpatterns = [
+    path("", views.import_job_list, name="import_job_list"),
+    path("new/", views.import_job_create, name="import_job_create"),
+    path("<int:pk>/", views.import_job_detail, name="import_job_detail"),
+    path("<int:pk>/progress/", views.import_job_progress, name="import_job_progress"),
+    path("<int:pk>/confirm/", views.import_job_confirm, name="import_job_confirm"),
+    path("<int:pk>/result.csv", views.import_job_result, name="import_job_result"),
+]

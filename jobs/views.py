@@ -1,0 +1,126 @@
+"""Imports from the browser, for data managers: upload, the dry run's preview, confirm, follow
+the progress, download the result. The jobs run in the background (jobs.tasks)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jobs import services
+from jobs.forms import ImportUploadForm
+from jobs.models import ImportJob
+from jobs.reports import RESULT_COLUMNS, StoredReport, result_rows
+from trialsite.csvfiles import csv_lines
+from trialsite.http import AuthenticatedHttpRequest
+from trialsite.imports import IMPORT_PERMISSION
+
+PAGE_SIZE = 25
+#: How often the progress page asks how far the job has got (import_progress.js), in ms.
+POLL_INTERVAL_MS = 1000
+#: How long it keeps asking: each request renews the session, which must still end after its
+#: idle time on a clinic computer left on the page (settings.SESSION_COOKIE_AGE).
+POLL_LIMIT_MS = 15 * 60 * 1000
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.require_importer(request.user)
+    jobs = ImportJob.objects.select_related("created_by").defer("file_text", "preview", "result")
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "jobs/import_job_list.html", {"page": page})
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.require_importer(request.user)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        file_name, file_text = form.cleaned_data["file"]
+        job = services.import_job_start(
+            author=request.user,
+            study=form.cleaned_data["study"],
+            kind=form.cleaned_data["kind"],
+            file_name=file_name,
+            file_text=file_text,
+            update=form.cleaned_data["update"],
+            language=get_language(),
+        )
+        return redirect(job)
+    return render(request, "jobs/import_job_form.html", {"form": form})
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    services.require_importer(request.user)
+    job = get_object_or_404(ImportJob.objects.select_related("created_by", "study"), pk=pk)
+    report = job.result if job.result is not None else job.preview
+    return render(
+        request,
+        "jobs/import_job_detail.html",
+        {
+            "job": job,
+            "report": StoredReport.from_json(report) if report is not None else None,
+            "may_confirm": job.created_by_id == request.user.pk,
+            "poll_interval_ms": POLL_INTERVAL_MS,
+            "poll_limit_ms": POLL_LIMIT_MS,
+        },
+    )
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
+    """Say how far the job has got, for the progress page's script."""
+    services.require_importer(request.user)
+    job = get_object_or_404(ImportJob.objects.only("state", "rows_done", "rows_total"), pk=pk)
+    return JsonResponse(
+        {
+            "state": job.state,
+            "state_label": capfirst(job.get_state_display()),
+            "active": job.active,
+            "rows_done": job.rows_done,
+            "rows_total": job.rows_total,
+            "percent": job.percent_done,
+            "rows_label": (
+                _("%(done)d of %(total)d rows") % {"done": job.rows_done, "total": job.rows_total}
+                if job.rows_total is not None
+                else ""
+            ),
+        }
+    )
+
+
+@require_POST
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    try:
+        services.import_job_confirm(job=job, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect(job)
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_job_result(request: AuthenticatedHttpRequest, pk: int) -> StreamingHttpResponse:
+    """Download what the import did (or its dry run found), row by row, as CSV."""
+    services.require_importer(request.user)
+    job = get_object_or_404(ImportJob, pk=pk)
+    stored = job.result if job.result is not None else job.preview
+    if stored is None:
+        raise Http404
+    rows = result_rows(StoredReport.from_json(stored))
+    response = StreamingHttpResponse(
+        csv_lines(RESULT_COLUMNS, rows), content_type="text/csv; charset=utf-8"
+    )
+    part = "result" if job.result is not None else "preview"
+    response["Content-Disposition"] = (
+        f'attachment; filename="import-{job.pk}_{job.kind}_{part}.csv"'
+    )
+    return response
