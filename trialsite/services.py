@@ -556,7 +556,7 @@ def _new_visit_rows(
     study: Study,
     recorded: list[Visit],
     missed: list[MissedVisit],
-    graded: list[tuple[Visit, Mapping[str, str | None]]],
+    graded: Sequence[tuple[Visit, Mapping[str, str | None]]],
 ) -> tuple[list[models.Model], dict[str, str | None]]:
     """Check a new visit and its assessments as visit_save and visit_save_assessments do, in
     their order (see participant_record_visits); return its rows, the visit first, with its
@@ -682,7 +682,9 @@ def bilag_history_errors(
     return bilag_errors_in(graded)
 
 
-def bilag_errors_in(graded: list[tuple[Visit, Mapping[str, str | None]]]) -> dict[str, list[str]]:
+def bilag_errors_in(
+    graded: Sequence[tuple[Visit, Mapping[str, str | None]]],
+) -> dict[str, list[str]]:
     """Find every BILAG-2004 grade E that follows an A..D of the same system among these visits
     with their grades, keyed by system (the rule of bilag_history_errors)."""
     graded = sorted(
