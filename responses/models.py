@@ -43,6 +43,8 @@ class VisitScore(models.Model):
     class Meta:
         verbose_name = _("visit score")
         verbose_name_plural = _("visit scores")
+        # The reports' "results computed at" reads the latest time first.
+        indexes = [models.Index(fields=["computed_at"], name="visit_score_computed_at")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sledai_total__lte=SLEDAI_MAX),
@@ -98,6 +100,11 @@ class EndpointResult(models.Model):
         verbose_name = _("endpoint result")
         verbose_name_plural = _("endpoint results")
         ordering = ["visit", "endpoint"]
+        # The reports read one endpoint's results at a time, and the latest computed time.
+        indexes = [
+            models.Index(fields=["endpoint", "visit"], name="endpoint_result_by_endpoint"),
+            models.Index(fields=["computed_at"], name="endpoint_result_computed_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["visit", "endpoint"],

@@ -35,7 +35,6 @@ from responses.reports import (
     export_scope,
     filter_description,
     headline_sentence,
-    is_whole_number,
     mitt_excluded_heading,
     mitt_exclusion_rule,
     report_filename,
@@ -45,11 +44,18 @@ from responses.reports import (
 from responses.selectors import cohort
 from responses.selectors.baseline import baseline_characteristics
 from responses.selectors.common import latest_computed_at, scheduled_follow_up_definitions
-from responses.selectors.matrix import response_matrix
+from responses.selectors.matrix import (
+    DEFAULT_MATRIX_SORT,
+    MATRIX_PAGE_SIZE,
+    MATRIX_SORTS,
+    matrix_participants,
+    response_matrix,
+)
 from responses.selectors.rows import response_rows
 from responses.selectors.trajectories import bilag_grids, score_trajectories
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.models import Participant, Study
+from trialsite.pagination import paginate, sort_columns, sort_order
 from trialsite.selectors import (
     current_study,
     dose_levels,
@@ -59,6 +65,8 @@ from trialsite.selectors import (
 )
 
 CSV_TABLES = ("summary", "mitt", "not_infused", "matrix", "baseline")
+#: Participants per page of the summary's list of the primary visit's results.
+PRIMARY_RESULTS_PER_PAGE = 50
 
 
 class AnalysisScope(TypedDict):
@@ -114,7 +122,7 @@ def _report(request: AuthenticatedHttpRequest, page: str) -> Report:
         "as_of_entered": request.GET.get("as_of", ""),
         "csv_query": {table: filters.csv_querystring(table) for table in CSV_TABLES},
     }
-    if refused is None:
+    if refused is None and not _wants_csv(request):
         context["latest_computed_at"] = latest_computed_at(participants)
     return Report(study, filters, participants, context, refused)
 
@@ -135,25 +143,11 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
     study, filters = report.study, report.filters
     endpoint, as_of = filters.endpoint, filters.as_of
     sets: AnalysisScope = {"study": study, "as_of": as_of, "participants": report.participants}
+    if _wants_csv(request):
+        return _cohort_csv(request.GET.get("table"), filters, sets)
     rows = cohort.cohort_summary(endpoint=endpoint, **sets)
     mitt = cohort.mitt_summary(endpoint=endpoint, **sets)
     not_infused = cohort.not_infused(**sets)
-    if _wants_csv(request):
-        table = request.GET.get("table")
-        if table == "mitt":
-            return csv_response(
-                report_filename("cohort", filters, endpoint=True, population=MITT),
-                lambda out: write_mitt_csv(out, mitt.rows, export_scope(filters, endpoint=True)),
-            )
-        if table == "not_infused":
-            return csv_response(
-                report_filename("not-infused", filters),
-                lambda out: write_not_infused_csv(out, not_infused, export_scope(filters)),
-            )
-        return csv_response(
-            report_filename("cohort", filters, endpoint=True, population=OBSERVED),
-            lambda out: write_cohort_csv(out, rows, export_scope(filters, endpoint=True)),
-        )
     primary = study.primary_visit
     primary_row = next((row for row in rows if primary and row.visit == primary.code), None)
     primary_results = []
@@ -178,9 +172,32 @@ def cohort_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
             "mitt_exclusion_rule": mitt_exclusion_rule(mitt, filters.endpoint_label),
             "mitt_excluded_heading": mitt_excluded_heading(mitt, filters.endpoint_label),
             "not_evaluable": not_evaluable,
-            "primary_results": primary_results,
+            # Not "page": report_base.html names the report's tab so.
+            "primary_results": paginate(request, primary_results, PRIMARY_RESULTS_PER_PAGE),
             "rate_plot": plots.response_rate_plot(rows, mitt.rows, endpoint),
         },
+    )
+
+
+def _cohort_csv(table: str | None, filters: ReportFilters, sets: AnalysisScope) -> HttpResponse:
+    """Download one table of the cohort summary: ``mitt``, ``not_infused``, else the observed."""
+    endpoint = filters.endpoint
+    if table == "mitt":
+        mitt_rows = cohort.mitt_summary(endpoint=endpoint, **sets).rows
+        return csv_response(
+            report_filename("cohort", filters, endpoint=True, population=MITT),
+            lambda out: write_mitt_csv(out, mitt_rows, export_scope(filters, endpoint=True)),
+        )
+    if table == "not_infused":
+        not_infused = cohort.not_infused(**sets)
+        return csv_response(
+            report_filename("not-infused", filters),
+            lambda out: write_not_infused_csv(out, not_infused, export_scope(filters)),
+        )
+    rows = cohort.cohort_summary(endpoint=endpoint, **sets)
+    return csv_response(
+        report_filename("cohort", filters, endpoint=True, population=OBSERVED),
+        lambda out: write_cohort_csv(out, rows, export_scope(filters, endpoint=True)),
     )
 
 
@@ -195,13 +212,13 @@ def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
             report_filename("responses", report.filters),
             lambda out: write_responses_csv(out, rows, export_scope(report.filters)),
         )
-    page = request.GET.get("page", "")
+    sort, order_by = sort_order(request, MATRIX_SORTS, DEFAULT_MATRIX_SORT)
+    people = matrix_participants(
+        study=report.study, as_of=as_of, participants=report.participants, order_by=order_by
+    )
+    matrix_page = paginate(request, people, MATRIX_PAGE_SIZE)
     matrix = response_matrix(
-        study=report.study,
-        endpoint=report.filters.endpoint,
-        as_of=as_of,
-        participants=report.participants,
-        page=int(page) if is_whole_number(page) else 1,
+        study=report.study, endpoint=report.filters.endpoint, as_of=as_of, people=matrix_page
     )
     return render(
         request,
@@ -209,7 +226,9 @@ def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             **report.context,
             "matrix": matrix,
-            "page_numbers": range(1, matrix.page_count + 1),
+            # Not "page": report_base.html names the report's tab so.
+            "matrix_page": matrix_page,
+            "sort_columns": sort_columns(request, list(MATRIX_SORTS), sort),
             "endpoint_rule": endpoint_rule(report.filters.endpoint),
         },
     )

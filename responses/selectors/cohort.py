@@ -4,9 +4,11 @@ not-evaluable participants, the infused (mITT) table, and who was enrolled but n
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -38,6 +40,7 @@ from responses.scoring.statistics import (
 )
 from responses.selectors.common import (
     ShowsRateAsPercent,
+    StudyDay,
     check_endpoint,
     enrolled_as_of,
     out_of_window,
@@ -89,32 +92,33 @@ def cohort_summary(
     outside its window counts at its code, or is left out (not recorded) when the study
     excludes out-of-window visits; either way ``out_of_window`` counts it. A reached visit
     without a stored result (dated on or before the baseline visit) is not evaluable. Two
-    queries: the visit schedule, and the visits with their results.
+    queries: the visit schedule, and the visits counted in the database by visit, study day
+    and stored outcome (the study day decides the window, by ``VisitDefinition.is_in_window``).
     """
     check_endpoint(endpoint)
     definitions = scheduled_follow_up_definitions(study)
     by_pk = {definition.pk: definition for definition in definitions}
     counts = {pk: dict.fromkeys(("reached", "evaluable", "responders", "out"), 0) for pk in by_pk}
-    visits = (
+    visit_counts = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(visit_definition__in=list(by_pk))
-        .annotate(result=result_relation(endpoint))
-        .values_list(
-            "visit_definition_id", "visit_date", "participant__infusion_date", "result__outcome"
-        )
+        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
+        .order_by()
+        .values_list("visit_definition_id", "day_of_study", "result__outcome")
+        .annotate(visits=Count("pk"))
     )
-    for definition_pk, visit_date, infusion, outcome in visits:
+    for definition_pk, study_day, outcome, visits in visit_counts:
         count = counts[definition_pk]
-        if out_of_window(by_pk[definition_pk], visit_date, infusion):
-            count["out"] += 1
+        if out_of_window(by_pk[definition_pk], study_day):
+            count["out"] += visits
             if study.exclude_out_of_window_visits:
                 continue
         # A scheduled visit takes place once per participant: a visit is a participant.
-        count["reached"] += 1
+        count["reached"] += visits
         if outcome in (Outcome.RESPONDER, Outcome.NON_RESPONDER):
-            count["evaluable"] += 1
+            count["evaluable"] += visits
         if outcome == Outcome.RESPONDER:
-            count["responders"] += 1
+            count["responders"] += visits
     rows = []
     for definition in definitions:
         count = counts[definition.pk]
@@ -138,7 +142,7 @@ def cohort_summary(
 NO_RESULT_REASON = gettext_noop("visit not dated after the baseline visit, so not compared")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResultAt:
     """A participant who reached a visit, with the endpoint's stored outcome and reason there
     (outcome None: the visit has no stored result, being dated on or before the baseline)."""
@@ -152,7 +156,7 @@ class ResultAt:
     reason_parts: tuple[tuple[str, dict], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotEvaluable:
     """A participant who reached a visit but is not evaluable there, with the stored reason."""
 
@@ -182,14 +186,14 @@ def results_at(
     visits = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(visit_definition=visit_definition)
-        .annotate(result=result_relation(endpoint))
+        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
         .order_by("participant__participant_id")
         .values_list(
             "participant_id",
             "participant__participant_id",
             "participant__site__code",
             "visit_date",
-            "participant__infusion_date",
+            "day_of_study",
             "result__outcome",
             "result__reason_parts",
         )
@@ -206,11 +210,8 @@ def results_at(
                 (template, params) for template, params in (parts or [[NO_RESULT_REASON, {}]])
             ),
         )
-        for pk, participant_id, site, visit_date, infusion, outcome, parts in visits
-        if not (
-            study.exclude_out_of_window_visits
-            and out_of_window(visit_definition, visit_date, infusion)
-        )
+        for pk, participant_id, site, visit_date, study_day, outcome, parts in visits
+        if not (study.exclude_out_of_window_visits and out_of_window(visit_definition, study_day))
     ]
 
 
@@ -347,7 +348,7 @@ def mitt_summary(
             visit_date__lte=as_of,
         )
         if exclusion == MittExclusion.BASELINE_SLEDAI_BELOW_THRESHOLD:
-            baseline_total = Subquery(baseline.values("score__sledai_total")[:1])
+            baseline_total = Subquery(baseline.order_by().values("score__sledai_total")[:1])
         elif exclusion == MittExclusion.NO_BILAG_A_OR_B_AT_BASELINE:
             without_a_or_b = Exists(baseline.filter(BILAG_COMPLETE_WITHOUT_A_OR_B))
     infused: dict[int, MittParticipant] = {}
@@ -372,38 +373,40 @@ def mitt_summary(
         if reason is not None:
             excluded.append(ExcludedParticipant(pk, participant_id, site, (reason,)))
     by_pk = {definition.pk: definition for definition in windows}
-    recorded: dict[tuple[int, int], RecordedResult] = {}
+    #: Each visit's stored result, by visit then participant; the few distinct results are
+    #: shared, not one object per visit.
+    recorded: dict[int, dict[int, RecordedResult]] = {pk: {} for pk in by_pk}
+    stored_result = cache(RecordedResult)
     visits = (
         Visit.objects.filter(
             participant__in=infused_people,
             visit_definition__in=list(by_pk),
             visit_date__lte=as_of,
         )
-        .annotate(result=result_relation(endpoint))
+        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
+        .order_by()
         .values_list(
             "participant_id",
             "visit_definition_id",
-            "visit_date",
+            "day_of_study",
             "result__outcome",
             "result__treatment_failure",
         )
     )
-    for participant_pk, definition_pk, visit_date, outcome, failure in visits:
-        person = infused.get(participant_pk)
-        if person is None:
+    for participant_pk, definition_pk, study_day, outcome, failure in visits:
+        if participant_pk not in infused:
             continue
-        if study.exclude_out_of_window_visits and out_of_window(
-            by_pk[definition_pk], visit_date, person.infusion_date
-        ):
+        if study.exclude_out_of_window_visits and out_of_window(by_pk[definition_pk], study_day):
             continue  # counts as not recorded
-        recorded[(participant_pk, definition_pk)] = RecordedResult(outcome, failure)
+        recorded[definition_pk][participant_pk] = stored_result(outcome, failure)
     rows = []
     for definition, window_high in windows.items():
         counts = dict.fromkeys(MittCategory, 0)
+        recorded_here = recorded[definition.pk]
         for pk, person in infused.items():
             category = mitt_category(
                 participant=person,
-                recorded=recorded.get((pk, definition.pk)),
+                recorded=recorded_here.get(pk),
                 window_high=window_high,
                 as_of=as_of,
             )

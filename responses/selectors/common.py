@@ -1,15 +1,22 @@
-"""What the report selectors share: the data cut, the study and its follow-up visits, and the
-rate shown as percents."""
+"""What the report selectors share: the data cut, the study and its follow-up visits, the study
+day and window of a visit, and the rate shown as percents."""
 
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
+    F,
     FilteredRelation,
+    Func,
+    IntegerField,
     Q,
     QuerySet,
+    Subquery,
 )
+from django.db.models.sql.compiler import SQLCompiler
 
 from responses.models import Endpoint, EndpointResult, VisitScore
 from responses.scoring.statistics import (
@@ -22,6 +29,9 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+
+if TYPE_CHECKING:
+    from django.db.models.sql.compiler import _AsSqlType
 
 
 class ShowsRateAsPercent:
@@ -80,10 +90,41 @@ def check_endpoint(endpoint: str) -> None:
         raise ValueError(f"Unknown endpoint {endpoint!r}; expected one of {Endpoint.values}")
 
 
-def out_of_window(definition: VisitDefinition, visit_date: date, infusion: date | None) -> bool:
-    """Say whether a visit is dated outside its window (unknown before the infusion date is)."""
-    study_day = (visit_date - infusion).days if infusion is not None else None
+def out_of_window(definition: VisitDefinition, study_day: int | None) -> bool:
+    """Say whether a visit on this study day is outside its window (unknown, so not outside,
+    before the infusion date is known: ``study_day`` None)."""
     return definition.is_in_window(study_day) is False
+
+
+class StudyDay(Func):
+    """A visit's study day, read by the database: its date minus the participant's infusion
+    date, in whole days (NULL while the infusion date is unknown), as ``Participant.study_day``
+    counts.
+
+    The ORM's own date subtraction gives a duration that SQLite works out in Python row by
+    row; each database here counts whole days natively (PostgreSQL subtracts dates, SQLite
+    their Julian day numbers), so a report can group its visits by study day.
+    """
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+    def __init__(
+        self, visit_date: str = "visit_date", infusion_date: str = "participant__infusion_date"
+    ) -> None:
+        super().__init__(F(visit_date), F(infusion_date))
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> "_AsSqlType":
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra_context,
+        )
 
 
 def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
@@ -95,17 +136,23 @@ def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:
 
 
 def latest_computed_at(participants: QuerySet[Participant]) -> datetime | None:
-    """Return when a stored score or result of these participants last changed (None if none)."""
-    scores = VisitScore.objects.filter(visit__participant__in=participants)
-    results = EndpointResult.objects.filter(visit__participant__in=participants)
-    # One query: the latest of the two tables' times (each unordered inside the union).
-    return (
-        scores.order_by()
-        .values_list("computed_at", flat=True)
-        .union(results.order_by().values_list("computed_at", flat=True))
-        .order_by("-computed_at")
+    """Return when a stored score or result of these participants last changed (None if none).
+
+    One query: each table's latest time read by a subquery of its own, newest first, so that an
+    index on ``computed_at`` would answer each with its first row.
+    """
+
+    def latest(model: type[VisitScore] | type[EndpointResult]) -> Subquery:
+        changed = model.objects.filter(visit__participant__in=participants)
+        return Subquery(changed.order_by("-computed_at").values("computed_at")[:1])
+
+    # The two subqueries need a row to sit on: a study's (participants have one).
+    times = (
+        Study.objects.annotate(score=latest(VisitScore), result=latest(EndpointResult))
+        .values_list("score", "result")
         .first()
     )
+    return max((time for time in times or () if time is not None), default=None)
 
 
 def result_relation(endpoint: str) -> FilteredRelation:

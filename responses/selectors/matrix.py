@@ -1,5 +1,6 @@
 """The response matrix: participants x scheduled visits, each cell the stored total and result."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,9 +27,10 @@ from trialsite.models import (
     Study,
     Visit,
 )
+from trialsite.pagination import nulls_last
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatrixCell:
     """One participant's visit: its stored SLEDAI-2K total and endpoint result with components."""
 
@@ -58,6 +60,7 @@ class MatrixRow:
     participant_id: str
     site: str
     dose_cells_per_kg: int | None
+    infusion_date: date | None
     cells: tuple[MatrixCell | None, ...]
 
     @cached_property
@@ -79,13 +82,42 @@ class ResponseMatrix:
     state_at_visit: bool
     columns: tuple[MatrixColumn, ...]
     rows: tuple[MatrixRow, ...]
-    participant_count: int
-    page: int
-    page_count: int
 
 
 #: Participants per page of the response matrix (the CSV download has them all).
-MATRIX_PAGE_SIZE = 100
+MATRIX_PAGE_SIZE = 50
+
+#: The matrix's sorts (trialsite.pagination.sort_order): each key's fields, ascending, ending
+#: with the participant ID (unique in the study) so that pages never overlap.
+MATRIX_SORTS: dict[str, tuple[str, ...]] = {
+    "participant": ("participant_id",),
+    "site": ("site__code", "participant_id"),
+    "dose": ("dose_cells_per_kg", "participant_id"),
+    "infusion": ("infusion_date", "participant_id"),
+}
+DEFAULT_MATRIX_SORT = "participant"
+
+#: A row's participant, as matrix_participants reads it: pk, participant ID, site code, dose
+#: (cells/kg) and infusion date.
+MatrixPerson = tuple[int, str, str, int | None, date | None]
+
+
+def matrix_participants(
+    *,
+    study: Study,
+    as_of: date,
+    participants: QuerySet[Participant] | None = None,
+    order_by: Sequence[str] = MATRIX_SORTS[DEFAULT_MATRIX_SORT],
+) -> QuerySet[Participant, MatrixPerson]:
+    """Return the matrix's participants, those enrolled on or before the data cut ``as_of``,
+    in the order asked (``order_by``: MATRIX_SORTS fields, "-" for descending; empty doses and
+    infusion dates last either way), as the values a row shows. Lazy: page it, then pass the
+    page to response_matrix (one query for the count, one for the page)."""
+    return (
+        enrolled_as_of(study=study, participants=participants, as_of=as_of)
+        .order_by(*nulls_last(order_by))
+        .values_list("pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date")
+    )
 
 
 def response_matrix(
@@ -93,14 +125,15 @@ def response_matrix(
     study: Study,
     endpoint: str,
     as_of: date,
-    participants: QuerySet[Participant],
-    page: int = 1,
-    page_size: int = MATRIX_PAGE_SIZE,
+    participants: QuerySet[Participant] | None = None,
+    people: Iterable[MatrixPerson] | None = None,
 ) -> ResponseMatrix:
-    """Return participants x scheduled visits (baseline, then the visits after it). Three queries.
+    """Return participants x scheduled visits (baseline, then the visits after it).
 
-    One page of ``page_size`` participants (by participant ID) enrolled on or before the data
-    cut ``as_of`` is returned; a page number out of range is brought back into range.
+    The rows are ``people`` in their order (a page of :func:`matrix_participants`); without
+    them, every participant of ``participants`` enrolled on or before the data cut ``as_of``,
+    by participant ID. Two queries (the schedule, the visits of the rows), and one for the rows
+    when they are not given.
 
     A cell holds the stored SLEDAI-2K total and the stored endpoint result of the visit with the
     components that endpoint stores (the others are None); an empty cell is a visit not
@@ -112,21 +145,18 @@ def response_matrix(
     if study.baseline_visit is not None:
         definitions = [study.baseline_visit, *definitions]
     column_of = {definition.pk: index for index, definition in enumerate(definitions)}
-    everyone = list(
-        enrolled_as_of(study=study, participants=participants, as_of=as_of)
-        .order_by("participant_id")
-        .values_list("pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date")
+    shown = list(
+        people
+        if people is not None
+        else matrix_participants(study=study, as_of=as_of, participants=participants)
     )
-    page_count = max(1, -(-len(everyone) // page_size))
-    page = min(max(page, 1), page_count)
-    people = everyone[(page - 1) * page_size : page * page_size]
     cells: dict[int, list[MatrixCell | None]] = {
-        person[0]: [None] * len(definitions) for person in people
+        person[0]: [None] * len(definitions) for person in shown
     }
-    infusion = {person[0]: person[4] for person in people}
+    infusion = {person[0]: person[4] for person in shown}
     visits = (
         Visit.objects.filter(
-            participant__in=[person[0] for person in people],
+            participant__in=list(cells),
             visit_definition__in=list(column_of),
             visit_date__lte=as_of,
         )
@@ -137,6 +167,7 @@ def response_matrix(
                 NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer__startswith="sledai_")
             ),
         )
+        .order_by()
         .values_list(
             "participant_id",
             "visit_definition_id",
@@ -202,10 +233,7 @@ def response_matrix(
             MatrixColumn(d.code, d.name, is_baseline=d.pk == baseline_pk) for d in definitions
         ),
         rows=tuple(
-            MatrixRow(pk, participant_id, site, dose, tuple(cells[pk]))
-            for pk, participant_id, site, dose, _infused in people
+            MatrixRow(pk, participant_id, site, dose, infused, tuple(cells[pk]))
+            for pk, participant_id, site, dose, infused in shown
         ),
-        participant_count=len(everyone),
-        page=page,
-        page_count=page_count,
     )

@@ -1,10 +1,8 @@
 """responses.csv: one row per follow-up visit with its stored scores and endpoint results."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import (
     Exists,
@@ -13,11 +11,13 @@ from django.db.models import (
     QuerySet,
 )
 
-from responses.models import Endpoint, EndpointResult
+from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.common import (
+    StudyDay,
     out_of_window,
+    result_relation,
     visits_as_of,
 )
 from trialsite.models import (
@@ -28,7 +28,7 @@ from trialsite.models import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseRow:
     """One follow-up visit with an assessment, its stored scores and endpoint outcomes (SRI-4's
     components and reason), and whether it is dated inside its window."""
@@ -71,11 +71,24 @@ def _has_any_assessment() -> Q:
     return condition
 
 
-def _outcome(by_endpoint: dict[str, list[Any]], endpoint: Endpoint) -> str:
-    """Return a visit's stored outcome of an endpoint; empty when none is stored (results stored
-    before the endpoint existed, until ``recompute_responses`` has run)."""
-    stored = by_endpoint.get(endpoint)
-    return stored[0] if stored is not None else ""
+#: SRI-4's components, shown beside its outcome.
+SRI4_COMPONENTS = (
+    "outcome",
+    "reason",
+    "sledai_change",
+    "pga_change",
+    "new_bilag_a",
+    "new_bilag_b",
+    "treatment_failure",
+)
+#: The endpoints whose outcome alone a row shows, in the row's order.
+OTHER_ENDPOINTS = (
+    Endpoint.SRI5,
+    Endpoint.SRI6,
+    Endpoint.BICLA,
+    Endpoint.LLDAS,
+    Endpoint.DORIS,
+)
 
 
 def response_rows(
@@ -85,89 +98,91 @@ def response_rows(
 
     Only visits dated on or before the data cut ``as_of``, of participants enrolled by then,
     count. The follow-up visits are those with stored endpoint results (after the baseline
-    visit). Three queries of plain values (a cohort has tens of thousands of visits): the visit
-    schedule, the visits with their scores, and their endpoint results.
+    visit). Two queries of plain values (a cohort has tens of thousands of visits): the visit
+    schedule, and the visits with their scores, study day and the results of every endpoint,
+    one row per visit.
     """
     definitions = VisitDefinition.objects.filter(study=study).in_bulk()
     visits = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
-        .filter(Exists(EndpointResult.objects.filter(visit=OuterRef("pk"))))
-        .filter(_has_any_assessment())
-    )
-    results: dict[int, dict[str, list[Any]]] = defaultdict(dict)
-    for visit_id, endpoint, *values in EndpointResult.objects.filter(
-        visit__in=visits.values("pk")
-    ).values_list(
-        "visit_id",
-        "endpoint",
-        "outcome",
-        "reason",
-        "sledai_change",
-        "pga_change",
-        "new_bilag_a",
-        "new_bilag_b",
-        "treatment_failure",
-    ):
-        results[visit_id][endpoint] = values
-    rows = []
-    for (
-        visit_id,
-        participant_id,
-        site,
-        definition_pk,
-        code,
-        visit_date,
-        infusion_date,
-        sledai2k,
-        pga,
-        pga_not_done,
-    ) in (
-        visits.annotate(
-            pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga"))
+        # The stored result of every endpoint, joined by its name (result_sri4, ...): SRI-4's
+        # is required (every follow-up visit has one), the others may be missing.
+        .annotate(result_sri4=result_relation(Endpoint.SRI4))
+        .filter(result_sri4__isnull=False)
+        .annotate(
+            **{f"result_{endpoint}": result_relation(endpoint) for endpoint in OTHER_ENDPOINTS},
+            day_of_study=StudyDay(),
+            pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga")),
         )
+        .filter(_has_any_assessment())
         .order_by(
             "participant__participant_id", "visit_date", "visit_definition__order", "occurrence"
         )
         .values_list(
-            "pk",
             "participant__participant_id",
             "participant__site__code",
             "visit_definition_id",
             "visit_definition__code",
             "visit_date",
-            "participant__infusion_date",
+            "day_of_study",
             "score__sledai_total",
             "pga__score",
             "pga_not_done",
+            *(f"result_sri4__{column}" for column in SRI4_COMPONENTS),
+            *(f"result_{endpoint}__outcome" for endpoint in OTHER_ENDPOINTS),
         )
-    ):
-        by_endpoint = results[visit_id]
-        outcome, reason, sledai_change, pga_change, new_a, new_b, failure = by_endpoint[
-            Endpoint.SRI4
-        ]
-        rows.append(
-            ResponseRow(
-                participant_id=participant_id,
-                site=site,
-                visit=code,
-                visit_date=visit_date,
-                study_day=(visit_date - infusion_date).days if infusion_date is not None else None,
-                sledai2k=sledai2k,
-                sledai2k_change=sledai_change,
-                pga=pga,
-                pga_not_done=pga_not_done,
-                pga_change=pga_change,
-                new_bilag_a=new_a,
-                new_bilag_b=new_b,
-                treatment_failure=failure,
-                sri4=outcome,
-                sri5=by_endpoint[Endpoint.SRI5][0],
-                sri6=by_endpoint[Endpoint.SRI6][0],
-                sri4_reason=reason,
-                bicla=_outcome(by_endpoint, Endpoint.BICLA),
-                lldas=_outcome(by_endpoint, Endpoint.LLDAS),
-                doris=_outcome(by_endpoint, Endpoint.DORIS),
-                in_window=not out_of_window(definitions[definition_pk], visit_date, infusion_date),
-            )
+    )
+    return [
+        ResponseRow(
+            participant_id=participant_id,
+            site=site,
+            visit=code,
+            visit_date=visit_date,
+            study_day=study_day,
+            sledai2k=sledai2k,
+            sledai2k_change=sledai_change,
+            pga=pga,
+            pga_not_done=pga_not_done,
+            pga_change=pga_change,
+            new_bilag_a=new_a,
+            new_bilag_b=new_b,
+            treatment_failure=failure,
+            sri4=outcome,
+            sri5=_stored(sri5),
+            sri6=_stored(sri6),
+            sri4_reason=reason,
+            bicla=_stored(bicla),
+            lldas=_stored(lldas),
+            doris=_stored(doris),
+            in_window=not out_of_window(definitions[definition_pk], study_day),
         )
-    return rows
+        for (
+            participant_id,
+            site,
+            definition_pk,
+            code,
+            visit_date,
+            study_day,
+            sledai2k,
+            pga,
+            pga_not_done,
+            outcome,
+            reason,
+            sledai_change,
+            pga_change,
+            new_a,
+            new_b,
+            failure,
+            sri5,
+            sri6,
+            bicla,
+            lldas,
+            doris,
+        ) in visits
+    ]
+
+
+def _stored(outcome: str | None) -> str:
+    """Return a visit's stored outcome of an endpoint; empty when none is stored (results stored
+    before the endpoint existed, until ``recompute_responses`` has run)."""
+    return outcome if outcome is not None else ""

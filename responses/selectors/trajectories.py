@@ -12,6 +12,7 @@ from django.db.models import (
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.selectors.common import (
+    StudyDay,
     enrolled_as_of,
     visits_as_of,
 )
@@ -68,11 +69,11 @@ def score_trajectories(
             entry_status=EntryStatus.COMPLETE,
             visit_date__lte=as_of,
         )
+        .annotate(day_of_study=StudyDay())
         .order_by("participant__participant_id", "visit_date", "visit_definition__order")
         .values_list(
             "participant__participant_id",
-            "participant__infusion_date",
-            "visit_date",
+            "day_of_study",
             "visit_definition__code",
             "visit_definition__target_day",
             "visit_definition__order",
@@ -85,20 +86,19 @@ def score_trajectories(
     pga_points: dict[str, list[tuple[int, Decimal]]] = {}
     sledai_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
     pga_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
-    for pid, infusion, visit_date, code, target, order, repeatable, sledai, pga in visits:
-        assert infusion is not None  # the participants are the infused ones
-        day = (visit_date - infusion).days
+    for pid, day, code, target, order, repeatable, sledai, pga in visits:
+        assert day is not None  # the participants are the infused ones
         #: A scheduled visit's place on the median line (repeatable visits have none).
         key = (order, code, target) if not repeatable and target is not None else None
-        for value, points, by_visit in (
-            (Decimal(sledai) if sledai is not None else None, sledai_points, sledai_by_visit),
-            (pga, pga_points, pga_by_visit),
-        ):
-            if value is None:
-                continue
-            points.setdefault(pid, []).append((day, value))
+        if sledai is not None:
+            total = Decimal(sledai)
+            sledai_points.setdefault(pid, []).append((day, total))
             if key is not None:
-                by_visit.setdefault(key, []).append(value)
+                sledai_by_visit.setdefault(key, []).append(total)
+        if pga is not None:
+            pga_points.setdefault(pid, []).append((day, pga))
+            if key is not None:
+                pga_by_visit.setdefault(key, []).append(pga)
     return ScoreTrajectories(
         sledai=_trajectory_set(sledai_points, sledai_by_visit),
         pga=_trajectory_set(pga_points, pga_by_visit),

@@ -204,3 +204,34 @@ ANALYSIS_COHORT = {
     "P12": infused(date(2024, 6, 30)),
     "P13": infused(date(2024, 6, 29)),
 }  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# The matrix cohort: more participants than a page of the response matrix, reported as of
+# 2025-09-30 (test_paged_reports.py)
+# --------------------------------------------------------------------------------------------
+
+#: After every visit of the matrix cohort.
+MATRIX_AS_OF = date(2025, 9, 30)
+MATRIX_SITES = ("S02", "S01", "S03")
+MATRIX_DOSES = (300_000, None, 30_000, 100_000)
+#: 62 participants: two pages of the matrix, and more than one page of CSV rows.
+MATRIX_SIZE = 62
+
+
+def matrix_child(number: int) -> ParticipantRow:
+    """Participant M-<number>: sites, doses and infusion dates that sort differently from the
+    participant ID; every seventh not infused (no infusion date, no visit), the others with
+    baseline and Month 3."""
+    infused = None if number % 7 == 3 else ENROLLED + timedelta(days=30 + (number * 11) % 40)
+    visits = {}
+    if infused is not None:
+        visits = {
+            "BL": VisitRow(-7, BL_PRESENT, "2.00", grades(renal="B")),
+            "M3": VisitRow(90, {"rash"}, "1.00", grades(renal="D")),
+        }
+    site, dose = MATRIX_SITES[number % 3], MATRIX_DOSES[number % 4]
+    return ParticipantRow(site, "F", 10, dose, enrolled=ENROLLED, infused=infused, visits=visits)
+
+
+MATRIX_COHORT = {f"M-{number:03d}": matrix_child(number) for number in range(MATRIX_SIZE)}

@@ -1,5 +1,6 @@
-"""What the selectors share (responses.selectors.common): rates shown as percents, and the data
-cut: a visit dated after the cut and a participant enrolled after it do not count."""
+"""What the selectors share (responses.selectors.common): rates shown as percents, the data
+cut (a visit dated after the cut and a participant enrolled after it do not count), and the
+study day the database reads."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -7,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from responses.selectors.cohort import CohortRow, cohort_summary, not_infused
+from responses.selectors.common import StudyDay, out_of_window
 from responses.selectors.rows import response_rows
-from tests.factories import build_cohort
+from tests.factories import ParticipantRow, VisitRow, build_cohort
 from tests.responses.cohorts import AS_OF, INFUSED, responders_cohort, selectors_participant
+from trialsite.models import Visit, VisitDefinition
 
 
 @pytest.mark.parametrize(
@@ -68,3 +71,49 @@ def test_a_participant_enrolled_after_the_cut_does_not_count(study):
     assert not_infused(study=study, as_of=date(2025, 7, 1)).participants[0].participant_id == (
         "LATE"
     )
+
+
+# The study day read by the database (StudyDay), which the reports group and window visits by.
+
+
+@pytest.mark.parametrize(
+    ("infused", "m1_date", "study_day"),
+    [
+        # Month 1's window is study days 21 to 35 (the default schedule).
+        pytest.param(date(2025, 2, 10), date(2025, 3, 3), 21, id="first-day-of-window"),
+        pytest.param(date(2025, 2, 10), date(2025, 3, 2), 20, id="day-before-window"),
+        pytest.param(date(2025, 2, 10), date(2025, 3, 17), 35, id="last-day-of-window"),
+        pytest.param(date(2025, 2, 10), date(2025, 3, 18), 36, id="day-after-window"),
+        # 2024 is a leap year: 2024-02-10 to 2024-03-11 is 19 + 11 days.
+        pytest.param(date(2024, 2, 10), date(2024, 3, 11), 30, id="across-29-february"),
+        pytest.param(None, date(2025, 3, 3), None, id="infusion-date-unknown"),
+    ],
+)
+def test_the_database_counts_study_days_and_windows_as_the_schedule_does(
+    study, infused, m1_date, study_day
+):
+    enrolled = date(2024, 1, 2)
+    baseline_date = (infused or m1_date) - timedelta(days=7)
+    people = build_cohort(
+        study,
+        {
+            "W-1": ParticipantRow(
+                "S01", "F", 12, None, enrolled=enrolled, infused=infused,
+                visits={"BL": VisitRow(baseline_date, {"arthritis"}),
+                        "M1": VisitRow(m1_date, {"arthritis"})},
+            )
+        },
+    )  # fmt: skip
+    days = dict(
+        Visit.objects.filter(participant=people["W-1"])
+        .annotate(day_of_study=StudyDay())
+        .values_list("visit_definition__code", "day_of_study")
+    )
+    assert days == {"BL": -7 if infused else None, "M1": study_day}
+    m1 = VisitDefinition.objects.get(study=study, code="M1")
+    outside = study_day is not None and not 21 <= study_day <= 35
+    assert out_of_window(m1, days["M1"]) is outside
+    # The observed set counts the same visits out of window as the window rule does.
+    row = next(row for row in cohort_summary(study=study, endpoint="sri4", as_of=AS_OF)
+               if row.visit == "M1")  # fmt: skip
+    assert row.out_of_window == int(outside)
