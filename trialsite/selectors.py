@@ -616,6 +616,8 @@ ONE_SAVE = timedelta(seconds=2)
 #: History rows read per audited kind of record for each change shown: a save of a visit's
 #: entry writes one row per record (visit, SLEDAI-2K, PGA, BILAG-2004, labs, answers not done).
 ROWS_PER_CHANGE = 10
+#: How much deeper the histories are read, once, after a burst of saves.
+DEEPER_READ = 10
 
 
 @dataclass
@@ -711,7 +713,10 @@ def _latest_history_rows(
     saves whole. Rows older than the oldest row of a history read to its bound may miss rows of
     that history: only saves wholly newer than the newest such row (the datetime returned) are
     whole. When a burst of saves (an import) leaves fewer than ``limit`` of them, the sources are
-    read again, ten times deeper; usually one query per source."""
+    read once more, ten times deeper; usually one query per source. If that still does not tell
+    (rows written in bulk, thousands within ONE_SAVE), the rows read are taken as whole: the
+    newest saves are shown, though one of them may then list fewer kinds of record than it wrote.
+    """
     per_source = limit * ROWS_PER_CHANGE
     while True:
         fetched: list[tuple[Any, AuditSource]] = []
@@ -728,23 +733,34 @@ def _latest_history_rows(
         fetched.sort(key=lambda item: item[0].history_date, reverse=True)
         if complete_after is None or _saves_at_least(fetched, complete_after) >= limit:
             return fetched, complete_after
-        per_source *= 10
+        if per_source >= limit * ROWS_PER_CHANGE * DEEPER_READ:
+            return fetched, None
+        per_source *= DEEPER_READ
 
 
 def _saves_at_least(fetched: list[tuple[Any, AuditSource]], complete_after: datetime) -> int:
     """Count the saves wholly newer than ``complete_after``, at least: the rows of one user with
-    one reason, each within ONE_SAVE of the one before, count once (recent_changes may split
-    them further by participant and visit, never join them)."""
+    one reason about one visit (or, for a participant's own records, one participant), each
+    within ONE_SAVE of the one before, count once. recent_changes splits saves by participant and
+    visit and a visit has one participant, so it never joins what this counts apart: an import
+    that wrote thousands of visits in one go counts a save per visit."""
     count = 0
-    last_row: dict[tuple[object, str], datetime] = {}
-    for record, _source in fetched:
+    last_row: dict[tuple[object, ...], datetime] = {}
+    for record, source in fetched:
         if record.history_date - ONE_SAVE <= complete_after:
             break
-        key = (record.history_user_id, record.history_change_reason or "")
+        visit = getattr(record, source.visit) if source.visit is not None else None
+        about = ("visit", visit) if visit is not None else ("participant", _named(record, source))
+        key = (record.history_user_id, record.history_change_reason or "", about)
         if key not in last_row or last_row[key] - record.history_date > ONE_SAVE:
             count += 1
         last_row[key] = record.history_date
     return count
+
+
+def _named(record: Any, source: AuditSource) -> int | None:
+    """Return the participant a history row names itself (None: it names none)."""
+    return getattr(record, source.participant) if source.participant is not None else None
 
 
 def _participant_pk(
@@ -754,7 +770,7 @@ def _participant_pk(
     participant (``visit_participants``), else the participant it names."""
     if source.visit is not None and getattr(record, source.visit) in visit_participants:
         return visit_participants[getattr(record, source.visit)]
-    return getattr(record, source.participant) if source.participant is not None else None
+    return _named(record, source)
 
 
 def scoring_labs(values: Mapping[str, Any]) -> Labs:

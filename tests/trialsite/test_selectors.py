@@ -3,12 +3,18 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from responses.scoring.sledai import SLEDAI_FIELDS
-from tests.factories import ALL_E, record_visit
+from tests.factories import ALL_E, ParticipantFactory, UserFactory, record_visit
+from tests.trialsite.test_imports import VISITS_HEADER, visit_line
 from trialsite import services
-from trialsite.models import BilagAssessment, PgaAssessment, SledaiAssessment
+from trialsite.history import trial_data_sources
+from trialsite.imports import import_visits
+from trialsite.models import BilagAssessment, Participant, PgaAssessment, SledaiAssessment
 from trialsite.selectors import RecentChange, recent_changes
 
 
@@ -138,6 +144,39 @@ def test_home_links_a_change_to_its_participant_and_visit(
     row = changes[: changes.index("</tr>", changes.index("<tbody>"))]
     assert f'<a href="{reverse("participant_detail", args=[participant_a.pk])}">S01-001</a>' in row
     assert f'<a href="{reverse("visit_detail", args=[visit.pk])}">BL</a>' in row
+
+
+def _import_visits_of(participants: int, study, author) -> None:
+    """Import BL, M1 and M3 of ``participants`` new participants in one file, as one author."""
+    lines = [VISITS_HEADER]
+    for number in range(1, participants + 1):
+        ParticipantFactory(participant_id=f"I-{number:03d}", infusion_date=date(2026, 2, 9))
+        lines += [
+            visit_line(f"I-{number:03d}", "BL", "2026-02-02", "2.00"),
+            visit_line(f"I-{number:03d}", "M1", "2026-03-11"),
+            visit_line(f"I-{number:03d}", "M3", "2026-05-10"),
+        ]
+    report = import_visits("\n".join(lines), file_name="visits.csv", study=study, author=author)
+    assert report.problems == []
+
+
+@pytest.mark.parametrize("participants", [4, 40])
+def test_after_a_big_import_recent_changes_reads_each_history_at_most_twice(
+    study, participants
+) -> None:
+    # The newest save only (limit 1: 10 rows of each kind read first, then 100). 40
+    # participants: 120 visits, more history rows of each kind than both reads take, all by one
+    # author with one reason within moments. The histories are read once more, deeper, and no
+    # further (reading on, at 24,000 imported visits, took seconds).
+    author = UserFactory(role="Data manager")
+    _import_visits_of(participants, study, author)
+
+    with CaptureQueriesContext(connection) as captured:
+        changes = recent_changes(author, limit=1)
+
+    assert [change.reason for change in changes] == ["imported from visits.csv"]
+    assert changes[0].visit is not None
+    assert len(captured) <= 2 * len(trial_data_sources(Participant.objects.values("pk"))) + 3
 
 
 def test_a_burst_of_saves_still_shows_the_latest_saves_whole(study, site_a, coordinator_a) -> None:
