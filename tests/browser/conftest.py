@@ -58,6 +58,22 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+#: The viewports of the desktop and phone screenshots.
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshots(page, name: str) -> None:
+    """Keep the page as a desktop and a phone show it; the phone's page must not scroll
+    sideways."""
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(DESKTOP)
+
+
 def log_in(page, username: str, password: str = TEST_PASSWORD) -> None:
     """Log in on the login page, then on the code page for a user with an authenticator app;
     land on Home. Whoever was logged in before is logged out first."""

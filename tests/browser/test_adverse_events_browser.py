@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from safety.models import AdverseEvent
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshots
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from trialsite.models import Participant, Study
 
@@ -20,8 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate()
 INFUSED = TODAY - timedelta(days=60)
 STARTED = INFUSED + timedelta(days=45)
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 
 
@@ -51,17 +49,6 @@ def violations(page: Page) -> list[str]:
 
     page.on("console", note)
     return found
-
-
-def screenshots(page: Page, name: str) -> None:
-    """Keep the page as a desktop and a phone show it; the phone's page must not scroll
-    sideways."""
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
 
 
 def test_a_serious_adverse_event_goes_from_the_form_to_home_until_a_monitor_acknowledges_it(

@@ -15,7 +15,7 @@ from playwright.sync_api import ConsoleMessage, Page, Route, expect
 
 from jobs.models import ImportJob, JobState
 from jobs.progress import PROGRESS_DATABASE
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshots
 from tests.factories import SiteFactory, UserFactory
 from tests.jobs.conftest import DATA, data_file
 from trialsite.imports import import_participants
@@ -24,8 +24,6 @@ from trialsite.models import Study, Visit
 DATABASES = ["default", *([PROGRESS_DATABASE] if PROGRESS_DATABASE in settings.DATABASES else [])]
 pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 PROGRESS_URL = re.compile(r"/imports/\d+/progress/$")
 
@@ -76,17 +74,6 @@ def polls(page: Page) -> list[str]:
 
     page.route(PROGRESS_URL, handle)
     return seen
-
-
-def screenshots(page: Page, name: str) -> None:
-    """Keep the page as a desktop and a phone show it; the phone's page must not scroll
-    sideways."""
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
 
 
 def run_worker_after_a_poll(page: Page) -> None:

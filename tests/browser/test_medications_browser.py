@@ -13,15 +13,13 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from medications.models import MedicationCourse
 from responses.models import EndpointResult
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshots
 from tests.factories import BL_AND_M3, UserFactory, VisitRow, build_cohort, with_bl_and_m3
 from tests.medications.conftest import record_course
 from trialsite.models import Participant, Study
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 PROPOSAL = (
     "Cyclophosphamide started on 2026-05-02, after the infusion: protocol-prohibited. Record "
@@ -60,17 +58,6 @@ def violations(page: Page) -> list[str]:
 
     page.on("console", note)
     return found
-
-
-def screenshots(page: Page, name: str) -> None:
-    """Keep the page as a desktop and a phone show it; the phone's page must not scroll
-    sideways."""
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
 
 
 def sri4(participant: Participant, code: str) -> EndpointResult:

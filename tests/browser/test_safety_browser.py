@@ -14,7 +14,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from safety import services
 from safety.models import CrsEpisode, IcansEpisode
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshots
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from trialsite.models import Participant, Study
 
@@ -23,8 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate()
 INFUSED = TODAY - timedelta(days=20)
 ONSET = INFUSED + timedelta(days=3)
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 
 
@@ -60,17 +58,6 @@ def violations(page: Page) -> list[str]:
 
     page.on("console", note)
     return found
-
-
-def screenshots(page: Page, name: str) -> None:
-    """Keep the page as a desktop and a phone show it; the phone's page must not scroll
-    sideways."""
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
 
 
 def test_coordinator_records_crs_and_sees_grade_3_driven_by_hypotension(
