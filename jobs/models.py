@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from trialsite.constraints import CheckConstraint
 from trialsite.models import Study
 
 
@@ -79,17 +80,17 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["-created_at"], name="import_job_newest_first")]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(kind__in=ImportKind.values),
                 name="import_job_kind_known",
                 violation_error_message=_("Unknown kind of import file."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(state__in=JobState.values),
                 name="import_job_state_known",
                 violation_error_message=_("Unknown state of an import job."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(rows_total__isnull=True) | Q(rows_done__lte=models.F("rows_total")),
                 name="import_job_rows_done_within_total",
                 violation_error_message=_("An import cannot have done more rows than it has."),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from safety.grading.drugs import DrugClass
 from safety.grading.steroids import Route
+from trialsite.constraints import CheckConstraint
 from trialsite.i18n import StrOrPromise
 from trialsite.models import Participant, audit_history
 from trialsite.validators import validate_single_line_text, validate_trial_date
@@ -97,22 +98,22 @@ class MedicationCourse(models.Model):
                     "This participant already has a course of this drug starting on this date."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(drug=""),
                 name="medication_drug_named",
                 violation_error_message=_("Name the drug."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(daily_dose_mg__gt=0),
                 name="medication_dose_positive",
                 violation_error_message=_("The daily dose is more than 0 mg."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(stop_date__gte=models.F("start_date")),
                 name="medication_stop_not_before_start",
                 violation_error_message=_("The stop date cannot be before the start date."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(route__in=RouteChoice.values),
                 name="medication_route_known",
                 violation_error_message=_("The route is oral, intravenous or other."),

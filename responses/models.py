@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from responses.scoring.bilag import BILAG_NUMERIC_MAX
 from responses.scoring.common import Outcome
 from responses.scoring.sledai import SLEDAI_MAX
+from trialsite.constraints import CheckConstraint
 
 OUTCOME_CHOICES = [(outcome.value, _(outcome.value)) for outcome in Outcome]
 
@@ -46,12 +47,12 @@ class VisitScore(models.Model):
         # The reports' "results computed at" reads the latest time first.
         indexes = [models.Index(fields=["computed_at"], name="visit_score_computed_at")]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(sledai_total__lte=SLEDAI_MAX),
                 name="visit_score_sledai_0_to_105",
                 violation_error_message=_("SLEDAI-2K is 0 to 105."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(bilag_numeric__lte=BILAG_NUMERIC_MAX),
                 name="visit_score_bilag_0_to_108",
                 violation_error_message=_("The numeric BILAG-2004 score is 0 to 108."),
@@ -111,12 +112,12 @@ class EndpointResult(models.Model):
                 name="endpoint_result_unique_per_visit",
                 violation_error_message=_("This visit already has a result for this endpoint."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(endpoint__in=Endpoint.values),
                 name="endpoint_result_known_endpoint",
                 violation_error_message=_("Unknown endpoint."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(outcome__in=[outcome.value for outcome in Outcome]),
                 name="endpoint_result_known_outcome",
                 violation_error_message=_("Unknown outcome."),

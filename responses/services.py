@@ -21,8 +21,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import connection, models, transaction
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 
 from medications.models import MedicationCourse
@@ -327,7 +327,33 @@ def _sync_rows(
     if stored_by_key:
         model.objects.filter(pk__in=[row.pk for row in stored_by_key.values()]).delete()
     model.objects.bulk_update(to_update, [*fields, "computed_at"], batch_size=1000)
-    model.objects.bulk_create(to_create, batch_size=1000)
+    _insert(model, to_create)
+
+
+#: From this many new rows on, PostgreSQL takes them by COPY rather than INSERT.
+COPY_AT_LEAST = 1000
+
+
+def _insert(model: type[VisitScore] | type[EndpointResult], rows: list) -> None:
+    """Add new derived rows (their keys are not read back). An import derives tens of thousands:
+    PostgreSQL takes those by COPY, which skips building and quoting one large INSERT."""
+    if connection.vendor != "postgresql" or len(rows) < COPY_AT_LEAST:
+        model.objects.bulk_create(rows, batch_size=1000)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([_db_value(field, row) for field in fields])
+
+
+def _db_value(field: Field, row: models.Model) -> object:
+    """Return a row's value of a field as the database takes it (as INSERT would send it)."""
+    return field.get_db_prep_save(getattr(row, field.attname), connection)
 
 
 def _store(fresh: FreshResults, *, scores: Iterable, results: Iterable) -> None:

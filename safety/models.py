@@ -26,6 +26,7 @@ from safety.grading.icans import (
     RaisedIntracranialPressure,
     Seizure,
 )
+from trialsite.constraints import CheckConstraint
 from trialsite.models import Participant, audit_history
 from trialsite.validators import validate_single_line_text, validate_trial_date
 
@@ -177,17 +178,17 @@ def _episode_constraints(kind: str, death_grade: int) -> list[models.BaseConstra
                 "This participant already has an episode with this onset date."
             ),
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=Q(resolution_date__gte=models.F("onset_date")),
             name=f"{kind}_resolution_not_before_onset",
             violation_error_message=_("The resolution date cannot be before the onset date."),
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=Q(grade__gte=0, grade__lte=death_grade),
             name=f"{kind}_grade_0_to_5",
             violation_error_message=_("The grade is 0 to 5."),
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=Q(confirmed_by__isnull=True, confirmed_at__isnull=True)
             | Q(confirmed_by__isnull=False, confirmed_at__isnull=False),
             name=f"{kind}_confirmation_has_author_and_time",
@@ -238,17 +239,17 @@ class CrsEpisode(SafetyEpisode):
         permissions = [("confirm_safety_grade", _("Can confirm a CRS or ICANS grade"))]
         constraints = [
             *_episode_constraints("crs", CRS_DEATH_GRADE),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(hypotension__in=HypotensionChoice.values),
                 name="crs_hypotension_known",
                 violation_error_message=_("Unknown hypotension level."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(oxygen__in=OxygenChoice.values),
                 name="crs_oxygen_known",
                 violation_error_message=_("Unknown oxygen level."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(max_temp_c__gte=TEMPERATURE_MIN_C, max_temp_c__lte=TEMPERATURE_MAX_C),
                 name="crs_temperature_plausible",
                 violation_error_message=_("The highest temperature is 30.0 to 45.0 °C."),
@@ -306,7 +307,7 @@ class IcansEpisode(SafetyEpisode):
         ordering = ["participant__participant_id", "onset_date"]
         constraints = [
             *_episode_constraints("icans", ICANS_DEATH_GRADE),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(unable_to_perform=True, tool_score__isnull=True)
                 | Q(unable_to_perform=False, tool_score__isnull=False),
                 name="icans_score_or_unable",
@@ -314,34 +315,34 @@ class IcansEpisode(SafetyEpisode):
                     "Enter the encephalopathy score, or tick unable to perform (not both)."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(tool__in=ToolChoice.values),
                 name="icans_tool_known",
                 violation_error_message=_("The encephalopathy tool is ICE or CAPD."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(tool_score__isnull=True)
                 | Q(tool=ToolChoice.ICE, tool_score__lte=ICE_MAX_SCORE)
                 | Q(tool=ToolChoice.CAPD, tool_score__lte=CAPD_MAX_SCORE),
                 name="icans_score_in_the_tools_range",
                 violation_error_message=_("The ICE score is 0 to 10 and the CAPD score 0 to 32."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(consciousness__in=ConsciousnessChoice.values),
                 name="icans_consciousness_known",
                 violation_error_message=_("Unknown level of consciousness."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(seizure__in=SeizureChoice.values),
                 name="icans_seizure_known",
                 violation_error_message=_("Unknown seizure level."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(motor__in=MotorChoice.values),
                 name="icans_motor_known",
                 violation_error_message=_("Unknown motor finding."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(raised_icp__in=RaisedIcpChoice.values),
                 name="icans_raised_icp_known",
                 violation_error_message=_("Unknown raised intracranial pressure finding."),
@@ -503,17 +504,17 @@ class AdverseEvent(models.Model):
                     "This participant already has an adverse event with this term and start date."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(end_date__gte=models.F("start_date")),
                 name="ae_end_not_before_start",
                 violation_error_message=_("The end date cannot be before the start date."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(grade__gte=AeGrade.MILD, grade__lte=AeGrade.DEATH),
                 name="ae_grade_1_to_5",
                 violation_error_message=_("The CTCAE grade is 1 to 5."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(grade=AE_DEATH_GRADE, outcome=AeOutcome.FATAL)
                 | (~Q(grade=AE_DEATH_GRADE) & ~Q(outcome=AeOutcome.FATAL)),
                 name="ae_grade_5_if_and_only_if_fatal",
@@ -522,43 +523,43 @@ class AdverseEvent(models.Model):
                     "is grade 5."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(grade=AE_DEATH_GRADE) | Q(serious=True),
                 name="ae_fatal_is_serious",
                 violation_error_message=_("An event that results in death is serious."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(results_in_death=False) | Q(grade=AE_DEATH_GRADE),
                 name="ae_death_criterion_only_at_grade_5",
                 violation_error_message=_(
                     'The criterion "results in death" is for a grade 5 (fatal) event.'
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(serious=True) | Q(**dict.fromkeys(SERIOUSNESS_CRITERIA, False)),
                 name="ae_criteria_only_when_serious",
                 violation_error_message=_("Seriousness criteria are for a serious event."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(action=AeAction.HOSPITALISATION) | Q(serious=True),
                 name="ae_hospitalisation_is_serious",
                 violation_error_message=_(
                     "An event that led to hospitalisation (initial or prolonged) is serious."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(term__endswith=OTHER_SPECIFY_SUFFIX) | Q(term_specify=""),
                 name="ae_description_only_for_other_specify",
                 violation_error_message=_(
                     'A description is given only with an "Other, specify" term.'
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(term__endswith=OTHER_SPECIFY_SUFFIX) | ~Q(term_specify=""),
                 name="ae_other_specify_described",
                 violation_error_message=_('An "Other, specify" term needs its description.'),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(outcome__in=[*ENDED_OUTCOMES, AeOutcome.UNKNOWN])
                 | Q(end_date__isnull=True),
                 name="ae_ongoing_outcome_has_no_end_date",
@@ -567,7 +568,7 @@ class AdverseEvent(models.Model):
                     "empty, or give the outcome it ended with."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(outcome__in=[*ONGOING_OUTCOMES, AeOutcome.UNKNOWN])
                 | Q(end_date__isnull=False),
                 name="ae_ended_outcome_has_end_date",
@@ -575,33 +576,33 @@ class AdverseEvent(models.Model):
                     "An event that recovered or was fatal has ended: give its end date."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(acknowledged_by__isnull=True, acknowledged_at__isnull=True)
                 | Q(acknowledged_by__isnull=False, acknowledged_at__isnull=False),
                 name="ae_acknowledgement_has_author_and_time",
                 violation_error_message=_("An acknowledgement records who gave it and when."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(serious=True) | Q(acknowledged_at__isnull=True),
                 name="ae_only_serious_events_acknowledged",
                 violation_error_message=_("Only a serious adverse event is acknowledged."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(related_cart__in=Relatedness.values),
                 name="ae_related_cart_known",
                 violation_error_message=_("Unknown relatedness to CAR-T."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(related_ld__in=Relatedness.values),
                 name="ae_related_ld_known",
                 violation_error_message=_("Unknown relatedness to lymphodepletion."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(action__in=AeAction.values),
                 name="ae_action_known",
                 violation_error_message=_("Unknown action taken."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(outcome__in=AeOutcome.values),
                 name="ae_outcome_known",
                 violation_error_message=_("Unknown outcome."),
@@ -731,7 +732,7 @@ class TreatmentRecord(models.Model):
         verbose_name_plural = _("CAR-T treatment records")
         ordering = ["participant__participant_id"]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(
                     lymphodepletion_days__gte=LYMPHODEPLETION_DAYS_MIN,
                     lymphodepletion_days__lte=LYMPHODEPLETION_DAYS_MAX,
@@ -739,7 +740,7 @@ class TreatmentRecord(models.Model):
                 name="treatment_lymphodepletion_1_to_5_days",
                 violation_error_message=_("Lymphodepletion lasts 1 to 5 days."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(
                     fludarabine_mg_m2_per_day__gte=0,
                     fludarabine_mg_m2_per_day__lte=FLUDARABINE_MAX_MG_M2,
@@ -747,7 +748,7 @@ class TreatmentRecord(models.Model):
                 name="treatment_fludarabine_plausible",
                 violation_error_message=_("Fludarabine is 0 to 100 mg/m² per day."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(
                     cyclophosphamide_mg_m2_per_day__gte=0,
                     cyclophosphamide_mg_m2_per_day__lte=CYCLOPHOSPHAMIDE_MAX_MG_M2,
@@ -755,23 +756,23 @@ class TreatmentRecord(models.Model):
                 name="treatment_cyclophosphamide_plausible",
                 violation_error_message=_("Cyclophosphamide is 0 to 1000 mg/m² per day."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(dose_reduced=True) & ~Q(dose_reduction_reason="")
                 | Q(dose_reduced=False, dose_reduction_reason=""),
                 name="treatment_reduction_has_reason",
                 violation_error_message=_("Give the reason of a dose reduction (only)."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(bsa_m2__gte=BSA_MIN_M2, bsa_m2__lte=BSA_MAX_M2),
                 name="treatment_bsa_plausible",
                 violation_error_message=_("The body surface area is 0.20 to 3.00 m²."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(weight_kg__gte=WEIGHT_MIN_KG, weight_kg__lte=WEIGHT_MAX_KG),
                 name="treatment_weight_plausible",
                 violation_error_message=_("The weight is 2 to 150 kg."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(total_car_cells__gt=0),
                 name="treatment_total_cells_positive",
                 violation_error_message=_("The total CAR+ cells is a positive number."),

@@ -36,6 +36,7 @@ from responses.scoring.labs import LAB_DECIMAL_FIELDS, LAB_FIELDS
 from responses.scoring.pga import PGA_MAX, PGA_MIN
 from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from safety.grading.b_cells import DEFAULT_APLASIA_THRESHOLD_PER_UL
+from trialsite.constraints import CheckConstraint
 from trialsite.i18n import RECORD_LANGUAGE, StrOrPromise
 from trialsite.records import RecordKind, kind_of
 from trialsite.validators import (
@@ -125,12 +126,12 @@ class Study(models.Model):
             ("export_audit_trail", _("Can export the audit trail")),
         ]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(sledai_lookback_days__in=[10, 30]),
                 name="study_sledai_lookback_10_or_30",
                 violation_error_message=_("The SLEDAI-2K look-back window is 10 or 30 days."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(b_cell_aplasia_threshold_per_ul__gt=0),
                 name="study_b_cell_aplasia_threshold_positive",
                 violation_error_message=_("The B-cell aplasia threshold must be more than 0."),
@@ -260,7 +261,7 @@ class VisitDefinition(NamedInTwoLanguages):
                 name="visit_definition_order_unique",
                 violation_error_message=_("This study already has a visit in this position."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(repeatable=True)
                 | Q(target_day__isnull=False, window_low__isnull=False, window_high__isnull=False),
                 name="visit_definition_scheduled_has_window",
@@ -268,13 +269,13 @@ class VisitDefinition(NamedInTwoLanguages):
                     "A scheduled visit needs a target study day and a window."
                 ),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(window_low__lte=models.F("target_day"))
                 & Q(target_day__lte=models.F("window_high")),
                 name="visit_definition_target_within_window",
                 violation_error_message=_("The target study day must lie within the window."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(
                     *(
                         Q(**{f"{field}__gte": STUDY_DAY_MIN, f"{field}__lte": STUDY_DAY_MAX})
@@ -356,7 +357,7 @@ class StudyDoseLevel(models.Model):
                 name="study_dose_level_unique",
                 violation_error_message=_("This study already has this dose level."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(cells_per_kg__gt=0),
                 name="study_dose_level_positive",
                 violation_error_message=_("The dose must be more than 0 cells/kg."),
@@ -441,42 +442,42 @@ class Participant(models.Model):
                 name="participant_id_unique_in_study",
                 violation_error_message=_("This participant ID is already used in this study."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(sex__in=["F", "M"]),
                 name="participant_sex_f_or_m",
                 violation_error_message=_("Sex is F or M."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(age_at_enrollment__gte=AGE_MIN, age_at_enrollment__lte=AGE_MAX),
                 name="participant_age_0_to_21",
                 violation_error_message=_("Age at enrolment is 0 to 21 years."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(dose_cells_per_kg__gt=0),
                 name="participant_dose_positive",
                 violation_error_message=_("The dose must be more than 0 cells/kg."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(infusion_date__gte=models.F("enrollment_date")),
                 name="participant_infusion_after_enrollment",
                 violation_error_message=_("The infusion date cannot be before enrolment."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(treatment_failure_date__gte=models.F("enrollment_date")),
                 name="participant_failure_after_enrollment",
                 violation_error_message=_("The treatment failure date cannot be before enrolment."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(withdrawal_date__gte=models.F("enrollment_date")),
                 name="participant_withdrawal_after_enrollment",
                 violation_error_message=_("The withdrawal date cannot be before enrolment."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(not_infused_reason__in=["", *NotInfusedReason.values]),
                 name="participant_not_infused_reason_known",
                 violation_error_message=_("Unknown reason for not infusing."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(infusion_date__isnull=True) | Q(not_infused_reason=""),
                 name="participant_not_infused_reason_only_without_infusion",
                 violation_error_message=NOT_INFUSED_REASON_WITH_INFUSION,
@@ -576,7 +577,7 @@ class MissedVisit(models.Model):
                 name="missed_visit_unique_per_participant_and_code",
                 violation_error_message=_("This visit is already recorded as missed."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(reason__in=MissedVisitReason.values),
                 name="missed_visit_reason_known",
                 violation_error_message=_("Unknown reason for a missed visit."),
@@ -649,12 +650,12 @@ class Visit(models.Model):
                 name="visit_unique_per_participant_code_and_date",
                 violation_error_message=_("This participant already has this visit on this date."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(entry_status__in=EntryStatus.values),
                 name="visit_entry_status_known",
                 violation_error_message=_("Data entry is in progress or complete."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(occurrence__gte=1),
                 name="visit_occurrence_positive",
                 violation_error_message=_("The occurrence starts at 1."),
@@ -754,7 +755,7 @@ class SledaiAssessment(models.Model):
         verbose_name = _("SLEDAI-2K assessment")
         verbose_name_plural = _("SLEDAI-2K assessments")
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(lookback_days__in=[10, 30]),
                 name="sledai_lookback_10_or_30",
                 violation_error_message=_("The SLEDAI-2K look-back window is 10 or 30 days."),
@@ -782,7 +783,7 @@ class PgaAssessment(models.Model):
         verbose_name = _("physician global assessment")
         verbose_name_plural = _("physician global assessments")
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(score__gte=PGA_MIN, score__lte=PGA_MAX),
                 name="pga_score_0_to_3",
                 violation_error_message=_("PGA is between 0.00 and 3.00."),
@@ -824,7 +825,7 @@ class BilagAssessment(models.Model):
         verbose_name = _("BILAG-2004 assessment")
         verbose_name_plural = _("BILAG-2004 assessments")
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(
                     *(Q(**{f"{system}__in": [*BILAG_GRADES, ""]}) for system in BILAG_SYSTEMS)
                 ),
@@ -885,12 +886,12 @@ class NotDoneAnswer(models.Model):
                 name="not_done_answer_unique_per_visit",
                 violation_error_message=_("This answer is already marked not done."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(answer__in=ANSWERS),
                 name="not_done_answer_known",
                 violation_error_message=_("Unknown answer."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(reason=""),
                 name="not_done_answer_has_reason",
                 violation_error_message=_("Give the reason it was not done."),
@@ -960,22 +961,22 @@ class LabResult(models.Model):
         verbose_name = _("lab results")
         verbose_name_plural = _("lab results")
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(upcr_unit__in=["", "g/g", "mg/mmol"]),
                 name="lab_upcr_unit_known",
                 violation_error_message=_("The UPCR unit is g/g or mg/mmol."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(upcr__isnull=True) | ~Q(upcr_unit=""),
                 name="lab_upcr_has_unit",
                 violation_error_message=_("Give the unit of the urine protein:creatinine ratio."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(*(Q(**{f"{field}__gte": 0}) for field in LAB_DECIMAL_FIELDS)),
                 name="lab_values_not_negative",
                 violation_error_message=_("A lab value cannot be negative."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(*(Q(**{f"{field}__gte": 0}) for field in IMMUNE_LAB_FIELDS)),
                 name="lab_b_cells_and_immunoglobulins_not_negative",
                 violation_error_message=_(
@@ -1073,18 +1074,18 @@ def sign_off_constraints(
             name=f"{prefix}_one_in_force_per_kind",
             violation_error_message=already,
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=Q(kind__in=SignOffKind.values),
             name=f"{prefix}_kind_known",
             violation_error_message=_("Unknown sign-off."),
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=Q(kind=SignOffKind.SIGNED, meaning=SIGNATURE_MEANING)
             | (~Q(kind=SignOffKind.SIGNED) & Q(meaning="")),
             name=f"{prefix}_signature_has_its_meaning",
             violation_error_message=_("A signature, and only a signature, has a meaning."),
         ),
-        models.CheckConstraint(
+        CheckConstraint(
             condition=(
                 Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
                 | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason=""))
@@ -1263,17 +1264,17 @@ class DataQuery(models.Model):
             ("answer_query", "Can answer queries"),
         ]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(status__in=QueryStatus.values),
                 name="data_query_status_known",
                 violation_error_message=_("Unknown query status."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(visit__isnull=True) | Q(field__in=list(QUERY_FIELD_LABELS)),
                 name="data_query_field_known",
                 violation_error_message=_("Unknown field."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=(
                     Q(visit__isnull=False, record_type__isnull=True, record_id__isnull=True)
                     | Q(visit__isnull=True, record_type__isnull=False, record_id__isnull=False)
@@ -1357,12 +1358,12 @@ class QueryMessage(models.Model):
         verbose_name_plural = _("query messages")
         ordering = ["written_at", "pk"]
         constraints = [
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=Q(action__in=QueryAction.values),
                 name="query_message_action_known",
                 violation_error_message=_("Unknown query action."),
             ),
-            models.CheckConstraint(
+            CheckConstraint(
                 condition=~Q(text=""),
                 name="query_message_has_text",
                 violation_error_message=_("Write the message."),

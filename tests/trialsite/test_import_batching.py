@@ -376,3 +376,25 @@ def test_a_batch_the_database_refuses_is_a_problem_of_its_first_row(study, monke
         (2, "the database refused the visits: no space left")
     ]
     assert not Visit.objects.exists()
+
+
+def test_results_written_by_copy_equal_a_fresh_computation(study, monkeypatch):
+    """PostgreSQL takes many new results at once by COPY (responses.services._insert); here
+    from the first row on. Every stored value, the JSON reason parts and the decimals included,
+    must equal a fresh computation."""
+    monkeypatch.setattr(response_services, "COPY_AT_LEAST", 1)
+    author = UserFactory(role="Data manager")
+    participant = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+    lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
+    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
+        row = visit_line("P-1", code, visit_date, pga, bilag_renal=renal, **cells)
+        lines.append(f"{row},{lookback},{cd19}")
+
+    report = import_visits(
+        "\n".join(lines) + "\n", file_name="visits.csv", study=study, author=author
+    )
+
+    assert report.problems == []
+    # Three follow-up visits (UNS, M1, M3) with six endpoints each: SRI-4/5/6, BICLA, LLDAS, DORIS.
+    assert EndpointResult.objects.filter(visit__participant=participant).count() == 18
+    assert stale_results() == []
