@@ -38,6 +38,7 @@ from safety.selectors import (
 )
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.models import dose_label
+from trialsite.pagination import paginate
 from trialsite.selectors import (
     current_study,
     dose_levels,
@@ -49,6 +50,8 @@ from trialsite.selectors import (
 PAGE = "safety"
 #: The downloads of the page: the query's ``table`` -> the file it writes.
 CSV_TABLES = ("safety", "safety_summary")
+#: Infused participants a page lists, in both per-participant tables (episodes and B cells).
+PARTICIPANTS_PER_PAGE = 50
 VIEW_PERMISSIONS = ("safety.view_crsepisode", "safety.view_icansepisode")
 
 
@@ -126,6 +129,9 @@ def safety_report(request: AuthenticatedHttpRequest) -> HttpResponse:
             "grade_rows": list(zip(summary.counts_of(crs), summary.counts_of(icans), strict=True)),
             "adverse_events": adverse_event_table(participants=participants, summary=summary),
             "b_cells": b_cells,
+            # Both tables list the infused participants by ID: one page number turns both.
+            "participant_page": paginate(request, summary.participants, PARTICIPANTS_PER_PAGE),
+            "b_cell_page": paginate(request, b_cells.rows, PARTICIPANTS_PER_PAGE),
             "b_cell_sentence": b_cell_sentence(b_cells),
             "b_cell_plot": b_cell_plot(b_cells.trajectories, b_cells.threshold_per_ul),
         },

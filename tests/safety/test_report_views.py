@@ -216,3 +216,24 @@ def test_report_queries_do_not_grow_with_the_cohort(
     ]:
         with django_assert_max_num_queries(SAFETY_QUERY_BUDGET, info=str(params)):
             assert data_manager_client.get(URL, params).status_code == 200
+
+
+def test_the_participant_tables_turn_pages_together_and_the_counts_keep_everyone(
+    data_manager_client, two_sites, monkeypatch
+):
+    monkeypatch.setattr("safety.report_views.PARTICIPANTS_PER_PAGE", 2)
+    # The three infused by the cut, by ID: S01-001 and S01-002 on page 1, S02-001 on page 2.
+    pages = [page_text(data_manager_client, {**AS_OF, "page": number}) for number in (1, 2)]
+
+    def listed(page: str, table: str) -> list[str]:
+        body = page.split(f'id="{table}"')[1].split("</table>")[0]
+        return [row.split('"')[0] for row in body.split('<tr data-participant="')[1:]]
+
+    for table in ("participant-table", "b-cell-table"):
+        assert listed(pages[0], table) == ["S01-001", "S01-002"]
+        assert listed(pages[1], table) == ["S02-001"]
+    assert pages[0].count("Showing 1\N{EN DASH}2 of 3") == 2  # under each table
+    assert pages[1].count("Showing 3\N{EN DASH}3 of 3") == 2
+    for page in pages:
+        assert "Grade 3 CRS in 1 of 3 infused participants (33.3%)" in page
+    assert 'href="?as_of=2025-03-31&amp;page=2"' in pages[0]
