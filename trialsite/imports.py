@@ -23,7 +23,7 @@ from typing import TypeVar, cast
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -618,7 +618,22 @@ def run_import(
         apply_all()
     if report.problems or report.dry_run:
         transaction.set_rollback(True)
+    elif len(report.created) >= REFRESH_STATISTICS_AFTER:
+        refresh_statistics()
     return report
+
+
+#: An import that records this many rows refreshes the database's statistics before it commits.
+REFRESH_STATISTICS_AFTER = 1000
+
+
+def refresh_statistics() -> None:
+    """Bring PostgreSQL's statistics up to date after a bulk load, as autovacuum would about a
+    minute later. Until then the pages' reads are planned for the tables as they were: after
+    24,000 imported visits, each of Home's reads of the audit trail took 40 ms instead of 0.5."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 # --------------------------------------------------------------------------------------------

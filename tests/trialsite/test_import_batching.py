@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from responses import services as response_services
 from responses.models import Endpoint, EndpointResult
@@ -13,7 +13,7 @@ from responses.scoring.common import Outcome
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.services import recompute_once_per_participant, stale_results
 from tests.factories import ParticipantFactory, UserFactory, grades, record_visit
-from trialsite import services
+from trialsite import imports, services
 from trialsite.imports import IMPORTED_NOT_DONE_REASON, import_visits
 from trialsite.models import (
     STORED_LAB_FIELDS,
@@ -398,3 +398,39 @@ def test_results_written_by_copy_equal_a_fresh_computation(study, monkeypatch):
     # Three follow-up visits (UNS, M1, M3) with six endpoints each: SRI-4/5/6, BICLA, LLDAS, DORIS.
     assert EndpointResult.objects.filter(visit__participant=participant).count() == 18
     assert stale_results() == []
+
+
+def _planned_visit_rows() -> float:
+    """The number of visits PostgreSQL's statistics give its planner."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'trialsite_visit'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("refresh_after", "refreshed"), [(3, True), (4, False)])
+def test_a_large_import_refreshes_the_statistics(study, monkeypatch, refresh_after, refreshed):
+    monkeypatch.setattr(imports, "REFRESH_STATISTICS_AFTER", refresh_after)
+    refreshes: list[int] = []
+    refresh = imports.refresh_statistics
+    monkeypatch.setattr(
+        imports, "refresh_statistics", lambda: refreshes.append(Visit.objects.count()) or refresh()
+    )
+    ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
+    lines = [
+        VISITS_HEADER,
+        visit_line("P-1", "BL", "2026-02-02", "2.00", **BASELINE_CELLS),
+        visit_line("P-1", "M1", "2026-03-11", "1.50", sledai_rash="1"),
+        visit_line("P-1", "M3", "2026-05-10", "1.00"),
+    ]
+
+    report = import_visits(
+        "\n".join(lines) + "\n",
+        file_name="visits.csv",
+        study=study,
+        author=UserFactory(role="Data manager"),
+    )
+
+    assert len(report.created) == 3
+    assert refreshes == ([3] if refreshed else [])  # once, with every row written
+    if refreshed and connection.vendor == "postgresql":
+        assert _planned_visit_rows() == 3
