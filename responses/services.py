@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Field, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from medications.models import MedicationCourse
@@ -343,17 +343,35 @@ def _insert(model: type[VisitScore] | type[EndpointResult], rows: list) -> None:
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(model._meta.db_table)
+    attnames = [field.attname for field in fields]
+    prepared = [
+        (index, field)
+        for index, field in enumerate(fields)
+        if not isinstance(field, _SENT_AS_THEY_ARE)
+    ]
     with (
         connection.cursor() as cursor,
         cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([_db_value(field, row) for field in fields])
+            values = [getattr(row, attname) for attname in attnames]
+            for index, field in prepared:
+                values[index] = field.get_db_prep_save(values[index], connection)
+            copy.write_row(values)
 
 
-def _db_value(field: Field, row: models.Model) -> object:
-    """Return a row's value of a field as the database takes it (as INSERT would send it)."""
-    return field.get_db_prep_save(getattr(row, field.attname), connection)
+#: Fields whose values Django sends to PostgreSQL as they are (numbers, text, booleans, dates and
+#: times, keys): COPY takes them without Django's preparation. Any other field (the JSON of the
+#: reason parts) is prepared as INSERT would prepare it.
+_SENT_AS_THEY_ARE = (
+    models.IntegerField,
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.DecimalField,
+    models.DateField,
+    models.ForeignKey,
+)
 
 
 def _store(fresh: FreshResults, *, scores: Iterable, results: Iterable) -> None:

@@ -1,7 +1,7 @@
 """Read queries for the data-capture screens, always bounded by the user's sites."""
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -620,125 +620,188 @@ ROWS_PER_CHANGE = 10
 DEEPER_READ = 10
 
 
+@dataclass(frozen=True)
+class _Head:
+    """What recent_changes reads of a history row to tell the saves apart; the rest of a row is
+    read only when it is shown (a name made from the record's values)."""
+
+    history_id: int
+    history_date: datetime
+    history_user_id: int | None
+    history_change_reason: str | None
+    history_type: str
+    #: The visit the row is about, and the participant it names itself (None: none).
+    visit: int | None
+    participant: int | None
+    source: AuditSource
+
+
+_HEAD_COLUMNS = (
+    "history_id",
+    "history_date",
+    "history_user_id",
+    "history_change_reason",
+    "history_type",
+)
+
+
 @dataclass
 class _Save:
     """The history rows of one save, newest first, while they are gathered."""
 
     when: datetime
-    who: StrOrPromise
+    user_id: int | None
     reason: str
     participant_pk: int | None
     visit_pk: int | None
-    rows: list[tuple[StrOrPromise, StrOrPromise]] = field(default_factory=list)
-
-    def records(self) -> tuple[ChangedRecords, ...]:
-        """Name the records by kind, oldest first (a visit is created before its SLEDAI-2K),
-        each name once."""
-        names: dict[str, list[StrOrPromise]] = {}
-        kinds: dict[str, StrOrPromise] = {}
-        for kind, name in reversed(self.rows):
-            kinds.setdefault(str(kind), kind)
-            if str(name) not in map(str, names.setdefault(str(kind), [])):
-                names[str(kind)].append(name)
-        return tuple(ChangedRecords(kind=kinds[key], names=tuple(names[key])) for key in kinds)
+    rows: list[_Head] = field(default_factory=list)
 
 
 def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     """Return the latest saves that changed the participants of the user's sites, newest first,
     each save one change however many audited rows it wrote: every record the audit trail reads
     (trialsite.history.trial_data_sources), deleted visits included. A fixed number of queries:
-    one per kind of record, one for the visits named and one for the participants."""
+    one or two per kind of record for the rows' heads, one per kind whose shown rows are named
+    by their values, and one each for the users, the visits and the participants named."""
     sources = trial_data_sources(participants_visible_to(user).values("pk"))
-    fetched, complete_after = _latest_history_rows(sources, limit)
+    heads, complete_after = _latest_history_heads(sources, limit)
     visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
-        [getattr(record, source.visit) for record, source in fetched if source.visit is not None]
+        [head.visit for head in heads if head.visit is not None]
     )
     # A deleted visit's participant is named by the visit's own history rows.
     visit_participants = {
-        getattr(record, source.visit): getattr(record, source.participant)
-        for record, source in fetched
-        if source.visit is not None
-        and source.participant is not None
-        and getattr(record, source.visit) is not None
+        head.visit: head.participant
+        for head in heads
+        if head.visit is not None and head.participant is not None
     }
     visit_participants.update({pk: visit.participant_id for pk, visit in visits.items()})
-    participant_pks = {
-        _participant_pk(record, source, visit_participants) for record, source in fetched
-    }
-    participant_ids: dict[int | None, str] = dict(
-        Participant.objects.filter(pk__in=participant_pks - {None}).values_list(
-            "pk", "participant_id"
-        )
-    )
     saves: list[_Save] = []
     open_saves: dict[tuple[object, ...], _Save] = {}
-    for record, source in fetched:
-        participant_pk = _participant_pk(record, source, visit_participants)
-        visit_pk = getattr(record, source.visit) if source.visit is not None else None
-        who = record.history_user.get_username() if record.history_user else _("system")
-        reason = record.history_change_reason or ""
-        key = (record.history_user_id, participant_pk, visit_pk, reason)
+    for head in heads:
+        participant_pk = _participant_pk(head, visit_participants)
+        reason = head.history_change_reason or ""
+        key = (head.history_user_id, participant_pk, head.visit, reason)
         save = open_saves.get(key)
-        if save is None or save.when - record.history_date > ONE_SAVE:
+        if save is None or save.when - head.history_date > ONE_SAVE:
             if len(saves) == limit:  # older rows may still belong to the saves kept
                 continue
-            save = _Save(record.history_date, who, reason, participant_pk, visit_pk)
+            save = _Save(
+                head.history_date, head.history_user_id, reason, participant_pk, head.visit
+            )
             saves.append(save)
             open_saves[key] = save
-        save.rows.append(
-            (
-                HISTORY_KINDS[record.history_type],
-                source.what(record) if callable(source.what) else source.what,
-            )
-        )
+        save.rows.append(head)
+    saves = [
+        save for save in saves if complete_after is None or save.when - ONE_SAVE > complete_after
+    ]
+    names = _row_names([head for save in saves for head in save.rows])
+    users = User.objects.in_bulk({save.user_id for save in saves} - {None})
+    participant_ids: dict[int | None, str] = dict(
+        Participant.objects.filter(
+            pk__in={save.participant_pk for save in saves} - {None}
+        ).values_list("pk", "participant_id")
+    )
     return [
         RecentChange(
             when=save.when,
-            who=save.who,
+            who=users[save.user_id].get_username() if save.user_id in users else _("system"),
             reason=save.reason,
             participant_id=participant_ids.get(save.participant_pk, ""),
             participant_pk=save.participant_pk if save.participant_pk in participant_ids else None,
             visit=visits.get(save.visit_pk) if save.visit_pk is not None else None,
-            records=save.records(),
+            records=_changed_records(save.rows, names),
         )
         for save in saves
-        if complete_after is None or save.when - ONE_SAVE > complete_after
     ]
 
 
-def _latest_history_rows(
+def _row_names(heads: list[_Head]) -> dict[_Head, StrOrPromise]:
+    """Name each of these rows by its source: a source whose names are made from the record's
+    values reads the rows shown, one query per such source."""
+    names: dict[_Head, StrOrPromise] = {}
+    wanted: dict[int, tuple[AuditSource, dict[int, _Head]]] = {}
+    for head in heads:
+        what = head.source.what
+        if callable(what):
+            wanted.setdefault(id(head.source), (head.source, {}))[1][head.history_id] = head
+        else:
+            names[head] = what
+    for source, by_id in wanted.values():
+        what = cast(Callable[[Any], str], source.what)
+        for record in source.history.filter(history_id__in=list(by_id)):
+            names[by_id[record.history_id]] = what(record)
+    return names
+
+
+def _changed_records(
+    heads: list[_Head], names: Mapping[_Head, StrOrPromise]
+) -> tuple[ChangedRecords, ...]:
+    """Name a save's records by kind, oldest first (a visit is created before its SLEDAI-2K),
+    each name once."""
+    by_kind: dict[str, list[StrOrPromise]] = {}
+    kinds: dict[str, StrOrPromise] = {}
+    for head in reversed(heads):
+        kind, name = HISTORY_KINDS[head.history_type], names[head]
+        kinds.setdefault(str(kind), kind)
+        if str(name) not in map(str, by_kind.setdefault(str(kind), [])):
+            by_kind[str(kind)].append(name)
+    return tuple(ChangedRecords(kind=kinds[key], names=tuple(by_kind[key])) for key in kinds)
+
+
+def _latest_history_heads(
     sources: list[AuditSource], limit: int
-) -> tuple[list[tuple[Any, AuditSource]], datetime | None]:
-    """Read the newest history rows of each source, newest first, enough to hold ``limit``
-    saves whole. Rows older than the oldest row of a history read to its bound may miss rows of
-    that history: only saves wholly newer than the newest such row (the datetime returned) are
-    whole. When a burst of saves (an import) leaves fewer than ``limit`` of them, the sources are
-    read once more, ten times deeper; usually one query per source. If that still does not tell
-    (rows written in bulk, thousands within ONE_SAVE), the rows read are taken as whole: the
-    newest saves are shown, though one of them may then list fewer kinds of record than it wrote.
+) -> tuple[list[_Head], datetime | None]:
+    """Read the heads of the newest history rows of each source, newest first, enough to hold
+    ``limit`` saves whole. Rows older than the oldest row of a history read to its bound may
+    miss rows of that history: only saves wholly newer than the newest such row (the datetime
+    returned) are whole. When a burst of saves (an import) leaves fewer than ``limit`` of them,
+    the sources are read once more, ten times deeper; usually one query per source. If that
+    still does not tell (rows written in bulk, thousands within ONE_SAVE), the rows read are
+    taken as whole: the newest saves are shown, though one of them may then list fewer kinds of
+    record than it wrote.
     """
     per_source = limit * ROWS_PER_CHANGE
     while True:
-        fetched: list[tuple[Any, AuditSource]] = []
+        heads: list[_Head] = []
         complete_after: datetime | None = None
         for source in sources:
-            rows = list(
-                source.history.select_related("history_user").order_by("-history_date")[:per_source]
-            )
-            fetched += [(record, source) for record in rows]
-            if len(rows) == per_source and (
-                complete_after is None or rows[-1].history_date > complete_after
+            found = _heads(source, per_source)
+            heads += found
+            if len(found) == per_source and (
+                complete_after is None or found[-1].history_date > complete_after
             ):
-                complete_after = rows[-1].history_date
-        fetched.sort(key=lambda item: item[0].history_date, reverse=True)
-        if complete_after is None or _saves_at_least(fetched, complete_after) >= limit:
-            return fetched, complete_after
+                complete_after = found[-1].history_date
+        heads.sort(key=lambda head: head.history_date, reverse=True)
+        if complete_after is None or _saves_at_least(heads, complete_after) >= limit:
+            return heads, complete_after
         if per_source >= limit * ROWS_PER_CHANGE * DEEPER_READ:
-            return fetched, None
+            return heads, None
         per_source *= DEEPER_READ
 
 
-def _saves_at_least(fetched: list[tuple[Any, AuditSource]], complete_after: datetime) -> int:
+def _heads(source: AuditSource, count: int) -> list[_Head]:
+    """Read the heads of a source's ``count`` newest history rows, newest first."""
+    named = [attribute for attribute in (source.visit, source.participant) if attribute]
+    rows = source.history.order_by("-history_date").values_list(*_HEAD_COLUMNS, *named)[:count]
+    heads = []
+    for history_id, history_date, user_id, reason, kind, *ids in rows:
+        values = dict(zip(named, ids, strict=True))
+        heads.append(
+            _Head(
+                history_id,
+                history_date,
+                user_id,
+                reason,
+                kind,
+                visit=values[source.visit] if source.visit else None,
+                participant=values[source.participant] if source.participant else None,
+                source=source,
+            )
+        )
+    return heads
+
+
+def _saves_at_least(heads: list[_Head], complete_after: datetime) -> int:
     """Count the saves wholly newer than ``complete_after``, at least: the rows of one user with
     one reason about one visit (or, for a participant's own records, one participant), each
     within ONE_SAVE of the one before, count once. recent_changes splits saves by participant and
@@ -746,31 +809,25 @@ def _saves_at_least(fetched: list[tuple[Any, AuditSource]], complete_after: date
     that wrote thousands of visits in one go counts a save per visit."""
     count = 0
     last_row: dict[tuple[object, ...], datetime] = {}
-    for record, source in fetched:
-        if record.history_date - ONE_SAVE <= complete_after:
+    for head in heads:
+        if head.history_date - ONE_SAVE <= complete_after:
             break
-        visit = getattr(record, source.visit) if source.visit is not None else None
-        about = ("visit", visit) if visit is not None else ("participant", _named(record, source))
-        key = (record.history_user_id, record.history_change_reason or "", about)
-        if key not in last_row or last_row[key] - record.history_date > ONE_SAVE:
+        about = (
+            ("visit", head.visit) if head.visit is not None else ("participant", head.participant)
+        )
+        key = (head.history_user_id, head.history_change_reason or "", about)
+        if key not in last_row or last_row[key] - head.history_date > ONE_SAVE:
             count += 1
-        last_row[key] = record.history_date
+        last_row[key] = head.history_date
     return count
 
 
-def _named(record: Any, source: AuditSource) -> int | None:
-    """Return the participant a history row names itself (None: it names none)."""
-    return getattr(record, source.participant) if source.participant is not None else None
-
-
-def _participant_pk(
-    record: Any, source: AuditSource, visit_participants: Mapping[int, int]
-) -> int | None:
+def _participant_pk(head: _Head, visit_participants: Mapping[int, int]) -> int | None:
     """Return the primary key of the participant a history row is about: its visit's
     participant (``visit_participants``), else the participant it names."""
-    if source.visit is not None and getattr(record, source.visit) in visit_participants:
-        return visit_participants[getattr(record, source.visit)]
-    return _named(record, source)
+    if head.visit is not None and head.visit in visit_participants:
+        return visit_participants[head.visit]
+    return head.participant
 
 
 def scoring_labs(values: Mapping[str, Any]) -> Labs:
