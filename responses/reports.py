@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from responses.exports import SCOPE_COLUMNS, ExportScope, format_two_decimals
@@ -377,6 +377,26 @@ def headline_sentence(
             out_of_window_left_out,
         ) % {"count": out_of_window_left_out, "visit": visit}
     return sentence
+
+
+def matrix_cell_labels() -> dict[str, str]:
+    """Return the words of the response matrix's cells (responses/includes/matrix_cell.html) in
+    the current language, translated once for the page: translated in each of its hundreds of
+    cells, they took a fifth of the page's time."""
+    return {
+        "day": gettext("day"),
+        "prednisolone": gettext("prednisolone-equivalent dose (mg/day)"),
+        "treatment_failure": gettext("treatment failure"),
+        "sledai_change": gettext("SLEDAI-2K change"),
+        "new_bilag_a": gettext("new BILAG A"),
+        "new_bilag_b": gettext("new BILAG B"),
+        "bilag_not_improved": gettext("BILAG A or B not improved"),
+        "pga_change": gettext("PGA change"),
+        "not_compared": gettext("visit not dated after the baseline visit, so not compared"),
+        "responder": pgettext("responder", "R"),
+        "non_responder": pgettext("non-responder", "NR"),
+        "not_evaluable": pgettext("not evaluable", "NE"),
+    }
 
 
 def endpoint_rule(endpoint: str) -> str:

@@ -35,6 +35,7 @@ from responses.reports import (
     export_scope,
     filter_description,
     headline_sentence,
+    matrix_cell_labels,
     mitt_excluded_heading,
     mitt_exclusion_rule,
     report_filename,
@@ -230,6 +231,7 @@ def report_matrix(request: AuthenticatedHttpRequest) -> HttpResponse:
             "matrix_page": matrix_page,
             "sort_columns": sort_columns(request, list(MATRIX_SORTS), sort),
             "endpoint_rule": endpoint_rule(report.filters.endpoint),
+            "cell_labels": matrix_cell_labels(),
         },
     )
 
