@@ -13,6 +13,7 @@ query. The database still enforces every constraint on insert and update; a test
 in-memory verdict beside the database's for every constraint of every model.
 """
 
+import functools
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -117,7 +118,7 @@ class FieldValues(Mapping[str, object]):
             raise FieldLeftOut(name)
         if name == "pk":
             return self.instance.pk
-        field = next((f for f in self.meta.local_concrete_fields if f.name == name), None)
+        field = _columns(self.meta).get(name)
         if field is None:
             raise FieldLeftOut(name)  # not a column: Django skips the constraint too
         if field.generated:
@@ -132,6 +133,12 @@ class FieldValues(Mapping[str, object]):
 
     def __len__(self) -> int:
         return len(self.meta.local_concrete_fields)
+
+
+@functools.cache
+def _columns(meta: "Options[Any]") -> dict[str, "models.Field[Any, Any]"]:
+    """Return a model's own columns by field name (what Django sets against a constraint)."""
+    return {field.name: field for field in meta.local_concrete_fields}
 
 
 class CheckConstraint(DjangoCheckConstraint):
