@@ -335,8 +335,9 @@ COPY_AT_LEAST = 1000
 
 
 def _insert(model: type[VisitScore] | type[EndpointResult], rows: list) -> None:
-    """Add new derived rows (their keys are not read back). An import derives tens of thousands:
-    PostgreSQL takes those by COPY, which skips building and quoting one large INSERT."""
+    """Add new derived rows; their keys are not read back (nothing reads these instances after).
+    An import derives tens of thousands: PostgreSQL takes those by COPY, which skips building and
+    quoting one large INSERT."""
     if connection.vendor != "postgresql" or len(rows) < COPY_AT_LEAST:
         model.objects.bulk_create(rows, batch_size=1000)
         return
@@ -345,11 +346,10 @@ def _insert(model: type[VisitScore] | type[EndpointResult], rows: list) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     attnames = [field.attname for field in fields]
     prepared = [
-        (index, field)
-        for index, field in enumerate(fields)
-        if not isinstance(field, _SENT_AS_THEY_ARE)
+        (index, field) for index, field in enumerate(fields) if type(field) not in _SENT_AS_THEY_ARE
     ]
     with (
+        connection.wrap_database_errors,  # a refusal is Django's DatabaseError, as for INSERT
         connection.cursor() as cursor,
         cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
@@ -360,18 +360,22 @@ def _insert(model: type[VisitScore] | type[EndpointResult], rows: list) -> None:
             copy.write_row(values)
 
 
-#: Fields whose values Django sends to PostgreSQL as they are (numbers, text, booleans, dates and
-#: times, keys): COPY takes them without Django's preparation. Any other field (the JSON of the
-#: reason parts) is prepared as INSERT would prepare it.
-_SENT_AS_THEY_ARE = (
+#: Fields whose values Django sends to PostgreSQL as they are (numbers, text, booleans, dates,
+#: keys): COPY takes them without Django's preparation. Any other field is prepared as INSERT
+#: would prepare it: the JSON of the reason parts, and the times (made aware in the site's zone).
+_SENT_AS_THEY_ARE = {
+    models.SmallIntegerField,
+    models.PositiveSmallIntegerField,
     models.IntegerField,
+    models.PositiveIntegerField,
+    models.BigIntegerField,
     models.CharField,
     models.TextField,
     models.BooleanField,
     models.DecimalField,
     models.DateField,
     models.ForeignKey,
-)
+}
 
 
 def _store(fresh: FreshResults, *, scores: Iterable, results: Iterable) -> None:

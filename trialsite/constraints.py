@@ -10,7 +10,7 @@ comparisons of a field with a constant or with another field (``exact``, ``in``,
 the trial is. It follows SQL: a comparison with NULL is unknown, and a constraint fails only when
 its condition is false, as the database's CHECK does. Any other condition is left to Django's
 query. The database still enforces every constraint on insert and update; a test sets the
-in-memory verdict beside the database's for every constraint of every model.
+in-memory verdict beside the verdict of Django's query for every constraint of every model.
 """
 
 import functools
@@ -40,7 +40,7 @@ class NotInMemory(Exception):
 
 
 class FieldLeftOut(Exception):
-    """The condition names a field left out of the validation (``exclude``)."""
+    """The condition names a field not validated: excluded (``exclude``), or not a column."""
 
 
 def holds(condition: Q, values: Mapping[str, object]) -> bool | None:
@@ -92,9 +92,9 @@ def _child_holds(child: object, values: Mapping[str, object]) -> bool | None:
         return (current is None) == bool(expected)
     if kind == "in":
         choices = list(expected)
-        if current is None or None in choices:
-            return None
-        return current in choices
+        if None in choices:
+            raise NotInMemory(lookup)  # Django leaves None out of the list it sends
+        return None if current is None else current in choices
     if current is None or expected is None:
         return None
     if kind == "exact":
@@ -126,7 +126,10 @@ class FieldValues(Mapping[str, object]):
         value = getattr(self.instance, field.attname)
         if hasattr(value, "resolve_expression"):
             raise NotInMemory(name)  # an expression assigned to the field
-        return value
+        try:  # as Django prepares the value it sends ("10" for a number is 10)
+            return field.get_prep_value(value)
+        except (TypeError, ValueError, ValidationError):
+            raise NotInMemory(name) from None
 
     def __iter__(self) -> Iterator[str]:
         return (field.name for field in self.meta.local_concrete_fields)
@@ -154,7 +157,7 @@ class CheckConstraint(DjangoCheckConstraint):
     ) -> None:
         try:
             verdict = holds(Q(self.condition), FieldValues(instance, model._meta, exclude))
-        except NotInMemory:
+        except (NotInMemory, TypeError):  # TypeError: values Python cannot compare
             # django-stubs does not declare BaseConstraint.validate.
             super().validate(model, instance, exclude=exclude, using=using)  # type: ignore[misc]
             return

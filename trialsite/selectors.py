@@ -715,33 +715,38 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     ]
 
 
-def _row_names(heads: list[_Head]) -> dict[_Head, StrOrPromise]:
+def _row_names(heads: list[_Head]) -> dict[tuple[int, int], StrOrPromise]:
     """Name each of these rows by its source: a source whose names are made from the record's
     values reads the rows shown, one query per such source."""
-    names: dict[_Head, StrOrPromise] = {}
-    wanted: dict[int, tuple[AuditSource, dict[int, _Head]]] = {}
+    names: dict[tuple[int, int], StrOrPromise] = {}
+    wanted: dict[int, tuple[AuditSource, list[int]]] = {}
     for head in heads:
         what = head.source.what
         if callable(what):
-            wanted.setdefault(id(head.source), (head.source, {}))[1][head.history_id] = head
+            wanted.setdefault(id(head.source), (head.source, []))[1].append(head.history_id)
         else:
-            names[head] = what
-    for source, by_id in wanted.values():
+            names[_row_key(head)] = what
+    for source_id, (source, history_ids) in wanted.items():
         what = cast(Callable[[Any], str], source.what)
-        for record in source.history.filter(history_id__in=list(by_id)):
-            names[by_id[record.history_id]] = what(record)
+        for record in source.history.filter(history_id__in=history_ids):
+            names[source_id, record.history_id] = what(record)
     return names
 
 
+def _row_key(head: _Head) -> tuple[int, int]:
+    """Key a history row by its source and its id (each history table numbers its own rows)."""
+    return id(head.source), head.history_id
+
+
 def _changed_records(
-    heads: list[_Head], names: Mapping[_Head, StrOrPromise]
+    heads: list[_Head], names: Mapping[tuple[int, int], StrOrPromise]
 ) -> tuple[ChangedRecords, ...]:
     """Name a save's records by kind, oldest first (a visit is created before its SLEDAI-2K),
     each name once."""
     by_kind: dict[str, list[StrOrPromise]] = {}
     kinds: dict[str, StrOrPromise] = {}
     for head in reversed(heads):
-        kind, name = HISTORY_KINDS[head.history_type], names[head]
+        kind, name = HISTORY_KINDS[head.history_type], names[_row_key(head)]
         kinds.setdefault(str(kind), kind)
         if str(name) not in map(str, by_kind.setdefault(str(kind), [])):
             by_kind[str(kind)].append(name)

@@ -1,7 +1,8 @@
-"""Check constraints validated in memory give the database's verdict (trialsite.constraints)."""
+"""Check constraints validated in memory give the verdict of Django's own query, which asks the
+database (trialsite.constraints)."""
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,7 +32,9 @@ def _lookups(condition: Q):
             yield from _lookups(child)
         else:
             lookup, value = child
-            yield lookup.split("__")[0], value
+            field, _sep, kind = lookup.partition("__")
+            # An isnull lookup's value says whether the field is empty, not what it holds.
+            yield field, None if kind == "isnull" else value
 
 
 def _near(value):
@@ -62,7 +65,10 @@ def _candidates(model, condition: Q) -> dict[str, list]:
     day = date(2026, 3, 1)
     for name, found in candidates.items():
         field = model._meta.get_field(name)
-        if isinstance(field, models.DateField):
+        if isinstance(field, models.DateTimeField):
+            moment = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+            found.extend([moment - timedelta(hours=1), moment, moment + timedelta(hours=1)])
+        elif isinstance(field, models.DateField):
             found.extend([day - timedelta(days=1), day, day + timedelta(days=1)])
         elif isinstance(field, models.BooleanField):
             found.extend([True, False])
@@ -78,14 +84,24 @@ def _candidates(model, condition: Q) -> dict[str, list]:
 
 
 def _rows(model, constraint, count: int = 40):
-    """Rows of the model with random candidate values in the constraint's fields."""
+    """Rows of the model with candidate values in the constraint's fields: each candidate of
+    each field with the other fields empty (NULL where they may be, else their first candidate),
+    then ``count`` rows of random candidates."""
     randomly = random.Random(constraint.name)
     candidates = _candidates(model, Q(constraint.condition))
+    empty = {name: None if None in values else values[0] for name, values in candidates.items()}
+    for name, values in candidates.items():
+        for value in values:
+            yield _row(model, {**empty, name: value})
     for _index in range(count):
-        row = model()
-        for name, values in candidates.items():
-            setattr(row, model._meta.get_field(name).attname, randomly.choice(values))
-        yield row
+        yield _row(model, {name: randomly.choice(values) for name, values in candidates.items()})
+
+
+def _row(model, values: dict):
+    row = model()
+    for name, value in values.items():
+        setattr(row, model._meta.get_field(name).attname, value)
+    return row
 
 
 #: Constraints left to the database: a text pattern (LIKE is case-blind on SQLite only). They are
@@ -119,7 +135,7 @@ def _values(row) -> dict:
     CHECK_CONSTRAINTS,
     ids=[constraint.name for _model, constraint in CHECK_CONSTRAINTS],
 )
-def test_the_verdict_in_memory_is_the_databases(model, constraint):
+def test_the_verdict_in_memory_is_djangos(model, constraint):
     if constraint.name in ASKED_OF_THE_DATABASE:
         pytest.skip("validated by the database")
     for row in _rows(model, constraint):
@@ -213,3 +229,18 @@ def test_migrations_see_djangos_own_constraint():
     path, _args, kwargs = CheckConstraint(condition=Q(a__gte=0), name="a").deconstruct()
     assert path == "django.db.models.CheckConstraint"
     assert kwargs == {"condition": Q(a__gte=0), "name": "a"}
+
+
+def test_a_list_holding_none_is_left_to_django():
+    # Django leaves None out of the list it sends: x IN (1, NULL) with x = 2 is false there.
+    with pytest.raises(NotInMemory):
+        holds(Q(score__in=[1, None]), {"score": 2})
+
+
+@pytest.mark.django_db
+def test_a_value_is_compared_as_django_prepares_it(django_assert_num_queries):
+    constraint = CheckConstraint(condition=Q(upcr__gte=0), name="upcr_not_negative")
+    with django_assert_num_queries(0):
+        constraint.validate(LabResult, LabResult(upcr="1.5"))  # Django reads "1.5" as 1.5
+        with pytest.raises(ValidationError):
+            constraint.validate(LabResult, LabResult(upcr="-1"))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from responses import services as response_services
 from responses.models import Endpoint, EndpointResult
@@ -378,11 +379,18 @@ def test_a_batch_the_database_refuses_is_a_problem_of_its_first_row(study, monke
     assert not Visit.objects.exists()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
 def test_results_written_by_copy_equal_a_fresh_computation(study, monkeypatch):
     """PostgreSQL takes many new results at once by COPY (responses.services._insert); here
-    from the first row on. Every stored value, the JSON reason parts and the decimals included,
-    must equal a fresh computation."""
+    from the first row on. Every stored value, the JSON reason parts, the decimals and the time
+    of the computation included, must equal a fresh computation."""
     monkeypatch.setattr(response_services, "COPY_AT_LEAST", 1)
+
+    def refused(*arguments: object, **options: object) -> None:
+        raise AssertionError("results inserted by INSERT, not COPY")
+
+    monkeypatch.setattr(EndpointResult.objects, "bulk_create", refused)
+    started = timezone.now()
     author = UserFactory(role="Data manager")
     participant = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
     lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
@@ -396,8 +404,11 @@ def test_results_written_by_copy_equal_a_fresh_computation(study, monkeypatch):
 
     assert report.problems == []
     # Three follow-up visits (UNS, M1, M3) with six endpoints each: SRI-4/5/6, BICLA, LLDAS, DORIS.
-    assert EndpointResult.objects.filter(visit__participant=participant).count() == 18
+    results = EndpointResult.objects.filter(visit__participant=participant)
+    assert results.count() == 18
     assert stale_results() == []
+    for computed_at in results.values_list("computed_at", flat=True):
+        assert started <= computed_at <= timezone.now()  # the same instant, in any time zone
 
 
 def _planned_visit_rows() -> float:
@@ -408,7 +419,9 @@ def _planned_visit_rows() -> float:
 
 
 @pytest.mark.parametrize(("refresh_after", "refreshed"), [(3, True), (4, False)])
-def test_a_large_import_refreshes_the_statistics(study, monkeypatch, refresh_after, refreshed):
+def test_a_large_import_refreshes_the_statistics_once_committed(
+    study, monkeypatch, django_capture_on_commit_callbacks, refresh_after, refreshed
+):
     monkeypatch.setattr(imports, "REFRESH_STATISTICS_AFTER", refresh_after)
     refreshes: list[int] = []
     refresh = imports.refresh_statistics
@@ -423,12 +436,12 @@ def test_a_large_import_refreshes_the_statistics(study, monkeypatch, refresh_aft
         visit_line("P-1", "M3", "2026-05-10", "1.00"),
     ]
 
-    report = import_visits(
-        "\n".join(lines) + "\n",
-        file_name="visits.csv",
-        study=study,
-        author=UserFactory(role="Data manager"),
-    )
+    author = UserFactory(role="Data manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_visits(
+            "\n".join(lines) + "\n", file_name="visits.csv", study=study, author=author
+        )
+        assert refreshes == []  # not inside the import's transaction
 
     assert len(report.created) == 3
     assert refreshes == ([3] if refreshed else [])  # once, with every row written
