@@ -194,6 +194,15 @@ EQUIVALENT_VISITS = [
 ]
 
 
+def _equivalent_visits_csv(participant_id: str) -> str:
+    """EQUIVALENT_VISITS as a visits.csv of one participant, with the look-back and CD19 columns."""
+    lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
+    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
+        row = visit_line(participant_id, code, visit_date, pga, bilag_renal=renal, **cells)
+        lines.append(f"{row},{lookback},{cd19}")
+    return "\n".join(lines) + "\n"
+
+
 def _recorded_as_the_services_record(participant, author, reason: str) -> None:
     """Record EQUIVALENT_VISITS one by one, as a coordinator's saves would."""
     for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
@@ -260,13 +269,8 @@ def test_a_batch_stores_exactly_what_the_services_store_one_save_at_a_time(study
     author = UserFactory(role="Data manager")
     imported = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
     saved = ParticipantFactory(participant_id="P-2", infusion_date=date(2026, 2, 9))
-    lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
-    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
-        row = visit_line("P-1", code, visit_date, pga, bilag_renal=renal, **cells)
-        lines.append(f"{row},{lookback},{cd19}")
-
     report = import_visits(
-        "\n".join(lines) + "\n", file_name="visits.csv", study=study, author=author
+        _equivalent_visits_csv("P-1"), file_name="visits.csv", study=study, author=author
     )
     _recorded_as_the_services_record(saved, author, "imported from visits.csv")
 
@@ -393,13 +397,8 @@ def test_results_written_by_copy_equal_a_fresh_computation(study, monkeypatch):
     started = timezone.now()
     author = UserFactory(role="Data manager")
     participant = ParticipantFactory(participant_id="P-1", infusion_date=date(2026, 2, 9))
-    lines = [f"{VISITS_HEADER},sledai_lookback_days,cd19_per_ul"]
-    for code, visit_date, pga, cells, renal, lookback, cd19 in EQUIVALENT_VISITS:
-        row = visit_line("P-1", code, visit_date, pga, bilag_renal=renal, **cells)
-        lines.append(f"{row},{lookback},{cd19}")
-
     report = import_visits(
-        "\n".join(lines) + "\n", file_name="visits.csv", study=study, author=author
+        _equivalent_visits_csv("P-1"), file_name="visits.csv", study=study, author=author
     )
 
     assert report.problems == []
