@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from jobs.models import ImportJob
+from jobs.models import ImportJob, ScheduleChange
 
 
 @admin.register(ImportJob)
@@ -21,4 +23,32 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return False
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(admin.ModelAdmin[ScheduleChange]):
+    """The schedule changes made in admin once their study had participants, read-only: each
+    links to its progress page (the rows written are in the audit trail with their reason)."""
+
+    list_display = ["record", "study", "state", "created_by", "created_at", "progress_page"]
+    list_filter = ["state", "study"]
+    search_fields = ["record", "created_by__username"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("progress"))
+    def progress_page(self, change: ScheduleChange) -> str:
+        return format_html('<a href="{}">{}</a>', change.get_absolute_url(), _("Open"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ScheduleChange | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ScheduleChange | None = None
+    ) -> bool:
         return False

@@ -1,4 +1,5 @@
-"""Background jobs: a CSV import from the browser, checked by a dry run, then run on confirmation.
+"""Background jobs: a CSV import from the browser, checked by a dry run, then run on confirmation;
+a change of a study or its schedule, applied with the rescoring of the study's participants.
 
 The job keeps the file's text (the source of the change: the audit reason of every change it
 makes is "imported from <file name>"), the dry run's report and the import's report, and how far
@@ -6,6 +7,7 @@ the running task has got. jobs.services creates and confirms jobs; jobs.tasks ru
 """
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -116,3 +118,92 @@ class ImportJob(models.Model):
         if not self.rows_total:
             return 0
         return self.rows_done * 100 // self.rows_total
+
+
+class ChangeState(models.TextChoices):
+    QUEUED = "queued", _("waiting to be applied")
+    RUNNING = "running", _("applying and rescoring")
+    DONE = "done", _("applied")
+    FAILED = "failed", _("not applied")
+
+
+#: The states of a schedule change that is still to be applied: the study takes no other change.
+PENDING_CHANGE_STATES = (ChangeState.QUEUED, ChangeState.RUNNING)
+
+
+class ScheduleChange(models.Model):
+    """A change of a study, its schedule or its dose levels, saved in admin once the study has
+    participants. Every stored result depends on the schedule, so a worker writes the change and
+    rescores the study's participants in one transaction (trialsite.schedule_changes): the
+    results are never computed against a schedule other than the one stored beside them.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="schedule_changes",
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    study = models.ForeignKey(
+        Study, verbose_name=_("study"), on_delete=models.PROTECT, related_name="schedule_changes"
+    )
+    #: The record changed in admin, as admin names it ("M3 - Month 3").
+    record = models.CharField(_("record"), max_length=200)
+    #: What admin's form changed, in the format of admin's history (LogEntry.change_message).
+    change_message = models.TextField(_("change"), blank=True)
+    reason = models.TextField(_("reason for the change"))
+    #: The rows to save and delete (trialsite.schedule_changes.Operation), in admin's order.
+    operations = models.JSONField(_("rows to write"), encoder=DjangoJSONEncoder)
+    #: The language of the admin page: the failure is written in it.
+    language = models.CharField(_("language"), max_length=16)
+    state = models.CharField(
+        _("state"), max_length=20, choices=ChangeState.choices, default=ChangeState.QUEUED
+    )
+    failure = models.TextField(_("failure"), blank=True)
+    participants_done = models.PositiveIntegerField(_("participants rescored"), default=0)
+    participants_total = models.PositiveIntegerField(
+        _("participants to rescore"), null=True, blank=True
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    task_result_id = models.CharField(_("task result id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("schedule change")
+        verbose_name_plural = _("schedule changes")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            CheckConstraint(
+                condition=Q(state__in=ChangeState.values),
+                name="schedule_change_state_known",
+                violation_error_message=_("Unknown state of a schedule change."),
+            ),
+            CheckConstraint(
+                condition=Q(participants_total__isnull=True)
+                | Q(participants_done__lte=models.F("participants_total")),
+                name="schedule_change_done_within_total",
+                violation_error_message=_(
+                    "A schedule change cannot have rescored more participants than it has."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("schedule_change_detail", args=[self.pk])
+
+    @property
+    def pending(self) -> bool:
+        """Say whether the change is still to be applied."""
+        return self.state in PENDING_CHANGE_STATES
+
+    @property
+    def percent_done(self) -> int:
+        """Return how far the rescoring has got, in whole percent."""
+        if self.state == ChangeState.DONE:
+            return 100
+        if not self.participants_total:
+            return 0
+        return self.participants_done * 100 // self.participants_total

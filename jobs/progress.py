@@ -1,4 +1,5 @@
-"""How a running import tells the browser how far it has got.
+"""How a running import, or the rescoring of a schedule change, tells the browser how far it has
+got.
 
 An import applies every row inside one transaction (trialsite.imports.run_import), so whatever
 it writes on its own database connection stays invisible to other connections until it
@@ -18,10 +19,10 @@ until the end.
 import time
 
 from django.conf import settings
+from django.db.models import Model
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks.backends.immediate import ImmediateBackend
 
-from jobs.models import ImportJob
 from trialsite.imports import Progress
 
 #: The database alias of the second connection.
@@ -31,9 +32,11 @@ PROGRESS_DATABASE = "progress"
 WRITE_INTERVAL_SECONDS = 0.5
 
 
-def progress_writer(job_id: int) -> Progress | None:
-    """Return the callback that records a running job's progress as it goes, or None where
-    nobody can see it before the job ends."""
+def progress_writer(
+    model: type[Model], job_id: int, *, done: str = "rows_done", total: str = "rows_total"
+) -> Progress | None:
+    """Return the callback that records a running job's progress in its columns ``done`` and
+    ``total`` as it goes, or None where nobody can see it before the job ends."""
     if PROGRESS_DATABASE not in settings.DATABASES:
         return None
     if isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], ImmediateBackend):
@@ -46,8 +49,8 @@ def progress_writer(job_id: int) -> Progress | None:
         if rows_done < rows_total and now - last_write < WRITE_INTERVAL_SECONDS:
             return
         last_write = now
-        ImportJob.objects.using(PROGRESS_DATABASE).filter(pk=job_id).update(
-            rows_done=rows_done, rows_total=rows_total
+        model._default_manager.using(PROGRESS_DATABASE).filter(pk=job_id).update(
+            **{done: rows_done, total: rows_total}
         )
 
     return write

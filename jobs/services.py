@@ -1,4 +1,5 @@
-"""Start an import job and confirm it: each queues its task (jobs.tasks).
+"""Start an import job and confirm it: each queues its task (jobs.tasks). Queue a schedule
+change made in admin.
 
 Neither runs inside a transaction: the job is saved (committed) before its task is queued, so a
 worker on another machine finds it, and with the immediate backend the task runs right here,
@@ -9,12 +10,13 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from jobs.models import ImportJob, JobState
+from jobs.models import PENDING_CHANGE_STATES, ChangeState, ImportJob, JobState, ScheduleChange
 from jobs.reports import StoredReport
-from jobs.tasks import check_import_file, import_file
+from jobs.tasks import apply_schedule_change, check_import_file, import_file
 from trialsite.imports import check_importer
 from trialsite.management.options import InputError
 from trialsite.models import Study
+from trialsite.schedule_changes import Operation
 
 
 def require_importer(user: User) -> None:
@@ -77,3 +79,46 @@ def _queue(job: ImportJob, task_result_id: str) -> None:
     # The task may have run already (immediate backend): only the id is written here.
     ImportJob.objects.filter(pk=job.pk).update(task_result_id=task_result_id)
     job.refresh_from_db()
+
+
+def pending_schedule_change(study_id: int) -> ScheduleChange | None:
+    """Return the study's schedule change still to be applied, if any."""
+    return (
+        ScheduleChange.objects.select_related("created_by")
+        .filter(study_id=study_id, state__in=PENDING_CHANGE_STATES)
+        .first()
+    )
+
+
+def schedule_change_start(
+    *,
+    author: User,
+    study_id: int,
+    record: str,
+    change_message: str,
+    reason: str,
+    operations: list[Operation],
+    language: str,
+) -> ScheduleChange:
+    """Keep a change made in admin and queue its application (jobs.tasks.apply_schedule_change).
+
+    Called inside admin's transaction, which holds the study's lock: the change and its task are
+    committed together, and no other change of the study is queued meanwhile. With the immediate
+    backend the change is applied right here.
+    """
+    change = ScheduleChange(
+        created_by=author,
+        study_id=study_id,
+        record=record[:200],
+        change_message=change_message,
+        reason=reason,
+        operations=operations,
+        language=language,
+        state=ChangeState.QUEUED,
+    )
+    change.full_clean()
+    change.save()
+    task_result_id = apply_schedule_change.enqueue(change.pk).id
+    ScheduleChange.objects.filter(pk=change.pk).update(task_result_id=task_result_id)
+    change.refresh_from_db()
+    return change

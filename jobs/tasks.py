@@ -1,4 +1,5 @@
-"""The background tasks (django-tasks): an import job's dry run, then its import.
+"""The background tasks (django-tasks): an import job's dry run, then its import; a schedule
+change, applied with the rescoring of the study's participants.
 
 A task is queued by jobs.services and run by a worker (``manage.py db_worker``), or at once
 inside the request with the immediate backend (settings.TASKS). Each writes the job's state
@@ -8,15 +9,17 @@ outside the import's transaction, so that the state and the progress are seen as
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from jobs.importers import run_importer
-from jobs.models import ImportJob, JobState
+from jobs.models import ChangeState, ImportJob, JobState, ScheduleChange
 from jobs.progress import progress_writer
 from jobs.reports import StoredReport, report_as_json
 from trialsite.imports import problem_summary
+from trialsite.schedule_changes import apply_schedule_change as apply_change
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ def _run(job_id: int, *, dry_run: bool) -> None:
     try:
         # The report's messages in the language of the page that started the job.
         with translation.override(job.language):
-            report = run_importer(job, dry_run=dry_run, progress=progress_writer(job.pk))
+            report = run_importer(job, dry_run=dry_run, progress=progress_writer(ImportJob, job.pk))
             stored = report_as_json(report)
             failure = "" if dry_run or report.written else problem_summary(report)
     except Exception:
@@ -80,3 +83,52 @@ def _run(job_id: int, *, dry_run: bool) -> None:
             "problem_count",
         ]
     )
+
+
+@task()
+def apply_schedule_change(change_id: int) -> None:
+    """Write a schedule change made in admin and rescore the study's participants, all of it or
+    nothing."""
+    change = ScheduleChange.objects.select_related("created_by").get(pk=change_id)
+    change.state = ChangeState.RUNNING
+    change.save(update_fields=["state"])
+    try:
+        with translation.override(change.language):
+            try:
+                rescored = apply_change(
+                    study_id=change.study_id,
+                    operations=change.operations,
+                    author=change.created_by,
+                    reason=change.reason,
+                    progress=progress_writer(
+                        ScheduleChange,
+                        change.pk,
+                        done="participants_done",
+                        total="participants_total",
+                    ),
+                )
+            except ValidationError as error:
+                # The data changed since the admin page checked the change: it no longer holds.
+                change.failure = _(
+                    "The change was not applied, and nothing was written: %(problems)s "
+                    "Open the record in admin and make the change again."
+                ) % {"problems": " ".join(error.messages)}
+                _finish(change, ChangeState.FAILED)
+                return
+    except Exception:
+        logger.exception("Schedule change %d (%s) failed", change.pk, change.record)
+        with translation.override(change.language):
+            change.failure = _(
+                "The change stopped on an unexpected error, and nothing was written. The "
+                "administrators have been told; try again later or ask them."
+            )
+        _finish(change, ChangeState.FAILED)
+        raise
+    change.participants_done = change.participants_total = rescored
+    _finish(change, ChangeState.DONE, "participants_done", "participants_total")
+
+
+def _finish(change: ScheduleChange, state: str, *fields: str) -> None:
+    change.state = state
+    change.finished_at = timezone.now()
+    change.save(update_fields=["state", "failure", "finished_at", *fields])

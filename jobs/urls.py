@@ -10,3 +10,9 @@ urlpatterns = [
     path("<int:pk>/confirm/", views.import_job_confirm, name="import_job_confirm"),
     path("<int:pk>/result.csv", views.import_job_result, name="import_job_result"),
 ]
+
+#: The pages of schedule changes made in admin (trialsite.urls mounts them apart from imports).
+schedule_change_urlpatterns = [
+    path("<int:pk>/", views.schedule_change_detail, name="schedule_change_detail"),
+    path("<int:pk>/progress/", views.schedule_change_progress, name="schedule_change_progress"),
+]

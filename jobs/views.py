@@ -1,7 +1,9 @@
 """Imports from the browser, for data managers: upload, the dry run's preview, confirm, follow
-the progress, download the result. The jobs run in the background (jobs.tasks)."""
+the progress, download the result. For administrators, the progress of a schedule change made
+in admin. The jobs run in the background (jobs.tasks)."""
 
 from django.contrib import messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from jobs import services
 from jobs.forms import ImportUploadForm
-from jobs.models import ImportJob
+from jobs.models import ImportJob, ScheduleChange
 from jobs.reports import RESULT_COLUMNS, StoredReport, result_rows
 from trialsite.csvfiles import csv_lines
 from trialsite.http import AuthenticatedHttpRequest
@@ -124,3 +126,49 @@ def import_job_result(request: AuthenticatedHttpRequest, pk: int) -> StreamingHt
         f'attachment; filename="import-{job.pk}_{job.kind}_{part}.csv"'
     )
     return response
+
+
+#: Who may follow a schedule change: the administrators, who make them in admin.
+SCHEDULE_CHANGE_PERMISSION = "jobs.view_schedulechange"
+
+
+@permission_required(SCHEDULE_CHANGE_PERMISSION, raise_exception=True)
+def schedule_change_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(
+        ScheduleChange.objects.select_related("created_by", "study").defer("operations"), pk=pk
+    )
+    return render(
+        request,
+        "jobs/schedule_change_detail.html",
+        {
+            "change": change,
+            # What the admin page changed, worded as admin's history words it.
+            "changed": LogEntry(change_message=change.change_message).get_change_message(),
+            "poll_interval_ms": POLL_INTERVAL_MS,
+            "poll_limit_ms": POLL_LIMIT_MS,
+        },
+    )
+
+
+@permission_required(SCHEDULE_CHANGE_PERMISSION, raise_exception=True)
+def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
+    """Say how far the rescoring has got, for the progress page's script."""
+    change = get_object_or_404(
+        ScheduleChange.objects.only("state", "participants_done", "participants_total"), pk=pk
+    )
+    return JsonResponse(
+        {
+            "state": change.state,
+            "state_label": capfirst(change.get_state_display()),
+            "active": change.pending,
+            "rows_done": change.participants_done,
+            "rows_total": change.participants_total,
+            "percent": change.percent_done,
+            "rows_label": (
+                _("%(done)d of %(total)d participants rescored")
+                % {"done": change.participants_done, "total": change.participants_total}
+                if change.participants_total is not None
+                else ""
+            ),
+        }
+    )

@@ -481,9 +481,17 @@ def _fresh_by_participant(
 
 
 @transaction.atomic
-def recompute_participants(participant_ids: Iterable[int] | None) -> int:
+def recompute_participants(
+    participant_ids: Iterable[int] | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Rebuild the results of the given participants (every participant when None), a chunk at a
-    time with a few queries per chunk; return how many endpoint results they have."""
+    time with a few queries per chunk; return how many endpoint results they have.
+
+    ``progress``, when given, is told after each chunk how many participants are rescored, of
+    how many.
+    """
     locked = lock_participants(participant_ids)
     count = 0
     for start in range(0, len(locked), RECOMPUTE_CHUNK):
@@ -498,6 +506,8 @@ def recompute_participants(participant_ids: Iterable[int] | None) -> int:
             results=EndpointResult.objects.filter(visit__participant__in=chunk),
         )
         count += len(fresh.endpoint_results)
+        if progress is not None:
+            progress(start + len(chunk), len(locked))
     return count
 
 

@@ -11,6 +11,22 @@ from trialsite.models import STORED_LAB_FIELDS, LabResult, Visit
 OPENED_VERSION = re.compile(r'<input type="hidden" name="opened_version" value="([^"]*)"')
 
 
+def page_forms_data(client: Client, url: str) -> dict[str, object]:
+    """Return what an admin change page posts unchanged: its form, inline management forms and
+    inline forms."""
+    response = client.get(url)
+    assert response.status_code == 200
+    page_forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        page_forms.extend([inline.formset.management_form, *inline.formset.forms])
+    return {
+        bound.html_name: bound.value()
+        for form in page_forms
+        for bound in form
+        if bound.value() is not None
+    }
+
+
 def opened_version(client: Client, url: str) -> str:
     """Open a form page and return the version it carries, which a browser posts back."""
     response = client.get(url)

@@ -3,8 +3,10 @@
 Every change made here asks for a reason, which goes into the audit history with the author.
 """
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,15 +18,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelChoiceField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
+from jobs.models import ScheduleChange
+from jobs.services import pending_schedule_change, schedule_change_start
 from responses.models import EndpointResult, VisitScore
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.scoring.labs import LAB_FIELDS
 from responses.scoring.sledai import SLEDAI_FIELDS
-from responses.services import recompute_all_responses
 from trialsite import services, versions
 from trialsite.formfields import DIGIT_FIELD_OVERRIDES
 from trialsite.forms import (
@@ -36,7 +42,7 @@ from trialsite.forms import (
 )
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.imports import PARTICIPANT_COLUMNS
-from trialsite.locks import lock_participant_save, lock_participants, lock_record
+from trialsite.locks import lock_participant_save, lock_participants, lock_record, lock_study
 from trialsite.models import (
     IMMUNE_LAB_FIELDS,
     BilagAssessment,
@@ -53,6 +59,7 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
+from trialsite.schedule_changes import admin_operations, study_has_participants
 from trialsite.two_factor import admin as two_factor_admin  # noqa: F401  # registers its admin
 from trialsite.validators import validate_multiline_text
 
@@ -198,32 +205,155 @@ class StudyDoseLevelInline(admin.TabularInline):
 
 
 class ScheduleAdminForm(AuditedAdminForm):
-    """A study or schedule change rescores every participant: lock them all before writing."""
+    """A change of a study, its schedule or its dose levels alters the stored results of the
+    study's participants: once it has any, a worker applies it with their rescoring
+    (trialsite.schedule_changes), one change of a study at a time."""
+
+    #: Set by clean(): whether the change waits for a worker (the study has participants).
+    applies_later = False
+
+    def study_id(self) -> int | None:
+        """Return the key of the study changed (None for a new study)."""
+        if isinstance(self.instance, Study):
+            return self.instance.pk
+        study = self.cleaned_data.get("study")
+        return study.pk if study is not None else self.instance.study_id
 
     def lock(self) -> None:
-        super().lock()
-        lock_participants()
+        study_id = self.study_id()
+        if study_id is None:
+            return
+        lock_study(study_id)
+        pending = pending_schedule_change(study_id)
+        if pending is not None:
+            raise ValidationError(
+                _(
+                    "A change of this study, asked by %(user)s at %(time)s, is being applied "
+                    "with the rescoring of its participants. Wait until it has finished, then "
+                    "make yours."
+                ),
+                params={
+                    "user": pending.created_by.get_username(),
+                    "time": timezone.localtime(pending.created_at).strftime("%Y-%m-%d %H:%M"),
+                },
+                code="pending",
+            )
+        self.applies_later = study_has_participants(study_id)
+
+
+def _applies_later(form: AuditedAdminForm) -> bool:
+    return isinstance(form, ScheduleAdminForm) and form.applies_later
+
+
+#: The schedule change queued by an admin request, for its response (the admin's hooks that
+#: answer the request do not receive the form).
+_queued_changes: WeakKeyDictionary[HttpRequest, ScheduleChange] = WeakKeyDictionary()
 
 
 class RescoringAdmin(AuditedAdmin[ModelT]):
     """An admin of what every stored result depends on: the study's baseline visit decides each
     change from baseline, and without one the schedule's order decides the follow-up visits.
-    Saving rescores every participant."""
+
+    A study without participants is changed at once (nothing to rescore). Once it has any, a save
+    queues a schedule change, which a worker writes with the rescoring of the study's
+    participants in one transaction; the admin then shows the change's progress page."""
+
+    form = ScheduleAdminForm
+    #: The field of the model that names its study.
+    study_field = "study_id"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            self._tell_of_pending_change(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _tell_of_pending_change(self, request: HttpRequest, object_id: str) -> None:
+        rows = self.model._default_manager.filter(pk=object_id)
+        study_id = rows.values_list(self.study_field, flat=True).first()
+        pending = pending_schedule_change(study_id) if study_id is not None else None
+        if pending is not None:
+            self.message_user(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    _(
+                        "A change of this study is being applied with the rescoring of its "
+                        "participants: the page shows the values before it, and takes no "
+                        "change until it has finished."
+                    ),
+                    pending.get_absolute_url(),
+                    _("Follow it"),
+                ),
+                messages.WARNING,
+            )
+
+    def save_model(
+        self, request: AuthenticatedHttpRequest, obj: ModelT, form: AuditedAdminForm, change: bool
+    ) -> None:
+        if not _applies_later(form):
+            super().save_model(request, obj, form, change)
 
     def save_related(
         self,
-        request: HttpRequest,
+        request: AuthenticatedHttpRequest,
         form: AuditedAdminForm,
         formsets: list[BaseInlineFormSet],
         change: bool,
     ) -> None:
-        super().save_related(request, form, formsets, change)
-        recompute_all_responses()
+        if not _applies_later(form):
+            super().save_related(request, form, formsets, change)
+            return
+        assert isinstance(form, ScheduleAdminForm)
+        study_id = form.study_id()
+        assert study_id is not None  # a study with participants is stored
+        operations = admin_operations(form, formsets)
+        _queued_changes[request] = schedule_change_start(
+            author=request.user,
+            study_id=study_id,
+            record=str(form.instance),
+            change_message=json.dumps(
+                self.construct_change_message(request, form, formsets, not change)
+            ),
+            reason=form.cleaned_data[CHANGE_REASON_FIELD],
+            operations=operations,
+            language=get_language(),
+        )
+
+    def response_add(
+        self, request: HttpRequest, obj: ModelT, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self._queued_response(request) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request: HttpRequest, obj: ModelT) -> HttpResponse:
+        return self._queued_response(request) or super().response_change(request, obj)
+
+    def _queued_response(self, request: HttpRequest) -> HttpResponse | None:
+        change = _queued_changes.pop(request, None)
+        if change is None:
+            return None
+        self.message_user(
+            request,
+            _(
+                "The change of %(record)s is saved. It is written together with the rescoring "
+                "of the study's participants; this page follows it."
+            )
+            % {"record": change.record},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change.get_absolute_url())
 
 
 @admin.register(Study)
 class StudyAdmin(RescoringAdmin[Study]):
-    form = ScheduleAdminForm
+    study_field = "pk"
     list_display = [
         "protocol_number",
         "name",
@@ -261,7 +391,6 @@ class VisitDefinitionAdmin(  # type: ignore[misc]
     """A visit of the schedule, its name in English (required) and Chinese (optional, the
     English shows where it is empty) side by side."""
 
-    form = ScheduleAdminForm
     list_display = [
         "code",
         "name",
@@ -275,6 +404,12 @@ class VisitDefinitionAdmin(  # type: ignore[misc]
     list_filter = ["study", "repeatable"]
     search_fields = ["code", "name_en", "name_zh_hans"]
     ordering = ["study", "order"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: VisitDefinition | None = None
+    ) -> list[str]:
+        # A visit stays in its study: its visits and its study's results depend on it.
+        return ["study"] if obj is not None else []
 
 
 class SiteMembershipInline(admin.TabularInline):

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from jobs.urls import schedule_change_urlpatterns
 from trialsite import query_views, sign_off_views, views
 
 admin.site.site_header = _("Pediatric SLE CAR-T trial: administration")
@@ -60,6 +61,7 @@ urlpatterns = [
     path("", include("safety.urls")),
     path("", include("medications.urls")),
     path("imports/", include("jobs.urls")),
+    path("schedule-changes/", include(schedule_change_urlpatterns)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("trialsite.two_factor.urls")),

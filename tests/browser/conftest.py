@@ -3,11 +3,13 @@
 import os
 import re
 import shutil
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import expect
+from playwright.sync_api import ConsoleMessage, Page, Route, expect
 
 from tests.factories import TEST_PASSWORD
 from tests.two_factor import next_code
@@ -93,3 +95,49 @@ def enter_code(page, username: str) -> None:
     device = TOTPDevice.objects.get(user__username=username, confirmed=True)
     page.get_by_label("6-digit code").fill(next_code(device))
     page.get_by_role("button", name="Continue").click()
+
+
+#: What Chromium logs when the Content-Security-Policy refuses something.
+VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
+#: The progress of a background job, which its page polls (an import, a schedule change).
+PROGRESS_URL = re.compile(r"/\d+/progress/$")
+
+
+@pytest.fixture
+def violations(page: Page) -> list[str]:
+    found: list[str] = []
+
+    def note(message: ConsoleMessage) -> None:
+        if VIOLATION.search(message.text):
+            found.append(f"{page.url}: {message.text}")
+
+    page.on("console", note)
+    return found
+
+
+@pytest.fixture
+def polls(page: Page) -> list[str]:
+    """Hold the page's progress requests (a job's page polling) while the test thread runs the
+    worker.
+
+    Playwright hands a routed request to its handler only while the test thread is inside a
+    Playwright call, so no poll reaches the live server while the worker writes (an SQLite test
+    database is one connection shared by both threads)."""
+    seen: list[str] = []
+
+    def handle(route: Route) -> None:
+        seen.append(route.request.url)
+        route.continue_()
+
+    page.route(PROGRESS_URL, handle)
+    return seen
+
+
+def run_worker_after_a_poll(page: Page) -> None:
+    """Wait for the page to ask how far its job has got, then run the queued tasks as
+    `manage.py db_worker --batch` does."""
+    with page.expect_response(PROGRESS_URL):
+        pass
+    call_command(
+        "db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO(), verbosity=0
+    )

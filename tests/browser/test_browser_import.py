@@ -4,18 +4,14 @@ production, until the test runs the worker (`db_worker --batch`); the page follo
 its polling script, under the strict Content-Security-Policy. Screenshots on a desktop and on a
 390x844 phone go to test-artifacts/."""
 
-import re
-from io import StringIO
-
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import ConsoleMessage, Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from jobs.models import ImportJob, JobState
 from jobs.progress import PROGRESS_DATABASE
-from tests.browser.conftest import log_in, screenshots
+from tests.browser.conftest import log_in, run_worker_after_a_poll, screenshots
 from tests.factories import SiteFactory, UserFactory
 from tests.jobs.conftest import DATA, data_file
 from trialsite.imports import import_participants
@@ -23,9 +19,6 @@ from trialsite.models import Study, Visit
 
 DATABASES = ["default", *([PROGRESS_DATABASE] if PROGRESS_DATABASE in settings.DATABASES else [])]
 pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
-
-VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
-PROGRESS_URL = re.compile(r"/imports/\d+/progress/$")
 
 
 @pytest.fixture
@@ -45,45 +38,6 @@ def cohort(reference_data, settings):
         author=data_manager,
     )
     assert report.written
-
-
-@pytest.fixture
-def violations(page: Page) -> list[str]:
-    found: list[str] = []
-
-    def note(message: ConsoleMessage) -> None:
-        if VIOLATION.search(message.text):
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    return found
-
-
-@pytest.fixture
-def polls(page: Page) -> list[str]:
-    """Hold the page's progress requests while the test thread runs the worker.
-
-    Playwright hands a routed request to its handler only while the test thread is inside a
-    Playwright call, so no poll reaches the live server while the worker writes (an SQLite test
-    database is one connection shared by both threads)."""
-    seen: list[str] = []
-
-    def handle(route: Route) -> None:
-        seen.append(route.request.url)
-        route.continue_()
-
-    page.route(PROGRESS_URL, handle)
-    return seen
-
-
-def run_worker_after_a_poll(page: Page) -> None:
-    """Wait for the page to ask how far its job has got, then run the queued tasks as
-    `manage.py db_worker --batch` does."""
-    with page.expect_response(PROGRESS_URL):
-        pass
-    call_command(
-        "db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO(), verbosity=0
-    )
 
 
 def test_a_data_manager_imports_a_visits_file_and_watches_it_finish(

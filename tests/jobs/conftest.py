@@ -1,12 +1,16 @@
 """Imports from the browser: the cohort files of tests/data, uploaded by a data manager."""
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from jobs.models import ImportJob
+from jobs.progress import PROGRESS_DATABASE
 from tests.factories import SiteFactory
 
 DATA = Path(__file__).parents[1] / "data"
@@ -38,3 +42,21 @@ def cohort_sites(db):
 def dm_client(client, data_manager):
     client.force_login(data_manager)
     return client
+
+
+#: The databases a job on the database backend uses: the progress connection on PostgreSQL.
+DATABASES = ["default", *([PROGRESS_DATABASE] if PROGRESS_DATABASE in settings.DATABASES else [])]
+DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def database_backend(settings):
+    """Queue background jobs in their table, as production does, until run_worker()."""
+    settings.TASKS = DATABASE_BACKEND
+
+
+def run_worker() -> None:
+    """Run the queued tasks as `manage.py db_worker --batch` does, then stop."""
+    call_command(
+        "db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO(), verbosity=0
+    )

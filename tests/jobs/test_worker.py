@@ -2,37 +2,16 @@
 (`manage.py db_worker`) runs it; its progress is written through a second connection that the
 browser sees before the import commits (jobs/progress.py)."""
 
-from io import StringIO
-
 import pytest
-from django.conf import settings
-from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from jobs import importers
 from jobs.models import ImportJob, ImportKind, JobState
-from jobs.progress import PROGRESS_DATABASE
-from tests.jobs.conftest import data_file, latest_job, upload
+from tests.jobs.conftest import DATABASES, data_file, latest_job, run_worker, upload
 from trialsite.imports import ImportReport
 from trialsite.models import Participant
-
-#: The databases a job on the database backend uses: the progress connection on PostgreSQL.
-DATABASES = ["default", *([PROGRESS_DATABASE] if PROGRESS_DATABASE in settings.DATABASES else [])]
-DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture
-def database_backend(settings):
-    settings.TASKS = DATABASE_BACKEND
-
-
-def run_worker() -> None:
-    """Run the queued tasks as `manage.py db_worker --batch` does, then stop."""
-    call_command(
-        "db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO(), verbosity=0
-    )
 
 
 # The worker commits as it goes (and closes a connection left in a transaction), as in

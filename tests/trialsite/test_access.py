@@ -75,6 +75,8 @@ MEDICATION_VIEWS = {
 JOB_VIEWS = {
     f"import_job_{page}" for page in ("list", "create", "detail", "progress", "confirm", "result")
 }
+#: A schedule change's pages, for administrators (tests/jobs/test_schedule_changes.py).
+SCHEDULE_CHANGE_VIEWS = {"schedule_change_detail", "schedule_change_progress"}
 NOT_OURS = {"admin"}
 
 
@@ -127,7 +129,7 @@ def test_every_view_is_covered():
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
     covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS | MEDICATION_VIEWS
     covered |= SIGN_OFF_VIEWS_OF_RECORDS
-    covered |= JOB_VIEWS
+    covered |= JOB_VIEWS | SCHEDULE_CHANGE_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

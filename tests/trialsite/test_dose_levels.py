@@ -9,10 +9,10 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.test import Client
 from django.urls import reverse
 
 from tests.factories import ParticipantFactory, UserFactory
+from tests.pages import page_forms_data
 from trialsite import services
 from trialsite.forms import ParticipantForm
 from trialsite.history import administration_sources
@@ -26,22 +26,6 @@ LEVELS_TEXT = (
     "3 \N{MULTIPLICATION SIGN} 10\N{SUPERSCRIPT FIVE}"
 )
 REFUSAL = f"Choose one of the study&#x27;s dose levels: {LEVELS_TEXT}."
-
-
-def page_forms_data(client: Client, url: str) -> dict[str, object]:
-    """Return what an admin change page posts unchanged: its form, inline management forms and
-    inline forms."""
-    response = client.get(url)
-    assert response.status_code == 200
-    page_forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        page_forms.extend([inline.formset.management_form, *inline.formset.forms])
-    return {
-        bound.html_name: bound.value()
-        for form in page_forms
-        for bound in form
-        if bound.value() is not None
-    }
 
 
 # --------------------------------------------------------------------------------------------

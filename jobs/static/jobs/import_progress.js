@@ -1,7 +1,8 @@
-// Follows an import job on its page while a task works on it: asks the job's progress
-// (data-progress-url, JSON) every data-poll-interval milliseconds, moves the <progress> bar and
-// its text, and reloads the page once the step is over, which then shows the preview, the
-// summary or the failure. Without script the page refreshes itself (a <noscript> refresh).
+// Follows a background job (an import, a schedule change) on its page while a task works on it:
+// asks the job's progress (data-progress-url, JSON) every data-poll-interval milliseconds, moves
+// the <progress> bar and its text, and reloads the page once the step is over, which then shows
+// the preview, the summary or the failure. Without script the page refreshes itself (a
+// <noscript> refresh).
 // It stops asking after data-poll-limit milliseconds, so that a page left open does not keep an
 // idle session alive (each request renews it); the Reload link then asks again.
 (function () {

@@ -1,0 +1,260 @@
+"""A change of a study or its schedule, once the study has participants, is written by a worker
+together with the rescoring of the study's participants; admin shows its progress page.
+
+The case used throughout: a participant with a screening visit (SCR) and no baseline visit.
+SCR comes before BL in the default schedule, so it has no SRI result. Moved after BL (order 50),
+it becomes a follow-up visit without a baseline: its SRI-4 is "not evaluable", reason "no
+baseline visit" (clinical-rules.md section 4).
+"""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from jobs.models import ChangeState, ScheduleChange
+from responses.models import EndpointResult
+from responses.services import stale_results
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.jobs.conftest import DATABASES, run_worker
+from tests.pages import opened_version, page_forms_data
+from trialsite import services
+from trialsite.models import Study, StudyDoseLevel, Visit, VisitDefinition
+
+REASON = "Protocol amendment 4: screening after baseline"
+
+
+@pytest.fixture
+def root_client(client, db):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def record_screening(study, site) -> Visit:
+    participant = ParticipantFactory(study=study, site=site, participant_id="S01-001")
+    return services.visit_create(
+        participant=participant,
+        visit_definition=VisitDefinition.objects.get(study=study, code="SCR"),
+        visit_date=date(2026, 1, 12),
+        author=None,
+        reason="r",
+    )
+
+
+def move_screening_after_baseline(client, study):
+    """Post the admin page of SCR with order 50; return the response (not followed)."""
+    definition = VisitDefinition.objects.get(study=study, code="SCR")
+    url = reverse("admin:trialsite_visitdefinition_change", args=[definition.pk])
+    return client.post(
+        url,
+        {
+            "opened_version": opened_version(client, url),
+            "code": "SCR",
+            "name_en": "Screening",
+            "name_zh_hans": definition.name_zh_hans,
+            "target_day": -28,
+            "window_low": -42,
+            "window_high": -8,
+            "order": 50,
+            "change_reason": REASON,
+        },
+    )
+
+
+def sri4_reasons(visit: Visit) -> list[str]:
+    return list(EndpointResult.objects.filter(visit=visit, endpoint="sri4").values_list("reason"))
+
+
+def scr_order(study) -> int:
+    return VisitDefinition.objects.get(study=study, code="SCR").order
+
+
+def test_the_change_is_written_with_the_rescoring_and_its_page_says_so(root_client, study, site_a):
+    scr = record_screening(study, site_a)
+    assert sri4_reasons(scr) == []
+
+    response = move_screening_after_baseline(root_client, study)
+
+    change = ScheduleChange.objects.get()
+    assert response.status_code == 302
+    assert response.url == change.get_absolute_url()
+    # The tests run tasks at once (tests/conftest.py): the change is applied already.
+    assert change.state == ChangeState.DONE
+    assert (change.participants_done, change.participants_total) == (1, 1)
+    assert change.record == "SCR Screening"
+    assert scr_order(study) == 50
+    assert sri4_reasons(scr) == [("no baseline visit",)]
+    assert stale_results() == []
+    # The audit trail names the admin and the reason, as for a change written at once.
+    record = VisitDefinition.objects.get(code="SCR").history.latest("history_id")
+    assert (record.history_user.username, record.history_change_reason) == ("root", REASON)
+
+    page = root_client.get(response.url)
+    text = page.content.decode()
+    assert "The change of SCR Screening is saved." in text
+    assert "Applied on" in text
+    assert "1 participant rescored." in text
+    assert "Changed Order and Reason for this change." in text
+    assert REASON in text
+
+
+def test_a_study_without_participants_is_changed_at_once(root_client, study):
+    response = move_screening_after_baseline(root_client, study)
+
+    assert response.status_code == 302
+    assert response.url == reverse("admin:trialsite_visitdefinition_changelist")
+    assert not ScheduleChange.objects.exists()
+    assert scr_order(study) == 50
+
+
+def test_the_study_takes_no_other_change_while_one_waits(root_client, study, site_a):
+    record_screening(study, site_a)
+    ScheduleChange.objects.create(
+        created_by=UserFactory(username="other_admin", is_staff=True, is_superuser=True),
+        study=study,
+        record="M3 - Month 3",
+        reason="r",
+        operations=[],
+        language="en",
+    )
+
+    response = move_screening_after_baseline(root_client, study)
+
+    assert response.status_code == 200
+    assert "A change of this study, asked by other_admin at" in response.content.decode()
+    assert scr_order(study) == 1
+    assert ScheduleChange.objects.count() == 1
+
+
+def test_inline_rows_are_written_and_deleted_with_the_study(root_client, study, site_a):
+    """The study's page: a dose level deleted, a visit renamed, each with the reason."""
+    record_screening(study, site_a)
+    url = reverse("admin:trialsite_study_change", args=[study.pk])
+    data = page_forms_data(root_client, url)
+    removed = next(i for i in range(3) if data[f"dose_levels-{i}-cells_per_kg"] == 300_000)
+    renamed = next(
+        i
+        for i in range(data["visit_definitions-TOTAL_FORMS"])
+        if data[f"visit_definitions-{i}-code"] == "M3"
+    )
+    data.update(
+        {
+            f"dose_levels-{removed}-DELETE": "on",
+            f"visit_definitions-{renamed}-name_en": "Month three",
+            "change_reason": REASON,
+        }
+    )
+
+    response = root_client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()
+    change = ScheduleChange.objects.get()
+    assert change.state == ChangeState.DONE
+    assert [(op["model"], op.get("delete", False)) for op in change.operations] == [
+        ("trialsite.study", False),
+        ("trialsite.visitdefinition", False),
+        ("trialsite.studydoselevel", True),
+    ]
+    assert not StudyDoseLevel.objects.filter(cells_per_kg=300_000).exists()
+    m3 = VisitDefinition.objects.get(code="M3")
+    assert m3.name_en == "Month three"
+    assert m3.history.latest("history_id").history_change_reason == REASON
+    deleted = StudyDoseLevel.history.get(cells_per_kg=300_000, history_type="-")
+    assert (deleted.history_user.username, deleted.history_change_reason) == ("root", REASON)
+    page = root_client.get(response.url).content.decode()
+    assert "Changed Name (English) for visit definition" in page
+    assert "Deleted dose level" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        pytest.param(None, 302, id="anonymous-to-login"),
+        pytest.param("Coordinator", 403, id="coordinator"),
+        pytest.param("Data manager", 403, id="data-manager"),
+        pytest.param("superuser", 200, id="administrator"),
+    ],
+)
+def test_only_administrators_follow_a_schedule_change(client, study, role, status):
+    author = UserFactory(username="root", is_staff=True, is_superuser=True)
+    change = ScheduleChange.objects.create(
+        created_by=author, study=study, record="r", reason="r", operations=[], language="en"
+    )
+    if role == "superuser":
+        client.force_login(author)
+    elif role is not None:
+        client.force_login(UserFactory(username="someone", role=role))
+    for url in (change.get_absolute_url(), reverse("schedule_change_progress", args=[change.pk])):
+        response = client.get(url)
+        assert response.status_code == status
+        if status == 302:
+            assert response.url.startswith(reverse("login"))
+
+
+# --------------------------------------------------------------------------------------------
+# On the database backend (production): the change waits for a worker
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queued(reference_data, client, database_backend):
+    """SCR recorded, and its move after BL saved in admin, waiting for the worker."""
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    study = Study.objects.get()
+    scr = record_screening(study, SiteFactory(code="S01"))
+    response = move_screening_after_baseline(client, study)
+    assert response.status_code == 302
+    return client, study, scr, ScheduleChange.objects.get()
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_until_the_worker_runs_the_schedule_and_results_stay_as_they_were(queued):
+    client, study, scr, change = queued
+    assert change.state == ChangeState.QUEUED
+    assert scr_order(study) == 1
+    assert sri4_reasons(scr) == []
+    assert stale_results() == []
+    progress = client.get(reverse("schedule_change_progress", args=[change.pk])).json()
+    assert (progress["active"], progress["state"]) == (True, "queued")
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert "Waiting to be applied" in page
+    assert 'id="job-progress"' in page
+    # The study's admin pages say that a change is on its way, and link to its page.
+    scr_definition = VisitDefinition.objects.get(study=study, code="SCR")
+    for url in (
+        reverse("admin:trialsite_study_change", args=[study.pk]),
+        reverse("admin:trialsite_visitdefinition_change", args=[scr_definition.pk]),
+    ):
+        admin_page = client.get(url).content.decode()
+        assert "A change of this study is being applied" in admin_page
+        assert f'<a href="{change.get_absolute_url()}">Follow it</a>' in admin_page
+
+    run_worker()
+
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE
+    assert scr_order(study) == 50
+    assert sri4_reasons(scr) == [("no baseline visit",)]
+    call_command("recompute_responses", "--check", stdout=StringIO())
+    assert not client.get(reverse("schedule_change_progress", args=[change.pk])).json()["active"]
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_change_that_no_longer_holds_is_not_applied(queued):
+    """Another visit took order 50 before the worker ran (written outside admin here)."""
+    client, study, scr, change = queued
+    VisitDefinition.objects.filter(study=study, code="M1").update(order=50)
+
+    run_worker()
+
+    change.refresh_from_db()
+    assert change.state == ChangeState.FAILED
+    assert "nothing was written" in change.failure
+    assert "already has a visit in this position" in change.failure
+    assert scr_order(study) == 1
+    assert sri4_reasons(scr) == []
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert "Not applied" in page
+    assert "already has a visit in this position" in page
