@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import cast
 
 from django.db.models import Q, QuerySet
@@ -137,7 +138,7 @@ class BCellRow:
     baseline_cd19: LabReading | None
     latest_igg: LabReading | None
 
-    @property
+    @cached_property
     def trajectory(self) -> BCellTrajectory:
         return BCellTrajectory(
             self.participant_id,
@@ -174,7 +175,7 @@ class BCellReport:
     def reconstituted(self) -> int:
         return self._with_status(BCellStatus.RECONSTITUTED)
 
-    @property
+    @cached_property
     def trajectories(self) -> tuple[BCellTrajectory, ...]:
         """Return the lines of the participants with any count (the plot's data)."""
         return tuple(row.trajectory for row in self.rows if row.trajectory.points)
