@@ -8,8 +8,10 @@ writing the job's state as it goes.
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from jobs.liveness import IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, abandoned
 from jobs.models import PENDING_CHANGE_STATES, ChangeState, ImportJob, JobState, ScheduleChange
 from jobs.reports import StoredReport
 from jobs.tasks import apply_schedule_change, check_import_file, import_file
@@ -82,12 +84,38 @@ def _queue(job: ImportJob, task_result_id: str) -> None:
 
 
 def pending_schedule_change(study_id: int) -> ScheduleChange | None:
-    """Return the study's schedule change still to be applied, if any."""
-    return (
+    """Return the study's schedule change still to be applied, if any (one whose worker stopped
+    is marked failed first: jobs.liveness)."""
+    change = (
         ScheduleChange.objects.select_related("created_by")
         .filter(study_id=study_id, state__in=PENDING_CHANGE_STATES)
         .first()
     )
+    if change is not None:
+        fail_if_abandoned(change)
+    return change if change is not None and change.pending else None
+
+
+def fail_if_abandoned(job: ImportJob | ScheduleChange) -> None:
+    """Mark failed an import or a schedule change whose worker stopped before finishing it
+    (jobs.liveness): its transaction was rolled back, so nothing was written."""
+    failed: str
+    if isinstance(job, ImportJob):
+        kind, active, failed = IMPORT_JOB_LOCKS, job.active, JobState.FAILED
+    else:
+        kind, active, failed = SCHEDULE_CHANGE_LOCKS, job.pending, ChangeState.FAILED
+    if not active or not abandoned(kind, job.pk, job.task_result_id):
+        return
+    with translation.override(job.language):
+        failure = _(
+            "The background worker stopped before finishing, and nothing was written. Start "
+            "again; if it happens again, tell the administrators."
+        )
+    # Only a job still in the state read here: a worker that has just finished wrote its own.
+    type(job)._default_manager.filter(pk=job.pk, state=job.state).update(
+        state=failed, failure=failure, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
 
 
 def schedule_change_start(

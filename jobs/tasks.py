@@ -9,12 +9,14 @@ outside the import's transaction, so that the state and the progress are seen as
 
 import logging
 
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from jobs.importers import run_importer
+from jobs.liveness import IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
 from jobs.models import ChangeState, ImportJob, JobState, ScheduleChange
 from jobs.progress import progress_writer
 from jobs.reports import StoredReport, report_as_json
@@ -27,13 +29,15 @@ logger = logging.getLogger(__name__)
 @task()
 def check_import_file(job_id: int) -> None:
     """Run the job's dry run: what the import would create and change, and every problem."""
-    _run(job_id, dry_run=True)
+    with working_on(IMPORT_JOB_LOCKS, job_id):
+        _run(job_id, dry_run=True)
 
 
 @task()
 def import_file(job_id: int) -> None:
     """Run the job's import, confirmed by its author after the dry run."""
-    _run(job_id, dry_run=False)
+    with working_on(IMPORT_JOB_LOCKS, job_id):
+        _run(job_id, dry_run=False)
 
 
 def _run(job_id: int, *, dry_run: bool) -> None:
@@ -89,13 +93,23 @@ def _run(job_id: int, *, dry_run: bool) -> None:
 def apply_schedule_change(change_id: int) -> None:
     """Write a schedule change made in admin and rescore the study's participants, all of it or
     nothing."""
+    with working_on(SCHEDULE_CHANGE_LOCKS, change_id):
+        _apply(change_id)
+
+
+def _apply(change_id: int) -> None:
+    # Only a change still waiting is applied, once: a task run again finds it taken.
+    taken = ScheduleChange.objects.filter(pk=change_id, state=ChangeState.QUEUED).update(
+        state=ChangeState.RUNNING
+    )
+    if not taken:
+        logger.warning("Schedule change %d is not waiting to be applied: left as it is", change_id)
+        return
     change = ScheduleChange.objects.select_related("created_by").get(pk=change_id)
-    change.state = ChangeState.RUNNING
-    change.save(update_fields=["state"])
     try:
         with translation.override(change.language):
             try:
-                rescored = apply_change(
+                applied = apply_change(
                     study_id=change.study_id,
                     operations=change.operations,
                     author=change.created_by,
@@ -124,8 +138,16 @@ def apply_schedule_change(change_id: int) -> None:
             )
         _finish(change, ChangeState.FAILED)
         raise
-    change.participants_done = change.participants_total = rescored
+    change.participants_done = change.participants_total = applied.rescored
     _finish(change, ChangeState.DONE, "participants_done", "participants_total")
+    # Admin's history of the record says what changed, now that it has.
+    LogEntry.objects.log_actions(
+        user_id=change.created_by_id,
+        queryset=[applied.record],
+        action_flag=ADDITION if applied.added else CHANGE,
+        change_message=change.change_message,
+        single_object=True,
+    )
 
 
 def _finish(change: ScheduleChange, state: str, *fields: str) -> None:

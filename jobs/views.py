@@ -5,7 +5,8 @@ in admin. The jobs run in the background (jobs.tasks)."""
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -61,6 +62,7 @@ def import_job_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def import_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     services.require_importer(request.user)
     job = get_object_or_404(ImportJob.objects.select_related("created_by", "study"), pk=pk)
+    services.fail_if_abandoned(job)
     report = job.result if job.result is not None else job.preview
     return render(
         request,
@@ -79,7 +81,11 @@ def import_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Say how far the job has got, for the progress page's script."""
     services.require_importer(request.user)
-    job = get_object_or_404(ImportJob.objects.only("state", "rows_done", "rows_total"), pk=pk)
+    job = get_object_or_404(
+        ImportJob.objects.only("state", "rows_done", "rows_total", "task_result_id", "language"),
+        pk=pk,
+    )
+    services.fail_if_abandoned(job)
     return JsonResponse(
         {
             "state": job.state,
@@ -128,15 +134,25 @@ def import_job_result(request: AuthenticatedHttpRequest, pk: int) -> StreamingHt
     return response
 
 
-#: Who may follow a schedule change: the administrators, who make them in admin.
-SCHEDULE_CHANGE_PERMISSION = "jobs.view_schedulechange"
+#: Who may follow a schedule change: whoever may make one in admin, or see them there.
+SCHEDULE_CHANGE_PERMISSIONS = (
+    "trialsite.change_study",
+    "trialsite.change_visitdefinition",
+    "jobs.view_schedulechange",
+)
 
 
-@permission_required(SCHEDULE_CHANGE_PERMISSION, raise_exception=True)
+def require_schedule_administrator(user: User) -> None:
+    if not any(user.has_perm(permission) for permission in SCHEDULE_CHANGE_PERMISSIONS):
+        raise PermissionDenied
+
+
 def schedule_change_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    require_schedule_administrator(request.user)
     change = get_object_or_404(
         ScheduleChange.objects.select_related("created_by", "study").defer("operations"), pk=pk
     )
+    services.fail_if_abandoned(change)
     return render(
         request,
         "jobs/schedule_change_detail.html",
@@ -150,12 +166,16 @@ def schedule_change_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     )
 
 
-@permission_required(SCHEDULE_CHANGE_PERMISSION, raise_exception=True)
 def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Say how far the rescoring has got, for the progress page's script."""
+    require_schedule_administrator(request.user)
     change = get_object_or_404(
-        ScheduleChange.objects.only("state", "participants_done", "participants_total"), pk=pk
+        ScheduleChange.objects.only(
+            "state", "participants_done", "participants_total", "task_result_id", "language"
+        ),
+        pk=pk,
     )
+    services.fail_if_abandoned(change)
     return JsonResponse(
         {
             "state": change.state,

@@ -10,11 +10,13 @@ from weakref import WeakKeyDictionary
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelChoiceField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -223,26 +225,41 @@ class ScheduleAdminForm(AuditedAdminForm):
         study_id = self.study_id()
         if study_id is None:
             return
+        # Checked before the lock too: a change being applied holds the study's lock for as
+        # long as the rescoring takes, and this page should say so at once.
+        refuse_while_pending(study_id)
         lock_study(study_id)
-        pending = pending_schedule_change(study_id)
-        if pending is not None:
-            raise ValidationError(
-                _(
-                    "A change of this study, asked by %(user)s at %(time)s, is being applied "
-                    "with the rescoring of its participants. Wait until it has finished, then "
-                    "make yours."
-                ),
-                params={
-                    "user": pending.created_by.get_username(),
-                    "time": timezone.localtime(pending.created_at).strftime("%Y-%m-%d %H:%M"),
-                },
-                code="pending",
-            )
+        refuse_while_pending(study_id)
         self.applies_later = study_has_participants(study_id)
+
+
+def refuse_while_pending(study_id: int) -> None:
+    """Refuse a change of a study while another waits to be applied or is being applied."""
+    pending = pending_schedule_change(study_id)
+    if pending is not None:
+        raise ValidationError(
+            _(
+                "A change of this study, asked by %(user)s at %(time)s, is being applied "
+                "with the rescoring of its participants. Wait until it has finished, then "
+                "make yours."
+            ),
+            params={
+                "user": pending.created_by.get_username(),
+                "time": timezone.localtime(pending.created_at).strftime("%Y-%m-%d %H:%M"),
+            },
+            code="pending",
+        )
 
 
 def _applies_later(form: AuditedAdminForm) -> bool:
     return isinstance(form, ScheduleAdminForm) and form.applies_later
+
+
+def _logged_by_the_worker(obj: Model, flag: int, message: Any) -> LogEntry:
+    """Return, unsaved, the admin history entry of a queued change: the worker saves it once the
+    change is applied (jobs.tasks.apply_schedule_change), so the history never tells of a change
+    that was not made."""
+    return LogEntry(object_repr=str(obj)[:200], action_flag=flag, change_message=message)
 
 
 #: The schedule change queued by an admin request, for its response (the admin's hooks that
@@ -262,6 +279,10 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
     #: The field of the model that names its study.
     study_field = "study_id"
 
+    def _study_of(self, object_id: str) -> int | None:
+        rows = self.model._default_manager.filter(pk=object_id)
+        return rows.values_list(self.study_field, flat=True).first()
+
     def change_view(
         self,
         request: HttpRequest,
@@ -273,9 +294,25 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
             self._tell_of_pending_change(request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        study_id = self._study_of(object_id)
+        if request.method != "POST" or "post" not in request.POST or study_id is None:
+            return super().delete_view(request, object_id, extra_context)
+        # A deletion waits for no pending change of the study, which would write the row again.
+        with transaction.atomic():
+            try:
+                refuse_while_pending(study_id)
+                lock_study(study_id)
+                refuse_while_pending(study_id)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            return super().delete_view(request, object_id, extra_context)
+
     def _tell_of_pending_change(self, request: HttpRequest, object_id: str) -> None:
-        rows = self.model._default_manager.filter(pk=object_id)
-        study_id = rows.values_list(self.study_field, flat=True).first()
+        study_id = self._study_of(object_id)
         pending = pending_schedule_change(study_id) if study_id is not None else None
         if pending is not None:
             self.message_user(
@@ -324,6 +361,16 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
             operations=operations,
             language=get_language(),
         )
+
+    def log_addition(self, request: HttpRequest, obj: ModelT, message: Any) -> LogEntry:
+        if request not in _queued_changes:
+            return super().log_addition(request, obj, message)
+        return _logged_by_the_worker(obj, ADDITION, message)
+
+    def log_change(self, request: HttpRequest, obj: ModelT, message: Any) -> LogEntry:
+        if request not in _queued_changes:
+            return super().log_change(request, obj, message)
+        return _logged_by_the_worker(obj, CHANGE, message)
 
     def response_add(
         self, request: HttpRequest, obj: ModelT, post_url_continue: str | None = None
@@ -524,6 +571,13 @@ class ParticipantAdmin(AuditedAdmin[Participant]):
     search_fields = ["participant_id"]
     date_hierarchy = "enrollment_date"
     list_select_related = ["site"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Participant | None = None
+    ) -> list[str]:
+        # A participant stays in its study: its visits follow that study's schedule, and its
+        # results were computed against it.
+        return ["study"] if obj is not None else []
 
     def save_model(
         self,

@@ -2,10 +2,10 @@
 
 The one lock order of the site, so that two writes never wait for each other in a circle:
 1. the study to enrol a participant (participant IDs are unique within a study), or the one
-   study, schedule row, site or membership an admin page changes; a study or schedule change,
-   which rescores everyone, then locks every participant before it writes anything (its update
-   of a schedule row's code or order would otherwise wait for the visits being recorded, whose
-   savers wait for it);
+   study, site or membership an admin page changes (a schedule row: its study); a study or
+   schedule change, which rescores the study's participants, then locks them all before it
+   writes anything (its update of a schedule row's code or order would otherwise wait for the
+   visits being recorded, whose savers wait for it);
 2. participants, by ascending primary key, before any of their rows is read for a change;
 3. then whatever rows of those participants the write touches.
 

@@ -4,15 +4,17 @@ Every stored result depends on the schedule (the baseline visit decides each cha
 baseline; without one, the schedule's order decides the follow-up visits), so such a change and
 the rescoring of the study's participants are written in one transaction: a stored result always
 equals a fresh computation. At the scale of a trial network that takes minutes, so admin does not
-write the change itself: it records the rows its page would save and delete (``admin_operations``)
-in a schedule change (jobs.models.ScheduleChange), and a worker applies them
-(``apply_schedule_change``, run by jobs.tasks.apply_schedule_change). A study without participants
-has nothing to rescore: admin writes its changes at once.
+write the change itself: it records the rows its page would save (for a stored row, only the
+fields it changes) and delete (``admin_operations``) in a schedule change
+(jobs.models.ScheduleChange), and a worker applies them to the rows as they stand then
+(``apply_schedule_change``, run by jobs.tasks.apply_schedule_change). A study without
+participants has nothing to rescore: admin writes its changes at once.
 
 Lock order (trialsite.locks): the study (step 1), then its participants (step 2), then the rows.
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.apps import apps
@@ -20,6 +22,7 @@ from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
+from django.db.models import ProtectedError
 from django.forms import ModelForm
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
@@ -53,7 +56,7 @@ def admin_operations(form: ModelForm, formsets: Sequence[BaseInlineFormSet]) -> 
     Each formset also records its rows as its save() would (new_objects, changed_objects,
     deleted_objects), from which admin words the change for its history.
     """
-    operations = [_saved(form.instance)]
+    operations = [_saved(form)]
     for formset in formsets:
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         deleted = formset.deleted_forms
@@ -70,16 +73,26 @@ def admin_operations(form: ModelForm, formsets: Sequence[BaseInlineFormSet]) -> 
                     formset.new_objects.append(instance)
                 else:
                     formset.changed_objects.append((instance, inline_form.changed_data))
-                operations.append(_saved(instance))
+                operations.append(_saved(inline_form))
     return operations
 
 
-def _saved(instance: models.Model) -> Operation:
-    (serialized,) = serializers.serialize("python", [instance])
+def _saved(form: ModelForm) -> Operation:
+    """Return the row a form saves: every field of a new row; of a stored row, only the fields
+    the form changed, which the worker sets on the row as it stands then."""
+    instance = form.instance
+    model = type(instance)
     # A field translated by modeltranslation ("name") reads and writes the current language's
-    # column ("name_en", "name_zh_hans"), which are serialized themselves.
-    for name in _translated_fields(type(instance)):
-        serialized["fields"].pop(name, None)
+    # column ("name_en", "name_zh_hans"), which are fields of their own.
+    translated = _translated_fields(model)
+    names = [
+        field.name
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.name not in translated
+    ]
+    if instance.pk is not None:
+        names = [name for name in names if name in form.changed_data]
+    (serialized,) = serializers.serialize("python", [instance], fields=names)
     return Operation(model=serialized["model"], pk=serialized["pk"], fields=serialized["fields"])
 
 
@@ -90,6 +103,16 @@ def _translated_fields(model: type[models.Model]) -> list[str]:
         return []
 
 
+@dataclass(frozen=True)
+class AppliedChange:
+    """What a schedule change wrote: the record of its admin page (with its key when it was
+    added) and how many participants were rescored."""
+
+    record: models.Model
+    added: bool
+    rescored: int
+
+
 @transaction.atomic
 def apply_schedule_change(
     *,
@@ -98,40 +121,60 @@ def apply_schedule_change(
     author: User,
     reason: str,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
+) -> AppliedChange:
     """Write the rows of a schedule change with its author and reason, and rescore the study's
-    participants, in one transaction; return how many participants were rescored.
+    participants, in one transaction.
 
-    Each row is validated again (ValidationError, and nothing is written, when the data no longer
-    allow it). ``progress`` is told how many participants are rescored, of how many.
+    Each row is validated again, as it stands now (ValidationError, and nothing is written, when
+    the data no longer allow the change). ``progress`` is told how many participants are
+    rescored, of how many.
     """
     lock_study(study_id)
     participant_ids = lock_participants(
         Participant.objects.filter(study_id=study_id).values_list("pk", flat=True)
     )
+    written = []
     for operation in operations:
         if operation.get("delete"):
-            services.delete_with_audit(_stored(operation), author=author, reason=reason)
+            _delete(operation, author=author, reason=reason)
         else:
-            services.save_with_audit(_instance(operation), author=author, reason=reason)
+            instance = _instance(operation)
+            services.save_with_audit(instance, author=author, reason=reason)
+            written.append(instance)
     recompute_participants(participant_ids, progress=progress)
-    return len(participant_ids)
+    return AppliedChange(
+        record=written[0], added=operations[0]["pk"] is None, rescored=len(participant_ids)
+    )
 
 
 def _instance(operation: Operation) -> models.Model:
-    (deserialized,) = serializers.deserialize("python", [operation])
-    instance = deserialized.object
-    # A row with a key is stored already: validated and saved as a change, not as a new row.
-    instance._state.adding = instance.pk is None
+    if operation["pk"] is None:
+        (deserialized,) = serializers.deserialize("python", [operation])
+        return deserialized.object
+    model = apps.get_model(operation["model"])
+    instance = _stored(model, operation["pk"])
+    for name, value in operation["fields"].items():
+        field = model._meta.get_field(name)
+        setattr(instance, field.attname, field.to_python(value))
     return instance
 
 
-def _stored(operation: Operation) -> models.Model:
-    model = apps.get_model(operation["model"])
+def _delete(operation: Operation, *, author: User, reason: str) -> None:
+    instance = _stored(apps.get_model(operation["model"]), operation["pk"])
     try:
-        return model._default_manager.get(pk=operation["pk"])
+        services.delete_with_audit(instance, author=author, reason=reason)
+    except ProtectedError as error:
+        # Django refuses before it deletes anything, and the transaction is rolled back.
+        raise ValidationError(
+            _("%(record)s cannot be deleted: recorded data refer to it.") % {"record": instance}
+        ) from error
+
+
+def _stored(model: type[models.Model], pk: int | None) -> models.Model:
+    try:
+        return model._default_manager.get(pk=pk)
     except ObjectDoesNotExist as error:
         raise ValidationError(
-            _("%(record)s %(pk)s to delete no longer exists.")
-            % {"record": model._meta.verbose_name, "pk": operation["pk"]}
+            _("The %(record)s changed here (key %(pk)s) no longer exists.")
+            % {"record": model._meta.verbose_name, "pk": pk}
         ) from error

@@ -7,14 +7,23 @@ it becomes a follow-up visit without a baseline: its SRI-4 is "not evaluable", r
 baseline visit" (clinical-rules.md section 4).
 """
 
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.messages import get_messages
 from django.core.management import call_command
+from django.db import connection, connections
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from jobs import tasks
+from jobs.liveness import SCHEDULE_CHANGE_LOCKS
 from jobs.models import ChangeState, ScheduleChange
+from jobs.progress import PROGRESS_DATABASE
 from responses.models import EndpointResult
 from responses.services import stale_results
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
@@ -231,6 +240,9 @@ def test_until_the_worker_runs_the_schedule_and_results_stay_as_they_were(queued
         assert "A change of this study is being applied" in admin_page
         assert f'<a href="{change.get_absolute_url()}">Follow it</a>' in admin_page
 
+    # Admin's history tells of the change once it is made, not before.
+    assert not LogEntry.objects.filter(object_id=str(scr_definition.pk)).exists()
+
     run_worker()
 
     change.refresh_from_db()
@@ -239,6 +251,16 @@ def test_until_the_worker_runs_the_schedule_and_results_stay_as_they_were(queued
     assert sri4_reasons(scr) == [("no baseline visit",)]
     call_command("recompute_responses", "--check", stdout=StringIO())
     assert not client.get(reverse("schedule_change_progress", args=[change.pk])).json()["active"]
+    # The worker writes with the admin's name and reason (no request tells it who).
+    record = VisitDefinition.objects.get(pk=scr_definition.pk).history.latest("history_id")
+    assert (record.history_user.username, record.history_change_reason) == ("root", REASON)
+    entry = LogEntry.objects.get(object_id=str(scr_definition.pk))
+    assert (entry.user.username, entry.action_flag) == ("root", CHANGE)
+    assert entry.get_change_message() == "Changed Order and Reason for this change."
+    # A task run again leaves an applied change alone, whatever came after it.
+    VisitDefinition.objects.filter(pk=scr_definition.pk).update(order=60)
+    tasks.apply_schedule_change.call(change.pk)
+    assert scr_order(study) == 60
 
 
 @pytest.mark.django_db(transaction=True, databases=DATABASES)
@@ -258,3 +280,163 @@ def test_a_change_that_no_longer_holds_is_not_applied(queued):
     page = client.get(change.get_absolute_url()).content.decode()
     assert "Not applied" in page
     assert "already has a visit in this position" in page
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_visit_deleted_from_the_schedule_after_a_visit_was_recorded_there_is_refused(
+    reference_data, client, database_backend
+):
+    """The study's page deletes M12 (no visit yet); a coordinator records M12 before the
+    worker runs: the deletion no longer holds."""
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    study = Study.objects.get()
+    scr = record_screening(study, SiteFactory(code="S01"))
+    url = reverse("admin:trialsite_study_change", args=[study.pk])
+    data = page_forms_data(client, url)
+    m12 = next(
+        i
+        for i in range(data["visit_definitions-TOTAL_FORMS"])
+        if data[f"visit_definitions-{i}-code"] == "M12"
+    )
+    data.update({f"visit_definitions-{m12}-DELETE": "on", "change_reason": REASON})
+    assert client.post(url, data).status_code == 302
+    services.visit_create(
+        participant=scr.participant,
+        visit_definition=VisitDefinition.objects.get(study=study, code="M12"),
+        visit_date=date(2026, 11, 2),
+        author=None,
+        reason="r",
+    )
+
+    run_worker()
+
+    change = ScheduleChange.objects.get()
+    assert change.state == ChangeState.FAILED
+    assert "M12 Month 12 cannot be deleted: recorded data refer to it." in change.failure
+    assert VisitDefinition.objects.filter(study=study, code="M12").exists()
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_visit_of_the_schedule_is_not_deleted_while_a_change_waits(queued):
+    client, study, _scr, _change = queued
+    m12 = VisitDefinition.objects.get(study=study, code="M12")
+    url = reverse("admin:trialsite_visitdefinition_delete", args=[m12.pk])
+
+    response = client.post(url, {"post": "yes", "delete_reason": "Not in the protocol"})
+
+    assert response.status_code == 302
+    assert response.url == url
+    assert VisitDefinition.objects.filter(pk=m12.pk).exists()
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("is being applied" in message for message in messages)
+
+
+def test_a_visit_added_from_the_chinese_admin_page_keeps_both_names(root_client, study, site_a):
+    record_screening(study, site_a)
+    root_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = root_client.post(
+        reverse("admin:trialsite_visitdefinition_add"),
+        {
+            "study": study.pk,
+            "code": "M18",
+            "name_en": "Month 18",
+            "name_zh_hans": "第18个月",
+            "target_day": 540,
+            "window_low": 526,
+            "window_high": 554,
+            "order": 99,
+            "change_reason": REASON,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    added = VisitDefinition.objects.get(study=study, code="M18")
+    assert (added.name_en, added.name_zh_hans) == ("Month 18", "第18个月")
+    assert added.history.get().history_change_reason == REASON
+    entry = LogEntry.objects.get(object_id=str(added.pk))
+    assert entry.action_flag == ADDITION
+    assert ScheduleChange.objects.get().state == ChangeState.DONE
+
+
+def test_a_participant_stays_in_its_study(root_client, participant_a):
+    page = root_client.get(reverse("admin:trialsite_participant_change", args=[participant_a.pk]))
+    assert page.status_code == 200
+    assert 'name="study"' not in page.content.decode()
+    assert (
+        'name="study"'
+        in root_client.get(reverse("admin:trialsite_participant_add")).content.decode()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# A worker stopped by force (PostgreSQL: the advisory lock of jobs.liveness)
+# --------------------------------------------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the worker's lock is PostgreSQL's"
+)
+
+
+def taken_by_a_worker(change: ScheduleChange) -> None:
+    """Leave the change as a worker leaves it when it is killed while applying it."""
+    DBTaskResult.objects.filter(id=change.task_result_id).update(
+        status="RUNNING", started_at=timezone.now() - timedelta(minutes=1)
+    )
+    ScheduleChange.objects.filter(pk=change.pk).update(state=ChangeState.RUNNING)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_change_whose_worker_stopped_is_not_applied_and_frees_the_study(queued):
+    client, study, scr, change = queued
+    taken_by_a_worker(change)
+
+    page = client.get(change.get_absolute_url()).content.decode()
+
+    change.refresh_from_db()
+    assert change.state == ChangeState.FAILED
+    assert "The background worker stopped before finishing" in change.failure
+    assert "Not applied" in page
+    assert "The background worker stopped before finishing" in page
+    assert scr_order(study) == 1
+    # The study takes a new change, which the next worker applies.
+    response = move_screening_after_baseline(client, study)
+    assert response.status_code == 302
+    run_worker()
+    assert scr_order(study) == 50
+    assert sri4_reasons(scr) == [("no baseline visit",)]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_change_whose_worker_is_at_work_stays_pending(queued):
+    client, study, _scr, change = queued
+    taken_by_a_worker(change)
+    # The worker's connection holds the change's lock (another session than the page's).
+    with connections[PROGRESS_DATABASE].cursor() as worker:
+        worker.execute("SELECT pg_advisory_lock(%s, %s)", [SCHEDULE_CHANGE_LOCKS, change.pk])
+        try:
+            progress = client.get(reverse("schedule_change_progress", args=[change.pk])).json()
+            refused = move_screening_after_baseline(client, study)
+        finally:
+            worker.execute("SELECT pg_advisory_unlock(%s, %s)", [SCHEDULE_CHANGE_LOCKS, change.pk])
+    assert (progress["active"], progress["state"]) == (True, "running")
+    assert refused.status_code == 200
+    assert "is being applied" in refused.content.decode()
+    change.refresh_from_db()
+    assert change.state == ChangeState.RUNNING
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_change_a_worker_has_just_taken_stays_pending(queued):
+    """A worker takes its job's lock a moment after it takes the task: no page reads that
+    moment as a worker gone."""
+    client, _study, _scr, change = queued
+    DBTaskResult.objects.filter(id=change.task_result_id).update(
+        status="RUNNING", started_at=timezone.now()
+    )
+    progress = client.get(reverse("schedule_change_progress", args=[change.pk])).json()
+    assert progress["active"]
+    change.refresh_from_db()
+    assert change.state == ChangeState.QUEUED

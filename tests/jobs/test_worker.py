@@ -2,9 +2,12 @@
 (`manage.py db_worker`) runs it; its progress is written through a second connection that the
 browser sees before the import commits (jobs/progress.py)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection, connections, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from jobs import importers
@@ -99,3 +102,28 @@ def test_the_progress_is_seen_by_others_before_the_import_commits(
     assert seen == [(3, 8)]
     assert latest_job().state == JobState.PREVIEW_READY
     assert ImportJob.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker's lock is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_an_import_whose_worker_stopped_is_failed_with_nothing_written(
+    reference_data, dm_client, cohort_sites, database_backend
+):
+    """A worker killed during the dry run leaves its task running and the job "checking"; no
+    worker holds the job's lock (jobs.liveness), so its page says what happened."""
+    upload(dm_client, ImportKind.PARTICIPANTS, data_file("cohort_participants.csv"), "c.csv")
+    job = latest_job()
+    DBTaskResult.objects.filter(id=job.task_result_id).update(
+        status="RUNNING", started_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    progress = dm_client.get(reverse("import_job_progress", args=[job.pk])).json()
+
+    assert (progress["active"], progress["state"]) == (False, JobState.FAILED)
+    job.refresh_from_db()
+    assert "The background worker stopped before finishing, and nothing was written." in (
+        job.failure
+    )
+    page = dm_client.get(job.get_absolute_url()).content.decode()
+    assert "The background worker stopped before finishing" in page
+    assert Participant.objects.count() == 0
