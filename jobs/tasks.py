@@ -11,6 +11,7 @@ import logging
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -20,7 +21,7 @@ from jobs.liveness import IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
 from jobs.models import ChangeState, ImportJob, JobState, ScheduleChange
 from jobs.progress import progress_writer
 from jobs.reports import StoredReport, report_as_json
-from trialsite.imports import problem_summary
+from trialsite.imports import ImportReport, problem_summary
 from trialsite.schedule_changes import apply_schedule_change as apply_change
 
 logger = logging.getLogger(__name__)
@@ -41,16 +42,22 @@ def import_file(job_id: int) -> None:
 
 
 def _run(job_id: int, *, dry_run: bool) -> None:
+    # Only a job waiting for this step is taken: not one marked failed meanwhile
+    # (jobs.liveness), nor one a task run again finds done.
+    waiting, working = (
+        (JobState.CHECKING, JobState.CHECKING) if dry_run else (JobState.QUEUED, JobState.RUNNING)
+    )
+    taken = ImportJob.objects.filter(pk=job_id, state=waiting).update(state=working, rows_done=0)
+    if not taken:
+        logger.warning("Import job %d is not waiting for this step: left as it is", job_id)
+        return
     job = ImportJob.objects.select_related("created_by", "study").get(pk=job_id)
-    job.state = JobState.CHECKING if dry_run else JobState.RUNNING
-    job.rows_done = 0
-    job.save(update_fields=["state", "rows_done"])
     try:
-        # The report's messages in the language of the page that started the job.
-        with translation.override(job.language):
+        # The report's messages in the language of the page that started the job. The job's
+        # outcome is written in the import's transaction: imported and said so, or neither.
+        with translation.override(job.language), transaction.atomic():
             report = run_importer(job, dry_run=dry_run, progress=progress_writer(ImportJob, job.pk))
-            stored = report_as_json(report)
-            failure = "" if dry_run or report.written else problem_summary(report)
+            _record_report(job, report, dry_run=dry_run)
     except Exception:
         # The import's transaction rolled back: nothing was written. The administrators read
         # the traceback in the log; the user reads a plain message.
@@ -64,6 +71,11 @@ def _run(job_id: int, *, dry_run: bool) -> None:
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "failure", "finished_at"])
         raise
+
+
+def _record_report(job: ImportJob, report: ImportReport, *, dry_run: bool) -> None:
+    stored = report_as_json(report)
+    failure = "" if dry_run or report.written else problem_summary(report)
     # However far the progress got, the report says how many rows the import took.
     job.rows_done = job.rows_total = StoredReport.from_json(stored).row_count
     job.problem_count = len(report.problems)
@@ -109,18 +121,30 @@ def _apply(change_id: int) -> None:
     try:
         with translation.override(change.language):
             try:
-                applied = apply_change(
-                    study_id=change.study_id,
-                    operations=change.operations,
-                    author=change.created_by,
-                    reason=change.reason,
-                    progress=progress_writer(
-                        ScheduleChange,
-                        change.pk,
-                        done="participants_done",
-                        total="participants_total",
-                    ),
-                )
+                # The change's outcome and admin's history are written in its transaction:
+                # applied and said so, or neither.
+                with transaction.atomic():
+                    applied = apply_change(
+                        study_id=change.study_id,
+                        operations=change.operations,
+                        author=change.created_by,
+                        reason=change.reason,
+                        progress=progress_writer(
+                            ScheduleChange,
+                            change.pk,
+                            done="participants_done",
+                            total="participants_total",
+                        ),
+                    )
+                    change.participants_done = change.participants_total = applied.rescored
+                    _finish(change, ChangeState.DONE, "participants_done", "participants_total")
+                    LogEntry.objects.log_actions(
+                        user_id=change.created_by_id,
+                        queryset=[applied.record],
+                        action_flag=ADDITION if applied.added else CHANGE,
+                        change_message=change.change_message,
+                        single_object=True,
+                    )
             except ValidationError as error:
                 # The data changed since the admin page checked the change: it no longer holds.
                 change.failure = _(
@@ -138,16 +162,6 @@ def _apply(change_id: int) -> None:
             )
         _finish(change, ChangeState.FAILED)
         raise
-    change.participants_done = change.participants_total = applied.rescored
-    _finish(change, ChangeState.DONE, "participants_done", "participants_total")
-    # Admin's history of the record says what changed, now that it has.
-    LogEntry.objects.log_actions(
-        user_id=change.created_by_id,
-        queryset=[applied.record],
-        action_flag=ADDITION if applied.added else CHANGE,
-        change_message=change.change_message,
-        single_object=True,
-    )
 
 
 def _finish(change: ScheduleChange, state: str, *fields: str) -> None:

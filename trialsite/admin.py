@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -276,12 +277,13 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
     participants in one transaction; the admin then shows the change's progress page."""
 
     form = ScheduleAdminForm
-    #: The field of the model that names its study.
-    study_field = "study_id"
 
-    def _study_of(self, object_id: str) -> int | None:
-        rows = self.model._default_manager.filter(pk=object_id)
-        return rows.values_list(self.study_field, flat=True).first()
+    def _study_of(self, request: HttpRequest, object_id: str) -> int | None:
+        """Return the key of the study of the record (None when there is no such record)."""
+        record = self.get_object(request, unquote(object_id))
+        if record is None:
+            return None
+        return record.pk if isinstance(record, Study) else getattr(record, "study_id", None)
 
     def change_view(
         self,
@@ -297,7 +299,7 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        study_id = self._study_of(object_id)
+        study_id = self._study_of(request, object_id)
         if request.method != "POST" or "post" not in request.POST or study_id is None:
             return super().delete_view(request, object_id, extra_context)
         # A deletion waits for no pending change of the study, which would write the row again.
@@ -312,7 +314,7 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
             return super().delete_view(request, object_id, extra_context)
 
     def _tell_of_pending_change(self, request: HttpRequest, object_id: str) -> None:
-        study_id = self._study_of(object_id)
+        study_id = self._study_of(request, object_id)
         pending = pending_schedule_change(study_id) if study_id is not None else None
         if pending is not None:
             self.message_user(
@@ -400,7 +402,6 @@ class RescoringAdmin(AuditedAdmin[ModelT]):
 
 @admin.register(Study)
 class StudyAdmin(RescoringAdmin[Study]):
-    study_field = "pk"
     list_display = [
         "protocol_number",
         "name",

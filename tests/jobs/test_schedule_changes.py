@@ -8,6 +8,7 @@ baseline visit" (clinical-rules.md section 4).
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from jobs import tasks
-from jobs.liveness import SCHEDULE_CHANGE_LOCKS
+from jobs.liveness import SCHEDULE_CHANGE_LOCKS, held, lock_key
 from jobs.models import ChangeState, ScheduleChange
 from jobs.progress import PROGRESS_DATABASE
 from responses.models import EndpointResult
@@ -264,6 +265,52 @@ def test_until_the_worker_runs_the_schedule_and_results_stay_as_they_were(queued
 
 
 @pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_the_worker_writes_only_the_fields_the_page_changed(queued):
+    """A field the page did not change, changed after it was saved (outside admin here), keeps
+    its new value."""
+    _client, study, _scr, _change = queued
+    VisitDefinition.objects.filter(study=study, code="SCR").update(window_low=-40)
+
+    run_worker()
+
+    screening = VisitDefinition.objects.get(study=study, code="SCR")
+    assert (screening.order, screening.window_low) == (50, -40)
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_study_s_baseline_visit_and_threshold_are_applied_by_the_worker(
+    reference_data, client, database_backend
+):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    study = Study.objects.get()
+    record_screening(study, SiteFactory(code="S01"))
+    url = reverse("admin:trialsite_study_change", args=[study.pk])
+    data = page_forms_data(client, url)
+    m1 = VisitDefinition.objects.get(study=study, code="M1")
+    data.update(
+        {
+            "baseline_visit": m1.pk,
+            "b_cell_aplasia_threshold_per_ul": "2.50",
+            "change_reason": REASON,
+        }
+    )
+    assert client.post(url, data).status_code == 302
+    assert Study.objects.get().baseline_visit.code == "BL"
+
+    run_worker()
+
+    study = Study.objects.get()
+    assert (study.baseline_visit_id, study.b_cell_aplasia_threshold_per_ul) == (
+        m1.pk,
+        Decimal("2.50"),
+    )
+    assert ScheduleChange.objects.get().operations[0]["fields"] == {
+        "baseline_visit": m1.pk,
+        "b_cell_aplasia_threshold_per_ul": "2.50",
+    }
+
+
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
 def test_a_change_that_no_longer_holds_is_not_applied(queued):
     """Another visit took order 50 before the worker ran (written outside admin here)."""
     client, study, scr, change = queued
@@ -413,13 +460,14 @@ def test_a_change_whose_worker_is_at_work_stays_pending(queued):
     client, study, _scr, change = queued
     taken_by_a_worker(change)
     # The worker's connection holds the change's lock (another session than the page's).
+    key = lock_key(SCHEDULE_CHANGE_LOCKS, change.pk)
     with connections[PROGRESS_DATABASE].cursor() as worker:
-        worker.execute("SELECT pg_advisory_lock(%s, %s)", [SCHEDULE_CHANGE_LOCKS, change.pk])
+        worker.execute("SELECT pg_advisory_lock(%s)", [key])
         try:
             progress = client.get(reverse("schedule_change_progress", args=[change.pk])).json()
             refused = move_screening_after_baseline(client, study)
         finally:
-            worker.execute("SELECT pg_advisory_unlock(%s, %s)", [SCHEDULE_CHANGE_LOCKS, change.pk])
+            worker.execute("SELECT pg_advisory_unlock(%s)", [key])
     assert (progress["active"], progress["state"]) == (True, "running")
     assert refused.status_code == 200
     assert "is being applied" in refused.content.decode()
@@ -440,3 +488,40 @@ def test_a_change_a_worker_has_just_taken_stays_pending(queued):
     assert progress["active"]
     change.refresh_from_db()
     assert change.state == ChangeState.QUEUED
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_a_change_whose_task_ended_without_its_outcome_is_not_applied(queued):
+    """A second SIGTERM stops the worker inside the task: the task is marked failed, the change
+    is left as it was."""
+    client, _study, _scr, change = queued
+    taken_by_a_worker(change)
+    DBTaskResult.objects.filter(id=change.task_result_id).update(status="FAILED")
+
+    assert not client.get(reverse("schedule_change_progress", args=[change.pk])).json()["active"]
+
+    change.refresh_from_db()
+    assert change.state == ChangeState.FAILED
+    assert "The background worker stopped before finishing" in change.failure
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_the_worker_holds_the_change_s_lock_while_it_applies_it(queued, monkeypatch):
+    _client, _study, _scr, change = queued
+    seen = []
+
+    def apply_and_look(**kwargs):
+        seen.append(held(SCHEDULE_CHANGE_LOCKS, change.pk))
+        return apply_change(**kwargs)
+
+    apply_change = tasks.apply_change
+    monkeypatch.setattr(tasks, "apply_change", apply_and_look)
+
+    run_worker()
+
+    assert seen == [True]
+    assert not held(SCHEDULE_CHANGE_LOCKS, change.pk)
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE
