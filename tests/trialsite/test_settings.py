@@ -92,3 +92,21 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
     documented = set(re.findall(r"^\| `([A-Z_]+)`", readme, flags=re.MULTILINE))
     assert "DJANGO_SECRET_KEY" in read
     assert read - documented == set()
+
+
+def test_a_server_process_leaves_the_loaded_site_out_of_garbage_collections():
+    """trialsite/wsgi.py, which each gunicorn worker loads, freezes what it loaded
+    (trialsite/memory.py)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import gc, trialsite.wsgi; print(gc.get_freeze_count())"],
+        cwd=ROOT,
+        env={**base, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # Django and the site's apps: far more than ten thousand objects.
+    assert int(result.stdout) > 10_000

@@ -1,12 +1,14 @@
 """Timing: samples and their percentiles, a page rendered as a user sees it, a command, a raw
 read, a visit saved through its entry form."""
 
+import gc
 import io
 import math
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,9 +23,21 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trialsite.forms import OPENED_VERSION, AssessmentForm
+from trialsite.memory import freeze_loaded_objects
 from trialsite.models import EntryStatus, Visit
 from trialsite.two_factor.devices import confirmed_device
 from trialsite.two_factor.policy import second_factor_required
+
+
+@contextmanager
+def served_as_gunicorn_serves() -> Iterator[None]:
+    """Render pages as a gunicorn worker does: with the objects already loaded frozen out of the
+    garbage collector's generations (trialsite/wsgi.py, trialsite/memory.py)."""
+    freeze_loaded_objects()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class BenchmarkError(RuntimeError):

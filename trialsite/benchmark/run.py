@@ -38,6 +38,7 @@ from trialsite.benchmark.measure import (
     measure_page,
     measure_read,
     measure_saves,
+    served_as_gunicorn_serves,
 )
 from trialsite.benchmark.raw_reads import read_safety
 from trialsite.i18n import StrOrPromise
@@ -261,11 +262,14 @@ def run_size(size: int, *, runs: int, saves: int, seed: int, progress: Progress)
         COORDINATOR: logged_in_client(coordinator),
     }
     progress(_("%(size)d participants: rendering the pages") % {"size": size})
-    pages = _measure_pages(clients, _page_subjects(study, coordinator), runs)
+    with served_as_gunicorn_serves():
+        pages = _measure_pages(clients, _page_subjects(study, coordinator), runs)
     progress(_("%(size)d participants: exports and raw reads") % {"size": size})
     exports = _measure_exports(pages, study=study, as_of=today, runs=runs)
     progress(_("%(size)d participants: saving visits") % {"size": size})
-    saved = measure_saves(clients[COORDINATOR], _visits_to_save(study, coordinator, saves))
+    visits = _visits_to_save(study, coordinator, saves)
+    with served_as_gunicorn_serves():
+        saved = measure_saves(clients[COORDINATOR], visits)
     return SizeResult(
         participants=size,
         visits=files.visit_count,
