@@ -41,6 +41,7 @@ from tests.two_factor import SecondFactorClient
 from trialsite import services
 from trialsite.locks import lock_participants
 from trialsite.models import BilagAssessment, EntryStatus, Participant, Visit, VisitDefinition
+from trialsite.schedule_changes import Operation, apply_schedule_change
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -288,6 +289,52 @@ def test_a_schedule_change_in_admin_while_a_visit_is_recorded_does_not_deadlock(
     assert run_together([rename_in_admin, record_m3]) == []
     assert statuses == [302]
     assert Visit.objects.filter(participant=participant, visit_definition=m3).exists()
+    assert stale_results() == []
+
+
+def test_a_schedule_change_applied_by_the_worker_while_users_save_and_enrol(
+    participant, slow_recompute_all
+):
+    """The worker moves the study's baseline to M1 and back (each change rescoring the study's
+    participants) while coordinators save visits and enrol: the one lock order, no stale
+    result."""
+    study = participant.study
+    definitions = VisitDefinition.objects.filter(study=study, code__in=["BL", "M1"])
+    baseline = dict(definitions.values_list("code", "pk"))
+    author = UserFactory(username="root", is_staff=True, is_superuser=True)
+    visits = list(Visit.objects.filter(participant=participant).order_by("visit_date"))[1:5]
+
+    def change_baseline(code: str) -> Callable[[], None]:
+        fields = {"baseline_visit": baseline[code]}
+        operations = [Operation(model="trialsite.study", pk=study.pk, fields=fields)]
+        return lambda: apply_schedule_change(
+            study_id=study.pk, operations=operations, author=author, reason="amendment"
+        )
+
+    def save(visit: Visit, pga: Decimal) -> Callable[[], None]:
+        return lambda: services.visit_save_assessments(
+            visit=Visit.objects.get(pk=visit.pk),
+            sledai=NONE_PRESENT,
+            pga=pga,
+            bilag=ALL_E,
+            author=None,
+            reason="concurrent save",
+        )
+
+    def enrol(number: int) -> Callable[[], None]:
+        return lambda: record_visit(
+            ParticipantFactory(site=participant.site, participant_id=f"S01-1{number:02d}"),
+            "BL",
+            VISITS["BL"],
+        )
+
+    for round_number, code in enumerate(["M1", "BL", "M1", "BL"]):
+        pga = Decimal(round_number + 1) / 10
+        raised = run_together(
+            [change_baseline(code), enrol(round_number), *(save(v, pga) for v in visits)]
+        )
+        assert raised == []
+        assert Participant.objects.get(pk=participant.pk).study.baseline_visit_id == baseline[code]
     assert stale_results() == []
 
 
