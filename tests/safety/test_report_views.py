@@ -236,4 +236,8 @@ def test_the_participant_tables_turn_pages_together_and_the_counts_keep_everyone
     assert pages[1].count("Showing 3\N{EN DASH}3 of 3") == 2
     for page in pages:
         assert "Grade 3 CRS in 1 of 3 infused participants (33.3%)" in page
-    assert 'href="?as_of=2025-03-31&amp;page=2"' in pages[0]
+    # Each table's links open the next page at that table.
+    assert 'href="?as_of=2025-03-31&amp;page=2#participants"' in pages[0]
+    assert 'href="?as_of=2025-03-31&amp;page=2#b-cells"' in pages[0]
+    assert 'id="participants"' in pages[0]
+    assert 'id="b-cells"' in pages[0]
