@@ -86,19 +86,42 @@ def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
         pk=pk,
     )
     services.fail_if_abandoned(job)
+    rows_label = (
+        _("%(done)d of %(total)d rows") % {"done": job.rows_done, "total": job.rows_total}
+        if job.rows_total is not None
+        else ""
+    )
+    return progress_response(
+        state=job.state,
+        state_label=job.get_state_display(),
+        active=job.active,
+        done=job.rows_done,
+        total=job.rows_total,
+        percent=job.percent_done,
+        label=rows_label,
+    )
+
+
+def progress_response(
+    *,
+    state: str,
+    state_label: str,
+    active: bool,
+    done: int,
+    total: int | None,
+    percent: int,
+    label: str,
+) -> JsonResponse:
+    """Answer a job page's script (jobs/static/jobs/import_progress.js), whatever the job."""
     return JsonResponse(
         {
-            "state": job.state,
-            "state_label": capfirst(job.get_state_display()),
-            "active": job.active,
-            "rows_done": job.rows_done,
-            "rows_total": job.rows_total,
-            "percent": job.percent_done,
-            "rows_label": (
-                _("%(done)d of %(total)d rows") % {"done": job.rows_done, "total": job.rows_total}
-                if job.rows_total is not None
-                else ""
-            ),
+            "state": state,
+            "state_label": capfirst(state_label),
+            "active": active,
+            "rows_done": done,
+            "rows_total": total,
+            "percent": percent,
+            "rows_label": label,
         }
     )
 
@@ -176,19 +199,17 @@ def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> Json
         pk=pk,
     )
     services.fail_if_abandoned(change)
-    return JsonResponse(
-        {
-            "state": change.state,
-            "state_label": capfirst(change.get_state_display()),
-            "active": change.pending,
-            "rows_done": change.participants_done,
-            "rows_total": change.participants_total,
-            "percent": change.percent_done,
-            "rows_label": (
-                _("%(done)d of %(total)d participants rescored")
-                % {"done": change.participants_done, "total": change.participants_total}
-                if change.participants_total is not None
-                else ""
-            ),
-        }
+    done, total = change.participants_done, change.participants_total
+    return progress_response(
+        state=change.state,
+        state_label=change.get_state_display(),
+        active=change.pending,
+        done=done,
+        total=total,
+        percent=change.percent_done,
+        label=(
+            _("%(done)d of %(total)d participants rescored") % {"done": done, "total": total}
+            if total is not None
+            else ""
+        ),
     )

@@ -105,6 +105,7 @@ PROGRESS_URL = re.compile(r"/\d+/progress/$")
 
 @pytest.fixture
 def violations(page: Page) -> list[str]:
+    """Collect what the browser refused under the Content-Security-Policy."""
     found: list[str] = []
 
     def note(message: ConsoleMessage) -> None:

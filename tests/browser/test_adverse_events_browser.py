@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from safety.models import AdverseEvent
 from tests.browser.conftest import log_in, screenshots
@@ -20,7 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate()
 INFUSED = TODAY - timedelta(days=60)
 STARTED = INFUSED + timedelta(days=45)
-VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -36,19 +35,6 @@ def participant(reference_data) -> Participant:
         enrollment_date=INFUSED - timedelta(days=30),
         infusion_date=INFUSED,
     )
-
-
-@pytest.fixture
-def violations(page: Page) -> list[str]:
-    """Collect what the browser refused under the Content-Security-Policy."""
-    found: list[str] = []
-
-    def note(message: ConsoleMessage) -> None:
-        if VIOLATION.search(message.text):
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    return found
 
 
 def test_a_serious_adverse_event_goes_from_the_form_to_home_until_a_monitor_acknowledges_it(

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from medications.models import MedicationCourse
 from responses.models import EndpointResult
@@ -20,7 +20,6 @@ from trialsite.models import Participant, Study
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 PROPOSAL = (
     "Cyclophosphamide started on 2026-05-02, after the infusion: protocol-prohibited. Record "
     "2026-05-02 as the treatment failure date?"
@@ -45,19 +44,6 @@ def participant(reference_data) -> Participant:
     record_course(participant, "prednisolone", dose="10", start=date(2026, 2, 23))
     record_course(participant, "hydroxychloroquine", dose="200", start=date(2025, 6, 1))
     return participant
-
-
-@pytest.fixture
-def violations(page: Page) -> list[str]:
-    """Collect what the browser refused under the Content-Security-Policy."""
-    found: list[str] = []
-
-    def note(message: ConsoleMessage) -> None:
-        if VIOLATION.search(message.text):
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    return found
 
 
 def sri4(participant: Participant, code: str) -> EndpointResult:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from safety import services
 from safety.models import CrsEpisode, IcansEpisode
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate()
 INFUSED = TODAY - timedelta(days=20)
 ONSET = INFUSED + timedelta(days=3)
-VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -45,19 +44,6 @@ def participants(reference_data) -> dict[str, Participant]:
         )
         for participant_id, age in (("S01-701", 12), ("S01-702", 10))
     }
-
-
-@pytest.fixture
-def violations(page: Page) -> list[str]:
-    """Collect what the browser refused under the Content-Security-Policy."""
-    found: list[str] = []
-
-    def note(message: ConsoleMessage) -> None:
-        if VIOLATION.search(message.text):
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    return found
 
 
 def test_coordinator_records_crs_and_sees_grade_3_driven_by_hypotension(

@@ -1,20 +1,16 @@
 """The Content-Security-Policy in a real browser: every main page, the admin included, runs its
 scripts and draws its plots without one violation (no inline script anywhere)."""
 
-import re
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import VIOLATION, log_in
 from trialsite.demo import DEMO_PASSWORD, load_demo
 from trialsite.models import Participant, Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-VIOLATION = re.compile("Content Security Policy|Refused to", re.IGNORECASE)
 
 
 def test_no_page_breaks_the_content_security_policy(page: Page, reference_data) -> None:

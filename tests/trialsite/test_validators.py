@@ -25,6 +25,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
 from tests.factories import ParticipantFactory, record_visit
+from tests.pages import page_forms_data
 from trialsite import selectors, services
 from trialsite.formfields import AsciiDigitsMixin
 from trialsite.forms import AssessmentForm, LabValuesForm, ParticipantForm, VisitForm
@@ -121,21 +122,6 @@ def form_data(client: Client, url: str) -> dict[str, object]:
     """Return what the page's form posts unchanged, hidden fields (such as versions) included."""
     form = client.get(url).context["form"]
     return {bound.html_name: bound.value() for bound in form if bound.value() is not None}
-
-
-def admin_form_data(client: Client, url: str) -> dict[str, object]:
-    """Return what an admin page posts unchanged: its form, inline management forms and forms."""
-    response = client.get(url)
-    assert response.status_code == 200
-    page_forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        page_forms.extend([inline.formset.management_form, *inline.formset.forms])
-    return {
-        bound.html_name: bound.value()
-        for form in page_forms
-        for bound in form
-        if bound.value() is not None
-    }
 
 
 def form_errors(response: HttpResponse) -> dict[str, list[str]]:
@@ -329,7 +315,7 @@ def test_participant_admin_takes_dates_from_1900_to_today(
     url = reverse("admin:trialsite_participant_add")
     dates = {key: value.isoformat() for key, value in participant_dates(field, name).items()}
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "study": study.pk,
         "site": site_a.pk,
         "participant_id": "S01-902",
@@ -347,7 +333,7 @@ def test_visit_admin_takes_dates_from_1900_to_today(
 ):
     url = reverse("admin:trialsite_visit_add")
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "participant": enrolled_1900.pk,
         "visit_definition": unscheduled.pk,
         "visit_date": day(name).isoformat(),
@@ -442,7 +428,7 @@ def test_visit_schedule_admin_takes_study_days_from_minus_3650_to_36500(
 ):
     url = reverse("admin:trialsite_visitdefinition_add")
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "study": study.pk,
         "code": "X2",
         "name_en": "Extra",
@@ -588,7 +574,7 @@ def test_participant_admin_numbers_and_dates_take_digits_0_to_9_only(
 ):
     url = reverse("admin:trialsite_participant_add")
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "study": study.pk,
         "site": site_a.pk,
         "participant_id": "S01-904",
@@ -607,7 +593,7 @@ def test_pga_admin_inline_takes_digits_0_to_9_only(
 ):
     url = reverse("admin:trialsite_visit_change", args=[baseline_visit.pk])
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "pga-0-score": digit,
         "change_reason": "PGA corrected",
     }
@@ -621,7 +607,7 @@ def test_visit_schedule_admin_inline_takes_digits_0_to_9_only(
     superuser_client, study, digit, refusal
 ):
     url = reverse("admin:trialsite_study_change", args=[study.pk])
-    data = admin_form_data(superuser_client, url)
+    data = page_forms_data(superuser_client, url)
     first = "visit_definitions-0"
     assert data[f"{first}-code"] == "SCR"
     data.update({f"{first}-window_high": f"-{digit}", "change_reason": "Screening window"})
@@ -938,7 +924,7 @@ def test_participant_form_reasons_refuse_control_characters(
 def test_site_admin_refuses_control_characters(superuser_client, site_a, field, value, refusal):
     url = reverse("admin:trialsite_site_change", args=[site_a.pk])
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "name_en": "Merged hospital",
         "change_reason": "Hospitals merged",
         field: value,
@@ -961,7 +947,7 @@ def test_participant_admin_id_refuses_control_characters(
 ):
     url = reverse("admin:trialsite_participant_add")
     data = {
-        **admin_form_data(superuser_client, url),
+        **page_forms_data(superuser_client, url),
         "study": study.pk,
         "site": site_a.pk,
         "participant_id": value,
