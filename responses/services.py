@@ -313,20 +313,27 @@ def _sync_rows(
 ) -> None:
     """Make the stored rows equal the fresh ones in place: update what differs, add what is new,
     delete what is no longer expected. Unchanged rows are not written: a row's ``computed_at``
-    is when its values last changed."""
+    is when its values last changed. Only the columns that changed in some row are written."""
     stored_by_key = {key(row): row for row in stored}
     to_create, to_update = [], []
+    changed_fields = {"computed_at"}
     for row in fresh:
         current = stored_by_key.pop(key(row), None)
         if current is None:
             to_create.append(row)
-        elif _comparable(current, fields) != _comparable(row, fields):
+            continue
+        was, now = _comparable(current, fields), _comparable(row, fields)
+        if was != now:
+            changed_fields.update(
+                f for f, old, new in zip(fields, was, now, strict=True) if old != new
+            )
             for field in (*fields, "computed_at"):
                 setattr(current, field, getattr(row, field))
             to_update.append(current)
     if stored_by_key:
         model.objects.filter(pk__in=[row.pk for row in stored_by_key.values()]).delete()
-    model.objects.bulk_update(to_update, [*fields, "computed_at"], batch_size=1000)
+    written = [field for field in (*fields, "computed_at") if field in changed_fields]
+    model.objects.bulk_update(to_update, written, batch_size=1000)
     _insert(model, to_create)
 
 

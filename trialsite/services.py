@@ -92,20 +92,38 @@ def check_reason(reason: str) -> None:
     validate_multiline_text(reason)
 
 
-def save_with_audit(instance: models.Model, *, author: Author, reason: str) -> bool:
+def save_with_audit(
+    instance: models.Model,
+    *,
+    author: Author,
+    reason: str,
+    stored: Mapping[str, object] | None = None,
+) -> bool:
     """Validate and save one row, recording who changed it and why in its audit history; say
     whether it was saved.
 
     A stored row whose values are all unchanged is not saved again: its history records only
     changes, so a save of a visit that changed the SLEDAI-2K alone adds no PGA version.
+    ``stored``, the row's values (``row_values``) as the caller read them under the lock it
+    holds, spares reading the row again; a row still equal to them is neither validated nor
+    saved.
     """
     check_reason(reason)
+    if stored is not None and not instance._state.adding and row_values(instance) == stored:
+        return False
     instance.full_clean()
-    if _unchanged(instance):
+    if stored is None and _unchanged(instance):
         return False
     _tell_history(instance, author=author, reason=reason)
     instance.save()
     return True
+
+
+def row_values(instance: models.Model) -> dict[str, object]:
+    """Return a row's values by column, as save_with_audit compares them."""
+    return {
+        field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
+    }
 
 
 def _unchanged(instance: models.Model) -> bool:
@@ -296,8 +314,12 @@ def visit_delete(*, visit: Visit, author: Author, reason: str) -> None:
     participant_recompute_responses(participant=participant)
 
 
-def _assessment_for(model: type[VisitRecord], visit: Visit) -> VisitRecord:
-    return model._default_manager.filter(visit=visit).first() or model(visit=visit)
+def _assessment_for(
+    model: type[VisitRecord], visit: Visit
+) -> tuple[VisitRecord, dict[str, object]]:
+    """Return the visit's row of ``model`` (a new one if it has none) with its values as read."""
+    row = model._default_manager.filter(visit=visit).first() or model(visit=visit)
+    return row, row_values(row)
 
 
 def answer_values(
@@ -352,8 +374,9 @@ def _save_not_done(
             changed = True
     for answer, why in not_done.items():
         row = stored.get(answer) or NotDoneAnswer(visit=visit, answer=answer)
+        values = row_values(row)
         row.reason = why
-        changed |= save_with_audit(row, author=author, reason=reason)  # saves only a change
+        changed |= save_with_audit(row, author=author, reason=reason, stored=values)
     return changed
 
 
@@ -409,7 +432,7 @@ def visit_save_assessments(
     if complete is None:
         complete = not missing
 
-    sledai_row = _assessment_for(SledaiAssessment, visit)
+    sledai_row, sledai_stored = _assessment_for(SledaiAssessment, visit)
     sledai_row.lookback_days = (
         sledai_lookback_days
         if sledai_lookback_days is not None
@@ -417,27 +440,32 @@ def visit_save_assessments(
     )
     for field in SLEDAI_FIELDS:
         setattr(sledai_row, field, sledai.get(field))
-    pga_row = _assessment_for(PgaAssessment, visit)
+    pga_row, pga_stored = _assessment_for(PgaAssessment, visit)
     pga_row.score = pga
-    bilag_row = _assessment_for(BilagAssessment, visit)
+    bilag_row, bilag_stored = _assessment_for(BilagAssessment, visit)
     for system in BILAG_SYSTEMS:
         setattr(bilag_row, system, bilag.get(system) or "")
-    rows: list[models.Model] = [sledai_row, pga_row, bilag_row]
+    # Each row with its values as read under the lock (None: read them again).
+    rows: list[tuple[models.Model, dict[str, object] | None]] = [
+        (sledai_row, sledai_stored),
+        (pga_row, pga_stored),
+        (bilag_row, bilag_stored),
+    ]
     lab_values_given = labs is not None and any(
         value is not None and value != "" for value in labs.values()
     )
     if labs is not None and (lab_values_given or LabResult.objects.filter(visit=visit).exists()):
-        lab_row = _assessment_for(LabResult, visit)
+        lab_row, lab_stored = _assessment_for(LabResult, visit)
         for field in STORED_LAB_FIELDS:
             setattr(lab_row, field, labs.get(field, "" if field == "upcr_unit" else None))
-        rows.append(lab_row)
+        rows.append((lab_row, lab_stored))
     entry_status = EntryStatus.COMPLETE if complete else EntryStatus.IN_PROGRESS
     if visit.entry_status != entry_status:
         visit.entry_status = entry_status
-        rows.append(visit)
+        rows.append((visit, None))
     changed = _save_not_done(visit=visit, not_done=not_done, author=author, reason=reason)
-    for row in rows:
-        changed |= save_with_audit(row, author=author, reason=reason)  # saves only a change
+    for row, stored in rows:
+        changed |= save_with_audit(row, author=author, reason=reason, stored=stored)
     if changed:
         visit_data_changed(visit=visit, author=author, reason=reason)
     changes = participant_rescore(participant=visit.participant)

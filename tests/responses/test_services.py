@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from responses.models import EndpointResult, VisitScore
@@ -116,6 +118,31 @@ def test_editing_the_baseline_recomputes_later_visits(responder_visits):
         "doris": "non-responder",
     }
     assert sri4(m3).sledai_change == -4
+    assert stale_results() == []
+
+
+def test_a_rescore_writes_only_the_columns_that_changed(responder_visits):
+    _participant, bl, m3 = responder_visits
+    with CaptureQueriesContext(connection) as queries:
+        services.visit_save_assessments(
+            visit=bl,
+            sledai={**BASELINE_SLEDAI, "rash": False},  # 6 at baseline: a fall of 4, not 6
+            pga=Decimal("2.00"),
+            bilag=BASELINE_BILAG,
+            author=None,
+            reason="Rash was drug-induced",
+        )
+
+    (update,) = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('UPDATE "responses_endpointresult"')
+    ]
+    assert '"sledai_change" =' in update
+    assert '"outcome" =' in update
+    assert '"pga_change" =' not in update  # -1.00 before and after
+    assert '"treatment_failure" =' not in update
+    assert (sri4(m3).sledai_change, sri4(m3).pga_change) == (-4, Decimal("-1.00"))
     assert stale_results() == []
 
 

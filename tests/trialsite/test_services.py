@@ -191,6 +191,69 @@ def test_saving_assessments_twice_updates_them_and_keeps_history(participant_a, 
     assert latest.history_user == author
 
 
+def test_a_save_writes_only_the_rows_it_changes(participant_a, study, author):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    saved = {"sledai": ALL_ABSENT, "bilag": ALL_E, "author": author}
+    services.visit_save_assessments(visit=visit, pga=Decimal("1.20"), reason="first", **saved)
+    services.visit_save_assessments(
+        visit=visit,
+        pga=Decimal("1.5"),
+        not_done={"sledai_seizure": "EEG not available"},
+        reason="PGA corrected",
+        **{**saved, "sledai": {**ALL_ABSENT, "seizure": None}},
+    )
+    services.visit_save_assessments(
+        visit=visit,
+        pga=Decimal("1.50"),  # the same value, written with another precision
+        not_done={"sledai_seizure": "EEG not available"},
+        reason="saved again unchanged",
+        **{**saved, "sledai": {**ALL_ABSENT, "seizure": None}},
+    )
+
+    visit.refresh_from_db()
+    assert [h.history_change_reason for h in visit.pga.history.order_by("history_id")] == [
+        "first",
+        "PGA corrected",
+    ]
+    assert [h.history_change_reason for h in visit.bilag.history.all()] == ["first"]
+    assert [h.history_change_reason for h in visit.sledai.history.order_by("history_id")] == [
+        "first",
+        "PGA corrected",
+    ]
+    (not_done,) = visit.not_done_answers.all()
+    assert [h.history_change_reason for h in not_done.history.all()] == ["PGA corrected"]
+
+
+def test_a_row_equal_to_its_values_as_read_is_neither_validated_nor_saved(
+    participant_a, study, author, django_assert_num_queries
+):
+    visit = services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+    stored = services.row_values(visit)
+
+    with django_assert_num_queries(0):
+        assert services.save_with_audit(visit, author=author, reason="none", stored=stored) is False
+
+    visit.visit_date = date(2026, 2, 3)
+    assert services.save_with_audit(visit, author=author, reason="date", stored=stored) is True
+    assert Visit.objects.get(pk=visit.pk).visit_date == date(2026, 2, 3)
+    assert visit.history.latest("history_id").history_change_reason == "date"
+    visit.visit_date = date(2100, 1, 1)
+    with pytest.raises(ValidationError):  # a changed row is validated as before
+        services.save_with_audit(visit, author=author, reason="future", stored=stored)
+
+
 def test_not_assessed_is_stored_as_missing_not_as_absent(participant_a, study, author):
     visit = services.visit_create(
         participant=participant_a,
