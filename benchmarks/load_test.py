@@ -1,7 +1,7 @@
 """Load-test visit entry and the reports under gunicorn and PostgreSQL, on loopback only.
 
     .venv/bin/python benchmarks/load_test.py [--duration 60] [--coordinators 20] [--readers 5]
-        [--workers 3] [--database-name trialsite_load] [--keep-db]
+        [--workers 3] [--think-time 0] [--database-name trialsite_load] [--keep-db]
 
 Creates a fresh PostgreSQL database on 127.0.0.1:5432 (user postgres, trust authentication),
 migrates it, loads the demo cohort and adds the load users: coordinators who belong to every site
@@ -9,11 +9,13 @@ and report readers (role Monitor). Serves the site with gunicorn in production m
 (DJANGO_DEBUG=0, collected static files) on a free port of 127.0.0.1, logs every simulated user
 in, then for --duration seconds each coordinator opens one visit's entry form, changes the PGA and
 saves the visit as complete, again and again, while the readers cycle through the report pages.
-Several coordinators work on the same participant at once, never on the same visit. No simulated
-user waits between requests. Prints, per kind of request, the count, the server errors, the
-refused saves and the median and 95th-percentile latency, summarises the exceptions in
-gunicorn's log, then runs ``manage.py recompute_responses --check`` on the load database.
-Stops gunicorn and drops the database at the end (unless --keep-db).
+Several coordinators work on the same participant at once, never on the same visit. By default
+no simulated user waits between requests; --think-time gives each a random pause of that mean
+before each request, as people reading a page or filling in a form take. Prints, per kind of
+request, the count, the server errors, the refused saves and the median and 95th-percentile
+latency, summarises the exceptions in gunicorn's log, then runs ``manage.py recompute_responses
+--check`` on the load database. Stops gunicorn and drops the database at the end (unless
+--keep-db).
 
 Exit status: 0 when every request was answered without a server error and every stored result
 equals a fresh computation; 1 otherwise; 2 when the test could not be set up.
@@ -694,6 +696,13 @@ def percentile(values: list[float], percent: float) -> float:
     return ordered[int(rank) - 1]
 
 
+def think(rng: random.Random, mean_seconds: float, deadline: float) -> None:
+    """Pause as a user reading or typing does: a random time of the given mean (exponentially
+    distributed), never past the deadline. No pause when the mean is 0."""
+    if mean_seconds > 0:
+        time.sleep(max(0.0, min(rng.expovariate(1 / mean_seconds), deadline - time.monotonic())))
+
+
 def coordinator_loop(
     user: SimulatedUser,
     task: CoordinatorTask,
@@ -701,10 +710,12 @@ def coordinator_loop(
     deadline: float,
     max_requests: int,
     seed: int,
+    think_time: float = 0.0,
 ) -> None:
     """Open the visit's entry form, change the PGA and save as complete, until time is up."""
     rng = random.Random(seed)
     while time.monotonic() < deadline and stats.sent + 2 <= max_requests:
+        think(rng, think_time, deadline)
         page = stats.send(user, OPEN_FORM, "GET", task.entry_path)
         if page is None:
             continue
@@ -725,6 +736,7 @@ def coordinator_loop(
         form.set("pga", new_pga)
         form.set("change_reason", CHANGE_REASON)
         form.set("entry_status", "complete")
+        think(rng, think_time, deadline)
         answer = stats.send(user, SAVE, "POST", task.entry_path, form.fields)
         if answer is None:
             continue
@@ -747,10 +759,13 @@ def reader_loop(
     stats: ThreadStats,
     deadline: float,
     max_requests: int,
+    think_time: float = 0.0,
 ) -> None:
     """Read the report pages in turn, until time is up."""
     index = offset
+    rng = random.Random(-1 - offset)
     while time.monotonic() < deadline and stats.sent < max_requests:
+        think(rng, think_time, deadline)
         path = paths[index % len(paths)]
         index += 1
         page = stats.send(user, REPORT, "GET", path)
@@ -911,12 +926,21 @@ def parse_arguments() -> argparse.Namespace:
         default=10_000,
         help="at most this many requests per thread, whatever the duration (default 10000)",
     )
+    parser.add_argument(
+        "--think-time",
+        type=float,
+        default=0.0,
+        help="mean seconds each simulated user pauses before each request, as a person reading "
+        "a page or filling in a form does (exponentially distributed; default 0: no pause)",
+    )
     parser.add_argument("--prepare-users", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if not DATABASE_NAME_PATTERN.fullmatch(arguments.database_name):
         parser.error("--database-name: lower-case letters, digits and underscores only")
     if arguments.duration <= 0 or arguments.max_requests < 2 or arguments.workers < 1:
         parser.error("--duration, --max-requests and --workers must be positive")
+    if arguments.think_time < 0:
+        parser.error("--think-time cannot be negative")
     if arguments.coordinators < 0 or arguments.readers < 0:
         parser.error("--coordinators and --readers cannot be negative")
     return arguments
@@ -962,7 +986,7 @@ def run_load(
     deadline = time.monotonic() + arguments.duration
     targets: list[Callable[[], None]] = [
         lambda user=user, task=task, s=s, n=n: coordinator_loop(
-            user, task, s, deadline, arguments.max_requests, seed=n
+            user, task, s, deadline, arguments.max_requests, seed=n, think_time=arguments.think_time
         )
         for n, (user, task, s) in enumerate(
             zip(coordinators, plan.coordinators, stats[: len(coordinators)], strict=True)
@@ -970,14 +994,19 @@ def run_load(
     ]
     targets += [
         lambda user=user, s=s, n=n: reader_loop(
-            user, plan.report_paths, n, s, deadline, arguments.max_requests
+            user, plan.report_paths, n, s, deadline, arguments.max_requests, arguments.think_time
         )
         for n, (user, s) in enumerate(zip(readers, stats[len(coordinators) :], strict=True))
     ]
     started = time.monotonic()
     print(
         f"load: {len(coordinators)} coordinators, {len(readers)} readers, "
-        f"{arguments.duration:.0f} s ...",
+        f"{arguments.duration:.0f} s, "
+        + (
+            f"{arguments.think_time:g} s of thinking before each request on average ..."
+            if arguments.think_time
+            else "no pause between requests ..."
+        ),
         flush=True,
     )
     run_threads(targets, timeout=arguments.duration + REQUEST_TIMEOUT_SECONDS + 30)
