@@ -9,15 +9,12 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from django.contrib.auth.models import User
 from django.db import models
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Case,
     Count,
     Exists,
     F,
     FilteredRelation,
-    Func,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -28,7 +25,6 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.sql.compiler import SQLCompiler
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
@@ -49,6 +45,7 @@ from responses.scoring.sledai import (
 )
 from responses.scoring.sri import SRI_MAX_NEW_BILAG_A, SRI_MAX_NEW_BILAG_B, SRI_PGA_WORSENING
 from trialsite import records
+from trialsite.day_numbers import DAY_ZERO, DayNumber, visit_study_day
 from trialsite.history import AuditSource, trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
@@ -417,27 +414,6 @@ class ScheduleAlert:
         return WINDOW_STATUS_LABELS[self.status]
 
 
-#: Day numbers count from here; the database counts the same way (``_DayNumber``).
-DAY_ZERO = date(1970, 1, 1)
-
-
-class _DayNumber(Func):
-    """The number of days from DAY_ZERO to a date, in the database, so that windows (study
-    days from the infusion date) are compared there: PostgreSQL subtracts dates, SQLite its
-    Julian day numbers."""
-
-    template = "(%(expressions)s - DATE '1970-01-01')"
-    output_field = IntegerField()
-    arity = 1
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: object
-    ) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)"
-        )
-
-
 @dataclass(frozen=True)
 class FirstRows(Generic[Row]):
     """The first rows of a list Home shows, and how many the whole list holds."""
@@ -538,8 +514,8 @@ def schedule_alerts(user: User, today: date) -> ScheduleAlerts:
         )
         .annotate(
             definition_pk=F("scheduled__pk"),
-            window_start_day=_DayNumber("infusion_date") + F("scheduled__window_low"),
-            window_end_day=_DayNumber("infusion_date") + F("scheduled__window_high"),
+            window_start_day=DayNumber("infusion_date") + F("scheduled__window_low"),
+            window_end_day=DayNumber("infusion_date") + F("scheduled__window_high"),
         )
         .filter(window_start_day__lte=today_number, window_end_day__isnull=False)
         .exclude(Exists(recorded))
@@ -555,11 +531,10 @@ def out_of_window_visits(user: User) -> QuerySet[Visit]:
     """List the recorded visits that fell outside their window (protocol deviations), newest
     first: the scheduled visits of infused participants whose study day is before or after
     their window (``Visit.in_window`` is False), chosen in the database."""
-    study_day = _DayNumber("visit_date") - _DayNumber("participant__infusion_date")
     return (
         visits_visible_to(user)
         .filter(visit_definition__repeatable=False, participant__infusion_date__isnull=False)
-        .alias(day_of_study=study_day)
+        .alias(day_of_study=visit_study_day())
         .filter(
             Q(day_of_study__lt=F("visit_definition__window_low"))
             | Q(day_of_study__gt=F("visit_definition__window_high"))

@@ -40,7 +40,6 @@ from responses.scoring.statistics import (
 )
 from responses.selectors.common import (
     ShowsRateAsPercent,
-    StudyDay,
     check_endpoint,
     enrolled_as_of,
     out_of_window,
@@ -48,6 +47,7 @@ from responses.selectors.common import (
     scheduled_follow_up_definitions,
     visits_as_of,
 )
+from trialsite.day_numbers import visit_study_day
 from trialsite.models import (
     Participant,
     Study,
@@ -102,7 +102,7 @@ def cohort_summary(
     visit_counts = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(visit_definition__in=list(by_pk))
-        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
+        .annotate(result=result_relation(endpoint), day_of_study=visit_study_day())
         .order_by()
         .values_list("visit_definition_id", "day_of_study", "result__outcome")
         .annotate(visits=Count("pk"))
@@ -186,7 +186,7 @@ def results_at(
     visits = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(visit_definition=visit_definition)
-        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
+        .annotate(result=result_relation(endpoint), day_of_study=visit_study_day())
         .order_by("participant__participant_id")
         .values_list(
             "participant_id",
@@ -383,7 +383,7 @@ def mitt_summary(
             visit_definition__in=list(by_pk),
             visit_date__lte=as_of,
         )
-        .annotate(result=result_relation(endpoint), day_of_study=StudyDay())
+        .annotate(result=result_relation(endpoint), day_of_study=visit_study_day())
         .order_by()
         .values_list(
             "participant_id",

@@ -4,19 +4,14 @@ day and window of a visit, and the rate shown as percents."""
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
-    F,
     FilteredRelation,
-    Func,
-    IntegerField,
     Q,
     QuerySet,
     Subquery,
 )
-from django.db.models.sql.compiler import SQLCompiler
 
 from responses.models import Endpoint, EndpointResult, VisitScore
 from responses.scoring.statistics import (
@@ -31,7 +26,7 @@ from trialsite.models import (
 )
 
 if TYPE_CHECKING:
-    from django.db.models.sql.compiler import _AsSqlType
+    pass
 
 
 class ShowsRateAsPercent:
@@ -94,37 +89,6 @@ def out_of_window(definition: VisitDefinition, study_day: int | None) -> bool:
     """Say whether a visit on this study day is outside its window (unknown, so not outside,
     before the infusion date is known: ``study_day`` None)."""
     return definition.is_in_window(study_day) is False
-
-
-class StudyDay(Func):
-    """A visit's study day, read by the database: its date minus the participant's infusion
-    date, in whole days (NULL while the infusion date is unknown), as ``Participant.study_day``
-    counts.
-
-    The ORM's own date subtraction gives a duration that SQLite works out in Python row by
-    row; each database here counts whole days natively (PostgreSQL subtracts dates, SQLite
-    their Julian day numbers), so a report can group its visits by study day.
-    """
-
-    template = "(%(expressions)s)"
-    arg_joiner = " - "
-    output_field = IntegerField()
-
-    def __init__(
-        self, visit_date: str = "visit_date", infusion_date: str = "participant__infusion_date"
-    ) -> None:
-        super().__init__(F(visit_date), F(infusion_date))
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> "_AsSqlType":
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
 
 
 def scheduled_follow_up_definitions(study: Study) -> list[VisitDefinition]:

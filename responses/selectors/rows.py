@@ -15,11 +15,11 @@ from responses.models import Endpoint
 from responses.scoring.bilag import BILAG_GRADES, BILAG_SYSTEMS
 from responses.scoring.sledai import SLEDAI_FIELDS
 from responses.selectors.common import (
-    StudyDay,
     out_of_window,
     result_relation,
     visits_as_of,
 )
+from trialsite.day_numbers import visit_study_day
 from trialsite.models import (
     NotDoneAnswer,
     Participant,
@@ -111,7 +111,7 @@ def response_rows(
         .filter(result_sri4__isnull=False)
         .annotate(
             **{f"result_{endpoint}": result_relation(endpoint) for endpoint in OTHER_ENDPOINTS},
-            day_of_study=StudyDay(),
+            day_of_study=visit_study_day(),
             pga_not_done=Exists(NotDoneAnswer.objects.filter(visit=OuterRef("pk"), answer="pga")),
         )
         .filter(_has_any_assessment())

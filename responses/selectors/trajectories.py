@@ -12,10 +12,10 @@ from django.db.models import (
 
 from responses.scoring.bilag import BILAG_SYSTEMS
 from responses.selectors.common import (
-    StudyDay,
     enrolled_as_of,
     visits_as_of,
 )
+from trialsite.day_numbers import visit_study_day
 from trialsite.models import (
     NOT_DONE,
     EntryStatus,
@@ -69,7 +69,7 @@ def score_trajectories(
             entry_status=EntryStatus.COMPLETE,
             visit_date__lte=as_of,
         )
-        .annotate(day_of_study=StudyDay())
+        .annotate(day_of_study=visit_study_day())
         .order_by("participant__participant_id", "visit_date", "visit_definition__order")
         .values_list(
             "participant__participant_id",

@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 
 from responses.selectors.cohort import CohortRow, cohort_summary, not_infused
-from responses.selectors.common import StudyDay, out_of_window
+from responses.selectors.common import out_of_window
 from responses.selectors.rows import response_rows
 from tests.factories import ParticipantRow, VisitRow, build_cohort
 from tests.responses.cohorts import AS_OF, INFUSED, responders_cohort, selectors_participant
+from trialsite.day_numbers import visit_study_day
 from trialsite.models import Visit, VisitDefinition
 
 
@@ -73,7 +74,8 @@ def test_a_participant_enrolled_after_the_cut_does_not_count(study):
     )
 
 
-# The study day read by the database (StudyDay), which the reports group and window visits by.
+# The study day read by the database (visit_study_day), which the reports group and window
+# visits by.
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,7 @@ def test_the_database_counts_study_days_and_windows_as_the_schedule_does(
     )  # fmt: skip
     days = dict(
         Visit.objects.filter(participant=people["W-1"])
-        .annotate(day_of_study=StudyDay())
+        .annotate(day_of_study=visit_study_day())
         .values_list("visit_definition__code", "day_of_study")
     )
     assert days == {"BL": -7 if infused else None, "M1": study_day}
