@@ -994,17 +994,141 @@ def import_visits(
     """Import visits.csv: record visits with their assessments; with ``update``, change them."""
     check_importer(author)
     report = ImportReport(file_name=file_name, dry_run=dry_run)
-    reason = import_reason(file_name)
     rows = read_rows(text, VISIT_COLUMNS, report.problems, VISIT_OPTIONAL_COLUMNS)
     if rows is None:
         return report
     participants = participants_named(rows, study)
     definitions = {definition.code: definition for definition in study.visit_definitions.all()}
-    parsed = parse_visit_rows(
-        rows, participants=participants, definitions=definitions, problems=report.problems
+    visits_import = _VisitsImport(
+        report=report,
+        parsed=parse_visit_rows(
+            rows, participants=participants, definitions=definitions, problems=report.problems
+        ),
+        participants=list(participants.values()),
+        author=author,
+        reason=import_reason(file_name),
+        update=update,
+        progress=progress,
+    )
+    return run_import(
+        report,
+        visits_import.apply_all,
+        study=study,
+        participant_ids=[participant.pk for participant in participants.values()],
     )
 
-    def save_assessments(visit: Visit, values: VisitRow, lookback_days: int | None) -> None:
+
+@dataclass
+class _VisitsImport:
+    """The writes of one visits.csv import, run by ``run_import`` inside its transaction: each
+    parsed row recorded or changed, with what it did in the report."""
+
+    report: ImportReport
+    parsed: list[tuple[CsvRow, VisitRow]]
+    participants: list[Participant]
+    author: User
+    reason: str
+    update: bool
+    progress: Progress | None
+
+    def apply_all(self) -> None:
+        """Participants whose rows all record new visits are recorded in batches; one with a
+        visit already recorded goes row by row (a change, or the refusal without --update)."""
+        recorded = _recorded_visit_keys(self.participants)
+        problems = self.report.problems
+        first_problem = len(problems)
+        batch: list[list[tuple[CsvRow, VisitRow]]] = []
+        done = 0
+        for rows in _rows_by_participant(self.parsed).values():
+            if any(_visit_key(values) in recorded for _row, values in rows):
+                apply_rows(rows, self.apply, _visit_column, problems)
+                done += len(rows)
+                self.tell(done)
+                continue
+            batch.append(rows)
+            if len(batch) == PARTICIPANTS_PER_BATCH:
+                self.record_new_visits(batch)
+                done += sum(len(rows) for rows in batch)
+                batch = []
+                self.tell(done)
+        if batch:
+            self.record_new_visits(batch)
+            self.tell(len(self.parsed))
+        # Problems by row, as the file reads.
+        problems[first_problem:] = sorted(problems[first_problem:], key=lambda problem: problem.row)
+
+    def tell(self, rows_done: int) -> None:
+        if self.progress is not None:
+            self.progress(rows_done, len(self.parsed))
+
+    def record_new_visits(self, batch: list[list[tuple[CsvRow, VisitRow]]]) -> None:
+        """Record the new visits of a batch of participants, in one call of the service."""
+        try:
+            refusals = services.visits_record_new(
+                new_visits={
+                    rows[0][1].participant: [_new_visit(values) for _row, values in rows]
+                    for rows in batch
+                },
+                author=self.author,
+                reason=self.reason,
+            )
+        except DatabaseError as error:
+            first_row = min(rows[0][0].number for rows in batch)
+            refused = _("the database refused the visits: %(error)s") % {"error": error}
+            self.report.problems.append(Problem(first_row, "", None, refused))
+            return
+        for rows in batch:
+            found = refusals[rows[0][1].participant.pk]
+            for (row, values), refusal in zip(rows, found, strict=True):
+                if refusal is None:
+                    self.report.created.append(values.label)
+                else:
+                    self.report.problems.extend(_validation_problems(refusal, row, _visit_column))
+
+    def apply(self, row: CsvRow, values: VisitRow) -> None:
+        """Record one row's visit, or change the recorded one (with --update)."""
+        existing = _find_visit(values)
+        if existing is None:
+            visit = services.visit_create(
+                participant=values.participant,
+                visit_definition=values.definition,
+                visit_date=values.visit_date,
+                author=self.author,
+                reason=self.reason,
+            )
+            self.save_assessments(visit, values, values.lookback_days)
+            self.report.created.append(values.label)
+            return
+        if not self.update:
+            self.report.problems.append(
+                Problem(
+                    row.number,
+                    "visit",
+                    row.cells["visit"],
+                    _("this visit already exists (use --update to change it)."),
+                )
+            )
+            return
+        changed = []
+        if existing.visit_date != values.visit_date:
+            existing.visit_date = values.visit_date
+            services.visit_save(visit=existing, author=self.author, reason=self.reason)
+            changed.append("visit_date")
+        assessment_columns = _changed_assessment_columns(existing, values)
+        if assessment_columns:
+            # Without a look-back window in the row, keep the one the visit was scored with.
+            sledai = getattr(existing, "sledai", None)
+            lookback_days = values.lookback_days
+            if lookback_days is None and sledai is not None:
+                lookback_days = sledai.lookback_days
+            self.save_assessments(existing, values, lookback_days)
+            changed.extend(assessment_columns)
+        if changed:
+            self.report.changed.append(RowChange(row.number, values.label, tuple(changed)))
+        else:
+            self.report.unchanged.append(values.label)
+
+    def save_assessments(self, visit: Visit, values: VisitRow, lookback_days: int | None) -> None:
         # An answer already recorded as not done keeps the reason given for it.
         stored_not_done = not_done_reasons(visit)
         services.visit_save_assessments(
@@ -1018,113 +1142,9 @@ def import_visits(
                 for answer in values.not_done
             },
             labs=_labs_to_save(visit, values),
-            author=author,
-            reason=reason,
+            author=self.author,
+            reason=self.reason,
         )
-
-    def apply(row: CsvRow, values: VisitRow) -> None:
-        existing = _find_visit(values)
-        if existing is None:
-            visit = services.visit_create(
-                participant=values.participant,
-                visit_definition=values.definition,
-                visit_date=values.visit_date,
-                author=author,
-                reason=reason,
-            )
-            save_assessments(visit, values, values.lookback_days)
-            report.created.append(values.label)
-            return
-        if not update:
-            report.problems.append(
-                Problem(
-                    row.number,
-                    "visit",
-                    row.cells["visit"],
-                    _("this visit already exists (use --update to change it)."),
-                )
-            )
-            return
-        changed = []
-        if existing.visit_date != values.visit_date:
-            existing.visit_date = values.visit_date
-            services.visit_save(visit=existing, author=author, reason=reason)
-            changed.append("visit_date")
-        assessment_columns = _changed_assessment_columns(existing, values)
-        if assessment_columns:
-            # Without a look-back window in the row, keep the one the visit was scored with.
-            sledai = getattr(existing, "sledai", None)
-            lookback_days = values.lookback_days
-            if lookback_days is None and sledai is not None:
-                lookback_days = sledai.lookback_days
-            save_assessments(existing, values, lookback_days)
-            changed.extend(assessment_columns)
-        if changed:
-            report.changed.append(RowChange(row.number, values.label, tuple(changed)))
-        else:
-            report.unchanged.append(values.label)
-
-    def record_new_visits(batch: list[list[tuple[CsvRow, VisitRow]]]) -> None:
-        try:
-            refusals = services.visits_record_new(
-                new_visits={
-                    rows[0][1].participant: [_new_visit(values) for _row, values in rows]
-                    for rows in batch
-                },
-                author=author,
-                reason=reason,
-            )
-        except DatabaseError as error:
-            first_row = min(rows[0][0].number for rows in batch)
-            refused = _("the database refused the visits: %(error)s") % {"error": error}
-            report.problems.append(Problem(first_row, "", None, refused))
-            return
-        for rows in batch:
-            found = refusals[rows[0][1].participant.pk]
-            for (row, values), refusal in zip(rows, found, strict=True):
-                if refusal is None:
-                    report.created.append(values.label)
-                else:
-                    report.problems.extend(_validation_problems(refusal, row, _visit_column))
-
-    def apply_all() -> None:
-        # Participants whose rows all record new visits are recorded in batches; one with a
-        # visit already recorded goes row by row (a change, or the refusal without --update).
-        recorded = _recorded_visit_keys(participants.values())
-        first_problem = len(report.problems)
-        batch: list[list[tuple[CsvRow, VisitRow]]] = []
-        done = 0
-
-        def tell(rows_done: int) -> None:
-            if progress is not None:
-                progress(rows_done, len(parsed))
-
-        for rows in _rows_by_participant(parsed).values():
-            if any(_visit_key(values) in recorded for _row, values in rows):
-                apply_rows(rows, apply, _visit_column, report.problems)
-                done += len(rows)
-                tell(done)
-                continue
-            batch.append(rows)
-            if len(batch) == PARTICIPANTS_PER_BATCH:
-                record_new_visits(batch)
-                done += sum(len(rows) for rows in batch)
-                batch = []
-                tell(done)
-        if batch:
-            record_new_visits(batch)
-            tell(len(parsed))
-        # Problems by row, as the file reads.
-        report.problems[first_problem:] = sorted(
-            report.problems[first_problem:], key=lambda problem: problem.row
-        )
-
-    return run_import(
-        report,
-        apply_all,
-        study=study,
-        participant_ids=[participant.pk for participant in participants.values()],
-    )
 
 
 #: Participants whose new visits are checked and written together (bounds an import's memory).
