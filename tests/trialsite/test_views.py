@@ -74,6 +74,59 @@ def test_screen_query_count_does_not_grow_with_the_cohort(
             assert client.get(url).status_code == 200
 
 
+# A save through the entry form: the session and the user, the form's checks under the
+# participant's lock (version, BILAG-2004 history), the rows that changed with their history,
+# and the participant's rescore, each a fixed number of queries whatever the participant's
+# visits or the cohort.
+SAVE_QUERY_BUDGET = 51
+
+
+def entry_form_data(client, url: str) -> dict[str, object]:
+    """What the visit entry form posts back unchanged: each field's value as the page shows it."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return {
+        bound.html_name: bound.value()
+        for bound in response.context["form"]
+        if bound.value() is not None
+    }
+
+
+def test_a_save_through_the_entry_form_does_not_grow_with_the_visits_or_the_cohort(
+    client, coordinator_a, cohort_of, django_assert_max_num_queries
+):
+    (participant,) = cohort_of(1)
+    m3 = participant.visits.get(visit_definition__code="M3")
+    url = reverse("visit_entry", args=[m3.pk])
+    client.force_login(coordinator_a)
+
+    def save(pga: str) -> int:
+        data = {
+            **entry_form_data(client, url),
+            "pga": pga,
+            "entry_status": "complete",
+            "change_reason": "PGA transcribed wrongly",
+        }
+        with django_assert_max_num_queries(SAVE_QUERY_BUDGET) as captured:
+            assert client.post(url, data).status_code == 302
+        return len(captured)
+
+    first = save("1.10")
+    for code, day in (
+        ("D14", date(2026, 2, 23)),
+        ("M1", date(2026, 3, 11)),
+        ("M2", date(2026, 4, 9)),
+    ):
+        record_visit(participant, code, day)
+    cohort_of(10)
+    second = save("1.20")
+
+    m3.refresh_from_db()
+    assert m3.pga.score == Decimal("1.20")
+    assert participant.visits.count() == 5
+    assert first == second
+
+
 def test_timeline_shows_missing_visits_and_the_sri_result(client, coordinator_a, cohort_of):
     (participant,) = cohort_of(1)
     client.force_login(coordinator_a)
