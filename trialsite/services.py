@@ -105,14 +105,13 @@ def save_with_audit(
     A stored row whose values are all unchanged is not saved again: its history records only
     changes, so a save of a visit that changed the SLEDAI-2K alone adds no PGA version.
     ``stored``, the row's values (``row_values``) as the caller read them under the lock it
-    holds, spares reading the row again; a row still equal to them is neither validated nor
-    saved.
+    holds, spares reading the row again; a row still equal to them is not validated either.
     """
     check_reason(reason)
-    if stored is not None and not instance._state.adding and row_values(instance) == stored:
+    if stored is not None and _unchanged(instance, stored):
         return False
-    instance.full_clean()
-    if stored is None and _unchanged(instance):
+    instance.full_clean()  # may convert a value (text to a Decimal): compare again after it
+    if _unchanged(instance, stored):
         return False
     _tell_history(instance, author=author, reason=reason)
     instance.save()
@@ -126,12 +125,14 @@ def row_values(instance: models.Model) -> dict[str, object]:
     }
 
 
-def _unchanged(instance: models.Model) -> bool:
-    """Say whether a stored row holds exactly the values of ``instance`` already."""
+def _unchanged(instance: models.Model, stored: Mapping[str, object] | None) -> bool:
+    """Say whether a stored row holds exactly the values of ``instance`` already: ``stored``,
+    its values as read (None: read them now)."""
     if instance._state.adding:
         return False
     columns = [field.attname for field in instance._meta.concrete_fields]
-    stored = type(instance)._default_manager.filter(pk=instance.pk).values(*columns).first()
+    if stored is None:
+        stored = type(instance)._default_manager.filter(pk=instance.pk).values(*columns).first()
     return stored is not None and all(
         stored[column] == getattr(instance, column) for column in columns
     )

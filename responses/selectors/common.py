@@ -4,7 +4,6 @@ day and window of a visit, and the rate shown as percents."""
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from django.db.models import (
     FilteredRelation,
@@ -24,9 +23,6 @@ from trialsite.models import (
     Visit,
     VisitDefinition,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 class ShowsRateAsPercent:

@@ -245,6 +245,10 @@ def test_a_row_equal_to_its_values_as_read_is_neither_validated_nor_saved(
     with django_assert_num_queries(0):
         assert services.save_with_audit(visit, author=author, reason="none", stored=stored) is False
 
+    visit.visit_date = "2026-02-02"  # the same date as text: equal once validated
+    assert services.save_with_audit(visit, author=author, reason="text", stored=stored) is False
+    assert visit.history.count() == 1
+
     visit.visit_date = date(2026, 2, 3)
     assert services.save_with_audit(visit, author=author, reason="date", stored=stored) is True
     assert Visit.objects.get(pk=visit.pk).visit_date == date(2026, 2, 3)
