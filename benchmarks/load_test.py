@@ -696,11 +696,14 @@ def percentile(values: list[float], percent: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def think(rng: random.Random, mean_seconds: float, deadline: float) -> None:
+def think(rng: random.Random, mean_seconds: float, deadline: float) -> bool:
     """Pause as a user reading or typing does: a random time of the given mean (exponentially
-    distributed), never past the deadline. No pause when the mean is 0."""
+    distributed; no pause when the mean is 0). Say whether there is time left for the next
+    request: a pause cut short by the deadline sends none, or every user would send one at once
+    when time is up."""
     if mean_seconds > 0:
         time.sleep(max(0.0, min(rng.expovariate(1 / mean_seconds), deadline - time.monotonic())))
+    return time.monotonic() < deadline
 
 
 def coordinator_loop(
@@ -715,7 +718,8 @@ def coordinator_loop(
     """Open the visit's entry form, change the PGA and save as complete, until time is up."""
     rng = random.Random(seed)
     while time.monotonic() < deadline and stats.sent + 2 <= max_requests:
-        think(rng, think_time, deadline)
+        if not think(rng, think_time, deadline):
+            break
         page = stats.send(user, OPEN_FORM, "GET", task.entry_path)
         if page is None:
             continue
@@ -736,7 +740,8 @@ def coordinator_loop(
         form.set("pga", new_pga)
         form.set("change_reason", CHANGE_REASON)
         form.set("entry_status", "complete")
-        think(rng, think_time, deadline)
+        if not think(rng, think_time, deadline):
+            break
         answer = stats.send(user, SAVE, "POST", task.entry_path, form.fields)
         if answer is None:
             continue
@@ -765,7 +770,8 @@ def reader_loop(
     index = offset
     rng = random.Random(-1 - offset)
     while time.monotonic() < deadline and stats.sent < max_requests:
-        think(rng, think_time, deadline)
+        if not think(rng, think_time, deadline):
+            break
         path = paths[index % len(paths)]
         index += 1
         page = stats.send(user, REPORT, "GET", path)
