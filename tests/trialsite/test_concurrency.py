@@ -141,6 +141,18 @@ def slow_bilag_check(monkeypatch) -> None:
     monkeypatch.setattr(services, "participant_check_bilag_history", check_then_pause)
 
 
+def saving(visit: Visit, pga: Decimal) -> Callable[[], None]:
+    """A user's save of the visit's assessments with this PGA, for run_together."""
+    return lambda: services.visit_save_assessments(
+        visit=Visit.objects.get(pk=visit.pk),
+        sledai=NONE_PRESENT,
+        pga=pga,
+        bilag=ALL_E,
+        author=None,
+        reason="concurrent save",
+    )
+
+
 def entry_form(version: str, pga: str) -> dict[str, str]:
     data = {
         "opened_version": version,
@@ -222,16 +234,6 @@ def test_recomputing_everything_while_users_save_neither_deadlocks_nor_goes_stal
     other = ParticipantFactory(site=participant.site, participant_id="S01-002")
     visits = list(Visit.objects.filter(participant=participant).order_by("visit_date"))[1:5]
 
-    def save(visit: Visit, pga: Decimal) -> Callable[[], None]:
-        return lambda: services.visit_save_assessments(
-            visit=Visit.objects.get(pk=visit.pk),
-            sledai=NONE_PRESENT,
-            pga=pga,
-            bilag=ALL_E,
-            author=None,
-            reason="concurrent save",
-        )
-
     def enrol_and_edit() -> None:
         other.age_at_enrollment = 13
         services.participant_save(participant=other, author=None, reason="concurrent edit")
@@ -239,7 +241,7 @@ def test_recomputing_everything_while_users_save_neither_deadlocks_nor_goes_stal
     for round_number in range(5):
         pga = Decimal(round_number + 1) / 10
         raised = run_together(
-            [recompute_all_responses, enrol_and_edit, *(save(visit, pga) for visit in visits)]
+            [recompute_all_responses, enrol_and_edit, *(saving(visit, pga) for visit in visits)]
         )
         assert raised == []
     assert stale_results() == []
@@ -311,16 +313,6 @@ def test_a_schedule_change_applied_by_the_worker_while_users_save_and_enrol(
             study_id=study.pk, operations=operations, author=author, reason="amendment"
         )
 
-    def save(visit: Visit, pga: Decimal) -> Callable[[], None]:
-        return lambda: services.visit_save_assessments(
-            visit=Visit.objects.get(pk=visit.pk),
-            sledai=NONE_PRESENT,
-            pga=pga,
-            bilag=ALL_E,
-            author=None,
-            reason="concurrent save",
-        )
-
     def enrol(number: int) -> Callable[[], None]:
         return lambda: record_visit(
             ParticipantFactory(site=participant.site, participant_id=f"S01-1{number:02d}"),
@@ -331,7 +323,7 @@ def test_a_schedule_change_applied_by_the_worker_while_users_save_and_enrol(
     for round_number, code in enumerate(["M1", "BL", "M1", "BL"]):
         pga = Decimal(round_number + 1) / 10
         raised = run_together(
-            [change_baseline(code), enrol(round_number), *(save(v, pga) for v in visits)]
+            [change_baseline(code), enrol(round_number), *(saving(v, pga) for v in visits)]
         )
         assert raised == []
         assert Participant.objects.get(pk=participant.pk).study.baseline_visit_id == baseline[code]

@@ -26,6 +26,18 @@ def definition(study, code: str) -> VisitDefinition:
     return VisitDefinition.objects.get(study=study, code=code)
 
 
+@pytest.fixture
+def bl_visit(participant_a, study, author) -> Visit:
+    """participant_a's baseline visit on 2026-02-02, recorded without assessments."""
+    return services.visit_create(
+        participant=participant_a,
+        visit_definition=definition(study, "BL"),
+        visit_date=date(2026, 2, 2),
+        author=author,
+        reason="r",
+    )
+
+
 def test_participant_create_records_author_and_reason(study, site_a, author):
     participant = services.participant_create(
         study=study,
@@ -153,16 +165,9 @@ def test_study_day_is_negative_before_infusion_and_unknown_without_it(participan
     assert visit.in_window is None
 
 
-def test_saving_assessments_twice_updates_them_and_keeps_history(participant_a, study, author):
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=definition(study, "BL"),
-        visit_date=date(2026, 2, 2),
-        author=author,
-        reason="r",
-    )
+def test_saving_assessments_twice_updates_them_and_keeps_history(bl_visit, author):
     services.visit_save_assessments(
-        visit=visit,
+        visit=bl_visit,
         sledai=ALL_ABSENT,
         pga=Decimal("1.20"),
         bilag=ALL_E,
@@ -170,127 +175,106 @@ def test_saving_assessments_twice_updates_them_and_keeps_history(participant_a, 
         reason="first",
     )
     services.visit_save_assessments(
-        visit=visit,
+        visit=bl_visit,
         sledai={**ALL_ABSENT, "arthritis": True},
         pga=Decimal("1.50"),
         bilag={**ALL_E, "musculoskeletal": "B"},
         author=author,
         reason="Source document verified: arthritis",
     )
-    visit.refresh_from_db()
-    assert visit.pga.score == Decimal("1.50")
-    assert visit.sledai.arthritis is True
-    assert visit.sledai.lookback_days == 10
-    assert visit.bilag.musculoskeletal == "B"
-    assert [h.score for h in visit.pga.history.order_by("history_date")] == [
+    bl_visit.refresh_from_db()
+    assert bl_visit.pga.score == Decimal("1.50")
+    assert bl_visit.sledai.arthritis is True
+    assert bl_visit.sledai.lookback_days == 10
+    assert bl_visit.bilag.musculoskeletal == "B"
+    assert [h.score for h in bl_visit.pga.history.order_by("history_date")] == [
         Decimal("1.20"),
         Decimal("1.50"),
     ]
-    latest = visit.sledai.history.latest("history_date")
+    latest = bl_visit.sledai.history.latest("history_date")
     assert latest.history_change_reason == "Source document verified: arthritis"
     assert latest.history_user == author
 
 
-def test_a_save_writes_only_the_rows_it_changes(participant_a, study, author):
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=definition(study, "BL"),
-        visit_date=date(2026, 2, 2),
-        author=author,
-        reason="r",
-    )
+def test_a_save_writes_only_the_rows_it_changes(bl_visit, author):
     saved = {"sledai": ALL_ABSENT, "bilag": ALL_E, "author": author}
-    services.visit_save_assessments(visit=visit, pga=Decimal("1.20"), reason="first", **saved)
+    services.visit_save_assessments(visit=bl_visit, pga=Decimal("1.20"), reason="first", **saved)
     services.visit_save_assessments(
-        visit=visit,
+        visit=bl_visit,
         pga=Decimal("1.5"),
         not_done={"sledai_seizure": "EEG not available"},
         reason="PGA corrected",
         **{**saved, "sledai": {**ALL_ABSENT, "seizure": None}},
     )
     services.visit_save_assessments(
-        visit=visit,
+        visit=bl_visit,
         pga=Decimal("1.50"),  # the same value, written with another precision
         not_done={"sledai_seizure": "EEG not available"},
         reason="saved again unchanged",
         **{**saved, "sledai": {**ALL_ABSENT, "seizure": None}},
     )
 
-    visit.refresh_from_db()
-    assert [h.history_change_reason for h in visit.pga.history.order_by("history_id")] == [
+    bl_visit.refresh_from_db()
+    assert [h.history_change_reason for h in bl_visit.pga.history.order_by("history_id")] == [
         "first",
         "PGA corrected",
     ]
-    assert [h.history_change_reason for h in visit.bilag.history.all()] == ["first"]
-    assert [h.history_change_reason for h in visit.sledai.history.order_by("history_id")] == [
+    assert [h.history_change_reason for h in bl_visit.bilag.history.all()] == ["first"]
+    assert [h.history_change_reason for h in bl_visit.sledai.history.order_by("history_id")] == [
         "first",
         "PGA corrected",
     ]
-    (not_done,) = visit.not_done_answers.all()
+    (not_done,) = bl_visit.not_done_answers.all()
     assert [h.history_change_reason for h in not_done.history.all()] == ["PGA corrected"]
 
 
 def test_a_row_equal_to_its_values_as_read_is_neither_validated_nor_saved(
-    participant_a, study, author, django_assert_num_queries
+    bl_visit, author, django_assert_num_queries
 ):
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=definition(study, "BL"),
-        visit_date=date(2026, 2, 2),
-        author=author,
-        reason="r",
-    )
-    stored = services.row_values(visit)
+    stored = services.row_values(bl_visit)
 
     with django_assert_num_queries(0):
-        assert services.save_with_audit(visit, author=author, reason="none", stored=stored) is False
+        assert (
+            services.save_with_audit(bl_visit, author=author, reason="none", stored=stored) is False
+        )
 
-    visit.visit_date = "2026-02-02"  # the same date as text: equal once validated
-    assert services.save_with_audit(visit, author=author, reason="text", stored=stored) is False
-    assert visit.history.count() == 1
+    bl_visit.visit_date = "2026-02-02"  # the same date as text: equal once validated
+    assert services.save_with_audit(bl_visit, author=author, reason="text", stored=stored) is False
+    assert bl_visit.history.count() == 1
 
-    visit.visit_date = date(2026, 2, 3)
-    assert services.save_with_audit(visit, author=author, reason="date", stored=stored) is True
-    assert Visit.objects.get(pk=visit.pk).visit_date == date(2026, 2, 3)
-    assert visit.history.latest("history_id").history_change_reason == "date"
-    visit.visit_date = date(2100, 1, 1)
+    bl_visit.visit_date = date(2026, 2, 3)
+    assert services.save_with_audit(bl_visit, author=author, reason="date", stored=stored) is True
+    assert Visit.objects.get(pk=bl_visit.pk).visit_date == date(2026, 2, 3)
+    assert bl_visit.history.latest("history_id").history_change_reason == "date"
+    bl_visit.visit_date = date(2100, 1, 1)
     with pytest.raises(ValidationError):  # a changed row is validated as before
-        services.save_with_audit(visit, author=author, reason="future", stored=stored)
+        services.save_with_audit(bl_visit, author=author, reason="future", stored=stored)
 
 
-def test_not_assessed_is_stored_as_missing_not_as_absent(participant_a, study, author):
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=definition(study, "BL"),
-        visit_date=date(2026, 2, 2),
-        author=author,
-        reason="r",
-    )
+def test_not_assessed_is_stored_as_missing_not_as_absent(bl_visit, author):
     services.visit_save_assessments(
-        visit=visit, sledai={"seizure": False}, pga=None, bilag={}, author=author, reason="partial"
-    )
-    visit.refresh_from_db()
-    assert visit.sledai.seizure is False
-    assert visit.sledai.psychosis is None
-    assert visit.pga.score is None
-    assert visit.bilag.grades()["renal"] is None
-
-
-def test_invalid_pga_rolls_back_the_whole_save(participant_a, study, author):
-    visit = services.visit_create(
-        participant=participant_a,
-        visit_definition=definition(study, "BL"),
-        visit_date=date(2026, 2, 2),
+        visit=bl_visit,
+        sledai={"seizure": False},
+        pga=None,
+        bilag={},
         author=author,
-        reason="r",
+        reason="partial",
     )
+    bl_visit.refresh_from_db()
+    assert bl_visit.sledai.seizure is False
+    assert bl_visit.sledai.psychosis is None
+    assert bl_visit.pga.score is None
+    assert bl_visit.bilag.grades()["renal"] is None
+
+
+def test_invalid_pga_rolls_back_the_whole_save(bl_visit, author):
     with pytest.raises(ValidationError, match=r"PGA is between 0\.00 and 3\.00"):
         services.visit_save_assessments(
-            visit=visit,
+            visit=bl_visit,
             sledai=ALL_ABSENT,
             pga=Decimal("3.10"),
             bilag=ALL_E,
             author=author,
             reason="r",
         )
-    assert not hasattr(Visit.objects.get(pk=visit.pk), "sledai")
+    assert not hasattr(Visit.objects.get(pk=bl_visit.pk), "sledai")

@@ -18,9 +18,14 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run_python("manage.py", *args, env=env)
+
+
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run this Python in the project's directory with only ``env``'s DJANGO_ settings."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
@@ -97,15 +102,8 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
 def test_a_server_process_leaves_the_loaded_site_out_of_garbage_collections():
     """trialsite/wsgi.py, which each gunicorn worker loads, freezes what it loaded
     (trialsite/memory.py)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    result = subprocess.run(
-        [sys.executable, "-c", "import gc, trialsite.wsgi; print(gc.get_freeze_count())"],
-        cwd=ROOT,
-        env={**base, **PRODUCTION_ENV},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_python(
+        "-c", "import gc, trialsite.wsgi; print(gc.get_freeze_count())", env=PRODUCTION_ENV
     )
     assert result.returncode == 0, result.stderr
     # Django and the site's apps: far more than ten thousand objects.
