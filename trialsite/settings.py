@@ -224,6 +224,9 @@ CACHES = {
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+# Widgets and error lists are drawn from Django's Jinja2 copies of its form templates (same markup,
+# faster): trialsite/form_renderer.py.
+FORM_RENDERER = "trialsite.form_renderer.FormRenderer"
 
 # Audit trail (django-simple-history): history rows are never removed with their object.
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False

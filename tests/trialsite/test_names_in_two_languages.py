@@ -3,7 +3,7 @@ the reader's language, an empty Chinese name shows the English one, admin edits 
 side with the reason and author audited, and the English name is only ever written by name."""
 
 from datetime import date
-from html import escape
+from html import escape, unescape
 
 import pytest
 from django.conf import settings
@@ -256,6 +256,6 @@ def test_an_old_version_shows_the_names_it_had(root_client, eastern, language):
     first = eastern.history.earliest("history_id")
     assert (first.instance.name_en, first.history_object.name_en) == (EASTERN, EASTERN)
     url = reverse("admin:trialsite_site_simple_history", args=[eastern.pk, first.history_id])
-    page = in_language(root_client, language).get(url).content.decode()
-    assert f'name="name_en" value="{escape(EASTERN)}"' in page
+    page = unescape(in_language(root_client, language).get(url).content.decode())
+    assert f'name="name_en" value="{EASTERN}"' in page
     assert "Medical Center" not in page

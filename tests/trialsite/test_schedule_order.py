@@ -7,6 +7,7 @@ date. The participant (factories) is enrolled 2026-01-05 and infused 2026-02-09.
 """
 
 from datetime import date
+from html import unescape
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -175,7 +176,8 @@ def test_admin_shows_the_refusal_on_the_visit_date(client, participant_a: Partic
         )
     response = client.post(url, data)
     assert response.status_code == 200
-    assert "Out of the schedule&#x27;s order: BL is dated 2026-02-02" in response.content.decode()
+    page = unescape(response.content.decode())
+    assert "Out of the schedule's order: BL is dated 2026-02-02" in page
     m1.refresh_from_db()
     assert m1.visit_date == date(2026, 3, 11)
 
