@@ -11,7 +11,7 @@ between the comparison and the save.
 
 from collections.abc import Sequence
 
-from django.db.models import Max, Model
+from django.db.models import Max, Model, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import get_history_manager_for_model
@@ -57,8 +57,22 @@ def record_sources(record: Model) -> list[HistorySource]:
 
 
 def _latest_ids(sources: Sequence[HistorySource]) -> list[int]:
-    latest = (history.aggregate(latest=Max("history_id"))["latest"] for history, _what in sources)
-    return [history_id if history_id is not None else 0 for history_id in latest]
+    """Return each history's latest id (0: no row yet), in one query."""
+    latest_of = [
+        history.order_by()
+        .annotate(source=Value(number))
+        .values("source")
+        .annotate(latest=Max("history_id"))
+        for number, (history, _what) in enumerate(sources)
+    ]
+    if not latest_of:
+        return []
+    found = {
+        row["source"]: row["latest"]
+        for row in latest_of[0].union(*latest_of[1:], all=True)
+        if row["latest"] is not None
+    }
+    return [found.get(number, 0) for number in range(len(sources))]
 
 
 def current_version(sources: Sequence[HistorySource]) -> str:
