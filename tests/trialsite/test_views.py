@@ -78,7 +78,7 @@ def test_screen_query_count_does_not_grow_with_the_cohort(
 # participant's lock (version, BILAG-2004 history), the rows that changed with their history,
 # and the participant's rescore, each a fixed number of queries whatever the participant's
 # visits or the cohort.
-SAVE_QUERY_BUDGET = 46
+SAVE_QUERY_BUDGET = 43
 
 
 def entry_form_data(client, url: str) -> dict[str, object]:
