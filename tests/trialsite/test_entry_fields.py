@@ -5,7 +5,11 @@ from django import forms
 from django.template import Context, Template
 from django.test.html import parse_html
 
-from trialsite.templatetags.entry_fields import bootstrap_field, not_done_reason
+from trialsite.templatetags.entry_fields import (
+    bootstrap_field,
+    descriptor_answers,
+    not_done_reason,
+)
 
 
 class LabsForm(forms.Form):
@@ -104,4 +108,33 @@ def test_a_reason_with_an_error_shows_whatever_its_answer() -> None:
         ' aria-describedby="id_reason_error" id="id_reason">'
         '<div id="id_reason_error" class="invalid-feedback"><p id="error_1_id_reason"><strong>'
         "Ensure this value has at most 20 characters (it has 21).</strong></p></div></div>"
+    )
+
+
+class DescriptorForm(forms.Form):
+    sledai_seizure = forms.ChoiceField(
+        choices=[("0", "absent"), ("1", "present <new>"), ("ND", "not done")],
+        widget=forms.RadioSelect,
+    )
+
+
+def test_a_descriptor_answers_are_radio_buttons_with_its_weight_and_the_answer_checked() -> None:
+    html = parse_html(
+        descriptor_answers(DescriptorForm({"sledai_seizure": "1"})["sledai_seizure"], 8)
+    )
+
+    assert html == parse_html(
+        '<div class="form-check form-check-inline">'
+        '<input class="form-check-input" type="radio" name="sledai_seizure"'
+        ' id="id_sledai_seizure_0" value="0" data-weight="8">'
+        '<label class="form-check-label" for="id_sledai_seizure_0">absent</label></div>'
+        '<div class="form-check form-check-inline">'
+        '<input class="form-check-input" type="radio" name="sledai_seizure"'
+        ' id="id_sledai_seizure_1" value="1" data-weight="8" checked>'
+        '<label class="form-check-label" for="id_sledai_seizure_1">present &lt;new&gt;</label>'
+        "</div>"
+        '<div class="form-check form-check-inline">'
+        '<input class="form-check-input" type="radio" name="sledai_seizure"'
+        ' id="id_sledai_seizure_2" value="ND" data-weight="8">'
+        '<label class="form-check-label" for="id_sledai_seizure_2">not done</label></div>'
     )

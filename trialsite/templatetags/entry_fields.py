@@ -1,7 +1,8 @@
 """The fields of the visit entry form, drawn in Python.
 
 The entry form is the page coordinators open most, and it has about 30 plain fields (labs, BILAG
-systems, look-back window, reason for change) and 34 reasons not done. Drawn by crispy-forms'
+systems, look-back window, reason for change), 34 reasons not done and the answers of 24 SLEDAI-2K
+descriptors. Drawn by crispy-forms'
 per-field templates and an include per reason, they took half the page's time. These tags write
 the same Bootstrap markup as crispy-forms' ``as_crispy_field``: label, widget (``form-control``
 or ``form-select``, ``is-invalid`` with its errors), errors and help text, each linked to the
@@ -86,4 +87,28 @@ def not_done_reason(field: forms.BoundField, marker: str, shown: object) -> Safe
         field.label,
         _widget(field, "form-control-sm", described_by),
         _errors(field),
+    )
+
+
+@register.simple_tag
+def descriptor_answers(field: forms.BoundField, weight: int) -> SafeString:
+    """A SLEDAI-2K descriptor's answers as inline radio buttons, each carrying the descriptor's
+    weight (visit_entry.js adds up the total as they change)."""
+    return format_html_join(
+        "\n",
+        '<div class="form-check form-check-inline">\n'
+        '<input class="form-check-input" type="radio" name="{}" id="{}" value="{}"'
+        ' data-weight="{}"{}>\n<label class="form-check-label" for="{}">{}</label>\n</div>',
+        (
+            (
+                radio.data["name"],
+                radio.id_for_label,
+                radio.data["value"],
+                weight,
+                SafeString(" checked") if radio.data["selected"] else "",
+                radio.id_for_label,
+                radio.choice_label,
+            )
+            for radio in field
+        ),
     )
