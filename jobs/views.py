@@ -26,8 +26,8 @@ from trialsite.imports import IMPORT_PERMISSION
 PAGE_SIZE = 25
 #: How often the progress page asks how far the job has got (import_progress.js), in ms.
 POLL_INTERVAL_MS = 1000
-#: How long it keeps asking: each request renews the session, which must still end after its
-#: idle time on a clinic computer left on the page (settings.SESSION_COOKIE_AGE).
+#: How long it keeps asking: its requests extend the session (trialsite/idle_sessions.py), which
+#: must still end after its idle time on a clinic computer left on the page.
 POLL_LIMIT_MS = 15 * 60 * 1000
 
 

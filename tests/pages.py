@@ -3,12 +3,19 @@
 import re
 from collections.abc import Mapping
 
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from trialsite.models import STORED_LAB_FIELDS, LabResult, Visit
 
 OPENED_VERSION = re.compile(r'<input type="hidden" name="opened_version" value="([^"]*)"')
+
+
+def page_text(response: HttpResponse) -> str:
+    """Return the page's HTML with each escaped apostrophe written as Django's templates write
+    it (&#x27;): the widgets and error lists, drawn by Jinja2, write &#39;."""
+    return response.content.decode().replace("&#39;", "&#x27;")
 
 
 def page_forms_data(client: Client, url: str) -> dict[str, object]:

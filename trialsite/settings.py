@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "trialsite.idle_sessions.IdleTimeoutMiddleware",
+    "trialsite.idle_sessions.SessionExtensionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,7 +153,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Every piece of state shared between requests lives in the database, so any number of app server
 # processes and machines can serve the same site: sessions here, login failures (django-axes) below.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-# Shared clinic computers: a session ends after 30 idle minutes (less one at most: a session in
+# Shared clinic computers: a session ends after 30 idle minutes (29 at the earliest: a session in
 # use is extended once a minute, trialsite/idle_sessions.py) or when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

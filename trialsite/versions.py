@@ -58,18 +58,20 @@ def record_sources(record: Model) -> list[HistorySource]:
 
 def _latest_ids(sources: Sequence[HistorySource]) -> list[int]:
     """Return each history's latest id (0: no row yet), in one query."""
-    latest_of = [
+    if not sources:
+        return []
+    # One row per history, numbered by its place: grouped by a constant, the MAX runs over the
+    # whole history (NULL when it has no row yet).
+    per_history = [
         history.order_by()
         .annotate(source=Value(number))
         .values("source")
         .annotate(latest=Max("history_id"))
         for number, (history, _what) in enumerate(sources)
     ]
-    if not latest_of:
-        return []
     found = {
         row["source"]: row["latest"]
-        for row in latest_of[0].union(*latest_of[1:], all=True)
+        for row in per_history[0].union(*per_history[1:], all=True)
         if row["latest"] is not None
     }
     return [found.get(number, 0) for number in range(len(sources))]

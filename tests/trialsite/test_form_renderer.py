@@ -35,7 +35,7 @@ def test_an_empty_form_has_django_templates_markup() -> None:
 
 
 def test_a_form_with_errors_has_django_templates_markup() -> None:
-    data = {"pga": "3.5", "grade": "E", "ward": "in", "signs": ["rash"], "reason": "It's <b>"}
+    data = {"pga": '3.5"><b>', "grade": "E", "ward": "in", "signs": ["rash"], "reason": "It's <b>"}
     form = EveryWidgetForm(data)
     form.add_error(None, "The schedule's order is BL, then M1.")
 

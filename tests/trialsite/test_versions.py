@@ -12,7 +12,14 @@ from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import ALL_E, NONE_PRESENT, UserFactory, record_visit
 from tests.pages import admin_visit_form, opened_version
 from trialsite import services, versions
-from trialsite.models import EntryStatus, Participant, Visit, VisitDefinition
+from trialsite.models import (
+    EntryStatus,
+    NotDoneAnswer,
+    Participant,
+    PgaAssessment,
+    Visit,
+    VisitDefinition,
+)
 
 REFUSED = "Not saved: another user changed this record after you opened it."
 
@@ -340,3 +347,19 @@ def test_a_change_to_a_row_without_recorded_history_still_refuses(study):
     services.save_with_audit(m3, author=None, reason="Window widened")
     (change,) = versions.changes_since(sources, opened)
     assert (change.what, change.kind, change.changes) == ("visit schedule", "changed", [])
+
+
+def test_a_version_is_each_historys_latest_id_in_order_and_0_for_none(m3) -> None:
+    visit_history = Visit.history.filter(id=m3.pk)
+    pga_history = PgaAssessment.history.filter(visit_id=m3.pk)
+    no_rows = NotDoneAnswer.history.filter(visit_id=m3.pk)
+    latest_visit = visit_history.latest("history_id").history_id
+    latest_pga = pga_history.latest("history_id").history_id
+
+    assert latest_visit != latest_pga  # so that their order shows
+    sources = [(pga_history, "PGA"), (no_rows, "not done"), (visit_history, "visit")]
+
+    assert versions.current_version(sources) == f"{latest_pga}.0.{latest_visit}"
+    assert versions.current_version(sources[2:]) == str(latest_visit)
+    assert versions.current_version(sources[1:2]) == "0"
+    assert versions.current_version([]) == ""

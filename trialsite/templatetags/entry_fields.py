@@ -1,12 +1,13 @@
 """The fields of the visit entry form, drawn in Python.
 
 The entry form is the page coordinators open most, and it has about 30 plain fields (labs, BILAG
-systems, look-back window, reason for change), 34 reasons not done and the answers of 24 SLEDAI-2K
-descriptors. Drawn by crispy-forms'
-per-field templates and an include per reason, they took half the page's time. These tags write
-the same Bootstrap markup as crispy-forms' ``as_crispy_field``: label, widget (``form-control``
-or ``form-select``, ``is-invalid`` with its errors), errors and help text, each linked to the
-widget by ``aria-describedby``.
+systems, look-back window, reason for change), 34 reasons not done and 24 SLEDAI-2K descriptors.
+Drawn by crispy-forms' per-field templates, an include per reason and a template loop per
+descriptor's answer, they took half the page's time. ``bootstrap_field`` and ``not_done_reason``
+write the same Bootstrap markup as crispy-forms' ``as_crispy_field``: label, widget
+(``form-control`` or ``form-select``, ``is-invalid`` with its errors), errors and help text, each
+linked to the widget by ``aria-describedby``. ``descriptor_answers`` writes a descriptor's answers
+as inline radio buttons.
 """
 
 from django import forms, template
@@ -90,10 +91,10 @@ def not_done_reason(field: forms.BoundField, marker: str, shown: object) -> Safe
     )
 
 
-@register.simple_tag
-def descriptor_answers(field: forms.BoundField, weight: int) -> SafeString:
+@register.filter
+def descriptor_answers(field: forms.BoundField) -> SafeString:
     """A SLEDAI-2K descriptor's answers as inline radio buttons, each carrying the descriptor's
-    weight (visit_entry.js adds up the total as they change)."""
+    weight from its widget (visit_entry.js adds up the total as they change)."""
     return format_html_join(
         "\n",
         '<div class="form-check form-check-inline">\n'
@@ -104,7 +105,7 @@ def descriptor_answers(field: forms.BoundField, weight: int) -> SafeString:
                 radio.data["name"],
                 radio.id_for_label,
                 radio.data["value"],
-                weight,
+                radio.data["attrs"]["data-weight"],
                 SafeString(" checked") if radio.data["selected"] else "",
                 radio.id_for_label,
                 radio.choice_label,

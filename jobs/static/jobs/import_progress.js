@@ -4,7 +4,7 @@
 // the preview, the summary or the failure. Without script the page refreshes itself (a
 // <noscript> refresh).
 // It stops asking after data-poll-limit milliseconds, so that a page left open does not keep an
-// idle session alive (each request renews it); the Reload link then asks again.
+// idle session alive (its requests extend it); the Reload link then asks again.
 (function () {
   var section = document.querySelector("[data-progress-url]");
   if (!section) { return; }
