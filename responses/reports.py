@@ -380,7 +380,7 @@ def headline_sentence(
 
 
 def matrix_cell_labels() -> dict[str, str]:
-    """Return the words of the response matrix's cells (responses/includes/matrix_cell.html) in
+    """Return the words of the response matrix's cells (responses/templatetags/matrix_cells.py) in
     the current language, translated once for the page: translated in each of its hundreds of
     cells, they took a fifth of the page's time."""
     return {
