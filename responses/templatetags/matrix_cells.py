@@ -11,7 +11,7 @@ compared with baseline; each line of it after the first starts with a line break
 from decimal import Decimal
 
 from django import template
-from django.template.defaultfilters import date, slugify, yesno
+from django.template import defaultfilters
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
@@ -32,21 +32,23 @@ def _or_dash(value: int | Decimal | str | None) -> str:
 
 
 def _change(value: int | Decimal | None) -> str:
-    return signed(value) or NO_VALUE
+    """A change from baseline with its sign: +2, 0, -0.50."""
+    return NO_VALUE if value is None else signed(value)
 
 
 def _tooltip(cell: MatrixCell, matrix: ResponseMatrix, labels: dict[str, str]) -> list[str]:
-    when = date(cell.visit_date, "Y-m-d")
+    when = defaultfilters.date(cell.visit_date, "Y-m-d")
     if cell.study_day is not None:
         when += f" ({labels['day']} {localize(cell.study_day)})"
     lines = [when]
-    if cell.outcome and matrix.state_at_visit:
+    has_outcome = cell.outcome is not None
+    if has_outcome and matrix.state_at_visit:
         lines += [
             f"{labels['prednisolone']}: {_or_dash(cell.prednisolone_mg)}",
-            f"{labels['treatment_failure']}: {yesno(cell.treatment_failure)}",
+            f"{labels['treatment_failure']}: {defaultfilters.yesno(cell.treatment_failure)}",
             reason(cell),
         ]
-    elif cell.outcome:
+    elif has_outcome:
         lines += [
             f"{labels['sledai_change']}: {_change(cell.sledai_change)}",
             f"{labels['new_bilag_a']}: {_or_dash(cell.new_bilag_a)},"
@@ -56,7 +58,7 @@ def _tooltip(cell: MatrixCell, matrix: ResponseMatrix, labels: dict[str, str]) -
             lines.append(f"{labels['bilag_not_improved']}: {_or_dash(cell.bilag_not_improved)}")
         lines += [
             f"{labels['pga_change']}: {_change(cell.pga_change)}",
-            f"{labels['treatment_failure']}: {yesno(cell.treatment_failure)}",
+            f"{labels['treatment_failure']}: {defaultfilters.yesno(cell.treatment_failure)}",
             reason(cell),
         ]
     else:
@@ -67,16 +69,15 @@ def _tooltip(cell: MatrixCell, matrix: ResponseMatrix, labels: dict[str, str]) -
 
 
 def _badge(cell: MatrixCell, labels: dict[str, str]) -> SafeString:
-    if not (cell.outcome or cell.follow_up_column):
+    if cell.outcome is None and not cell.follow_up_column:
         return SafeString("")
+    outcome = Outcome.NOT_EVALUABLE.value if cell.outcome is None else cell.outcome
     label = {
         Outcome.RESPONDER.value: labels["responder"],
         Outcome.NON_RESPONDER.value: labels["non_responder"],
-    }.get(cell.outcome or "", labels["not_evaluable"])
+    }.get(outcome, labels["not_evaluable"])
     return format_html(
-        ' <span class="badge outcome-badge {}">{}</span>',
-        outcome_badge(cell.outcome or Outcome.NOT_EVALUABLE.value),
-        label,
+        ' <span class="badge outcome-badge {}">{}</span>', outcome_badge(outcome), label
     )
 
 
@@ -94,7 +95,7 @@ def matrix_cell(
     return format_html(
         '<td class="text-center text-nowrap matrix-cell outcome-{}" tabindex="0" title="{}">'
         '<a href="{}">{}</a>{}</td>',
-        slugify(cell.outcome or "baseline"),
+        defaultfilters.slugify("baseline" if cell.outcome is None else cell.outcome),
         SafeString(
             "&#10;".join(conditional_escape(line) for line in _tooltip(cell, matrix, labels))
         ),
