@@ -3,7 +3,8 @@ authenticator app would show.
 
 Staff, superusers and data managers must pass a second factor (trialsite/two_factor), so a test
 that only logs one in would meet the code page. ``SecondFactorClient.force_login`` logs in and
-marks the session as having passed it, as the code page does; the ``client`` and
+marks the session as having passed it, as the code page does (and as extended, as the login page
+does); the ``client`` and
 ``admin_client`` fixtures (tests/conftest.py) are such clients. tests/trialsite/test_two_factor.py
 tests the second factor itself with Django's own Client.
 """
@@ -16,6 +17,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from trialsite.idle_sessions import EXTENDED_AT
 from trialsite.two_factor.devices import confirmed_device
 from trialsite.two_factor.policy import second_factor_required
 
@@ -50,8 +52,13 @@ def pass_second_factor(client: Client, user: User) -> None:
 
 
 class SecondFactorClient(Client):
-    """A test client whose force_login passes the second factor too."""
+    """A test client whose force_login passes the second factor too, and leaves the session as
+    the login page does: extended now (trialsite/idle_sessions.py), so that the first request
+    after it costs what any other does."""
 
     def force_login(self, user: User, backend: str | None = None) -> None:
         super().force_login(user, backend)
         pass_second_factor(self, user)
+        session = self.session
+        session[EXTENDED_AT] = int(time.time())
+        session.save()

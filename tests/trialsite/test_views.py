@@ -59,7 +59,7 @@ SCREENS = {
 # included; Home's panel of serious adverse events awaiting acknowledgement reads them in one
 # more (and counts them in another only when more than ten await:
 # tests/safety/test_adverse_events.py).
-QUERY_BUDGET = 35
+QUERY_BUDGET = 32
 
 
 @pytest.mark.parametrize("screen", sorted(SCREENS))
