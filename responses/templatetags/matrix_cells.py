@@ -25,6 +25,8 @@ register = template.Library()
 
 #: What a cell shows for a value it does not have.
 NO_VALUE = "\N{EN DASH}"
+#: The label (of responses.reports.matrix_cell_labels) of each outcome's badge; any other is NE.
+BADGE_LABELS = {Outcome.RESPONDER.value: "responder", Outcome.NON_RESPONDER.value: "non_responder"}
 
 
 def _or_dash(value: int | Decimal | str | None) -> str:
@@ -72,10 +74,7 @@ def _badge(cell: MatrixCell, labels: dict[str, str]) -> SafeString:
     if cell.outcome is None and not cell.follow_up_column:
         return SafeString("")
     outcome = Outcome.NOT_EVALUABLE.value if cell.outcome is None else cell.outcome
-    label = {
-        Outcome.RESPONDER.value: labels["responder"],
-        Outcome.NON_RESPONDER.value: labels["non_responder"],
-    }.get(outcome, labels["not_evaluable"])
+    label = labels[BADGE_LABELS.get(outcome, "not_evaluable")]
     return format_html(
         ' <span class="badge outcome-badge {}">{}</span>', outcome_badge(outcome), label
     )

@@ -175,13 +175,10 @@ def test_a_cell_reads_in_chinese() -> None:
     with translation.override("zh-hans"):
         html = markup(replace(M3, treatment_failure=None), SRI4)
         words = [
-            str(label)
-            for label in (
-                translation.gettext("day"),
-                translation.gettext("SLEDAI-2K change"),
-                translation.gettext("treatment failure"),
-                translation.pgettext("responder", "R"),
-            )
+            translation.gettext("day"),
+            translation.gettext("SLEDAI-2K change"),
+            translation.gettext("treatment failure"),
+            translation.pgettext("responder", "R"),
         ]
         maybe = translation.gettext("yes,no,maybe").split(",")[2]
 

@@ -28,7 +28,7 @@ def extended_seconds_ago(client, seconds: int) -> Session:
     return Session.objects.get(session_key=session.session_key)
 
 
-def assert_extended_by(client, before: Session, asked_at, idle_seconds: int) -> None:
+def assert_extended_by(before: Session, asked_at, idle_seconds: int) -> None:
     after = Session.objects.get(pk=before.pk)
     assert after.get_decoded()[EXTENDED_AT] >= int(asked_at.timestamp())
     idle_time = timedelta(seconds=idle_seconds)
@@ -61,7 +61,7 @@ def test_a_session_extended_a_step_ago_ends_a_full_idle_time_after_this_request(
     asked_at = timezone.now()
     assert signed_in.get(reverse("home")).status_code == 200
 
-    assert_extended_by(signed_in, before, asked_at, settings.SESSION_COOKIE_AGE)
+    assert_extended_by(before, asked_at, settings.SESSION_COOKIE_AGE)
 
 
 def test_a_short_idle_time_extends_a_session_used_within_it(signed_in, settings) -> None:
@@ -71,7 +71,7 @@ def test_a_short_idle_time_extends_a_session_used_within_it(signed_in, settings)
     asked_at = timezone.now()
     assert signed_in.get(reverse("home")).status_code == 200
 
-    assert_extended_by(signed_in, before, asked_at, 60)
+    assert_extended_by(before, asked_at, 60)
 
 
 def test_a_session_never_extended_is_extended_by_its_next_request(signed_in, settings) -> None:
@@ -83,7 +83,7 @@ def test_a_session_never_extended_is_extended_by_its_next_request(signed_in, set
     asked_at = timezone.now()
     assert signed_in.get(reverse("home")).status_code == 200
 
-    assert_extended_by(signed_in, before, asked_at, settings.SESSION_COOKIE_AGE)
+    assert_extended_by(before, asked_at, settings.SESSION_COOKIE_AGE)
 
 
 def test_a_session_idle_past_its_end_is_signed_out(signed_in) -> None:
