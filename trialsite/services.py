@@ -163,6 +163,13 @@ def participant_save(*, participant: Participant, author: Author, reason: str) -
         participant_id=participant.pk,
     )
     save_with_audit(participant, author=author, reason=reason)
+    if stored is None:
+        # Enrolled now: no visit, episode, adverse event or treatment record refers to the
+        # participant yet, so nothing stored can contradict the dates, age or dose, and there
+        # is nothing to score.
+        if dose:
+            raise ValidationError({"dose_cells_per_kg": dose})
+        return participant
     errors = participant_safety_errors(participant)
     if dose:
         errors.setdefault("dose_cells_per_kg", []).extend(dose)

@@ -55,6 +55,33 @@ def test_participant_create_records_author_and_reason(study, site_a, author):
     assert record.history_change_reason == "Enrolled at screening visit"
 
 
+#: Enrolling a participant without a dose: the savepoint and its release, the study locked, the
+#: stored row read (there is none), the related-row and unique checks of full_clean (three), the
+#: insert and its audit entry. Nothing stored refers to a participant not enrolled yet, so no
+#: episode, event, record or visit is read.
+ENROL_QUERY_BUDGET = 9
+
+
+def test_enrolling_reads_nothing_that_could_refer_to_the_participant(
+    study, site_a, author, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(ENROL_QUERY_BUDGET) as captured:
+        services.participant_create(
+            study=study,
+            site=site_a,
+            participant_id="S01-012",
+            sex="F",
+            age_at_enrollment=9,
+            enrollment_date=date(2026, 3, 1),
+            infusion_date=date(2026, 3, 20),
+            author=author,
+            reason="Enrolled at screening visit",
+        )
+    read = " ".join(query["sql"] for query in captured.captured_queries)
+    for table in ("episode", "adverseevent", "treatmentrecord", "trialsite_visit"):
+        assert table not in read
+
+
 def test_a_change_without_reason_is_refused(study, site_a, author):
     with pytest.raises(ValidationError, match="Every change needs a reason"):
         services.participant_create(
