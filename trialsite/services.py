@@ -154,19 +154,22 @@ def _tell_history(instance: models.Model, *, author: Author, reason: str) -> Non
 @transaction.atomic
 def participant_save(*, participant: Participant, author: Author, reason: str) -> Participant:
     """Enrol a participant or save changes to one (dates, dose, treatment failure, withdrawal)."""
+    enrolling = participant.pk is None
     lock_participant_save(study_id=participant.study_id, participant_id=participant.pk)
-    before = Participant.objects.filter(pk=participant.pk).values(*TREATMENT_PARTICIPANT_FIELDS)
-    stored = before.first()
+    stored = None
+    if not enrolling:
+        before = Participant.objects.filter(pk=participant.pk)
+        stored = before.values(*TREATMENT_PARTICIPANT_FIELDS).first()
     dose = participant_dose_errors(
         study_id=participant.study_id,
         dose_cells_per_kg=participant.dose_cells_per_kg,
         participant_id=participant.pk,
     )
     save_with_audit(participant, author=author, reason=reason)
-    if stored is None:
-        # Enrolled now: no visit, episode, adverse event or treatment record refers to the
-        # participant yet, so nothing stored can contradict the dates, age or dose, and there
-        # is nothing to score.
+    if enrolling:
+        # A new row with a new key: no visit, episode, adverse event or treatment record refers
+        # to it yet, so nothing stored can contradict the dates, age or dose, and there is
+        # nothing to score.
         if dose:
             raise ValidationError({"dose_cells_per_kg": dose})
         return participant

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from safety.b_cells import (
     BCellTrajectory,
+    LabReading,
     b_cell_report,
     b_cell_sentence,
     participant_b_cells,
@@ -107,6 +108,23 @@ def test_report_reads_aplasia_and_reconstitution_of_the_infused(study, b_cell_co
         "B-cell aplasia in 2 of 3 infused participants with a CD19+ count after the infusion; "
         "reconstituted in 1 of them."
     )
+
+
+def test_baseline_is_the_last_count_up_to_day_0_and_igg_the_latest_recorded(study):
+    """Counts at screening (day -28), baseline (day -7) and infusion (day 0): the baseline is
+    day 0's. The last visit has a count but no IgG: the latest IgG is the visit's before."""
+    person = participant(study, "S01-001")
+    record_visit(person, "SCR", date(2025, 2, 3), labs={"cd19_per_ul": D("500")})
+    record_visit(person, "BL", DATES["BL"], labs={"cd19_per_ul": D("420"), "igg_g_l": D("9.0")})
+    record_visit(person, "D0", INFUSED, labs={"cd19_per_ul": D("380"), "igg_g_l": D("8.5")})
+    record_visit(person, "D7", DATES["D7"], labs={"cd19_per_ul": D("0"), "igg_g_l": D("7.2")})
+    record_visit(person, "M1", DATES["M1"], labs={"cd19_per_ul": D("0")})
+
+    (row,) = report(study).rows
+
+    assert row.baseline_cd19 == LabReading(INFUSED, 0, D("380.00"))
+    assert row.latest_igg == LabReading(DATES["D7"], 7, D("7.20"))
+    assert (row.course.first_aplasia_day, row.course.reconstitution_day) == (7, None)
 
 
 def test_visits_after_the_data_cut_do_not_count(study, b_cell_cohort):
