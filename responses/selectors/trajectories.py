@@ -1,6 +1,7 @@
 """The data behind the plots: SLEDAI-2K and PGA over study days, and BILAG-2004 grades at
 baseline and at a chosen visit."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -59,10 +60,19 @@ def score_trajectories(
 ) -> ScoreTrajectories:
     """Return SLEDAI-2K and PGA over study day per participant infused on or before the data cut
     ``as_of``, with the median at each scheduled visit (placed at its target study day); visits
-    dated after the cut or still in progress are left out. One query."""
+    dated after the cut or still in progress are left out. Two queries: the schedule, then the
+    visits."""
     infused = enrolled_as_of(study=study, participants=participants, as_of=as_of).filter(
         infusion_date__lte=as_of
     )
+    #: A scheduled visit's place on the median line (repeatable visits have none).
+    median_keys: dict[int, tuple[int, str, int]] = {
+        pk: (order, code, target)
+        for pk, order, code, target in VisitDefinition.objects.filter(
+            study=study, repeatable=False
+        ).values_list("pk", "order", "code", "target_day")
+        if target is not None
+    }
     visits = (
         Visit.objects.filter(
             participant__in=infused,
@@ -74,31 +84,27 @@ def score_trajectories(
         .values_list(
             "participant__participant_id",
             "day_of_study",
-            "visit_definition__code",
-            "visit_definition__target_day",
-            "visit_definition__order",
-            "visit_definition__repeatable",
+            "visit_definition_id",
             "score__sledai_total",
             "pga__score",
         )
     )
-    sledai_points: dict[str, list[tuple[int, Decimal]]] = {}
-    pga_points: dict[str, list[tuple[int, Decimal]]] = {}
-    sledai_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
-    pga_by_visit: dict[tuple[int, str, int], list[Decimal]] = {}
-    for pid, day, code, target, order, repeatable, sledai, pga in visits:
+    sledai_points: defaultdict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+    pga_points: defaultdict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+    sledai_by_visit: defaultdict[tuple[int, str, int], list[Decimal]] = defaultdict(list)
+    pga_by_visit: defaultdict[tuple[int, str, int], list[Decimal]] = defaultdict(list)
+    for pid, day, definition_pk, sledai, pga in visits:
         assert day is not None  # the participants are the infused ones
-        #: A scheduled visit's place on the median line (repeatable visits have none).
-        key = (order, code, target) if not repeatable and target is not None else None
+        key = median_keys.get(definition_pk)
         if sledai is not None:
             total = Decimal(sledai)
-            sledai_points.setdefault(pid, []).append((day, total))
+            sledai_points[pid].append((day, total))
             if key is not None:
-                sledai_by_visit.setdefault(key, []).append(total)
+                sledai_by_visit[key].append(total)
         if pga is not None:
-            pga_points.setdefault(pid, []).append((day, pga))
+            pga_points[pid].append((day, pga))
             if key is not None:
-                pga_by_visit.setdefault(key, []).append(pga)
+                pga_by_visit[key].append(pga)
     return ScoreTrajectories(
         sledai=_trajectory_set(sledai_points, sledai_by_visit),
         pga=_trajectory_set(pga_points, pga_by_visit),
