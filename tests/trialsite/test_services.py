@@ -38,17 +38,23 @@ def bl_visit(participant_a, study, author) -> Visit:
     )
 
 
-def test_participant_create_records_author_and_reason(study, site_a, author):
-    participant = services.participant_create(
+def enrol(study, site, author, participant_id: str, *, reason: str, **details) -> Participant:
+    """Enrol a 9-year-old girl on 2026-03-01 through the service (``details``: other fields)."""
+    return services.participant_create(
         study=study,
-        site=site_a,
-        participant_id="S01-010",
+        site=site,
+        participant_id=participant_id,
         sex="F",
         age_at_enrollment=9,
         enrollment_date=date(2026, 3, 1),
         author=author,
-        reason="Enrolled at screening visit",
+        reason=reason,
+        **details,
     )
+
+
+def test_participant_create_records_author_and_reason(study, site_a, author):
+    participant = enrol(study, site_a, author, "S01-010", reason="Enrolled at screening visit")
     record = participant.history.get()
     assert record.history_type == "+"
     assert record.history_user == author
@@ -65,16 +71,13 @@ def test_enrolling_reads_nothing_that_could_refer_to_the_participant(
     study, site_a, author, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(ENROL_QUERY_BUDGET) as captured:
-        services.participant_create(
-            study=study,
-            site=site_a,
-            participant_id="S01-012",
-            sex="F",
-            age_at_enrollment=9,
-            enrollment_date=date(2026, 3, 1),
-            infusion_date=date(2026, 3, 20),
-            author=author,
+        enrol(
+            study,
+            site_a,
+            author,
+            "S01-012",
             reason="Enrolled at screening visit",
+            infusion_date=date(2026, 3, 20),
         )
     read = " ".join(query["sql"] for query in captured.captured_queries)
     for table in ("episode", "adverseevent", "treatmentrecord", "trialsite_visit"):
@@ -83,16 +86,7 @@ def test_enrolling_reads_nothing_that_could_refer_to_the_participant(
 
 def test_a_change_without_reason_is_refused(study, site_a, author):
     with pytest.raises(ValidationError, match="Every change needs a reason"):
-        services.participant_create(
-            study=study,
-            site=site_a,
-            participant_id="S01-011",
-            sex="F",
-            age_at_enrollment=9,
-            enrollment_date=date(2026, 3, 1),
-            author=author,
-            reason="  ",
-        )
+        enrol(study, site_a, author, "S01-011", reason="  ")
     assert not Participant.objects.filter(participant_id="S01-011").exists()
 
 
