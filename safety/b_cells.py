@@ -9,7 +9,6 @@ still in progress is a count all the same. Each function reads with a fixed numb
 whatever the number of participants and visits.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +25,7 @@ from safety.grading.b_cells import (
     BCellCourse,
     BCellStatus,
     b_cell_course,
+    b_cell_status,
 )
 from trialsite.i18n import StrOrPromise
 from trialsite.models import IMMUNE_LAB_FIELDS, LabResult, Participant
@@ -125,29 +125,55 @@ class BCellTrajectory:
     points: tuple[tuple[int, Decimal], ...]
 
 
+#: One visit's (visit date, CD19+ count, IgG) read for the report; either value may be None.
+Reading = tuple[date, Decimal | None, Decimal | None]
+
+
 @dataclass(frozen=True)
 class BCellRow:
-    """One infused participant of the report: the course of their counts dated on or before the
-    cut, the last count before the infusion (day 0 or earlier) and the latest IgG."""
+    """One infused participant of the report, from their visits dated on or before the cut.
+
+    ``status`` is read for every participant (the report's counts); the course, the last count
+    before the infusion (day 0 or earlier) and the latest IgG only for the rows a page shows.
+    """
 
     participant_pk: int
     participant_id: str
     site: str
     dose_cells_per_kg: int | None
-    course: BCellCourse
-    baseline_cd19: LabReading | None
-    latest_igg: LabReading | None
+    infusion_date: date
+    threshold_per_ul: Decimal
+    #: Each visit with a CD19+ count or an IgG, in date order.
+    readings: tuple[Reading, ...]
+    #: (study day, CD19+ count) of each count, in date order: the plot's line.
+    cd19: tuple[tuple[int, Decimal], ...]
+    status: BCellStatus
+
+    @cached_property
+    def course(self) -> BCellCourse:
+        counts = (BCellCount(day, count) for day, count in self.cd19)
+        return b_cell_course(counts, self.threshold_per_ul)
+
+    @cached_property
+    def baseline_cd19(self) -> LabReading | None:
+        """Return the last count on or before the infusion day, or None."""
+        for visit_date, count, _igg in reversed(self.readings):
+            day = (visit_date - self.infusion_date).days
+            if count is not None and day < FIRST_DAY_AFTER_INFUSION:
+                return LabReading(visit_date, day, count)
+        return None
+
+    @cached_property
+    def latest_igg(self) -> LabReading | None:
+        """Return the IgG of the last visit with one, or None."""
+        for visit_date, _count, igg in reversed(self.readings):
+            if igg is not None:
+                return LabReading(visit_date, (visit_date - self.infusion_date).days, igg)
+        return None
 
     @cached_property
     def trajectory(self) -> BCellTrajectory:
-        return BCellTrajectory(
-            self.participant_id,
-            tuple(
-                (visit.study_day, visit.cd19_per_ul)
-                for visit in self.course.visits
-                if visit.cd19_per_ul is not None
-            ),
-        )
+        return BCellTrajectory(self.participant_id, self.cd19)
 
 
 @dataclass(frozen=True)
@@ -159,7 +185,7 @@ class BCellReport:
     rows: tuple[BCellRow, ...]
 
     def _with_status(self, *statuses: BCellStatus) -> int:
-        return sum(1 for row in self.rows if row.course.status in statuses)
+        return sum(1 for row in self.rows if row.status in statuses)
 
     @property
     def counted(self) -> int:
@@ -196,9 +222,7 @@ def b_cell_report(
             "pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date"
         )
     )
-    readings: dict[int, list[tuple[date, Decimal | None, Decimal | None]]] = {
-        pk: [] for pk, *_rest in people
-    }
+    readings: dict[int, list[Reading]] = {pk: [] for pk, *_rest in people}
     labs = (
         LabResult.objects.filter(
             Q(cd19_per_ul__isnull=False) | Q(igg_g_l__isnull=False),
@@ -212,44 +236,29 @@ def b_cell_report(
     for participant_pk, visit_date, cd19, igg in labs:
         if participant_pk in readings:  # not one infused in the moment between the two reads
             readings[participant_pk].append((visit_date, cd19, igg))
-    rows = [
+    rows = []
+    for pk, participant_id, site, dose, infusion in people:
         # Only participants infused by the cut are read, so the infusion date is known.
-        _row(pk, participant_id, site, dose, cast(date, infusion), readings[pk], threshold_per_ul)
-        for pk, participant_id, site, dose, infusion in people
-    ]
+        infusion = cast(date, infusion)
+        cd19_counts = tuple(
+            ((visit_date - infusion).days, count)
+            for visit_date, count, _igg in readings[pk]
+            if count is not None
+        )
+        rows.append(
+            BCellRow(
+                participant_pk=pk,
+                participant_id=participant_id,
+                site=site,
+                dose_cells_per_kg=dose,
+                infusion_date=infusion,
+                threshold_per_ul=threshold_per_ul,
+                readings=tuple(readings[pk]),
+                cd19=cd19_counts,
+                status=b_cell_status(cd19_counts, threshold_per_ul),
+            )
+        )
     return BCellReport(as_of=as_of, threshold_per_ul=threshold_per_ul, rows=tuple(rows))
-
-
-def _row(
-    pk: int,
-    participant_id: str,
-    site: str,
-    dose: int | None,
-    infusion: date,
-    readings: Iterable[tuple[date, Decimal | None, Decimal | None]],
-    threshold: Decimal,
-) -> BCellRow:
-    counts: list[BCellCount] = []
-    # (visit date, study day, value), made a LabReading once the last one is known.
-    baseline: tuple[date, int, Decimal] | None = None
-    latest_igg: tuple[date, int, Decimal] | None = None
-    for visit_date, count, igg in readings:  # in date order
-        day = (visit_date - infusion).days
-        if count is not None:
-            counts.append(BCellCount(day, count))
-            if day < FIRST_DAY_AFTER_INFUSION:
-                baseline = (visit_date, day, count)
-        if igg is not None:
-            latest_igg = (visit_date, day, igg)
-    return BCellRow(
-        participant_pk=pk,
-        participant_id=participant_id,
-        site=site,
-        dose_cells_per_kg=dose,
-        course=b_cell_course(counts, threshold),
-        baseline_cd19=LabReading(*baseline) if baseline is not None else None,
-        latest_igg=LabReading(*latest_igg) if latest_igg is not None else None,
-    )
 
 
 def b_cell_sentence(report: BCellReport) -> str:

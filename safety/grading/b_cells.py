@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter, itemgetter
 
 #: B-cell aplasia: a CD19+ count below 1 cell/µL, unless the study sets another threshold
 #: (clinical-rules.md section 6).
@@ -57,8 +58,7 @@ class BCellCount:
     def __post_init__(self) -> None:
         """Reject a study day that is not a whole number and a count that is not a Decimal of
         0 or more."""
-        if isinstance(self.study_day, bool) or not isinstance(self.study_day, int):
-            raise TypeError(f"A study day is a whole number, not {self.study_day!r}")
+        _check_study_day(self.study_day)
         if self.cd19_per_ul is not None:
             _check_decimal("A CD19+ count", self.cd19_per_ul)
 
@@ -86,13 +86,8 @@ class BCellCourse:
 
     @property
     def status(self) -> BCellStatus:
-        if self.reconstitution_day is not None:
-            return BCellStatus.RECONSTITUTED
-        if self.first_aplasia_day is not None:
-            return BCellStatus.APLASIA
-        if any(visit.aplasia is not None for visit in self.visits):
-            return BCellStatus.NO_APLASIA
-        return BCellStatus.NO_COUNT
+        counted = any(visit.aplasia is not None for visit in self.visits)
+        return _status(self.first_aplasia_day, self.reconstitution_day, counted=counted)
 
     @property
     def aplasia_recorded(self) -> bool:
@@ -104,6 +99,11 @@ class BCellCourse:
         """Return the latest visit with a count (before the infusion too), or None."""
         counted = [visit for visit in self.visits if visit.cd19_per_ul is not None]
         return counted[-1] if counted else None
+
+
+def _check_study_day(study_day: int) -> None:
+    if isinstance(study_day, bool) or not isinstance(study_day, int):
+        raise TypeError(f"A study day is a whole number, not {study_day!r}")
 
 
 def _check_decimal(what: str, value: Decimal) -> None:
@@ -121,24 +121,81 @@ def aplasia_at(cd19_per_ul: Decimal, threshold_per_ul: Decimal) -> bool:
 def b_cell_course(counts: Iterable[BCellCount], threshold_per_ul: Decimal) -> BCellCourse:
     """Read a participant's CD19+ counts (any order; before the infusion too) against the
     aplasia threshold (cells/µL, more than 0), as the module docstring defines it."""
-    _check_decimal("The aplasia threshold", threshold_per_ul)
-    if threshold_per_ul == 0:
-        raise ValueError("The aplasia threshold must be more than 0")
-    visits: list[VisitAplasia] = []
-    first_aplasia_day: int | None = None
-    reconstitution_day: int | None = None
-    for count in sorted(counts, key=lambda count: count.study_day):
-        aplasia = None
-        if count.cd19_per_ul is not None and count.study_day >= FIRST_DAY_AFTER_INFUSION:
-            aplasia = aplasia_at(count.cd19_per_ul, threshold_per_ul)
-            if aplasia and first_aplasia_day is None:
-                first_aplasia_day = count.study_day
-            elif not aplasia and first_aplasia_day is not None and reconstitution_day is None:
-                reconstitution_day = count.study_day
-        visits.append(VisitAplasia(count.study_day, count.cd19_per_ul, aplasia))
+    _check_threshold(threshold_per_ul)
+    ordered = sorted(counts, key=attrgetter("study_day"))
+    first_aplasia_day, reconstitution_day, _counted = _landmarks(
+        ((count.study_day, count.cd19_per_ul) for count in ordered), threshold_per_ul
+    )
     return BCellCourse(
         threshold_per_ul=threshold_per_ul,
-        visits=tuple(visits),
+        visits=tuple(
+            VisitAplasia(
+                count.study_day,
+                count.cd19_per_ul,
+                _aplasia_after_infusion(count.study_day, count.cd19_per_ul, threshold_per_ul),
+            )
+            for count in ordered
+        ),
         first_aplasia_day=first_aplasia_day,
         reconstitution_day=reconstitution_day,
     )
+
+
+def b_cell_status(counts: Iterable[tuple[int, Decimal]], threshold_per_ul: Decimal) -> BCellStatus:
+    """Return the status of :func:`b_cell_course` from (study day, count) pairs (any order),
+    without the course's visits: for reports that need only the status of many participants.
+    The counts are checked as BCellCount checks them."""
+    _check_threshold(threshold_per_ul)
+    ordered = sorted(counts, key=itemgetter(0))
+    for day, count in ordered:
+        _check_study_day(day)
+        _check_decimal("A CD19+ count", count)
+    first_aplasia_day, reconstitution_day, counted = _landmarks(ordered, threshold_per_ul)
+    return _status(first_aplasia_day, reconstitution_day, counted=counted)
+
+
+def _check_threshold(threshold_per_ul: Decimal) -> None:
+    _check_decimal("The aplasia threshold", threshold_per_ul)
+    if threshold_per_ul == 0:
+        raise ValueError("The aplasia threshold must be more than 0")
+
+
+def _aplasia_after_infusion(
+    study_day: int, cd19_per_ul: Decimal | None, threshold_per_ul: Decimal
+) -> bool | None:
+    """Read one count: None without a count or before the infusion, else aplasia or not."""
+    if cd19_per_ul is None or study_day < FIRST_DAY_AFTER_INFUSION:
+        return None
+    return aplasia_at(cd19_per_ul, threshold_per_ul)
+
+
+def _landmarks(
+    ordered: Iterable[tuple[int, Decimal | None]], threshold_per_ul: Decimal
+) -> tuple[int | None, int | None, bool]:
+    """Return the first aplasia day, the reconstitution day and whether any count after the
+    infusion was read, from (study day, count) pairs in study-day order."""
+    first_aplasia_day: int | None = None
+    reconstitution_day: int | None = None
+    counted = False
+    for day, count in ordered:
+        aplasia = _aplasia_after_infusion(day, count, threshold_per_ul)
+        if aplasia is None:
+            continue
+        counted = True
+        if aplasia and first_aplasia_day is None:
+            first_aplasia_day = day
+        elif not aplasia and first_aplasia_day is not None and reconstitution_day is None:
+            reconstitution_day = day
+    return first_aplasia_day, reconstitution_day, counted
+
+
+def _status(
+    first_aplasia_day: int | None, reconstitution_day: int | None, *, counted: bool
+) -> BCellStatus:
+    if reconstitution_day is not None:
+        return BCellStatus.RECONSTITUTED
+    if first_aplasia_day is not None:
+        return BCellStatus.APLASIA
+    if counted:
+        return BCellStatus.NO_APLASIA
+    return BCellStatus.NO_COUNT

@@ -74,11 +74,15 @@ def report(study, *, as_of: date = CUT, threshold: str = "1"):
 
 
 def summary(rows) -> dict[str, tuple]:
+    """Each row's first aplasia day, reconstitution day and status (the status every row is read
+    with, which must be its course's)."""
+    for row in rows:
+        assert row.status == row.course.status, row.participant_id
     return {
         row.participant_id: (
             row.course.first_aplasia_day,
             row.course.reconstitution_day,
-            row.course.status,
+            row.status,
         )
         for row in rows
     }
@@ -111,12 +115,14 @@ def test_report_reads_aplasia_and_reconstitution_of_the_infused(study, b_cell_co
 
 
 def test_baseline_is_the_last_count_up_to_day_0_and_igg_the_latest_recorded(study):
-    """Counts at screening (day -28), baseline (day -7) and infusion (day 0): the baseline is
-    day 0's. The last visit has a count but no IgG: the latest IgG is the visit's before."""
+    """Counts at screening (day -28), baseline (day -7), infusion (day 0) and day 1: the baseline
+    is day 0's, day 1 being after the infusion. The last visit has a count but no IgG: the latest
+    IgG is the visit's before."""
     person = participant(study, "S01-001")
     record_visit(person, "SCR", date(2025, 2, 3), labs={"cd19_per_ul": D("500")})
     record_visit(person, "BL", DATES["BL"], labs={"cd19_per_ul": D("420"), "igg_g_l": D("9.0")})
     record_visit(person, "D0", INFUSED, labs={"cd19_per_ul": D("380"), "igg_g_l": D("8.5")})
+    record_visit(person, "UNS", date(2025, 3, 4), labs={"cd19_per_ul": D("5")})
     record_visit(person, "D7", DATES["D7"], labs={"cd19_per_ul": D("0"), "igg_g_l": D("7.2")})
     record_visit(person, "M1", DATES["M1"], labs={"cd19_per_ul": D("0")})
 

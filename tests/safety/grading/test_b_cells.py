@@ -12,6 +12,7 @@ from safety.grading.b_cells import (
     BCellStatus,
     aplasia_at,
     b_cell_course,
+    b_cell_status,
 )
 
 D = Decimal
@@ -162,6 +163,9 @@ def test_first_aplasia_and_reconstitution_days(
     assert course.reconstitution_day == reconstitution
     assert course.status == status
     assert course.aplasia_recorded is (first_aplasia is not None)
+    # The status alone, from the counts done (a count not done is skipped either way).
+    done = [(day, D(count)) for day, count in pairs if count is not None]
+    assert b_cell_status(done, D(threshold)) == status
 
 
 def test_each_visit_is_read_against_the_threshold_in_study_day_order():
@@ -203,6 +207,15 @@ def test_latest_is_the_last_visit_with_a_count(pairs, latest):
         pytest.param(lambda: b_cell_course([], D("0")), ValueError, id="zero-threshold"),
         pytest.param(lambda: b_cell_course([], D("-1")), ValueError, id="negative-threshold"),
         pytest.param(lambda: b_cell_course([], D("Infinity")), ValueError, id="inf-threshold"),
+        pytest.param(lambda: b_cell_status([(7, 0.5)], ONE), TypeError, id="status-float-count"),
+        pytest.param(lambda: b_cell_status([(7, None)], ONE), TypeError, id="status-no-count"),
+        pytest.param(
+            lambda: b_cell_status([(7, D("-1"))], ONE), ValueError, id="status-negative-count"
+        ),
+        pytest.param(lambda: b_cell_status([(7.0, ONE)], ONE), TypeError, id="status-float-day"),
+        pytest.param(lambda: b_cell_status([(True, ONE)], ONE), TypeError, id="status-bool-day"),
+        pytest.param(lambda: b_cell_status([], 1.0), TypeError, id="status-float-threshold"),
+        pytest.param(lambda: b_cell_status([], D("0")), ValueError, id="status-zero-threshold"),
     ],
 )
 def test_only_decimal_counts_and_a_positive_decimal_threshold_are_taken(make, error):
