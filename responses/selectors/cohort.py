@@ -377,13 +377,19 @@ def mitt_summary(
     #: shared, not one object per visit.
     recorded: dict[int, dict[int, RecordedResult]] = {pk: {} for pk in by_pk}
     stored_result = cache(RecordedResult)
+    # The study day only decides whether a visit is left out as out of window.
+    day_of_study = (
+        visit_study_day()
+        if study.exclude_out_of_window_visits
+        else Value(None, output_field=IntegerField())
+    )
     visits = (
         Visit.objects.filter(
             participant__in=infused_people,
             visit_definition__in=list(by_pk),
             visit_date__lte=as_of,
         )
-        .annotate(result=result_relation(endpoint), day_of_study=visit_study_day())
+        .annotate(result=result_relation(endpoint), day_of_study=day_of_study)
         .order_by()
         .values_list(
             "participant_id",
