@@ -125,8 +125,9 @@ class BCellTrajectory:
     points: tuple[tuple[int, Decimal], ...]
 
 
-#: One visit's (visit date, CD19+ count, IgG) read for the report; either value may be None.
-Reading = tuple[date, Decimal | None, Decimal | None]
+#: One visit's (visit date, study day, CD19+ count, IgG) read for the report; either value may
+#: be None.
+VisitReading = tuple[date, int, Decimal | None, Decimal | None]
 
 
 @dataclass(frozen=True)
@@ -134,31 +135,29 @@ class BCellRow:
     """One infused participant of the report, from their visits dated on or before the cut.
 
     ``status`` is read for every participant (the report's counts); the course, the last count
-    before the infusion (day 0 or earlier) and the latest IgG only for the rows a page shows.
+    on or before the infusion day and the latest IgG only for the rows a page shows.
     """
 
     participant_pk: int
     participant_id: str
     site: str
     dose_cells_per_kg: int | None
-    infusion_date: date
     threshold_per_ul: Decimal
     #: Each visit with a CD19+ count or an IgG, in date order.
-    readings: tuple[Reading, ...]
+    readings: tuple[VisitReading, ...]
     #: (study day, CD19+ count) of each count, in date order: the plot's line.
-    cd19: tuple[tuple[int, Decimal], ...]
+    cd19_points: tuple[tuple[int, Decimal], ...]
     status: BCellStatus
 
     @cached_property
     def course(self) -> BCellCourse:
-        counts = (BCellCount(day, count) for day, count in self.cd19)
+        counts = (BCellCount(day, count) for day, count in self.cd19_points)
         return b_cell_course(counts, self.threshold_per_ul)
 
     @cached_property
     def baseline_cd19(self) -> LabReading | None:
         """Return the last count on or before the infusion day, or None."""
-        for visit_date, count, _igg in reversed(self.readings):
-            day = (visit_date - self.infusion_date).days
+        for visit_date, day, count, _igg in reversed(self.readings):
             if count is not None and day < FIRST_DAY_AFTER_INFUSION:
                 return LabReading(visit_date, day, count)
         return None
@@ -166,14 +165,14 @@ class BCellRow:
     @cached_property
     def latest_igg(self) -> LabReading | None:
         """Return the IgG of the last visit with one, or None."""
-        for visit_date, _count, igg in reversed(self.readings):
+        for visit_date, day, _count, igg in reversed(self.readings):
             if igg is not None:
-                return LabReading(visit_date, (visit_date - self.infusion_date).days, igg)
+                return LabReading(visit_date, day, igg)
         return None
 
     @cached_property
     def trajectory(self) -> BCellTrajectory:
-        return BCellTrajectory(self.participant_id, self.cd19)
+        return BCellTrajectory(self.participant_id, self.cd19_points)
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,9 @@ def b_cell_report(
             "pk", "participant_id", "site__code", "dose_cells_per_kg", "infusion_date"
         )
     )
-    readings: dict[int, list[Reading]] = {pk: [] for pk, *_rest in people}
+    # Only participants infused by the cut are read, so each infusion date is known.
+    infusions = {pk: cast(date, infusion) for pk, *_rest, infusion in people}
+    readings: dict[int, list[VisitReading]] = {pk: [] for pk in infusions}
     labs = (
         LabResult.objects.filter(
             Q(cd19_per_ul__isnull=False) | Q(igg_g_l__isnull=False),
@@ -234,16 +235,14 @@ def b_cell_report(
         .values_list("visit__participant_id", "visit__visit_date", "cd19_per_ul", "igg_g_l")
     )
     for participant_pk, visit_date, cd19, igg in labs:
-        if participant_pk in readings:  # not one infused in the moment between the two reads
-            readings[participant_pk].append((visit_date, cd19, igg))
+        infusion = infusions.get(participant_pk)
+        if infusion is not None:  # not one infused in the moment between the two reads
+            day = (visit_date - infusion).days
+            readings[participant_pk].append((visit_date, day, cd19, igg))
     rows = []
-    for pk, participant_id, site, dose, infusion in people:
-        # Only participants infused by the cut are read, so the infusion date is known.
-        infusion = cast(date, infusion)
-        cd19_counts = tuple(
-            ((visit_date - infusion).days, count)
-            for visit_date, count, _igg in readings[pk]
-            if count is not None
+    for pk, participant_id, site, dose, _infusion in people:
+        points = tuple(
+            (day, count) for _date, day, count, _igg in readings[pk] if count is not None
         )
         rows.append(
             BCellRow(
@@ -251,11 +250,10 @@ def b_cell_report(
                 participant_id=participant_id,
                 site=site,
                 dose_cells_per_kg=dose,
-                infusion_date=infusion,
                 threshold_per_ul=threshold_per_ul,
                 readings=tuple(readings[pk]),
-                cd19=cd19_counts,
-                status=b_cell_status(cd19_counts, threshold_per_ul),
+                cd19_points=points,
+                status=b_cell_status(points, threshold_per_ul),
             )
         )
     return BCellReport(as_of=as_of, threshold_per_ul=threshold_per_ul, rows=tuple(rows))

@@ -17,6 +17,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import CombinedExpression
 
 from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
 from responses.scoring.analysis import (
@@ -139,6 +140,14 @@ def cohort_summary(
     return rows
 
 
+def _study_day_if_excluding(study: Study) -> CombinedExpression | Value:
+    """Return the visits' study day when the study leaves out-of-window visits out, its only use
+    in a list of visits; NULL otherwise, which is quicker to read."""
+    if study.exclude_out_of_window_visits:
+        return visit_study_day()
+    return Value(None, output_field=IntegerField())
+
+
 NO_RESULT_REASON = gettext_noop("visit not dated after the baseline visit, so not compared")
 
 
@@ -186,7 +195,7 @@ def results_at(
     visits = (
         visits_as_of(study=study, participants=participants, as_of=as_of)
         .filter(visit_definition=visit_definition)
-        .annotate(result=result_relation(endpoint), day_of_study=visit_study_day())
+        .annotate(result=result_relation(endpoint), day_of_study=_study_day_if_excluding(study))
         .order_by("participant__participant_id")
         .values_list(
             "participant_id",
@@ -377,19 +386,13 @@ def mitt_summary(
     #: shared, not one object per visit.
     recorded: dict[int, dict[int, RecordedResult]] = {pk: {} for pk in by_pk}
     stored_result = cache(RecordedResult)
-    # The study day only decides whether a visit is left out as out of window.
-    day_of_study = (
-        visit_study_day()
-        if study.exclude_out_of_window_visits
-        else Value(None, output_field=IntegerField())
-    )
     visits = (
         Visit.objects.filter(
             participant__in=infused_people,
             visit_definition__in=list(by_pk),
             visit_date__lte=as_of,
         )
-        .annotate(result=result_relation(endpoint), day_of_study=day_of_study)
+        .annotate(result=result_relation(endpoint), day_of_study=_study_day_if_excluding(study))
         .order_by()
         .values_list(
             "participant_id",

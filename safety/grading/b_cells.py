@@ -60,7 +60,7 @@ class BCellCount:
         0 or more."""
         _check_study_day(self.study_day)
         if self.cd19_per_ul is not None:
-            _check_decimal("A CD19+ count", self.cd19_per_ul)
+            _check_count(self.cd19_per_ul)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,10 @@ def _check_study_day(study_day: int) -> None:
         raise TypeError(f"A study day is a whole number, not {study_day!r}")
 
 
+def _check_count(cd19_per_ul: Decimal) -> None:
+    _check_decimal("A CD19+ count", cd19_per_ul)
+
+
 def _check_decimal(what: str, value: Decimal) -> None:
     if not isinstance(value, Decimal):
         raise TypeError(f"{what} must be a Decimal, not {type(value).__name__} {value!r}")
@@ -142,14 +146,14 @@ def b_cell_course(counts: Iterable[BCellCount], threshold_per_ul: Decimal) -> BC
 
 
 def b_cell_status(counts: Iterable[tuple[int, Decimal]], threshold_per_ul: Decimal) -> BCellStatus:
-    """Return the status of :func:`b_cell_course` from (study day, count) pairs (any order),
-    without the course's visits: for reports that need only the status of many participants.
-    The counts are checked as BCellCount checks them."""
+    """Return the status of :func:`b_cell_course` from (study day, count) pairs (any order;
+    counts not done left out), without the course's visits: for reports that need only the
+    status of many participants. Each day and count is checked as BCellCount checks them."""
     _check_threshold(threshold_per_ul)
     ordered = sorted(counts, key=itemgetter(0))
     for day, count in ordered:
         _check_study_day(day)
-        _check_decimal("A CD19+ count", count)
+        _check_count(count)
     first_aplasia_day, reconstitution_day, counted = _landmarks(ordered, threshold_per_ul)
     return _status(first_aplasia_day, reconstitution_day, counted=counted)
 

@@ -115,13 +115,15 @@ def test_report_reads_aplasia_and_reconstitution_of_the_infused(study, b_cell_co
 
 
 def test_baseline_is_the_last_count_up_to_day_0_and_igg_the_latest_recorded(study):
-    """Counts at screening (day -28), baseline (day -7), infusion (day 0) and day 1: the baseline
-    is day 0's, day 1 being after the infusion. The last visit has a count but no IgG: the latest
-    IgG is the visit's before."""
+    """Counts at screening (day -28), baseline (day -7), infusion (day 0) and day 1, and an
+    unscheduled visit on day 0 after the infusion visit with an IgG but no count: the baseline
+    is the infusion visit's count, day 1 being after the infusion. The last visit has a count but
+    no IgG: the latest IgG is the visit's before."""
     person = participant(study, "S01-001")
     record_visit(person, "SCR", date(2025, 2, 3), labs={"cd19_per_ul": D("500")})
     record_visit(person, "BL", DATES["BL"], labs={"cd19_per_ul": D("420"), "igg_g_l": D("9.0")})
     record_visit(person, "D0", INFUSED, labs={"cd19_per_ul": D("380"), "igg_g_l": D("8.5")})
+    record_visit(person, "UNS", INFUSED, labs={"igg_g_l": D("8.4")})
     record_visit(person, "UNS", date(2025, 3, 4), labs={"cd19_per_ul": D("5")})
     record_visit(person, "D7", DATES["D7"], labs={"cd19_per_ul": D("0"), "igg_g_l": D("7.2")})
     record_visit(person, "M1", DATES["M1"], labs={"cd19_per_ul": D("0")})
@@ -131,6 +133,15 @@ def test_baseline_is_the_last_count_up_to_day_0_and_igg_the_latest_recorded(stud
     assert row.baseline_cd19 == LabReading(INFUSED, 0, D("380.00"))
     assert row.latest_igg == LabReading(DATES["D7"], 7, D("7.20"))
     assert (row.course.first_aplasia_day, row.course.reconstitution_day) == (7, None)
+    assert row.status == BCellStatus.APLASIA
+    assert row.trajectory.points == (
+        (-28, D("500.00")),
+        (-7, D("420.00")),
+        (0, D("380.00")),
+        (1, D("5.00")),
+        (7, D("0.00")),
+        (28, D("0.00")),
+    )
 
 
 def test_visits_after_the_data_cut_do_not_count(study, b_cell_cohort):

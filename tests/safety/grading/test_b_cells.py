@@ -145,6 +145,14 @@ def test_aplasia_is_a_count_strictly_below_the_threshold(count, threshold, aplas
             id="a-study-threshold-of-5",
         ),
         pytest.param(
+            [(7, "5"), (7, "0")],
+            "1",
+            7,
+            None,
+            BCellStatus.APLASIA,
+            id="two-counts-on-one-day-are-read-in-the-order-given",
+        ),
+        pytest.param(
             [(56, "12"), (7, "0"), (28, "0")],
             "1",
             7,
