@@ -320,10 +320,13 @@ def _versions(
     fields = _compared_fields(history.model)
     related_names = _RelatedNames()
     snapshots = _Snapshots(history.model, related_sets)
-    kinds = {"+": _("entered"), "~": _("changed"), "-": _("deleted")}
+    # Put into words once, in the language of the first version read (a streamed file reads on).
+    kinds = {"+": str(_("entered")), "~": str(_("changed")), "-": str(_("deleted"))}
+    name_of = what if callable(what) else _same_name(str(what))
     records = (
         _with_previous_version(history, fields)
-        .select_related("history_user")
+        # The author's name alone: not a user object for each version.
+        .annotate(author_username=F(f"history_user__{User.USERNAME_FIELD}"))
         .prefetch_related(*snapshots.prefetches())
         .order_by("history_date", "history_id")
     )
@@ -347,14 +350,19 @@ def _versions(
                 record,
                 AuditEntry(
                     when=record.history_date,
-                    who=record.history_user.get_username() if record.history_user else "",
+                    who=record.author_username or "",
                     reason=record.history_change_reason or "",
-                    what=what(record) if callable(what) else str(what),
-                    kind=str(kinds[record.history_type]),
+                    what=name_of(record),
+                    kind=kinds[record.history_type],
                     changes=changes,
                     history_id=record.history_id,
                 ),
             )
+
+
+def _same_name(name: str) -> Callable[[Any], str]:
+    """Name every row of a history alike."""
+    return lambda _record: name
 
 
 def entries(history: QuerySet, what: RowName) -> list[AuditEntry]:
