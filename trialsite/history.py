@@ -307,7 +307,8 @@ def versions(
     with the previous version of the same row); saves that changed nothing are left out. A
     change whose previous version was never recorded (rows created by a data migration) is
     kept, without details. The history is read in chunks, in one query (plus one per chunk and
-    related set, and one per related row a change names, such as a new site)."""
+    related set, and one per related row a change names, such as a new site). The entries'
+    words are in the language active when the iteration starts."""
     versions_ = _versions(history, what, related_sets)
     if related_sets:
         versions_ = _steps_merged(versions_, {str(related.label) for related in related_sets})
@@ -320,9 +321,8 @@ def _versions(
     fields = _compared_fields(history.model)
     related_names = _RelatedNames()
     snapshots = _Snapshots(history.model, related_sets)
-    # Put into words once, in the language of the first version read (a streamed file reads on).
     kinds = {"+": str(_("entered")), "~": str(_("changed")), "-": str(_("deleted"))}
-    name_of = what if callable(what) else _same_name(str(what))
+    name_of = what if callable(what) else _fixed_name(str(what))
     records = (
         _with_previous_version(history, fields)
         # The author's name alone: not a user object for each version.
@@ -360,7 +360,7 @@ def _versions(
             )
 
 
-def _same_name(name: str) -> Callable[[Any], str]:
+def _fixed_name(name: str) -> Callable[[Any], str]:
     """Name every row of a history alike."""
     return lambda _record: name
 
