@@ -145,9 +145,15 @@ class BCellRow:
     threshold_per_ul: Decimal
     #: Each visit with a CD19+ count or an IgG, in date order.
     readings: tuple[VisitReading, ...]
-    #: (study day, CD19+ count) of each count, in date order: the plot's line.
-    cd19_points: tuple[tuple[int, Decimal], ...]
-    status: BCellStatus
+
+    @cached_property
+    def cd19_points(self) -> tuple[tuple[int, Decimal], ...]:
+        """Return the (study day, CD19+ count) of each count, in date order: the plot's line."""
+        return tuple((day, count) for _date, day, count, _igg in self.readings if count is not None)
+
+    @cached_property
+    def status(self) -> BCellStatus:
+        return b_cell_status(self.cd19_points, self.threshold_per_ul)
 
     @cached_property
     def course(self) -> BCellCourse:
@@ -239,23 +245,17 @@ def b_cell_report(
         if infusion is not None:  # not one infused in the moment between the two reads
             day = (visit_date - infusion).days
             readings[participant_pk].append((visit_date, day, cd19, igg))
-    rows = []
-    for pk, participant_id, site, dose, _infusion in people:
-        points = tuple(
-            (day, count) for _date, day, count, _igg in readings[pk] if count is not None
+    rows = [
+        BCellRow(
+            participant_pk=pk,
+            participant_id=participant_id,
+            site=site,
+            dose_cells_per_kg=dose,
+            threshold_per_ul=threshold_per_ul,
+            readings=tuple(readings[pk]),
         )
-        rows.append(
-            BCellRow(
-                participant_pk=pk,
-                participant_id=participant_id,
-                site=site,
-                dose_cells_per_kg=dose,
-                threshold_per_ul=threshold_per_ul,
-                readings=tuple(readings[pk]),
-                cd19_points=points,
-                status=b_cell_status(points, threshold_per_ul),
-            )
-        )
+        for pk, participant_id, site, dose, _infusion in people
+    ]
     return BCellReport(as_of=as_of, threshold_per_ul=threshold_per_ul, rows=tuple(rows))
 
 

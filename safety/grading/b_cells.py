@@ -126,20 +126,20 @@ def b_cell_course(counts: Iterable[BCellCount], threshold_per_ul: Decimal) -> BC
     """Read a participant's CD19+ counts (any order; before the infusion too) against the
     aplasia threshold (cells/µL, more than 0), as the module docstring defines it."""
     _check_threshold(threshold_per_ul)
-    ordered = sorted(counts, key=attrgetter("study_day"))
+    visits = tuple(
+        VisitAplasia(
+            count.study_day,
+            count.cd19_per_ul,
+            _aplasia_after_infusion(count.study_day, count.cd19_per_ul, threshold_per_ul),
+        )
+        for count in sorted(counts, key=attrgetter("study_day"))
+    )
     first_aplasia_day, reconstitution_day, _counted = _landmarks(
-        ((count.study_day, count.cd19_per_ul) for count in ordered), threshold_per_ul
+        (visit.study_day, visit.aplasia) for visit in visits
     )
     return BCellCourse(
         threshold_per_ul=threshold_per_ul,
-        visits=tuple(
-            VisitAplasia(
-                count.study_day,
-                count.cd19_per_ul,
-                _aplasia_after_infusion(count.study_day, count.cd19_per_ul, threshold_per_ul),
-            )
-            for count in ordered
-        ),
+        visits=visits,
         first_aplasia_day=first_aplasia_day,
         reconstitution_day=reconstitution_day,
     )
@@ -154,7 +154,9 @@ def b_cell_status(counts: Iterable[tuple[int, Decimal]], threshold_per_ul: Decim
     for day, count in ordered:
         _check_study_day(day)
         _check_count(count)
-    first_aplasia_day, reconstitution_day, counted = _landmarks(ordered, threshold_per_ul)
+    first_aplasia_day, reconstitution_day, counted = _landmarks(
+        (day, _aplasia_after_infusion(day, count, threshold_per_ul)) for day, count in ordered
+    )
     return _status(first_aplasia_day, reconstitution_day, counted=counted)
 
 
@@ -174,15 +176,15 @@ def _aplasia_after_infusion(
 
 
 def _landmarks(
-    ordered: Iterable[tuple[int, Decimal | None]], threshold_per_ul: Decimal
+    read: Iterable[tuple[int, bool | None]],
 ) -> tuple[int | None, int | None, bool]:
     """Return the first aplasia day, the reconstitution day and whether any count after the
-    infusion was read, from (study day, count) pairs in study-day order."""
+    infusion was read, from each visit's (study day, aplasia) in study-day order (aplasia None:
+    no count, or before the infusion)."""
     first_aplasia_day: int | None = None
     reconstitution_day: int | None = None
     counted = False
-    for day, count in ordered:
-        aplasia = _aplasia_after_infusion(day, count, threshold_per_ul)
+    for day, aplasia in read:
         if aplasia is None:
             continue
         counted = True
