@@ -28,6 +28,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 #: The kinds of job, each with locks of its own (the key's high bits; the job's key below).
 IMPORT_JOB_LOCKS = 7301
 SCHEDULE_CHANGE_LOCKS = 7302
+EXPORT_JOB_LOCKS = 7303
 #: How long a worker may take, once it has taken a task, to take its job's lock.
 STARTING_SECONDS = 10
 

@@ -1,5 +1,6 @@
 """Background jobs: a CSV import from the browser, checked by a dry run, then run on confirmation;
-a change of a study or its schedule, applied with the rescoring of the study's participants.
+a change of a study or its schedule, applied with the rescoring of the study's participants; a
+large CSV export, written for the user who asked for it.
 
 The job keeps the file's text (the source of the change: the audit reason of every change it
 makes is "imported from <file name>"), the dry run's report and the import's report, and how far
@@ -207,3 +208,94 @@ class ScheduleChange(models.Model):
         if not self.participants_total:
             return 0
         return self.participants_done * 100 // self.participants_total
+
+
+class ExportKind(models.TextChoices):
+    """The exports written in the background: those too large to write within a request."""
+
+    AUDIT_TRAIL = "audit_trail", _("Audit trail (audit-trail.csv)")
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", _("waiting to start")
+    RUNNING = "running", _("writing the file")
+    DONE = "done", _("ready to download")
+    FAILED = "failed", _("failed")
+
+
+#: The states in which a task is waiting or working on the export: its page follows the progress.
+ACTIVE_EXPORT_STATES = (ExportState.QUEUED, ExportState.RUNNING)
+
+
+class ExportJob(models.Model):
+    """One export written by a worker for the user who asked for it, who alone may download it
+    (it holds what that user may see). The file is kept in the database, so that a worker on any
+    machine can write it and any web server can serve it."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked for by"),
+        on_delete=models.PROTECT,
+        related_name="export_jobs",
+    )
+    created_at = models.DateTimeField(_("asked for at"), auto_now_add=True)
+    kind = models.CharField(_("export"), max_length=20, choices=ExportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    #: The language of the page that asked for it: a failure is written in it (the file itself
+    #: is in English, as every CSV file of the site).
+    language = models.CharField(_("language"), max_length=16)
+    state = models.CharField(
+        _("state"), max_length=20, choices=ExportState.choices, default=ExportState.QUEUED
+    )
+    failure = models.TextField(_("failure"), blank=True)
+    #: How far the writing has got: the versions of records read (an audit trail), of all.
+    rows_done = models.PositiveIntegerField(_("records read"), default=0)
+    rows_total = models.PositiveIntegerField(_("records to read"), null=True, blank=True)
+    file_text = models.TextField(_("file contents"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    task_result_id = models.CharField(_("task result id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="export_job_user_newest_first")
+        ]
+        constraints = [
+            CheckConstraint(
+                condition=Q(kind__in=ExportKind.values),
+                name="export_job_kind_known",
+                violation_error_message=_("Unknown kind of export."),
+            ),
+            CheckConstraint(
+                condition=Q(state__in=ExportState.values),
+                name="export_job_state_known",
+                violation_error_message=_("Unknown state of an export job."),
+            ),
+            CheckConstraint(
+                condition=Q(rows_total__isnull=True) | Q(rows_done__lte=models.F("rows_total")),
+                name="export_job_done_within_total",
+                violation_error_message=_("An export cannot have read more than it has."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("export_job_detail", args=[self.pk])
+
+    @property
+    def active(self) -> bool:
+        """Say whether a task is waiting or working on the export."""
+        return self.state in ACTIVE_EXPORT_STATES
+
+    @property
+    def percent_done(self) -> int:
+        """Return how far the writing has got, in whole percent."""
+        if self.state == ExportState.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return self.rows_done * 100 // self.rows_total

@@ -1,5 +1,5 @@
 """Start an import job and confirm it: each queues its task (jobs.tasks). Queue a schedule
-change made in admin.
+change made in admin. Start an export.
 
 Neither runs inside a transaction: the job is saved (committed) before its task is queued, so a
 worker on another machine finds it, and with the immediate backend the task runs right here,
@@ -11,10 +11,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from jobs.liveness import IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, abandoned
-from jobs.models import PENDING_CHANGE_STATES, ChangeState, ImportJob, JobState, ScheduleChange
+from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, abandoned
+from jobs.models import (
+    PENDING_CHANGE_STATES,
+    ChangeState,
+    ExportJob,
+    ExportKind,
+    ExportState,
+    ImportJob,
+    JobState,
+    ScheduleChange,
+)
 from jobs.reports import StoredReport
-from jobs.tasks import apply_schedule_change, check_import_file, import_file
+from jobs.tasks import apply_schedule_change, check_import_file, import_file, write_export
 from trialsite.imports import check_importer
 from trialsite.management.options import InputError
 from trialsite.models import Study
@@ -96,12 +105,14 @@ def pending_schedule_change(study_id: int) -> ScheduleChange | None:
     return change if change is not None and change.pending else None
 
 
-def fail_if_abandoned(job: ImportJob | ScheduleChange) -> None:
-    """Mark failed an import or a schedule change whose worker stopped before finishing it
-    (jobs.liveness): its transaction was rolled back, so nothing was written."""
+def fail_if_abandoned(job: ImportJob | ScheduleChange | ExportJob) -> None:
+    """Mark failed an import, a schedule change or an export whose worker stopped before
+    finishing it (jobs.liveness): its transaction was rolled back, so nothing was written."""
     failed: str
     if isinstance(job, ImportJob):
         kind, active, failed = IMPORT_JOB_LOCKS, job.active, JobState.FAILED
+    elif isinstance(job, ExportJob):
+        kind, active, failed = EXPORT_JOB_LOCKS, job.active, ExportState.FAILED
     else:
         kind, active, failed = SCHEDULE_CHANGE_LOCKS, job.pending, ChangeState.FAILED
     if not active or not abandoned(kind, job.pk, job.task_result_id):
@@ -150,3 +161,34 @@ def schedule_change_start(
     ScheduleChange.objects.filter(pk=change.pk).update(task_result_id=task_result_id)
     change.refresh_from_db()
     return change
+
+
+#: The permission each export needs, to be asked for and to be downloaded.
+EXPORT_PERMISSIONS: dict[str, str] = {ExportKind.AUDIT_TRAIL: "trialsite.export_audit_trail"}
+#: The file each export is named, with the local date it was asked for.
+EXPORT_FILE_NAMES: dict[str, str] = {ExportKind.AUDIT_TRAIL: "audit-trail_{date}.csv"}
+
+
+def require_exporter(user: User, kind: str) -> None:
+    """Refuse (PermissionDenied, a 403 page) a user who may not have the export."""
+    if not user.has_perm(EXPORT_PERMISSIONS[kind]):
+        raise PermissionDenied
+
+
+def export_job_start(*, author: User, kind: str, language: str) -> ExportJob:
+    """Queue the writing of an export's file for its author."""
+    require_exporter(author, kind)
+    job = ExportJob(
+        created_by=author,
+        kind=kind,
+        file_name=EXPORT_FILE_NAMES[kind].format(date=timezone.localdate().isoformat()),
+        language=language,
+        state=ExportState.QUEUED,
+    )
+    job.full_clean()
+    job.save()
+    task_result_id = write_export.enqueue(job.pk).id
+    # The task may have run already (immediate backend): only the id is written here.
+    ExportJob.objects.filter(pk=job.pk).update(task_result_id=task_result_id)
+    job.refresh_from_db()
+    return job

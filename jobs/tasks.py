@@ -1,5 +1,5 @@
 """The background tasks (django-tasks): an import job's dry run, then its import; a schedule
-change, applied with the rescoring of the study's participants.
+change, applied with the rescoring of the study's participants; an export's file.
 
 A task is queued by jobs.services and run by a worker (``manage.py db_worker``), or at once
 inside the request with the immediate backend (settings.TASKS). Each writes the job's state
@@ -8,23 +8,40 @@ outside the import's transaction, so that the state and the progress are seen as
 """
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from jobs.importers import run_importer
-from jobs.liveness import IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
-from jobs.models import ChangeState, ImportJob, JobState, ScheduleChange
+from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
+from jobs.models import (
+    ChangeState,
+    ExportJob,
+    ExportKind,
+    ExportState,
+    ImportJob,
+    JobState,
+    ScheduleChange,
+)
 from jobs.progress import progress_writer
 from jobs.reports import StoredReport, report_as_json
-from trialsite.imports import ImportReport, problem_summary
+from trialsite.audit_export import audit_trail_csv
+from trialsite.imports import ImportReport, Progress, problem_summary
 from trialsite.schedule_changes import apply_schedule_change as apply_change
 
 logger = logging.getLogger(__name__)
+
+#: Each export's writer: the CSV text of what the user may see, a chunk at a time.
+EXPORT_WRITERS: dict[str, Callable[[User, Progress | None], Iterator[str]]] = {
+    ExportKind.AUDIT_TRAIL: audit_trail_csv,
+}
 
 
 @task()
@@ -168,3 +185,56 @@ def _finish(change: ScheduleChange, state: str, *fields: str) -> None:
     change.state = state
     change.finished_at = timezone.now()
     change.save(update_fields=["state", "failure", "finished_at", *fields])
+
+
+@task()
+def write_export(job_id: int) -> None:
+    """Write an export's file for the user who asked for it."""
+    with working_on(EXPORT_JOB_LOCKS, job_id):
+        _write(job_id)
+
+
+def _write(job_id: int) -> None:
+    # Only an export still waiting is written, once: a task run again finds it taken.
+    taken = ExportJob.objects.filter(pk=job_id, state=ExportState.QUEUED).update(
+        state=ExportState.RUNNING, rows_done=0
+    )
+    if not taken:
+        logger.warning("Export job %d is not waiting to be written: left as it is", job_id)
+        return
+    job = ExportJob.objects.select_related("created_by").get(pk=job_id)
+    writer = EXPORT_WRITERS[job.kind]
+    try:
+        with _snapshot():
+            chunks = writer(job.created_by, progress_writer(ExportJob, job.pk))
+            job.file_text = "".join(chunks)
+    except Exception:
+        logger.exception("Export job %d (%s) failed", job.pk, job.kind)
+        with translation.override(job.language):
+            job.failure = _(
+                "The export stopped on an unexpected error. The administrators have been told; "
+                "try again later or ask them."
+            )
+        job.state = ExportState.FAILED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "failure", "finished_at"])
+        raise
+    job.state = ExportState.DONE
+    job.finished_at = timezone.now()
+    job.save(update_fields=["file_text", "state", "finished_at"])
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """Read the database as it stood when the export started, however long the reading takes
+    (on PostgreSQL a read-only REPEATABLE READ transaction: the audit trail's names and
+    versions, read by many queries, agree). A task run inside a request's transaction (the
+    immediate backend) reads within it."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield

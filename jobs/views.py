@@ -1,6 +1,7 @@
 """Imports from the browser, for data managers: upload, the dry run's preview, confirm, follow
 the progress, download the result. For administrators, the progress of a schedule change made
-in admin. The jobs run in the background (jobs.tasks)."""
+in admin. For whoever asked for an export: its progress and its file. The jobs run in the
+background (jobs.tasks)."""
 
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
@@ -17,11 +18,12 @@ from django.views.decorators.http import require_POST
 
 from jobs import services
 from jobs.forms import ImportUploadForm
-from jobs.models import ImportJob, ScheduleChange
+from jobs.models import ExportJob, ExportKind, ExportState, ImportJob, ScheduleChange
 from jobs.reports import RESULT_COLUMNS, StoredReport, result_rows
 from trialsite.csvfiles import csv_lines
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.imports import IMPORT_PERMISSION
+from trialsite.pagination import paginate
 
 PAGE_SIZE = 25
 #: How often the progress page asks how far the job has got (import_progress.js), in ms.
@@ -213,3 +215,69 @@ def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> Json
             else ""
         ),
     )
+
+
+def export_job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's own exports, newest first, and the exports the user may ask for."""
+    jobs = ExportJob.objects.filter(created_by=request.user).defer("file_text")
+    page = paginate(request, jobs, PAGE_SIZE)
+    kinds = [
+        kind for kind in ExportKind if request.user.has_perm(services.EXPORT_PERMISSIONS[kind])
+    ]
+    return render(request, "jobs/export_job_list.html", {"page": page, "kinds": kinds})
+
+
+@require_POST
+def export_job_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    if kind not in ExportKind.values:
+        raise Http404
+    job = services.export_job_start(author=request.user, kind=kind, language=get_language())
+    return redirect(job)
+
+
+def _own_export(request: AuthenticatedHttpRequest, pk: int) -> ExportJob:
+    """Return the user's export (another user's is not found: it holds what they may see)."""
+    job = get_object_or_404(ExportJob.objects.defer("file_text"), pk=pk, created_by=request.user)
+    services.fail_if_abandoned(job)
+    return job
+
+
+def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return render(
+        request,
+        "jobs/export_job_detail.html",
+        {
+            "job": _own_export(request, pk),
+            "poll_interval_ms": POLL_INTERVAL_MS,
+            "poll_limit_ms": POLL_LIMIT_MS,
+        },
+    )
+
+
+def export_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
+    """Say how far the export has got, for the progress page's script."""
+    job = _own_export(request, pk)
+    return progress_response(
+        state=job.state,
+        state_label=job.get_state_display(),
+        active=job.active,
+        done=job.rows_done,
+        total=job.rows_total,
+        percent=job.percent_done,
+        label=(
+            _("%(done)d of %(total)d records read")
+            % {"done": job.rows_done, "total": job.rows_total}
+            if job.rows_total is not None
+            else ""
+        ),
+    )
+
+
+def export_job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Download the export's file, for the user who asked for it while they may still have it."""
+    job = get_object_or_404(ExportJob, pk=pk, created_by=request.user, state=ExportState.DONE)
+    services.require_exporter(request.user, job.kind)
+    response = HttpResponse(job.file_text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{job.file_name}"'
+    return response

@@ -4,8 +4,9 @@ Reads every audited record the user may see through trialsite.history: the parti
 user's sites with their missed visits, visits and visit records, and, for a user who sees every
 site, the study, its visit schedule, the sites, the site memberships, the users (with their
 roles) and the roles (with their permissions). Each history is read in chunks, and the histories
-are merged in time order as they are read, so the file streams out whatever its size; the number
-of queries does not grow with it.
+are merged in time order as they are read, so only the file's text grows with the trail; the
+number of queries does not. A worker writes the file for the user who asked for it (jobs.tasks):
+a large trail takes longer than a request may.
 
 Like every CSV file of the site, it is written in English whatever the user's language: the
 column names are a fixed contract, and so are the cells (record names, field names, values).
@@ -32,6 +33,7 @@ from trialsite.history import (
     trial_data_sources,
     versions,
 )
+from trialsite.imports import Progress
 from trialsite.models import Participant, Visit, VisitDefinition
 from trialsite.selectors import participants_visible_to, sites_visible_to, user_sees_all_sites
 
@@ -120,17 +122,25 @@ def _versions_of(source: AuditSource) -> Iterator[tuple[Any, AuditEntry, AuditSo
         yield record, entry, source
 
 
-def audit_trail_rows(user: User) -> Iterator[AuditRow]:
+def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:
     """Yield the audit trail the user may see as rows of AUDIT_TRAIL_COLUMNS, oldest first: a
     row per changed field, one row for a creation or deletion (no field). Saves at the same
-    time keep the order of the sources, then of their history ids."""
+    time keep the order of the sources, then of their history ids.
+
+    ``progress`` (a background export's) is told how many versions have been read, of the
+    history rows counted first (one query per source). A save that changed nothing yields no
+    version, and the steps of one change of a user's roles or a role's permissions yield one,
+    so the last count may fall short of the total; it never passes it."""
     participant_ids = audited_participant_ids(user)
     sources = trial_data_sources(participant_ids)
     if user_sees_all_sites(user):
         sources += administration_sources()
+    total = sum(source.history.count() for source in sources) if progress is not None else 0
     names = _Names.read(participant_ids)
     merged = heapq.merge(*map(_versions_of, sources), key=lambda version: version[1].when)
-    for record, entry, source in merged:
+    for read, (record, entry, source) in enumerate(merged, start=1):
+        if progress is not None:
+            progress(min(read, total), total)
         participant_id, visit = names.of(record, source)
         when = entry.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         action = ACTIONS[record.history_type]
@@ -150,9 +160,9 @@ def audit_trail_rows(user: User) -> Iterator[AuditRow]:
             )
 
 
-def audit_trail_csv(user: User) -> Iterator[str]:
+def audit_trail_csv(user: User, progress: Progress | None = None) -> Iterator[str]:
     """Yield the audit trail the user may see as CSV text, a chunk of lines at a time."""
-    lines = csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user))
+    lines = csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user, progress))
     while True:
         # The rows are read as the chunks are asked for, so each chunk is written in English
         # by itself: a streamed response is read after the view has returned.

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
-from jobs.urls import schedule_change_urlpatterns
+from jobs.urls import export_urlpatterns, schedule_change_urlpatterns
 from trialsite import query_views, sign_off_views, views
 
 admin.site.site_header = _("Pediatric SLE CAR-T trial: administration")
@@ -56,12 +56,12 @@ urlpatterns = [
     path("queries/<int:pk>/close/", query_views.query_close, name="query_close"),
     path("queries/<int:pk>/reopen/", query_views.query_reopen, name="query_reopen"),
     path("lab-suggestions/", views.lab_suggestions, name="lab_suggestions"),
-    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("reports/", include("responses.urls")),
     path("", include("safety.urls")),
     path("", include("medications.urls")),
     path("imports/", include("jobs.urls")),
     path("schedule-changes/", include(schedule_change_urlpatterns)),
+    path("exports/", include(export_urlpatterns)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("trialsite.two_factor.urls")),

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,7 +24,6 @@ from safety import display as safety_display
 from safety import views as safety_views
 from safety.b_cells import participant_b_cells
 from trialsite import query_views, selectors, services, sign_off_views
-from trialsite.audit_export import audit_trail_csv
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
     AssessmentForm,
@@ -565,14 +564,3 @@ def lab_suggestions(request: AuthenticatedHttpRequest) -> JsonResponse:
             "labels": [_(d.label) for d in descriptors],
         }
     )
-
-
-@permission_required("trialsite.export_audit_trail", raise_exception=True)
-def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
-    """Download the audit trail of what the user may see as CSV, streamed as it is read."""
-    response = StreamingHttpResponse(
-        audit_trail_csv(request.user), content_type="text/csv; charset=utf-8"
-    )
-    today = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="audit-trail_{today}.csv"'
-    return response

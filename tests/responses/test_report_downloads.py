@@ -106,7 +106,8 @@ def test_a_coordinator_download_is_named_and_filled_by_their_site(client, study,
 
 def test_the_audit_trail_download_is_dated(client, study):
     client.force_login(UserFactory(role="Data manager"))
-    response = client.get(reverse("audit_export"))
+    job = client.post(reverse("export_job_create"), {"kind": "audit_trail"}).url
+    response = client.get(job + "download/")
     assert filename(response) == f"audit-trail_{timezone.localdate().isoformat()}.csv"
 
 

@@ -27,8 +27,6 @@ LIST_VIEWS = {
     "report_baseline": lambda: reverse("report_baseline"),
     "report_plots": lambda: reverse("report_plots"),
     "lab_suggestions": lambda: reverse("lab_suggestions"),
-    # A coordinator may not export it (403); what others get is in test_audit_export.py.
-    "audit_export": lambda: reverse("audit_export"),
     "record_status": lambda: reverse("record_status"),
     "query_list": lambda: reverse("query_list"),
     "report_safety": lambda: reverse("report_safety"),
@@ -77,6 +75,10 @@ JOB_VIEWS = {
 }
 #: A schedule change's pages, for administrators (tests/jobs/test_schedule_changes.py).
 SCHEDULE_CHANGE_VIEWS = {"schedule_change_detail", "schedule_change_progress"}
+# An export's pages, for the user who asked for it (tests/jobs/test_export_jobs.py).
+EXPORT_VIEWS = {
+    f"export_job_{page}" for page in ("list", "create", "detail", "progress", "download")
+}
 NOT_OURS = {"admin"}
 
 
@@ -129,7 +131,7 @@ def test_every_view_is_covered():
     covered = set(OBJECT_VIEWS) | set(LIST_VIEWS) | PUBLIC_URL_NAMES | ACCOUNT_VIEWS | {"logout"}
     covered |= set(SIGN_OFF_VIEWS) | QUERY_VIEWS | SAFETY_VIEWS | MEDICATION_VIEWS
     covered |= SIGN_OFF_VIEWS_OF_RECORDS
-    covered |= JOB_VIEWS | SCHEDULE_CHANGE_VIEWS
+    covered |= JOB_VIEWS | SCHEDULE_CHANGE_VIEWS | EXPORT_VIEWS
     assert names <= covered, f"views without an access test: {sorted(names - covered)}"
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trialsite.benchmark.run import EXPORTS, PAGES
+from trialsite.benchmark.run import AUDIT_TRAIL, EXPORTS, PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 600
@@ -48,6 +48,7 @@ def test_bench_imports_a_tiny_cohort_and_prints_every_figure():
         assert f"\n{page.label} " in out
     for export in EXPORTS:
         assert f"\n{export.label} " in out
+    assert f"\n{AUDIT_TRAIL} " in out  # written as a background export, then downloaded
     assert "visit entry form, PGA changed" in out
     assert "Growth" not in out  # one size: nothing to compare
 

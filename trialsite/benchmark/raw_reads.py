@@ -1,5 +1,5 @@
-"""The raw SQL read of safety.csv's data, set beside the safety downloads as
-responses.selectors.raw_reads sets its reads beside the response reports: one SELECT of the rows
+"""The raw SQL reads of safety.csv's data and of the audit trail's, set beside their downloads as
+responses.selectors.raw_reads sets its reads beside the response reports: a SELECT of the rows
 the export uses, fetched whole (``fetchall``), with nothing built from them.
 
 The episode tables are looked up by name: trialsite imports neither the safety app nor the
@@ -11,6 +11,7 @@ from datetime import date
 from django.apps import apps
 from django.db import connection
 from django.db.models import Model
+from simple_history.utils import get_history_manager_for_model
 
 from trialsite.models import Participant, Site, Study
 
@@ -40,3 +41,16 @@ def read_safety(study: Study, as_of: date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(selects), [as_of, study.pk, as_of, as_of] * len(selects))
         return len(cursor.fetchall())
+
+
+def read_audit_trail(study: Study, as_of: date) -> int:
+    """Read every row of every audit history (the whole trial's trail, as a data manager exports
+    it), each table whole; return how many rows."""
+    rows = 0
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if hasattr(model._meta, "simple_history_manager_attribute"):
+                history = get_history_manager_for_model(model).model
+                cursor.execute(f"SELECT * FROM {_table(history)}")
+                rows += len(cursor.fetchall())
+    return rows

@@ -20,7 +20,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import override_settings
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +40,7 @@ from trialsite.benchmark.measure import (
     measure_saves,
     served_as_gunicorn_serves,
 )
-from trialsite.benchmark.raw_reads import read_safety
+from trialsite.benchmark.raw_reads import read_audit_trail, read_safety
 from trialsite.i18n import StrOrPromise
 from trialsite.imports import ImportReport, import_participants, import_visits
 from trialsite.management.options import choose_study
@@ -266,6 +266,7 @@ def run_size(size: int, *, runs: int, saves: int, seed: int, progress: Progress)
         pages = _measure_pages(clients, _page_subjects(study, coordinator), runs)
     progress(_("%(size)d participants: exports and raw reads") % {"size": size})
     exports = _measure_exports(pages, study=study, as_of=today, runs=runs)
+    exports += (_measure_audit_trail(clients[DATA_MANAGER], study=study, as_of=today, runs=runs),)
     progress(_("%(size)d participants: saving visits") % {"size": size})
     visits = _visits_to_save(study, coordinator, saves)
     with served_as_gunicorn_serves():
@@ -318,6 +319,30 @@ def _measure_exports(
             raw = measure_read(partial(result.page.raw_read, study, as_of), runs)
             exports.append(ExportResult(str(result.page.label), timing.timing, raw, command=False))
     return tuple(exports)
+
+
+#: The audit trail, written by a worker: timed as if the worker ran inside the request.
+AUDIT_TRAIL = "audit-trail.csv"
+_TASKS_IN_THE_REQUEST = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def _measure_audit_trail(client: Client, *, study: Study, as_of: date, runs: int) -> ExportResult:
+    """Time the data manager's audit-trail export, asked for on Home, written and downloaded,
+    beside the raw read of every history row."""
+
+    def export() -> None:
+        asked = client.post(reverse("export_job_create"), {"kind": "audit_trail"})
+        if asked.status_code != 302:
+            raise BenchmarkError(f"Asking for the audit trail answered {asked.status_code}.")
+        job = resolve(asked["Location"]).kwargs["pk"]
+        downloaded = client.get(reverse("export_job_download", args=[job]))
+        if downloaded.status_code != 200:
+            raise BenchmarkError(f"Its download answered {downloaded.status_code}.")
+
+    with override_settings(TASKS=_TASKS_IN_THE_REQUEST):
+        timing = measure_read(export, runs)
+    raw = measure_read(partial(read_audit_trail, study, as_of), runs)
+    return ExportResult(AUDIT_TRAIL, timing, raw, command=True)
 
 
 def _user(username: str, role: str) -> User:

@@ -1,0 +1,269 @@
+"""Exports written in the background (jobs.tasks.write_export): who may ask for one, who may see
+and download it, its page and its progress, a failure, a worker that stops. What the audit
+trail holds: tests/trialsite/test_audit_export.py."""
+
+import csv
+import logging
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection, connections
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django_tasks_db.models import DBTaskResult
+
+from jobs import tasks
+from jobs.models import ExportJob, ExportKind, ExportState
+from tests.factories import UserFactory
+from tests.jobs.conftest import DATABASES, run_worker
+from tests.pages import page_text
+from trialsite.audit_export import AUDIT_TRAIL_COLUMNS
+
+
+def ask_for_audit_trail(client):
+    return client.post(reverse("export_job_create"), {"kind": ExportKind.AUDIT_TRAIL})
+
+
+def latest_export() -> ExportJob:
+    return ExportJob.objects.latest("pk")
+
+
+def test_a_data_manager_asks_for_the_audit_trail_and_downloads_it_from_its_page(
+    client, data_manager
+):
+    client.force_login(data_manager)
+
+    response = ask_for_audit_trail(client)
+
+    job = latest_export()
+    assert response.status_code == 302
+    assert response.url == reverse("export_job_detail", args=[job.pk])
+    assert (job.created_by, job.kind, job.state) == (data_manager, "audit_trail", "done")
+    today = timezone.localdate().isoformat()
+    assert job.file_name == f"audit-trail_{today}.csv"
+    page = page_text(client.get(response.url))
+    assert "Ready to download" in page
+    assert "Only you may download it." in page
+    download_url = reverse("export_job_download", args=[job.pk])
+    assert f'href="{download_url}"' in page
+
+    download = client.get(download_url)
+
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert download["Content-Disposition"] == f'attachment; filename="audit-trail_{today}.csv"'
+    header, *rows = csv.reader(StringIO(download.content.decode()))
+    assert header == list(AUDIT_TRAIL_COLUMNS)
+    # The data manager's account, created then given its role (by the tests: no author).
+    assert [(row[1], row[4], row[5]) for row in rows] == [
+        ("", "user dm", "created"),
+        ("", "user dm", "changed"),
+    ]
+    listed = page_text(client.get(reverse("export_job_list")))
+    assert f'href="{response.url}"' in listed
+    assert f"audit-trail_{today}.csv" in listed
+
+
+def test_only_its_author_sees_and_downloads_an_export(client, data_manager):
+    client.force_login(data_manager)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    # Another data manager may have an audit trail of their own, not this one: it holds what
+    # its author may see, so to anyone else it does not exist.
+    client.force_login(UserFactory(username="dm2", role="Data manager"))
+    for page in ("detail", "progress", "download"):
+        assert client.get(reverse(f"export_job_{page}", args=[job.pk])).status_code == 404
+    assert reverse("export_job_detail", args=[job.pk]) not in page_text(
+        client.get(reverse("export_job_list"))
+    )
+
+
+def test_an_author_who_lost_the_permission_may_no_longer_download(client, db):
+    role = Group.objects.create(name="Auditor")
+    role.permissions.add(Permission.objects.get(codename="export_audit_trail"))
+    author = UserFactory(username="auditor")
+    author.groups.add(role)
+    client.force_login(author)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    assert job.state == ExportState.DONE
+
+    role.permissions.clear()
+
+    assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 403
+    assert client.get(reverse("export_job_detail", args=[job.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["Coordinator", "Investigator", "Monitor"])
+def test_a_user_without_the_permission_may_not_ask_for_it(client, site_a, role):
+    client.force_login(UserFactory(username="someone", role=role, sites=[site_a]))
+
+    assert ask_for_audit_trail(client).status_code == 403
+
+    assert not ExportJob.objects.exists()
+    listed = page_text(client.get(reverse("export_job_list")))
+    assert "You have not asked for an export yet." in listed
+    assert 'value="audit_trail"' not in listed
+    assert f'href="{reverse("export_job_list")}"' not in page_text(client.get(reverse("home")))
+
+
+def test_an_unknown_export_is_not_found_and_asking_needs_a_post(client, data_manager):
+    client.force_login(data_manager)
+    assert client.post(reverse("export_job_create"), {"kind": "everything"}).status_code == 404
+    assert client.get(reverse("export_job_create")).status_code == 405
+    assert not ExportJob.objects.exists()
+
+
+def test_the_list_offers_the_exports_the_user_may_ask_for(client, data_manager):
+    client.force_login(data_manager)
+    listed = page_text(client.get(reverse("export_job_list")))
+    assert 'name="kind" value="audit_trail"' in listed
+    assert "New export: Audit trail (audit-trail.csv)" in listed
+    # The menu links the list for whoever may export.
+    assert f'href="{reverse("export_job_list")}"' in page_text(client.get(reverse("home")))
+
+
+def test_the_list_pages_query_count_does_not_grow(
+    client, data_manager, django_assert_max_num_queries
+):
+    client.force_login(data_manager)
+    for count in (2, 12):
+        while ExportJob.objects.count() < count:
+            ask_for_audit_trail(client)
+        # The session, the user, their second factor and rights (5), the open queries of the
+        # menu, the list's count and rows.
+        with django_assert_max_num_queries(8):
+            page = page_text(client.get(reverse("export_job_list")))
+        assert page.count("audit-trail_") == count
+
+
+def test_an_unexpected_error_fails_the_export_with_a_message_and_logs_it(
+    client, data_manager, monkeypatch, caplog
+):
+    def broken(user, progress):
+        raise RuntimeError("disk on fire")
+        yield ""  # a generator, as the writers are
+
+    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, broken)
+    client.force_login(data_manager)
+
+    with caplog.at_level(logging.ERROR, logger="jobs.tasks"):
+        ask_for_audit_trail(client)
+
+    job = latest_export()
+    assert job.state == ExportState.FAILED
+    assert job.file_text == ""
+    page = page_text(client.get(job.get_absolute_url()))
+    assert "The export stopped on an unexpected error." in page
+    assert "disk on fire" not in page
+    assert "disk on fire" in caplog.text
+    assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 404
+
+
+def test_the_failure_is_written_in_the_language_of_the_page_that_asked(
+    client, data_manager, monkeypatch
+):
+    def broken(user, progress):
+        raise RuntimeError("disk on fire")
+        yield ""
+
+    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, broken)
+    client.force_login(data_manager)
+    client.post(reverse("set_language"), {"language": "zh-hans"})
+
+    ask_for_audit_trail(client)
+
+    job = latest_export()
+    assert job.language == "zh-hans"
+    english = (
+        "The export stopped on an unexpected error. The administrators have been told; try "
+        "again later or ask them."
+    )
+    with translation.override("zh-hans"):
+        assert job.failure == gettext(english)
+    assert job.failure.startswith("导出因意外错误而停止。")
+
+
+# On the database backend the export waits for a worker, as in production (the worker commits
+# as it goes: these tests commit too, and the reference data come back after each flush).
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_an_export_waits_for_the_worker_and_its_page_follows_it(
+    reference_data, client, database_backend
+):
+    author = UserFactory(username="dm", role="Data manager")
+    client.force_login(author)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    assert job.state == ExportState.QUEUED
+    page = page_text(client.get(job.get_absolute_url()))
+    assert "Waiting to start&hellip;" in page
+    assert reverse("export_job_progress", args=[job.pk]) in page
+    assert reverse("export_job_download", args=[job.pk]) not in page
+    assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 404
+    assert client.get(reverse("export_job_progress", args=[job.pk])).json()["active"]
+
+    run_worker()
+
+    job.refresh_from_db()
+    assert job.state == ExportState.DONE
+    assert DBTaskResult.objects.get(id=job.task_result_id).status == "SUCCESSFUL"
+    progress = client.get(reverse("export_job_progress", args=[job.pk])).json()
+    assert (progress["active"], progress["percent"]) == (False, 100)
+    download = client.get(reverse("export_job_download", args=[job.pk]))
+    assert download.content.decode().startswith(",".join(AUDIT_TRAIL_COLUMNS))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the progress connection is PostgreSQL's"
+)
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_the_export_reads_one_snapshot_and_others_see_its_progress(
+    reference_data, client, database_backend, monkeypatch
+):
+    seen: list[object] = []
+
+    def writing(user, progress):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_isolation")
+            seen.append(cursor.fetchone()[0])
+        progress(3, 8)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT rows_done, rows_total FROM jobs_exportjob ORDER BY id DESC LIMIT 1"
+                )
+                seen.append(cursor.fetchone())
+        finally:
+            other.close()
+        yield "when_utc\r\n"
+
+    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, writing)
+    client.force_login(UserFactory(username="dm", role="Data manager"))
+    ask_for_audit_trail(client)
+
+    run_worker()
+
+    assert seen == ["repeatable read", (3, 8)]
+    job = latest_export()
+    assert (job.state, job.file_text) == (ExportState.DONE, "when_utc\r\n")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker's lock is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, databases=DATABASES)
+def test_an_export_whose_worker_stopped_is_failed(reference_data, client, database_backend):
+    client.force_login(UserFactory(username="dm", role="Data manager"))
+    ask_for_audit_trail(client)
+    job = latest_export()
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportState.RUNNING)
+    DBTaskResult.objects.filter(id=job.task_result_id).update(
+        status="RUNNING", started_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    progress = client.get(reverse("export_job_progress", args=[job.pk])).json()
+
+    assert (progress["active"], progress["state"]) == (False, ExportState.FAILED)
+    page = page_text(client.get(job.get_absolute_url()))
+    assert "The background worker stopped before finishing" in page
