@@ -221,6 +221,12 @@ class ExportState(models.TextChoices):
     RUNNING = "running", _("writing the file")
     DONE = "done", _("ready to download")
     FAILED = "failed", _("failed")
+    #: Its file deleted once kept for EXPORT_KEPT_DAYS (jobs.services.export_job_start).
+    EXPIRED = "expired", _("file deleted")
+
+
+#: How long an export's file is kept: it is a copy of personal data, written to be downloaded.
+EXPORT_KEPT_DAYS = 7
 
 
 #: The states in which a task is waiting or working on the export: its page follows the progress.
@@ -252,6 +258,9 @@ class ExportJob(models.Model):
     rows_done = models.PositiveIntegerField(_("records read"), default=0)
     rows_total = models.PositiveIntegerField(_("records to read"), null=True, blank=True)
     file_text = models.TextField(_("file contents"), blank=True)
+    #: The sites whose data the file holds, written with it (jobs.exporters.site_scope): their
+    #: ids, or null for every site with the study's administration.
+    site_ids = models.JSONField(_("sites"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     task_result_id = models.CharField(_("task result id"), max_length=64, blank=True)
 

@@ -1,5 +1,5 @@
-"""How a running import, or the rescoring of a schedule change, tells the browser how far it has
-got.
+"""How a running import, the rescoring of a schedule change, or an export being written, tells
+the browser how far it has got.
 
 An import applies every row inside one transaction (trialsite.imports.run_import), so whatever
 it writes on its own database connection stays invisible to other connections until it
@@ -8,7 +8,8 @@ same database, the alias ``progress`` (settings.DATABASES, defined on PostgreSQL
 autocommit: each write is visible at once to the page that polls the job
 (jobs.views.import_job_progress). Only the job's progress columns are written there; the job
 row itself is never written by the import's own transaction meanwhile, so the second connection
-never waits for the first.
+never waits for the first. An export reads from one read-only snapshot of the database
+(jobs.tasks): its progress goes the same way.
 
 On SQLite there is no such alias (SQLite lets one connection write at a time), and there, as
 whenever the tasks run immediately (the immediate backend of development and the tests), the

@@ -1,22 +1,25 @@
 """Start an import job and confirm it: each queues its task (jobs.tasks). Queue a schedule
 change made in admin. Start an export.
 
-Neither runs inside a transaction: the job is saved (committed) before its task is queued, so a
+None of them runs inside a transaction: the job is saved (committed) before its task is queued, so a
 worker on another machine finds it, and with the immediate backend the task runs right here,
 writing the job's state as it goes.
 """
+
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from jobs.exporters import EXPORTERS
 from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, abandoned
 from jobs.models import (
+    EXPORT_KEPT_DAYS,
     PENDING_CHANGE_STATES,
     ChangeState,
     ExportJob,
-    ExportKind,
     ExportState,
     ImportJob,
     JobState,
@@ -163,25 +166,24 @@ def schedule_change_start(
     return change
 
 
-#: The permission each export needs, to be asked for and to be downloaded.
-EXPORT_PERMISSIONS: dict[str, str] = {ExportKind.AUDIT_TRAIL: "trialsite.export_audit_trail"}
-#: The file each export is named, with the local date it was asked for.
-EXPORT_FILE_NAMES: dict[str, str] = {ExportKind.AUDIT_TRAIL: "audit-trail_{date}.csv"}
-
-
 def require_exporter(user: User, kind: str) -> None:
     """Refuse (PermissionDenied, a 403 page) a user who may not have the export."""
-    if not user.has_perm(EXPORT_PERMISSIONS[kind]):
+    if not user.has_perm(EXPORTERS[kind].permission):
         raise PermissionDenied
 
 
 def export_job_start(*, author: User, kind: str, language: str) -> ExportJob:
-    """Queue the writing of an export's file for its author."""
+    """Queue the writing of an export's file for its author. The files written more than
+    EXPORT_KEPT_DAYS ago, whoever asked for them, are deleted first."""
     require_exporter(author, kind)
+    kept_since = timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
+    ExportJob.objects.filter(state=ExportState.DONE, finished_at__lt=kept_since).update(
+        state=ExportState.EXPIRED, file_text=""
+    )
     job = ExportJob(
         created_by=author,
         kind=kind,
-        file_name=EXPORT_FILE_NAMES[kind].format(date=timezone.localdate().isoformat()),
+        file_name=EXPORTERS[kind].file_name.format(date=timezone.localdate().isoformat()),
         language=language,
         state=ExportState.QUEUED,
     )
@@ -190,5 +192,5 @@ def export_job_start(*, author: User, kind: str, language: str) -> ExportJob:
     task_result_id = write_export.enqueue(job.pk).id
     # The task may have run already (immediate backend): only the id is written here.
     ExportJob.objects.filter(pk=job.pk).update(task_result_id=task_result_id)
-    job.refresh_from_db()
+    job.refresh_from_db(fields=["state", "task_result_id"])
     return job

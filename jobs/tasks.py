@@ -8,23 +8,22 @@ outside the import's transaction, so that the state and the progress are seen as
 """
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from jobs.exporters import EXPORTERS, site_scope
 from jobs.importers import run_importer
 from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
 from jobs.models import (
     ChangeState,
     ExportJob,
-    ExportKind,
     ExportState,
     ImportJob,
     JobState,
@@ -32,16 +31,10 @@ from jobs.models import (
 )
 from jobs.progress import progress_writer
 from jobs.reports import StoredReport, report_as_json
-from trialsite.audit_export import audit_trail_csv
-from trialsite.imports import ImportReport, Progress, problem_summary
+from trialsite.imports import ImportReport, problem_summary
 from trialsite.schedule_changes import apply_schedule_change as apply_change
 
 logger = logging.getLogger(__name__)
-
-#: Each export's writer: the CSV text of what the user may see, a chunk at a time.
-EXPORT_WRITERS: dict[str, Callable[[User, Progress | None], Iterator[str]]] = {
-    ExportKind.AUDIT_TRAIL: audit_trail_csv,
-}
 
 
 @task()
@@ -84,9 +77,7 @@ def _run(job_id: int, *, dry_run: bool) -> None:
                 "The import stopped on an unexpected error, and nothing was imported. The "
                 "administrators have been told; try again later or ask them."
             )
-        job.state = JobState.FAILED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["state", "failure", "finished_at"])
+        _finish(job, JobState.FAILED)
         raise
 
 
@@ -181,10 +172,11 @@ def _apply(change_id: int) -> None:
         raise
 
 
-def _finish(change: ScheduleChange, state: str, *fields: str) -> None:
-    change.state = state
-    change.finished_at = timezone.now()
-    change.save(update_fields=["state", "failure", "finished_at", *fields])
+def _finish(job: ImportJob | ScheduleChange | ExportJob, state: str, *fields: str) -> None:
+    """Write a job's outcome: its state, its failure (if any), when, and ``fields``."""
+    job.state = state
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "failure", "finished_at", *fields])
 
 
 @task()
@@ -203,11 +195,12 @@ def _write(job_id: int) -> None:
         logger.warning("Export job %d is not waiting to be written: left as it is", job_id)
         return
     job = ExportJob.objects.select_related("created_by").get(pk=job_id)
-    writer = EXPORT_WRITERS[job.kind]
+    exporter = EXPORTERS[job.kind]
     try:
         with _snapshot():
-            chunks = writer(job.created_by, progress_writer(ExportJob, job.pk))
-            job.file_text = "".join(chunks)
+            job.file_text = exporter.write(job.created_by, progress_writer(ExportJob, job.pk))
+            job.site_ids = site_scope(job.created_by)
+        _finish(job, ExportState.DONE, "file_text", "site_ids")
     except Exception:
         logger.exception("Export job %d (%s) failed", job.pk, job.kind)
         with translation.override(job.language):
@@ -215,21 +208,17 @@ def _write(job_id: int) -> None:
                 "The export stopped on an unexpected error. The administrators have been told; "
                 "try again later or ask them."
             )
-        job.state = ExportState.FAILED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["state", "failure", "finished_at"])
+        job.file_text = ""
+        _finish(job, ExportState.FAILED, "file_text")
         raise
-    job.state = ExportState.DONE
-    job.finished_at = timezone.now()
-    job.save(update_fields=["file_text", "state", "finished_at"])
 
 
 @contextmanager
 def _snapshot() -> Iterator[None]:
     """Read the database as it stood when the export started, however long the reading takes
     (on PostgreSQL a read-only REPEATABLE READ transaction: the audit trail's names and
-    versions, read by many queries, agree). A task run inside a request's transaction (the
-    immediate backend) reads within it."""
+    versions, read by many queries, agree). Inside a transaction already (a test's), it reads
+    within that one."""
     if connection.in_atomic_block:
         yield
         return

@@ -17,8 +17,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jobs import services
+from jobs.exporters import EXPORTERS, may_download
 from jobs.forms import ImportUploadForm
-from jobs.models import ExportJob, ExportKind, ExportState, ImportJob, ScheduleChange
+from jobs.models import (
+    EXPORT_KEPT_DAYS,
+    ExportJob,
+    ExportKind,
+    ExportState,
+    ImportJob,
+    ScheduleChange,
+)
 from jobs.reports import RESULT_COLUMNS, StoredReport, result_rows
 from trialsite.csvfiles import csv_lines
 from trialsite.http import AuthenticatedHttpRequest
@@ -221,9 +229,7 @@ def export_job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own exports, newest first, and the exports the user may ask for."""
     jobs = ExportJob.objects.filter(created_by=request.user).defer("file_text")
     page = paginate(request, jobs, PAGE_SIZE)
-    kinds = [
-        kind for kind in ExportKind if request.user.has_perm(services.EXPORT_PERMISSIONS[kind])
-    ]
+    kinds = [kind for kind in ExportKind if request.user.has_perm(EXPORTERS[kind].permission)]
     return render(request, "jobs/export_job_list.html", {"page": page, "kinds": kinds})
 
 
@@ -244,11 +250,14 @@ def _own_export(request: AuthenticatedHttpRequest, pk: int) -> ExportJob:
 
 
 def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    job = _own_export(request, pk)
     return render(
         request,
         "jobs/export_job_detail.html",
         {
-            "job": _own_export(request, pk),
+            "job": job,
+            "may_download": may_download(request.user, job),
+            "kept_days": EXPORT_KEPT_DAYS,
             "poll_interval_ms": POLL_INTERVAL_MS,
             "poll_limit_ms": POLL_LIMIT_MS,
         },
@@ -277,7 +286,8 @@ def export_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
 def export_job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Download the export's file, for the user who asked for it while they may still have it."""
     job = get_object_or_404(ExportJob, pk=pk, created_by=request.user, state=ExportState.DONE)
-    services.require_exporter(request.user, job.kind)
+    if not may_download(request.user, job):
+        raise PermissionDenied
     response = HttpResponse(job.file_text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{job.file_name}"'
     return response

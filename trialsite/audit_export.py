@@ -16,7 +16,6 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
-from itertools import islice
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -51,8 +50,6 @@ AUDIT_TRAIL_COLUMNS: tuple[str, ...] = (
 )
 #: The action column, by simple_history's history type.
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
-#: CSV lines handed to the response at a time.
-LINES_PER_CHUNK = 500
 
 AuditRow = tuple[str, str, str, str, str, str, str, str, str, str]
 
@@ -122,35 +119,61 @@ def _versions_of(source: AuditSource) -> Iterator[tuple[Any, AuditEntry, AuditSo
         yield record, entry, source
 
 
-def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:
-    """Yield the audit trail the user may see as rows of AUDIT_TRAIL_COLUMNS, oldest first: a
-    row per changed field, one row for a creation or deletion (no field). Saves at the same
-    time keep the order of the sources, then of their history ids.
+@dataclass(frozen=True)
+class AuditLine:
+    """One version of an audited record, with the participant and the visit it belongs to."""
+
+    entry: AuditEntry
+    #: simple_history's history type: "+" created, "~" changed, "-" deleted.
+    history_type: str
+    participant_id: str
+    visit: str
+
+
+def audit_lines(
+    participant_ids: QuerySet, *, administration: bool, progress: Progress | None = None
+) -> Iterator[AuditLine]:
+    """Yield the versions of every audited record of the participants whose ids
+    ``participant_ids`` (a values query) holds, and of the study's administration if asked,
+    oldest first; saves at the same time keep the order of the sources, then of their history
+    ids. The entries' words are in the language active when the iteration starts.
 
     ``progress`` (a background export's) is told how many versions have been read, of the
     history rows counted first (one query per source). A save that changed nothing yields no
     version, and the steps of one change of a user's roles or a role's permissions yield one,
-    so the last count may fall short of the total; it never passes it."""
-    participant_ids = audited_participant_ids(user)
+    so the last count may fall short of the total; read from one snapshot of the database (as
+    jobs.tasks reads it), it never passes it."""
     sources = trial_data_sources(participant_ids)
-    if user_sees_all_sites(user):
+    if administration:
         sources += administration_sources()
     total = sum(source.history.count() for source in sources) if progress is not None else 0
     names = _Names.read(participant_ids)
     merged = heapq.merge(*map(_versions_of, sources), key=lambda version: version[1].when)
     for read, (record, entry, source) in enumerate(merged, start=1):
         if progress is not None:
-            progress(min(read, total), total)
+            progress(read, total)
         participant_id, visit = names.of(record, source)
+        yield AuditLine(entry, record.history_type, participant_id, visit)
+
+
+def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:
+    """Yield the audit trail the user may see as rows of AUDIT_TRAIL_COLUMNS, oldest first: a
+    row per changed field, one row for a creation or deletion (no field). ``progress``: as
+    ``audit_lines``."""
+    lines = audit_lines(
+        audited_participant_ids(user), administration=user_sees_all_sites(user), progress=progress
+    )
+    for line in lines:
+        entry = line.entry
         when = entry.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        action = ACTIONS[record.history_type]
+        action = ACTIONS[line.history_type]
         # A creation or deletion (or a change of unknown details) is one row without a field.
         for change in entry.changes or [FieldChange(field="", old="", new="")]:
             yield (
                 when,
                 entry.who,
-                participant_id,
-                visit,
+                line.participant_id,
+                line.visit,
                 entry.what,
                 action,
                 change.field,
@@ -160,14 +183,8 @@ def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[A
             )
 
 
-def audit_trail_csv(user: User, progress: Progress | None = None) -> Iterator[str]:
-    """Yield the audit trail the user may see as CSV text, a chunk of lines at a time."""
-    lines = csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user, progress))
-    while True:
-        # The rows are read as the chunks are asked for, so each chunk is written in English
-        # by itself: a streamed response is read after the view has returned.
-        with translation.override("en"):
-            chunk = "".join(islice(lines, LINES_PER_CHUNK))
-        if not chunk:
-            return
-        yield chunk
+def audit_trail_csv(user: User, progress: Progress | None = None) -> str:
+    """Return the audit trail the user may see as CSV text, written in English whatever the
+    language around (``progress``: as ``audit_lines``)."""
+    with translation.override("en"):
+        return "".join(csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user, progress)))

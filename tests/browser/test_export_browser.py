@@ -6,17 +6,15 @@ import csv
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from jobs.models import ExportJob, ExportState
-from jobs.progress import PROGRESS_DATABASE
 from tests.browser.conftest import log_in, run_worker_after_a_poll, screenshots
 from tests.factories import UserFactory
+from tests.jobs.conftest import DATABASES
 from trialsite.audit_export import AUDIT_TRAIL_COLUMNS
 
-DATABASES = ["default", *([PROGRESS_DATABASE] if PROGRESS_DATABASE in settings.DATABASES else [])]
 pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
 
 
@@ -41,7 +39,7 @@ def test_a_data_manager_exports_the_audit_trail_and_downloads_it(
     screenshots(page, "export-waiting")
     run_worker_after_a_poll(page)
 
-    expect(page.get_by_text("Only you may download it.")).to_be_visible()
+    expect(page.get_by_text("Only you may download it; it is kept 7 days.")).to_be_visible()
     expect(page.locator("progress#job-progress")).to_have_attribute("value", "100")
     screenshots(page, "export-done")
     with page.expect_download() as download:

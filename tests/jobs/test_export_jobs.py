@@ -15,12 +15,23 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
-from jobs import tasks
-from jobs.models import ExportJob, ExportKind, ExportState
+from jobs import exporters, tasks
+from jobs.models import EXPORT_KEPT_DAYS, ExportJob, ExportKind, ExportState
 from tests.factories import UserFactory
 from tests.jobs.conftest import DATABASES, run_worker
 from tests.pages import page_text
 from trialsite.audit_export import AUDIT_TRAIL_COLUMNS
+from trialsite.models import Site, SiteMembership
+
+
+def write_audit_trail_with(monkeypatch, write) -> None:
+    """Let the audit trail's export be written by ``write`` (user, progress) -> text."""
+    exporter = exporters.EXPORTERS[ExportKind.AUDIT_TRAIL]
+    monkeypatch.setitem(
+        exporters.EXPORTERS,
+        ExportKind.AUDIT_TRAIL,
+        exporters.Exporter(exporter.permission, exporter.file_name, write),
+    )
 
 
 def ask_for_audit_trail(client):
@@ -46,7 +57,7 @@ def test_a_data_manager_asks_for_the_audit_trail_and_downloads_it_from_its_page(
     assert job.file_name == f"audit-trail_{today}.csv"
     page = page_text(client.get(response.url))
     assert "Ready to download" in page
-    assert "Only you may download it." in page
+    assert "Only you may download it; it is kept 7 days." in page
     download_url = reverse("export_job_download", args=[job.pk])
     assert f'href="{download_url}"' in page
 
@@ -93,7 +104,61 @@ def test_an_author_who_lost_the_permission_may_no_longer_download(client, db):
     role.permissions.clear()
 
     assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 403
-    assert client.get(reverse("export_job_detail", args=[job.pk])).status_code == 200
+    page = page_text(client.get(reverse("export_job_detail", args=[job.pk])))
+    assert "You may no longer download this file" in page
+    assert reverse("export_job_download", args=[job.pk]) not in page
+
+
+def test_an_author_who_no_longer_sees_a_site_may_no_longer_download(client, site_a, site_b):
+    role = Group.objects.get(name="Coordinator")
+    role.permissions.add(Permission.objects.get(codename="export_audit_trail"))
+    author = UserFactory(username="coord", role="Coordinator", sites=[site_a, site_b])
+    client.force_login(author)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    assert job.site_ids == sorted([site_a.pk, site_b.pk])
+    download = reverse("export_job_download", args=[job.pk])
+    assert client.get(download).status_code == 200
+
+    author.site_memberships.filter(site=site_b).delete()
+
+    # The file holds site S02's rows, which the author no longer sees.
+    assert client.get(download).status_code == 403
+    page = page_text(client.get(reverse("export_job_detail", args=[job.pk])))
+    assert "You may no longer download this file" in page
+    assert download not in page
+
+
+def test_an_export_of_every_site_needs_every_site_to_be_downloaded(client, data_manager, site_a):
+    client.force_login(data_manager)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    assert job.site_ids is None  # every site, with the users and roles
+    data_manager.groups.set([Group.objects.get(name="Coordinator")])
+    data_manager.groups.get().permissions.add(Permission.objects.get(codename="export_audit_trail"))
+    SiteMembership.objects.create(user=data_manager, site=site_a)
+
+    assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 403
+
+
+def test_a_file_is_kept_seven_days_then_deleted_when_an_export_is_asked_for(client, data_manager):
+    client.force_login(data_manager)
+    ask_for_audit_trail(client)
+    old, kept = latest_export(), timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
+    ExportJob.objects.filter(pk=old.pk).update(finished_at=kept + timedelta(minutes=1))
+    ask_for_audit_trail(client)
+    old.refresh_from_db()
+    assert (old.state, bool(old.file_text)) == (ExportState.DONE, True)
+
+    ExportJob.objects.filter(pk=old.pk).update(finished_at=kept - timedelta(minutes=1))
+    ask_for_audit_trail(client)
+
+    old.refresh_from_db()
+    assert (old.state, old.file_text) == (ExportState.EXPIRED, "")
+    assert client.get(reverse("export_job_download", args=[old.pk])).status_code == 404
+    page = page_text(client.get(old.get_absolute_url()))
+    assert "its file was deleted after 7 days. Ask for a new export." in page
+    assert latest_export().state == ExportState.DONE
 
 
 @pytest.mark.parametrize("role", ["Coordinator", "Investigator", "Monitor"])
@@ -107,6 +172,14 @@ def test_a_user_without_the_permission_may_not_ask_for_it(client, site_a, role):
     assert "You have not asked for an export yet." in listed
     assert 'value="audit_trail"' not in listed
     assert f'href="{reverse("export_job_list")}"' not in page_text(client.get(reverse("home")))
+
+
+@pytest.mark.parametrize("page", ["list", "create", "detail", "progress", "download"])
+def test_a_user_not_logged_in_is_sent_to_log_in(client, db, page):
+    url = reverse(f"export_job_{page}", args=[] if page in ("list", "create") else [1])
+    response = client.post(url) if page == "create" else client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
 
 
 def test_an_unknown_export_is_not_found_and_asking_needs_a_post(client, data_manager):
@@ -144,9 +217,8 @@ def test_an_unexpected_error_fails_the_export_with_a_message_and_logs_it(
 ):
     def broken(user, progress):
         raise RuntimeError("disk on fire")
-        yield ""  # a generator, as the writers are
 
-    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, broken)
+    write_audit_trail_with(monkeypatch, broken)
     client.force_login(data_manager)
 
     with caplog.at_level(logging.ERROR, logger="jobs.tasks"):
@@ -162,14 +234,29 @@ def test_an_unexpected_error_fails_the_export_with_a_message_and_logs_it(
     assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 404
 
 
+def test_a_failure_once_the_file_is_written_fails_the_export_and_keeps_no_file(
+    client, data_manager, monkeypatch
+):
+    def broken(user):
+        raise RuntimeError("sites unreadable")
+
+    monkeypatch.setattr(tasks, "site_scope", broken)
+    client.force_login(data_manager)
+
+    ask_for_audit_trail(client)
+
+    job = latest_export()
+    assert (job.state, job.file_text, job.site_ids) == (ExportState.FAILED, "", None)
+    assert "The export stopped on an unexpected error." in job.failure
+
+
 def test_the_failure_is_written_in_the_language_of_the_page_that_asked(
     client, data_manager, monkeypatch
 ):
     def broken(user, progress):
         raise RuntimeError("disk on fire")
-        yield ""
 
-    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, broken)
+    write_audit_trail_with(monkeypatch, broken)
     client.force_login(data_manager)
     client.post(reverse("set_language"), {"language": "zh-hans"})
 
@@ -228,6 +315,9 @@ def test_the_export_reads_one_snapshot_and_others_see_its_progress(
         with connection.cursor() as cursor:
             cursor.execute("SHOW transaction_isolation")
             seen.append(cursor.fetchone()[0])
+            cursor.execute("SHOW transaction_read_only")
+            seen.append(cursor.fetchone()[0])
+        sites = Site.objects.count()
         progress(3, 8)
         other = connections.create_connection("default")
         try:
@@ -236,17 +326,24 @@ def test_the_export_reads_one_snapshot_and_others_see_its_progress(
                     "SELECT rows_done, rows_total FROM jobs_exportjob ORDER BY id DESC LIMIT 1"
                 )
                 seen.append(cursor.fetchone())
+                # A site committed while the export reads is not in what it reads.
+                cursor.execute(
+                    "INSERT INTO trialsite_site (code, name, name_en, name_zh_hans) "
+                    "VALUES ('S99', 'Late', 'Late', '')"
+                )
         finally:
             other.close()
-        yield "when_utc\r\n"
+        seen.append(Site.objects.count() - sites)
+        return "when_utc\r\n"
 
-    monkeypatch.setitem(tasks.EXPORT_WRITERS, ExportKind.AUDIT_TRAIL, writing)
+    write_audit_trail_with(monkeypatch, writing)
     client.force_login(UserFactory(username="dm", role="Data manager"))
     ask_for_audit_trail(client)
 
     run_worker()
 
-    assert seen == ["repeatable read", (3, 8)]
+    assert seen == ["repeatable read", "on", (3, 8), 0]
+    assert Site.objects.filter(code="S99").exists()
     job = latest_export()
     assert (job.state, job.file_text) == (ExportState.DONE, "when_utc\r\n")
 

@@ -43,7 +43,7 @@ def read_safety(study: Study, as_of: date) -> int:
         return len(cursor.fetchall())
 
 
-def read_audit_trail(study: Study, as_of: date) -> int:
+def read_audit_trail() -> int:
     """Read every row of every audit history (the whole trial's trail, as a data manager exports
     it), each table whole; return how many rows."""
     rows = 0

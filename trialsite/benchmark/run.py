@@ -153,12 +153,14 @@ class PageResult:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """An export (a command, or a page's download) timed beside its raw read."""
+    """An export (a command, a page's download, the audit-trail export) timed beside its raw
+    read."""
 
     label: str
     timing: Timing
     raw: Timing
-    command: bool
+    #: The timing is a page's, among the pages in the growth table.
+    of_a_page: bool
 
     @property
     def ratio(self) -> float | None:
@@ -188,10 +190,12 @@ Progress = Callable[[str], None]
 @contextmanager
 def measuring() -> Iterator[None]:
     """Run as the test runner runs tests: debug off (no query log, templates as in production)
-    and the test client's host allowed; without the log lines of every login."""
-    axes = logging.getLogger("axes")
-    level = axes.level
-    axes.setLevel(logging.WARNING)  # not a line for each login of the benchmark's users
+    and the test client's host allowed; without the log lines of every login and task."""
+    # Not a line for each login of the benchmark's users, nor for each export task.
+    quieted = [logging.getLogger(name) for name in ("axes", "django_tasks")]
+    levels = [logger.level for logger in quieted]
+    for logger in quieted:
+        logger.setLevel(logging.WARNING)
     try:
         with (
             override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
@@ -201,7 +205,8 @@ def measuring() -> Iterator[None]:
             warnings.filterwarnings("ignore", "No directory at", UserWarning)
             yield
     finally:
-        axes.setLevel(level)
+        for logger, level in zip(quieted, levels, strict=True):
+            logger.setLevel(level)
 
 
 def run_benchmark(
@@ -266,7 +271,7 @@ def run_size(size: int, *, runs: int, saves: int, seed: int, progress: Progress)
         pages = _measure_pages(clients, _page_subjects(study, coordinator), runs)
     progress(_("%(size)d participants: exports and raw reads") % {"size": size})
     exports = _measure_exports(pages, study=study, as_of=today, runs=runs)
-    exports += (_measure_audit_trail(clients[DATA_MANAGER], study=study, as_of=today, runs=runs),)
+    exports += (_measure_audit_trail(clients[DATA_MANAGER], runs),)
     progress(_("%(size)d participants: saving visits") % {"size": size})
     visits = _visits_to_save(study, coordinator, saves)
     with served_as_gunicorn_serves():
@@ -309,7 +314,7 @@ def _measure_exports(
             export.label,
             measure_command(export.command, export.arguments, runs),
             measure_read(partial(export.raw_read, study, as_of), runs),
-            command=True,
+            of_a_page=False,
         )
         for export in EXPORTS
     ]
@@ -317,7 +322,7 @@ def _measure_exports(
         timing = result.by_role[DATA_MANAGER]
         if result.page.raw_read is not None and timing is not None:
             raw = measure_read(partial(result.page.raw_read, study, as_of), runs)
-            exports.append(ExportResult(str(result.page.label), timing.timing, raw, command=False))
+            exports.append(ExportResult(str(result.page.label), timing.timing, raw, of_a_page=True))
     return tuple(exports)
 
 
@@ -326,7 +331,7 @@ AUDIT_TRAIL = "audit-trail.csv"
 _TASKS_IN_THE_REQUEST = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
-def _measure_audit_trail(client: Client, *, study: Study, as_of: date, runs: int) -> ExportResult:
+def _measure_audit_trail(client: Client, runs: int) -> ExportResult:
     """Time the data manager's audit-trail export, asked for on Home, written and downloaded,
     beside the raw read of every history row."""
 
@@ -341,8 +346,8 @@ def _measure_audit_trail(client: Client, *, study: Study, as_of: date, runs: int
 
     with override_settings(TASKS=_TASKS_IN_THE_REQUEST):
         timing = measure_read(export, runs)
-    raw = measure_read(partial(read_audit_trail, study, as_of), runs)
-    return ExportResult(AUDIT_TRAIL, timing, raw, command=True)
+    raw = measure_read(read_audit_trail, runs)
+    return ExportResult(AUDIT_TRAIL, timing, raw, of_a_page=False)
 
 
 def _user(username: str, role: str) -> User:

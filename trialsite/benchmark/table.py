@@ -172,7 +172,7 @@ def format_growth(results: Sequence[SizeResult]) -> list[str]:
                 ]
             )
     for small_export, large_export in zip(small.exports, large.exports, strict=True):
-        if not small_export.command:
+        if small_export.of_a_page:
             continue  # a download: among the pages
         rows.append(
             [
