@@ -1,6 +1,7 @@
 """The audit trail as people read it: who changed what, when, why, from what to what.
 
-A visit's page shows its own trail (``visit_changes``); the data manager's export
+A visit's page shows its own trail (``visit_changes``), a participant's changes page theirs
+(trialsite.audit_export.audit_lines); the data manager's export
 (trialsite.audit_export) reads every audited record of the trial through ``trial_data_sources``
 and ``administration_sources``. Each version is compared with the previous version of its row,
 which the database hands over beside it (a window over the row's history), so a history of any
@@ -449,13 +450,13 @@ def visit_sources(visit_id: int) -> list[HistorySource]:
     ]
 
 
-def visit_changes(visit: Visit, limit: int = 30) -> list[AuditEntry]:
+def visit_changes(visit: Visit) -> list[AuditEntry]:
     """Return the visit's audit trail, newest first; the entries of its last save are marked."""
     entries_ = sorted(
         (entry for history, what in visit_sources(visit.pk) for entry in entries(history, what)),
         key=lambda entry: entry.when,
         reverse=True,
-    )[:limit]
+    )
     if not entries_:
         return []
     newest = entries_[0]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("participants/", views.participant_list, name="participant_list"),
     path("participants/new/", views.participant_create, name="participant_create"),
     path("participants/<int:pk>/", views.participant_detail, name="participant_detail"),
+    path("participants/<int:pk>/changes/", views.participant_changes, name="participant_changes"),
     path("participants/<int:pk>/edit/", views.participant_edit, name="participant_edit"),
     path("participants/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
     path(

@@ -24,6 +24,7 @@ from safety import display as safety_display
 from safety import views as safety_views
 from safety.b_cells import participant_b_cells
 from trialsite import query_views, selectors, services, sign_off_views
+from trialsite.audit_export import audit_lines
 from trialsite.forms import (
     INITIAL_ENTRY_REASON,
     AssessmentForm,
@@ -195,6 +196,31 @@ def _participant_form(
             return redirect(saved)
     return render(
         request, "trialsite/participant_form.html", {"form": form, "participant": participant}
+    )
+
+
+#: Changes shown at a time on a visit's page and on a participant's changes page.
+CHANGES_PER_PAGE = 30
+
+
+def participant_changes(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Every change of the participant's records (the participant, their visits and each
+    visit's records, sign-offs, queries, safety records, medication courses), newest or oldest
+    first, a page at a time: their part of the audit trail, in the reader's language."""
+    participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
+    sort, _order_by = sort_order(request, {"when": ()}, "-when")
+    this_participant = Participant.objects.filter(pk=participant.pk).values("pk")
+    lines = list(audit_lines(this_participant, administration=False))
+    if sort == "-when":
+        lines.reverse()
+    return render(
+        request,
+        "trialsite/participant_changes.html",
+        {
+            "participant": participant,
+            "page": paginate(request, lines, CHANGES_PER_PAGE),
+            "sort": sort_columns(request, ["when"], sort),
+        },
     )
 
 
@@ -420,7 +446,7 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
             **_results_by_kind(visit),
-            "changes": visit_changes(visit),
+            "changes": paginate(request, visit_changes(visit), CHANGES_PER_PAGE),
             "query_panel": query_views.visit_query_panel(request, visit),
         },
     )

@@ -16,6 +16,7 @@ PARTICIPANT_VIEWS = [
     "participant_edit",
     "visit_create",
     "missed_visit_create",
+    "participant_changes",
 ]
 VISIT_VIEWS = ["visit_detail", "visit_entry", "visit_edit"]
 LIST_VIEWS = {
