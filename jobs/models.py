@@ -7,11 +7,14 @@ makes is "imported from <file name>"), the dry run's report and the import's rep
 the running task has got. jobs.services creates and confirms jobs; jobs.tasks runs them.
 """
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.constraints import CheckConstraint
@@ -221,12 +224,17 @@ class ExportState(models.TextChoices):
     RUNNING = "running", _("writing the file")
     DONE = "done", _("ready to download")
     FAILED = "failed", _("failed")
-    #: Its file deleted once kept for EXPORT_KEPT_DAYS (jobs.services.export_job_start).
+    #: Its file deleted once kept for EXPORT_KEPT_DAYS (jobs.services.delete_old_export_files).
     EXPIRED = "expired", _("file deleted")
 
 
 #: How long an export's file is kept: it is a copy of personal data, written to be downloaded.
 EXPORT_KEPT_DAYS = 7
+
+
+def export_kept_since() -> datetime:
+    """Return the time before which an export's file is no longer kept."""
+    return timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
 
 
 #: The states in which a task is waiting or working on the export: its page follows the progress.
@@ -299,6 +307,17 @@ class ExportJob(models.Model):
     def active(self) -> bool:
         """Say whether a task is waiting or working on the export."""
         return self.state in ACTIVE_EXPORT_STATES
+
+    @property
+    def file_deleted(self) -> bool:
+        """Say whether the file is deleted, or due to be: written more than EXPORT_KEPT_DAYS
+        ago (jobs.services.delete_old_export_files deletes it)."""
+        if self.state == ExportState.EXPIRED:
+            return True
+        written = self.finished_at
+        return (
+            self.state == ExportState.DONE and written is not None and written < export_kept_since()
+        )
 
     @property
     def percent_done(self) -> int:

@@ -6,8 +6,6 @@ worker on another machine finds it, and with the immediate backend the task runs
 writing the job's state as it goes.
 """
 
-from datetime import timedelta
-
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
@@ -16,7 +14,6 @@ from django.utils.translation import gettext as _
 from jobs.exporters import EXPORTERS
 from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, abandoned
 from jobs.models import (
-    EXPORT_KEPT_DAYS,
     PENDING_CHANGE_STATES,
     ChangeState,
     ExportJob,
@@ -24,6 +21,7 @@ from jobs.models import (
     ImportJob,
     JobState,
     ScheduleChange,
+    export_kept_since,
 )
 from jobs.reports import StoredReport
 from jobs.tasks import apply_schedule_change, check_import_file, import_file, write_export
@@ -173,13 +171,10 @@ def require_exporter(user: User, kind: str) -> None:
 
 
 def export_job_start(*, author: User, kind: str, language: str) -> ExportJob:
-    """Queue the writing of an export's file for its author. The files written more than
-    EXPORT_KEPT_DAYS ago, whoever asked for them, are deleted first."""
+    """Queue the writing of an export's file for its author (the files kept too long, whoever
+    asked for them, are deleted first)."""
     require_exporter(author, kind)
-    kept_since = timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
-    ExportJob.objects.filter(state=ExportState.DONE, finished_at__lt=kept_since).update(
-        state=ExportState.EXPIRED, file_text=""
-    )
+    delete_old_export_files()
     job = ExportJob(
         created_by=author,
         kind=kind,
@@ -194,3 +189,12 @@ def export_job_start(*, author: User, kind: str, language: str) -> ExportJob:
     ExportJob.objects.filter(pk=job.pk).update(task_result_id=task_result_id)
     job.refresh_from_db(fields=["state", "task_result_id"])
     return job
+
+
+def delete_old_export_files() -> None:
+    """Delete the files of the exports written more than EXPORT_KEPT_DAYS ago, whoever asked for
+    them; each export's row stays, with who asked for what and when. A file due to be deleted
+    is not downloaded meanwhile (ExportJob.file_deleted)."""
+    ExportJob.objects.filter(state=ExportState.DONE, finished_at__lt=export_kept_since()).update(
+        state=ExportState.EXPIRED, file_text=""
+    )

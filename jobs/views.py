@@ -227,6 +227,7 @@ def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> Json
 
 def export_job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own exports, newest first, and the exports the user may ask for."""
+    services.delete_old_export_files()
     jobs = ExportJob.objects.filter(created_by=request.user).defer("file_text")
     page = paginate(request, jobs, PAGE_SIZE)
     kinds = [kind for kind in ExportKind if request.user.has_perm(EXPORTERS[kind].permission)]
@@ -250,6 +251,7 @@ def _own_export(request: AuthenticatedHttpRequest, pk: int) -> ExportJob:
 
 
 def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    services.delete_old_export_files()
     job = _own_export(request, pk)
     return render(
         request,
@@ -286,6 +288,8 @@ def export_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
 def export_job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Download the export's file, for the user who asked for it while they may still have it."""
     job = get_object_or_404(ExportJob, pk=pk, created_by=request.user, state=ExportState.DONE)
+    if job.file_deleted:
+        raise Http404
     if not may_download(request.user, job):
         raise PermissionDenied
     response = HttpResponse(job.file_text, content_type="text/csv; charset=utf-8")

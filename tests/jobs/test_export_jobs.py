@@ -141,23 +141,44 @@ def test_an_export_of_every_site_needs_every_site_to_be_downloaded(client, data_
     assert client.get(reverse("export_job_download", args=[job.pk])).status_code == 403
 
 
-def test_a_file_is_kept_seven_days_then_deleted_when_an_export_is_asked_for(client, data_manager):
+def test_a_file_is_kept_seven_days_then_refused_and_deleted(client, data_manager):
     client.force_login(data_manager)
     ask_for_audit_trail(client)
-    old, kept = latest_export(), timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
-    ExportJob.objects.filter(pk=old.pk).update(finished_at=kept + timedelta(minutes=1))
-    ask_for_audit_trail(client)
-    old.refresh_from_db()
-    assert (old.state, bool(old.file_text)) == (ExportState.DONE, True)
+    job, kept_since = latest_export(), timezone.now() - timedelta(days=EXPORT_KEPT_DAYS)
+    download = reverse("export_job_download", args=[job.pk])
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=kept_since + timedelta(minutes=1))
+    assert client.get(download).status_code == 200
 
-    ExportJob.objects.filter(pk=old.pk).update(finished_at=kept - timedelta(minutes=1))
-    ask_for_audit_trail(client)
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=kept_since - timedelta(minutes=1))
 
-    old.refresh_from_db()
-    assert (old.state, old.file_text) == (ExportState.EXPIRED, "")
-    assert client.get(reverse("export_job_download", args=[old.pk])).status_code == 404
-    page = page_text(client.get(old.get_absolute_url()))
+    # Refused at once, whether or not anything has deleted it yet.
+    assert client.get(download).status_code == 404
+    job.refresh_from_db()
+    assert job.state == ExportState.DONE
+    page = page_text(client.get(job.get_absolute_url()))
     assert "its file was deleted after 7 days. Ask for a new export." in page
+    assert download not in page
+    job.refresh_from_db()
+    assert (job.state, job.file_text) == (ExportState.EXPIRED, "")
+
+
+@pytest.mark.parametrize("state", [ExportState.QUEUED, ExportState.RUNNING, ExportState.FAILED])
+def test_only_files_written_are_deleted_once_old(client, data_manager, state):
+    client.force_login(data_manager)
+    old = ExportJob.objects.create(
+        created_by=data_manager,
+        kind=ExportKind.AUDIT_TRAIL,
+        file_name="audit-trail_2026-01-01.csv",
+        language="en",
+        state=state,
+        finished_at=timezone.now() - timedelta(days=30),
+    )
+
+    client.get(reverse("export_job_list"))
+    ask_for_audit_trail(client)
+
+    old.refresh_from_db()
+    assert old.state == state
     assert latest_export().state == ExportState.DONE
 
 
@@ -206,8 +227,8 @@ def test_the_list_pages_query_count_does_not_grow(
         while ExportJob.objects.count() < count:
             ask_for_audit_trail(client)
         # The session, the user, their second factor and rights (5), the open queries of the
-        # menu, the list's count and rows.
-        with django_assert_max_num_queries(8):
+        # menu, the old files deleted, the list's count and rows.
+        with django_assert_max_num_queries(9):
             page = page_text(client.get(reverse("export_job_list")))
         assert page.count("audit-trail_") == count
 

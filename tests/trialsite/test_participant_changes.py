@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.factories import ALL_E, NONE_PRESENT, UserFactory, record_visit
+from tests.factories import ALL_E, NONE_PRESENT, ParticipantFactory, UserFactory, record_visit
 from tests.pages import page_text
 from tests.trialsite.test_audit_export import at, enrol_s01_001
 from trialsite import services
@@ -83,6 +83,20 @@ def test_the_page_lists_every_change_of_the_participant_newest_first(client, mon
         ["2026-02-02 10:00", "coord", "BL 2026-01-20", "visit entered", "", "Entered"],
         ["2026-02-01 09:30", "coord", "", "participant entered", "", "Consent signed"],
     ]
+
+
+def test_no_other_participants_change_is_shown(client, monitor, s01_001, site_b):
+    other_here = enrol_s01_001(s01_001.study, None, participant_id="S01-002")
+    elsewhere = ParticipantFactory(study=s01_001.study, site=site_b, participant_id="S02-001")
+    for participant in (other_here, elsewhere):
+        visit = record_visit(participant, "BL", date(2026, 1, 21), user=None, reason="Theirs")
+        correct_pga(visit, "2.00", "Theirs corrected", None)
+    client.force_login(monitor)
+
+    rows = table_rows(client.get(reverse("participant_changes", args=[s01_001.pk])))
+
+    assert len(rows) == 7
+    assert {row[5] for row in rows} == {"Transcription error", "Entered", "Consent signed"}
 
 
 def test_sorted_by_when_the_oldest_come_first(client, monitor, s01_001):
