@@ -96,11 +96,12 @@ def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
         pk=pk,
     )
     services.fail_if_abandoned(job)
-    rows_label = (
-        _("%(done)d of %(total)d rows") % {"done": job.rows_done, "total": job.rows_total}
-        if job.rows_total is not None
-        else ""
-    )
+    return _rows_progress(job, _("%(done)d of %(total)d rows"))
+
+
+def _rows_progress(job: ImportJob | ExportJob, label: str) -> JsonResponse:
+    """Answer how far an import or an export has got in its rows; ``label`` says how many, with
+    %(done)d and %(total)d (nothing until the total is known)."""
     return progress_response(
         state=job.state,
         state_label=job.get_state_display(),
@@ -108,7 +109,11 @@ def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
         done=job.rows_done,
         total=job.rows_total,
         percent=job.percent_done,
-        label=rows_label,
+        label=(
+            label % {"done": job.rows_done, "total": job.rows_total}
+            if job.rows_total is not None
+            else ""
+        ),
     )
 
 
@@ -268,21 +273,7 @@ def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 
 def export_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Say how far the export has got, for the progress page's script."""
-    job = _own_export(request, pk)
-    return progress_response(
-        state=job.state,
-        state_label=job.get_state_display(),
-        active=job.active,
-        done=job.rows_done,
-        total=job.rows_total,
-        percent=job.percent_done,
-        label=(
-            _("%(done)d of %(total)d records read")
-            % {"done": job.rows_done, "total": job.rows_total}
-            if job.rows_total is not None
-            else ""
-        ),
-    )
+    return _rows_progress(_own_export(request, pk), _("%(done)d of %(total)d records read"))
 
 
 def export_job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
