@@ -131,19 +131,24 @@ class AuditLine:
 
 
 def audit_lines(
-    participant_ids: QuerySet, *, administration: bool, progress: Progress | None = None
+    participant_ids: QuerySet,
+    reader: User,
+    *,
+    administration: bool,
+    progress: Progress | None = None,
 ) -> Iterator[AuditLine]:
-    """Yield the versions of every audited record of the participants whose ids
-    ``participant_ids`` (a values query) holds, and of the study's administration if asked,
-    oldest first; saves at the same time keep the order of the sources, then of their history
-    ids. The entries' words are in the language active when the iteration starts.
+    """Yield the versions of every audited record the reader may see of the participants whose
+    ids ``participant_ids`` (a values query) holds (trialsite.history.trial_data_sources), and
+    of the study's administration if asked, oldest first; saves at the same time keep the order
+    of the sources, then of their history ids. The entries' words are in the language active
+    when the iteration starts.
 
     ``progress`` (a background export's) is told how many versions have been read, of the
     history rows counted first (one query per source). A save that changed nothing yields no
     version, and the steps of one change of a user's roles or a role's permissions yield one,
     so the last count may fall short of the total; read from one snapshot of the database (as
     jobs.tasks reads it), it never passes it."""
-    sources = trial_data_sources(participant_ids)
+    sources = trial_data_sources(participant_ids, reader)
     if administration:
         sources += administration_sources()
     total = sum(source.history.count() for source in sources) if progress is not None else 0
@@ -161,7 +166,10 @@ def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[A
     row per changed field, one row for a creation or deletion (no field). ``progress``: as
     ``audit_lines``."""
     lines = audit_lines(
-        audited_participant_ids(user), administration=user_sees_all_sites(user), progress=progress
+        audited_participant_ids(user),
+        user,
+        administration=user_sees_all_sites(user),
+        progress=progress,
     )
     for line in lines:
         entry = line.entry

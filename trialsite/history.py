@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     DecimalField,
     F,
@@ -58,6 +59,7 @@ from trialsite.models import (
     queried_record_kind,
     query_about,
 )
+from trialsite.records import record_kinds, view_permission
 
 SAME_SAVE = timedelta(seconds=5)
 NOT_RECORDED = _("not recorded")
@@ -438,22 +440,32 @@ def visit_data_sources(visit_id: int) -> list[HistorySource]:
     ]
 
 
-def visit_sources(visit_id: int) -> list[HistorySource]:
-    """Return the histories of a visit's data, of its sign-offs and of its queries with their
-    messages: the visit's whole audit trail."""
-    query_ids = DataQuery.history.filter(visit_id=visit_id).values("id")
-    return [
+def visit_sources(visit_id: int, reader: User) -> list[HistorySource]:
+    """Return the histories of a visit's data, of its sign-offs and, for a reader who may see
+    queries, of its queries with their messages: the visit's audit trail as the reader sees
+    its page."""
+    sources = [
         *visit_data_sources(visit_id),
         (VisitSignOff.history.filter(visit_id=visit_id), _sign_off_name),
-        (DataQuery.history.filter(visit_id=visit_id), _query_name),
-        (_query_messages(query_ids), _query_message_name),
     ]
+    if reader.has_perm(VIEW_QUERIES):
+        query_ids = DataQuery.history.filter(visit_id=visit_id).values("id")
+        sources += [
+            (DataQuery.history.filter(visit_id=visit_id), _query_name),
+            (_query_messages(query_ids), _query_message_name),
+        ]
+    return sources
 
 
-def visit_changes(visit: Visit) -> list[AuditEntry]:
-    """Return the visit's audit trail, newest first; the entries of its last save are marked."""
+def visit_changes(visit: Visit, reader: User) -> list[AuditEntry]:
+    """Return the visit's audit trail as the reader may see it (``visit_sources``), newest
+    first; the entries of its last save are marked."""
     entries_ = sorted(
-        (entry for history, what in visit_sources(visit.pk) for entry in entries(history, what)),
+        (
+            entry
+            for history, what in visit_sources(visit.pk, reader)
+            for entry in entries(history, what)
+        ),
         key=lambda entry: entry.when,
         reverse=True,
     )
@@ -482,90 +494,132 @@ class AuditSource:
 
     history: QuerySet
     what: RowName
+    #: The right a reader needs to see these versions, that of the pages showing such records
+    #: ("": none beyond seeing the participant's site; the administration's histories, which
+    #: only those who see every site read).
+    permission: str = ""
     participant: str | None = None
     visit: str | None = None
     visit_definition: str | None = None
     related_sets: tuple[RelatedSet, ...] = ()
 
 
-def trial_data_sources(participant_ids: QuerySet) -> list[AuditSource]:
-    """Return the histories of the participants whose ids ``participant_ids`` (a values query)
-    holds: their own records, their missed visits, their visits (deleted ones included), every
-    record of those visits (VISIT_RECORD_MODELS), their sign-offs, their queries, their CRS
-    and ICANS episodes, their adverse events and their medication courses."""
-    visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
+#: The right to see queries and their messages (the Queries pages').
+VIEW_QUERIES = "trialsite.view_dataquery"
+#: The right to see a participant and their visits with every record of a visit.
+VIEW_PARTICIPANTS = "trialsite.view_participant"
+VIEW_VISITS = "trialsite.view_visit"
+
+
+def _hidden_record_types(reader: User) -> list[int]:
+    """Return the content types of the records beside the visits (trialsite.records) the reader
+    may not see: their queries and sign-offs are hidden with them, as their pages are."""
     return [
+        ContentType.objects.get_for_model(kind.model).pk
+        for kind in record_kinds()
+        if not reader.has_perm(kind.view_permission)
+    ]
+
+
+def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSource]:
+    """Return the histories of the participants whose ids ``participant_ids`` (a values query)
+    holds that the reader may see (AuditSource.permission): their own records, their missed
+    visits, their visits (deleted ones included), every record of those visits
+    (VISIT_RECORD_MODELS), their sign-offs, their queries, their CRS and ICANS episodes, their
+    adverse events and their medication courses. The queries on and sign-offs of a record the
+    reader may not see are left out with it."""
+    visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
+    hidden = _hidden_record_types(reader)
+    queries = DataQuery.history.filter(participant_id__in=participant_ids)
+    record_sign_offs = RecordSignOff.history.filter(participant_id__in=participant_ids)
+    if hidden:
+        queries = queries.exclude(record_type_id__in=hidden)
+        record_sign_offs = record_sign_offs.exclude(record_type_id__in=hidden)
+    sources = [
         AuditSource(
-            Participant.history.filter(id__in=participant_ids), _("participant"), participant="id"
+            Participant.history.filter(id__in=participant_ids),
+            _("participant"),
+            VIEW_PARTICIPANTS,
+            participant="id",
         ),
         AuditSource(
             MissedVisit.history.filter(participant_id__in=participant_ids),
             _("missed visit"),
+            view_permission(MissedVisit),
             participant="participant_id",
             visit_definition="visit_definition_id",
         ),
         AuditSource(
             Visit.history.filter(participant_id__in=participant_ids),
             _("visit"),
+            VIEW_VISITS,
             participant="participant_id",
             visit="id",
         ),
+        # A visit's page shows its records and sign-offs to whoever may see the visit.
         *(
             AuditSource(
                 get_history_manager_for_model(model).filter(visit_id__in=visit_ids),
                 RECORD_NAMES[model],
+                VIEW_VISITS,
                 visit="visit_id",
             )
             for model in VISIT_RECORD_MODELS
         ),
         AuditSource(
-            VisitSignOff.history.filter(visit_id__in=visit_ids), _sign_off_name, visit="visit_id"
-        ),
-        AuditSource(
-            RecordSignOff.history.filter(participant_id__in=participant_ids),
-            _record_sign_off_name,
-            participant="participant_id",
-        ),
-        AuditSource(
-            DataQuery.history.filter(participant_id__in=participant_ids),
-            _query_name,
-            participant="participant_id",
+            VisitSignOff.history.filter(visit_id__in=visit_ids),
+            _sign_off_name,
+            VIEW_VISITS,
             visit="visit_id",
         ),
         AuditSource(
-            _query_messages(
-                DataQuery.history.filter(participant_id__in=participant_ids).values("id")
-            ),
+            record_sign_offs,
+            _record_sign_off_name,
+            VIEW_PARTICIPANTS,
+            participant="participant_id",
+        ),
+        AuditSource(
+            queries, _query_name, VIEW_QUERIES, participant="participant_id", visit="visit_id"
+        ),
+        AuditSource(
+            _query_messages(queries.values("id")),
             _query_message_name,
+            VIEW_QUERIES,
             participant="query_participant_id",
             visit="query_visit_id",
         ),
         AuditSource(
             CrsEpisode.history.filter(participant_id__in=participant_ids),
             _crs_episode_name,
+            view_permission(CrsEpisode),
             participant="participant_id",
         ),
         AuditSource(
             IcansEpisode.history.filter(participant_id__in=participant_ids),
             _icans_episode_name,
+            view_permission(IcansEpisode),
             participant="participant_id",
         ),
         AuditSource(
             AdverseEvent.history.filter(participant_id__in=participant_ids),
             _adverse_event_name,
+            view_permission(AdverseEvent),
             participant="participant_id",
         ),
         AuditSource(
             TreatmentRecord.history.filter(participant_id__in=participant_ids),
             _("CAR-T treatment record"),
+            view_permission(TreatmentRecord),
             participant="participant_id",
         ),
         AuditSource(
             MedicationCourse.history.filter(participant_id__in=participant_ids),
             _medication_course_name,
+            view_permission(MedicationCourse),
             participant="participant_id",
         ),
     ]
+    return [source for source in sources if reader.has_perm(source.permission)]
 
 
 def _crs_episode_name(record: Any) -> str:

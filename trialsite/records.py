@@ -12,6 +12,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any, cast
 
+from django.contrib.auth import get_permission_codename
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
@@ -46,7 +47,7 @@ class RecordKind:
     @property
     def view_permission(self) -> str:
         """The right to see records of this kind, which their queries' pages need too."""
-        return f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
+        return view_permission(self.model)
 
     @property
     def label(self) -> StrOrPromise:
@@ -85,6 +86,11 @@ class RecordKind:
 
 
 _KINDS: dict[str, RecordKind] = {}
+
+
+def view_permission(model: type[models.Model]) -> str:
+    """Return the right to see a model's records, as ``user.has_perm`` names it."""
+    return f"{model._meta.app_label}.{get_permission_codename('view', model._meta)}"
 
 
 def _plain(record: models.Model, field: str) -> None:
@@ -131,6 +137,11 @@ def register(
 def record_kind(key: str) -> RecordKind | None:
     """Return the registered kind named ``key`` (``app_label.modelname``), None if unknown."""
     return _KINDS.get(key)
+
+
+def record_kinds() -> list[RecordKind]:
+    """Return every registered kind of record."""
+    return list(_KINDS.values())
 
 
 def kind_of(model: type[models.Model]) -> RecordKind:

@@ -638,7 +638,7 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     (trialsite.history.trial_data_sources), deleted visits included. A fixed number of queries:
     one or two per kind of record for the rows' heads, one per kind whose shown rows are named
     by their values, and one each for the users, the visits and the participants named."""
-    sources = trial_data_sources(participants_visible_to(user).values("pk"))
+    sources = trial_data_sources(participants_visible_to(user).values("pk"), user)
     heads, complete_after = _latest_history_heads(sources, limit)
     visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
         [head.visit for head in heads if head.visit is not None]

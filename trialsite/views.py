@@ -210,7 +210,7 @@ def participant_changes(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     participant = get_object_or_404(selectors.participants_visible_to(request.user), pk=pk)
     sort, _order_by = sort_order(request, {"when": ()}, "-when")
     this_participant = Participant.objects.filter(pk=participant.pk).values("pk")
-    lines = list(audit_lines(this_participant, administration=False))
+    lines = list(audit_lines(this_participant, request.user, administration=False))
     if sort == "-when":
         lines.reverse()
     return render(
@@ -446,7 +446,7 @@ def visit_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "sign_offs": visit.sign_offs.select_related("given_by", "voided_by"),
             "summary": selectors.visit_summary(visit),
             **_results_by_kind(visit),
-            "changes": paginate(request, visit_changes(visit), CHANGES_PER_PAGE),
+            "changes": paginate(request, visit_changes(visit, request.user), CHANGES_PER_PAGE),
             "query_panel": query_views.visit_query_panel(request, visit),
         },
     )

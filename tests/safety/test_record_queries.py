@@ -233,7 +233,9 @@ def test_deleting_a_record_deletes_its_queries_with_the_reason(
 
 def test_the_audit_trail_names_the_participant_of_a_record_query(crs_a, monitor, participant_a):
     query = raise_on(crs_a, monitor, field="max_temp_c")
-    sources = trial_data_sources(Participant.objects.filter(pk=participant_a.pk).values("id"))
+    sources = trial_data_sources(
+        Participant.objects.filter(pk=participant_a.pk).values("id"), monitor
+    )
     named = {
         str(entry.what): entry
         for source in sources

@@ -377,7 +377,9 @@ def test_admin_shows_a_signed_record_read_only_and_cannot_delete_it(
 
 def test_the_audit_trail_names_a_records_sign_offs(crs, monitor, participant_a):
     services.record_verify(record=crs, author=monitor)
-    sources = trial_data_sources(Participant.objects.filter(pk=participant_a.pk).values("id"))
+    sources = trial_data_sources(
+        Participant.objects.filter(pk=participant_a.pk).values("id"), monitor
+    )
     named = [
         (str(entry.what), entry.who, entry.reason)
         for source in sources

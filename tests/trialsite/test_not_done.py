@@ -162,7 +162,7 @@ def test_a_value_replacing_not_done_removes_the_mark_and_the_history_keeps_it(
     assert removed.history_type == "-"
     assert removed.history_user == coordinator_a
     assert removed.history_change_reason == "PGA rated on the phone the next day"
-    trail = [(entry.what, entry.kind, entry.reason) for entry in visit_changes(m3)]
+    trail = [(entry.what, entry.kind, entry.reason) for entry in visit_changes(m3, coordinator_a)]
     assert (
         "PGA not done (Physician unavailable)",
         "deleted",

@@ -337,7 +337,7 @@ def test_a_pga_correction_rescores_the_visit_and_the_trail_shows_it_with_its_rea
     result = sri4(m3_a)
     assert (result.outcome, result.pga_change) == ("non-responder", Decimal("0.30"))
     assert stale_results() == []
-    entry = next(entry for entry in visit_changes(m3_a) if entry.what == "PGA")
+    entry = next(entry for entry in visit_changes(m3_a, monitor) if entry.what == "PGA")
     assert entry.who == coordinator_a.username
     assert entry.reason == f"PGA misread from the chart (query {query.pk})"
     assert [(c.old, c.new) for c in entry.changes] == [("1.00", "1.30")]
@@ -414,7 +414,9 @@ def test_each_kind_of_field_is_corrected_through_the_write_services(
     m3_a.refresh_from_db()
     assert stored(Visit.objects.get(pk=m3_a.pk)) == value
     assert stale_results() == []
-    assert any(f"Transcription error (query {query.pk})" == e.reason for e in visit_changes(m3_a))
+    assert any(
+        f"Transcription error (query {query.pk})" == e.reason for e in visit_changes(m3_a, monitor)
+    )
 
 
 def test_a_lab_correction_keeps_the_other_lab_values(study, site_a, monitor, coordinator_a):
