@@ -269,6 +269,9 @@ class ExportJob(models.Model):
     #: The sites whose data the file holds, written with it (jobs.exporters.site_scope): their
     #: ids, or null for every site with the study's administration.
     site_ids = models.JSONField(_("sites"), null=True, blank=True)
+    #: The rights its author held, of those that decide what the file holds, when it was
+    #: written (jobs.exporters.Exporter.rights): they must still hold them to download it.
+    rights = models.JSONField(_("rights"), default=list, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     task_result_id = models.CharField(_("task result id"), max_length=64, blank=True)
 

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from jobs.exporters import EXPORTERS, site_scope
+from jobs.exporters import EXPORTERS, rights_held, site_scope
 from jobs.importers import run_importer
 from jobs.liveness import EXPORT_JOB_LOCKS, IMPORT_JOB_LOCKS, SCHEDULE_CHANGE_LOCKS, working_on
 from jobs.models import (
@@ -200,7 +200,8 @@ def _write(job_id: int) -> None:
         with _snapshot():
             job.file_text = exporter.write(job.created_by, progress_writer(ExportJob, job.pk))
             job.site_ids = site_scope(job.created_by)
-        _finish(job, ExportState.DONE, "file_text", "site_ids")
+            job.rights = rights_held(job.created_by, job.kind)
+        _finish(job, ExportState.DONE, "file_text", "site_ids", "rights")
     except Exception:
         logger.exception("Export job %d (%s) failed", job.pk, job.kind)
         with translation.override(job.language):

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     DecimalField,
     F,
@@ -59,7 +58,7 @@ from trialsite.models import (
     queried_record_kind,
     query_about,
 )
-from trialsite.records import record_kinds, view_permission
+from trialsite.records import of_kinds_seen, record_kinds, view_permission
 
 SAME_SAVE = timedelta(seconds=5)
 NOT_RECORDED = _("not recorded")
@@ -494,9 +493,9 @@ class AuditSource:
 
     history: QuerySet
     what: RowName
-    #: The right a reader needs to see these versions, that of the pages showing such records
-    #: ("": none beyond seeing the participant's site; the administration's histories, which
-    #: only those who see every site read).
+    #: The right a reader needs to see these versions beyond seeing the participant's site, that
+    #: of the pages showing such records ("": none; the administration's histories are read
+    #: only by those who see every site).
     permission: str = ""
     participant: str | None = None
     visit: str | None = None
@@ -505,63 +504,51 @@ class AuditSource:
 
 
 #: The right to see queries and their messages (the Queries pages').
-VIEW_QUERIES = "trialsite.view_dataquery"
-#: The right to see a participant and their visits with every record of a visit.
-VIEW_PARTICIPANTS = "trialsite.view_participant"
-VIEW_VISITS = "trialsite.view_visit"
+VIEW_QUERIES = view_permission(DataQuery)
 
 
-def _hidden_record_types(reader: User) -> list[int]:
-    """Return the content types of the records beside the visits (trialsite.records) the reader
-    may not see: their queries and sign-offs are hidden with them, as their pages are."""
-    return [
-        ContentType.objects.get_for_model(kind.model).pk
-        for kind in record_kinds()
-        if not reader.has_perm(kind.view_permission)
-    ]
+def trail_rights() -> list[str]:
+    """Return the rights that decide which parts of the trial's audit trail a reader sees
+    (trial_data_sources): that to see queries and those to see each kind of record beside the
+    visits."""
+    return sorted({VIEW_QUERIES, *(kind.view_permission for kind in record_kinds())})
 
 
 def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSource]:
     """Return the histories of the participants whose ids ``participant_ids`` (a values query)
-    holds that the reader may see (AuditSource.permission): their own records, their missed
-    visits, their visits (deleted ones included), every record of those visits
-    (VISIT_RECORD_MODELS), their sign-offs, their queries, their CRS and ICANS episodes, their
-    adverse events and their medication courses. The queries on and sign-offs of a record the
-    reader may not see are left out with it."""
+    holds, as the reader may see them: their own records, their missed visits, their visits
+    (deleted ones included), every record of those visits (VISIT_RECORD_MODELS), their
+    sign-offs, and, each for a reader holding its right (AuditSource.permission), their queries,
+    their CRS and ICANS episodes, their adverse events, their CAR-T treatment records and their
+    medication courses. The queries on and sign-offs of a record the reader may not see are left
+    out with it (trialsite.records.of_kinds_seen)."""
     visit_ids = Visit.history.filter(participant_id__in=participant_ids).values("id")
-    hidden = _hidden_record_types(reader)
-    queries = DataQuery.history.filter(participant_id__in=participant_ids)
-    record_sign_offs = RecordSignOff.history.filter(participant_id__in=participant_ids)
-    if hidden:
-        queries = queries.exclude(record_type_id__in=hidden)
-        record_sign_offs = record_sign_offs.exclude(record_type_id__in=hidden)
+    queries = of_kinds_seen(DataQuery.history.filter(participant_id__in=participant_ids), reader)
+    record_sign_offs = of_kinds_seen(
+        RecordSignOff.history.filter(participant_id__in=participant_ids), reader
+    )
     sources = [
         AuditSource(
             Participant.history.filter(id__in=participant_ids),
             _("participant"),
-            VIEW_PARTICIPANTS,
             participant="id",
         ),
         AuditSource(
             MissedVisit.history.filter(participant_id__in=participant_ids),
             _("missed visit"),
-            view_permission(MissedVisit),
             participant="participant_id",
             visit_definition="visit_definition_id",
         ),
         AuditSource(
             Visit.history.filter(participant_id__in=participant_ids),
             _("visit"),
-            VIEW_VISITS,
             participant="participant_id",
             visit="id",
         ),
-        # A visit's page shows its records and sign-offs to whoever may see the visit.
         *(
             AuditSource(
                 get_history_manager_for_model(model).filter(visit_id__in=visit_ids),
                 RECORD_NAMES[model],
-                VIEW_VISITS,
                 visit="visit_id",
             )
             for model in VISIT_RECORD_MODELS
@@ -569,13 +556,11 @@ def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSou
         AuditSource(
             VisitSignOff.history.filter(visit_id__in=visit_ids),
             _sign_off_name,
-            VIEW_VISITS,
             visit="visit_id",
         ),
         AuditSource(
             record_sign_offs,
             _record_sign_off_name,
-            VIEW_PARTICIPANTS,
             participant="participant_id",
         ),
         AuditSource(
@@ -619,7 +604,11 @@ def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSou
             participant="participant_id",
         ),
     ]
-    return [source for source in sources if reader.has_perm(source.permission)]
+    return [
+        source
+        for source in sources
+        if source.permission == "" or reader.has_perm(source.permission)
+    ]
 
 
 def _crs_episode_name(record: Any) -> str:

@@ -60,7 +60,7 @@ from trialsite.models import (
     SledaiAssessment,
     Visit,
 )
-from trialsite.records import kind_of, of_record
+from trialsite.records import kind_of, of_kinds_seen, of_record
 
 RAISE_PERMISSION = "trialsite.raise_query"
 ANSWER_PERMISSION = "trialsite.answer_query"
@@ -492,11 +492,14 @@ def current_value(visit: Visit, field: str) -> StrOrPromise:
 
 
 def queries_visible_to(user: User) -> QuerySet[DataQuery]:
-    """Return the queries on the participants of the user's sites (on their visits and other
-    records); every query page starts here."""
+    """Return the queries on the participants of the user's sites (on their visits, and on
+    their other records of the kinds the user may see); every query page starts here."""
     return (
-        DataQuery.objects.filter(
-            participant__in=selectors.participants_visible_to(user).values("pk")
+        of_kinds_seen(
+            DataQuery.objects.filter(
+                participant__in=selectors.participants_visible_to(user).values("pk")
+            ),
+            user,
         )
         .select_related("participant__site", "visit__visit_definition", "raised_by")
         .prefetch_related("record")

@@ -56,13 +56,9 @@ def _can_correct(request: AuthenticatedHttpRequest) -> bool:
 
 
 def _visible_query(request: AuthenticatedHttpRequest, pk: int) -> DataQuery:
-    """Return a query of the user's sites; a query on a record needs the right to see the
-    record too (its page shows the record's values)."""
-    query = get_object_or_404(queries.queries_visible_to(request.user), pk=pk)
-    kind = query.record_kind
-    if kind is not None:
-        services.require_permission(request.user, kind.view_permission)
-    return query
+    """Return a query of the user's sites; a query on a record is found only by a user who may
+    see the record too (its page shows the record's values): queries_visible_to."""
+    return get_object_or_404(queries.queries_visible_to(request.user), pk=pk)
 
 
 #: The sorts of the query list (trialsite.pagination.sort_order), each ending with the query's
@@ -326,8 +322,9 @@ class VisitQueryPanel:
 
 
 def visit_query_panel(request: AuthenticatedHttpRequest, visit: Visit) -> VisitQueryPanel:
-    """Return what the visit page shows of the visit's queries."""
-    rows = queries.visit_queries(visit)
+    """Return what the visit page shows of the visit's queries (none without the right to see
+    queries)."""
+    rows = queries.visit_queries(visit) if request.user.has_perm(VIEW_PERMISSION) else []
     by_field = queries.open_counts_by_field(rows)
 
     def starting(prefix: str) -> int:
@@ -363,9 +360,10 @@ class RecordQueryPanel:
 
 
 def record_query_panel(request: AuthenticatedHttpRequest, record: Model) -> RecordQueryPanel:
-    """Return what a record's page shows of its queries (trialsite.records)."""
+    """Return what a record's page shows of its queries (trialsite.records; none without the
+    right to see queries)."""
     kind = records.kind_of(type(record))
-    rows = queries.record_queries(record)
+    rows = queries.record_queries(record) if request.user.has_perm(VIEW_PERMISSION) else []
     open_by_field = queries.open_counts_by_field(rows)
     can_raise = request.user.has_perm(RAISE_PERMISSION)
     return RecordQueryPanel(
@@ -391,10 +389,15 @@ def participant_record_queries(
     return queries.participant_record_queries(participant.pk)
 
 
-def entry_field_queries(visit: Visit) -> dict[str, list[QueryRow]]:
+def entry_field_queries(
+    request: AuthenticatedHttpRequest, visit: Visit
+) -> dict[str, list[QueryRow]]:
     """Return a visit's queries not closed by the entry form's field they are about (a lab
-    value's form field, ``visit_date``, or ``visit`` for the whole visit)."""
+    value's form field, ``visit_date``, or ``visit`` for the whole visit); none without the
+    right to see queries."""
     by_field: dict[str, list[QueryRow]] = {}
+    if not request.user.has_perm(VIEW_PERMISSION):
+        return by_field
     for row in queries.visit_queries(visit):
         if row.query.is_open:
             by_field.setdefault(_entry_field(row.query.field), []).append(row)

@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib.auth import get_permission_codename
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -142,6 +144,21 @@ def record_kind(key: str) -> RecordKind | None:
 def record_kinds() -> list[RecordKind]:
     """Return every registered kind of record."""
     return list(_KINDS.values())
+
+
+def of_kinds_seen(rows: QuerySet, user: User) -> QuerySet:
+    """Keep the rows about a visit or a record (queries, sign-offs and their histories: a
+    ``record_type`` field, empty for a visit) that are about a visit or about a kind of record
+    the user may see: a record's queries and sign-offs are seen with the record."""
+    kinds = record_kinds()
+    if all(user.has_perm(kind.view_permission) for kind in kinds):
+        return rows
+    seen = [
+        ContentType.objects.get_for_model(kind.model).pk
+        for kind in kinds
+        if user.has_perm(kind.view_permission)
+    ]
+    return rows.filter(Q(record_type__isnull=True) | Q(record_type_id__in=seen))
 
 
 def kind_of(model: type[models.Model]) -> RecordKind:

@@ -418,7 +418,7 @@ def visit_entry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "suggested_fields": [descriptor.field for descriptor in suggestions],
             "attribution_note": _(SLEDAI_ATTRIBUTION_NOTE),
             "bands": selectors.activity_band_boundaries(),
-            "field_queries": query_views.entry_field_queries(visit),
+            "field_queries": query_views.entry_field_queries(request, visit),
         },
     )
 

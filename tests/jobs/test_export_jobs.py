@@ -4,6 +4,7 @@ trail holds: tests/trialsite/test_audit_export.py."""
 
 import csv
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
@@ -27,11 +28,7 @@ from trialsite.models import Site, SiteMembership
 def write_audit_trail_with(monkeypatch, write) -> None:
     """Let the audit trail's export be written by ``write`` (user, progress) -> text."""
     exporter = exporters.EXPORTERS[ExportKind.AUDIT_TRAIL]
-    monkeypatch.setitem(
-        exporters.EXPORTERS,
-        ExportKind.AUDIT_TRAIL,
-        exporters.Exporter(exporter.permission, exporter.file_name, write),
-    )
+    monkeypatch.setitem(exporters.EXPORTERS, ExportKind.AUDIT_TRAIL, replace(exporter, write=write))
 
 
 def ask_for_audit_trail(client):
@@ -127,6 +124,35 @@ def test_an_author_who_no_longer_sees_a_site_may_no_longer_download(client, site
     page = page_text(client.get(reverse("export_job_detail", args=[job.pk])))
     assert "You may no longer download this file" in page
     assert download not in page
+
+
+def test_an_author_who_lost_a_right_the_file_was_written_with_may_no_longer_download(
+    client, data_manager
+):
+    client.force_login(data_manager)
+    ask_for_audit_trail(client)
+    job = latest_export()
+    # The rights that decide what an audit trail holds, as the Data manager role holds them all.
+    assert job.rights == [
+        "medications.view_medicationcourse",
+        "safety.view_adverseevent",
+        "safety.view_crsepisode",
+        "safety.view_icansepisode",
+        "safety.view_treatmentrecord",
+        "trialsite.view_dataquery",
+    ]
+    download = reverse("export_job_download", args=[job.pk])
+    assert client.get(download).status_code == 200
+
+    Group.objects.get(name="Data manager").permissions.remove(
+        Permission.objects.get(codename="view_adverseevent")
+    )
+
+    # The file may hold adverse events' changes, which the author may no longer see.
+    assert client.get(download).status_code == 403
+    assert "You may no longer download this file" in page_text(
+        client.get(reverse("export_job_detail", args=[job.pk]))
+    )
 
 
 def test_an_export_of_every_site_needs_every_site_to_be_downloaded(client, data_manager, site_a):

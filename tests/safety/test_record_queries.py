@@ -277,7 +277,8 @@ def test_a_role_without_the_right_to_see_a_kind_of_record_cannot_query_it(client
     limited = type(limited).objects.get(pk=limited.pk)  # its rights read afresh
     client.force_login(limited)
     assert client.get(raise_url(crs_a)).status_code == 403
-    assert client.get(query.get_absolute_url()).status_code == 403
+    # To a reader who may not see the record, its queries do not exist.
+    assert client.get(query.get_absolute_url()).status_code == 404
 
 
 def test_the_sites_staff_cannot_open_the_raise_page(client, crs_a, coordinator_a):
