@@ -3,6 +3,8 @@ the progress, download the result. For administrators, the progress of a schedul
 in admin. For whoever asked for an export: its progress and its file. The jobs run in the
 background (jobs.tasks)."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.decorators import permission_required
@@ -11,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -81,6 +84,7 @@ def import_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             "job": job,
             "report": StoredReport.from_json(report) if report is not None else None,
             "may_confirm": job.created_by_id == request.user.pk,
+            "progress": import_progress(job),
             "poll_interval_ms": POLL_INTERVAL_MS,
             "poll_limit_ms": POLL_LIMIT_MS,
         },
@@ -96,48 +100,77 @@ def import_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonRespo
         pk=pk,
     )
     services.fail_if_abandoned(job)
-    return _rows_progress(job, _("%(done)d of %(total)d rows"))
+    return import_progress(job).json()
 
 
-def _rows_progress(job: ImportJob | ExportJob, label: str) -> JsonResponse:
-    """Answer how far an import or an export has got in its rows; ``label`` says how many, with
-    %(done)d and %(total)d (nothing until the total is known)."""
-    return progress_response(
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a job has got, as its page shows it when opened and as its script reads it
+    (``json``, jobs/static/jobs/import_progress.js), whatever the job."""
+
+    state: str
+    state_label: str
+    active: bool
+    done: int
+    total: int | None
+    percent: int
+    #: How many of how many, in the reader's language ("" until the total is known).
+    label: str
+    #: Where the page's script asks for it.
+    url: str
+
+    def json(self) -> JsonResponse:
+        return JsonResponse(
+            {
+                "state": self.state,
+                "state_label": self.state_label,
+                "active": self.active,
+                "rows_done": self.done,
+                "rows_total": self.total,
+                "percent": self.percent,
+                "rows_label": self.label,
+            }
+        )
+
+
+def _how_many(label: str, done: int, total: int | None) -> str:
+    """Fill in ``label``'s %(done)d and %(total)d ("" until the total is known)."""
+    return label % {"done": done, "total": total} if total is not None else ""
+
+
+def _rows_progress(job: ImportJob | ExportJob, label: str, url_name: str) -> JobProgress:
+    """Say how far an import or an export has got in its rows (``label``: as ``_how_many``)."""
+    return JobProgress(
         state=job.state,
-        state_label=job.get_state_display(),
+        state_label=capfirst(job.get_state_display()),
         active=job.active,
         done=job.rows_done,
         total=job.rows_total,
         percent=job.percent_done,
-        label=(
-            label % {"done": job.rows_done, "total": job.rows_total}
-            if job.rows_total is not None
-            else ""
-        ),
+        label=_how_many(label, job.rows_done, job.rows_total),
+        url=reverse(url_name, args=[job.pk]),
     )
 
 
-def progress_response(
-    *,
-    state: str,
-    state_label: str,
-    active: bool,
-    done: int,
-    total: int | None,
-    percent: int,
-    label: str,
-) -> JsonResponse:
-    """Answer a job page's script (jobs/static/jobs/import_progress.js), whatever the job."""
-    return JsonResponse(
-        {
-            "state": state,
-            "state_label": capfirst(state_label),
-            "active": active,
-            "rows_done": done,
-            "rows_total": total,
-            "percent": percent,
-            "rows_label": label,
-        }
+def import_progress(job: ImportJob) -> JobProgress:
+    return _rows_progress(job, _("%(done)d of %(total)d rows"), "import_job_progress")
+
+
+def export_progress(job: ExportJob) -> JobProgress:
+    return _rows_progress(job, _("%(done)d of %(total)d records read"), "export_job_progress")
+
+
+def rescoring_progress(change: ScheduleChange) -> JobProgress:
+    done, total = change.participants_done, change.participants_total
+    return JobProgress(
+        state=change.state,
+        state_label=capfirst(change.get_state_display()),
+        active=change.pending,
+        done=done,
+        total=total,
+        percent=change.percent_done,
+        label=_how_many(_("%(done)d of %(total)d participants rescored"), done, total),
+        url=reverse("schedule_change_progress", args=[change.pk]),
     )
 
 
@@ -198,6 +231,7 @@ def schedule_change_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
             "change": change,
             # What the admin page changed, worded as admin's history words it.
             "changed": LogEntry(change_message=change.change_message).get_change_message(),
+            "progress": rescoring_progress(change),
             "poll_interval_ms": POLL_INTERVAL_MS,
             "poll_limit_ms": POLL_LIMIT_MS,
         },
@@ -214,20 +248,7 @@ def schedule_change_progress(request: AuthenticatedHttpRequest, pk: int) -> Json
         pk=pk,
     )
     services.fail_if_abandoned(change)
-    done, total = change.participants_done, change.participants_total
-    return progress_response(
-        state=change.state,
-        state_label=change.get_state_display(),
-        active=change.pending,
-        done=done,
-        total=total,
-        percent=change.percent_done,
-        label=(
-            _("%(done)d of %(total)d participants rescored") % {"done": done, "total": total}
-            if total is not None
-            else ""
-        ),
-    )
+    return rescoring_progress(change).json()
 
 
 def export_job_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -265,6 +286,7 @@ def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             "job": job,
             "may_download": may_download(request.user, job),
             "kept_days": EXPORT_KEPT_DAYS,
+            "progress": export_progress(job),
             "poll_interval_ms": POLL_INTERVAL_MS,
             "poll_limit_ms": POLL_LIMIT_MS,
         },
@@ -273,7 +295,7 @@ def export_job_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 
 def export_job_progress(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Say how far the export has got, for the progress page's script."""
-    return _rows_progress(_own_export(request, pk), _("%(done)d of %(total)d records read"))
+    return export_progress(_own_export(request, pk)).json()
 
 
 def export_job_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:

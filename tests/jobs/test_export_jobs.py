@@ -411,3 +411,30 @@ def test_an_export_whose_worker_stopped_is_failed(reference_data, client, databa
     assert (progress["active"], progress["state"]) == (False, ExportState.FAILED)
     page = page_text(client.get(job.get_absolute_url()))
     assert "The background worker stopped before finishing" in page
+
+
+def test_an_export_being_written_shows_how_far_it_has_got(client, data_manager):
+    job = ExportJob.objects.create(
+        created_by=data_manager,
+        kind=ExportKind.AUDIT_TRAIL,
+        file_name="audit-trail_2026-12-01.csv",
+        language="en",
+        state=ExportState.RUNNING,
+        rows_done=300,
+        rows_total=1200,
+    )
+    client.force_login(data_manager)
+
+    text = page_text(client.get(reverse("export_job_detail", args=[job.pk])))
+    progress = client.get(reverse("export_job_progress", args=[job.pk])).json()
+
+    assert (progress["state_label"], progress["rows_label"]) == (
+        "Writing the file",
+        "300 of 1200 records read",
+    )
+    assert "Writing the file&hellip;</h2>" in text
+    assert "<p data-progress-rows>300 of 1200 records read</p>" in text
+    assert '<progress class="w-100" id="job-progress" max="1200" value="300"' in text
+    assert f'data-progress-url="{reverse("export_job_progress", args=[job.pk])}"' in text
+    assert "it holds the data as they stood when the writing started." in text
+    assert "You may leave this page and come back to it from Your exports." in text

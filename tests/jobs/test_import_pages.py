@@ -372,6 +372,9 @@ def test_a_running_job_page_follows_its_progress_with_a_script_or_a_refresh(dm_c
 
     text = page_text(dm_client.get(job.get_absolute_url()))
 
+    # As the progress answers it (above), until the script asks again.
+    assert "Importing&hellip;</h2>" in text
+    assert "<p data-progress-rows>2 of 8 rows</p>" in text
     assert '<progress class="w-100" id="job-progress" max="8" value="2"' in text
     assert f'data-progress-url="{reverse("import_job_progress", args=[job.pk])}"' in text
     assert "jobs/import_progress.js" in text
