@@ -17,7 +17,6 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.expressions import CombinedExpression
 
 from responses.models import SRI_ENDPOINT_THRESHOLDS, Endpoint
 from responses.scoring.analysis import (
@@ -48,7 +47,7 @@ from responses.selectors.common import (
     scheduled_follow_up_definitions,
     visits_as_of,
 )
-from trialsite.day_numbers import visit_study_day
+from trialsite.day_numbers import Days, visit_study_day
 from trialsite.models import (
     Participant,
     Study,
@@ -140,12 +139,12 @@ def cohort_summary(
     return rows
 
 
-def _study_day_if_excluding(study: Study) -> CombinedExpression | Value:
+def _study_day_if_excluding(study: Study) -> Days:
     """Return the visits' study day when the study leaves out-of-window visits out, its only use
     in a list of visits; NULL otherwise, which is quicker to read."""
     if study.exclude_out_of_window_visits:
         return visit_study_day()
-    return Value(None, output_field=IntegerField())
+    return Days(Value(None))
 
 
 NO_RESULT_REASON = gettext_noop("visit not dated after the baseline visit, so not compared")

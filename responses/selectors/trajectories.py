@@ -26,13 +26,16 @@ from trialsite.models import (
     VisitDefinition,
 )
 
+#: A stored value: a SLEDAI-2K total (a whole number) or a PGA (a decimal).
+Score = int | Decimal
+
 
 @dataclass(frozen=True)
 class Trajectory:
     """One participant's stored values over study day, in date order."""
 
     participant_id: str
-    points: tuple[tuple[int, Decimal], ...]
+    points: tuple[tuple[int, Score], ...]
 
 
 @dataclass(frozen=True)
@@ -89,18 +92,18 @@ def score_trajectories(
             "pga__score",
         )
     )
-    sledai_points: defaultdict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    pga_points: defaultdict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    sledai_by_visit: defaultdict[tuple[int, str, int], list[Decimal]] = defaultdict(list)
-    pga_by_visit: defaultdict[tuple[int, str, int], list[Decimal]] = defaultdict(list)
+    # SLEDAI-2K totals stay whole numbers: quicker to read and to key a plot's cache with.
+    sledai_points: defaultdict[str, list[tuple[int, Score]]] = defaultdict(list)
+    pga_points: defaultdict[str, list[tuple[int, Score]]] = defaultdict(list)
+    sledai_by_visit: defaultdict[tuple[int, str, int], list[Score]] = defaultdict(list)
+    pga_by_visit: defaultdict[tuple[int, str, int], list[Score]] = defaultdict(list)
     for pid, day, definition_pk, sledai, pga in visits:
         assert day is not None  # the participants are the infused ones
         key = median_keys.get(definition_pk)
         if sledai is not None:
-            total = Decimal(sledai)
-            sledai_points[pid].append((day, total))
+            sledai_points[pid].append((day, sledai))
             if key is not None:
-                sledai_by_visit[key].append(total)
+                sledai_by_visit[key].append(sledai)
         if pga is not None:
             pga_points[pid].append((day, pga))
             if key is not None:
@@ -112,13 +115,14 @@ def score_trajectories(
 
 
 def _trajectory_set(
-    points: dict[str, list[tuple[int, Decimal]]],
-    by_visit: dict[tuple[int, str, int], list[Decimal]],
+    points: dict[str, list[tuple[int, Score]]],
+    by_visit: dict[tuple[int, str, int], list[Score]],
 ) -> TrajectorySet:
     return TrajectorySet(
         trajectories=tuple(Trajectory(pid, tuple(values)) for pid, values in points.items()),
         medians=tuple(
-            VisitMedian(code, target, median(values), len(values))
+            # In decimals: the median of two whole totals may fall halfway.
+            VisitMedian(code, target, median(map(Decimal, values)), len(values))
             for (_order, code, target), values in sorted(by_visit.items())
         ),
     )

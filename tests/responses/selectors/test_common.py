@@ -112,6 +112,8 @@ def test_the_database_counts_study_days_and_windows_as_the_schedule_does(
         .values_list("visit_definition__code", "day_of_study")
     )
     assert days == {"BL": -7 if infused else None, "M1": study_day}
+    # Read as the database's integer, never converted (a float would compare equal).
+    assert {type(day) for day in days.values()} == {int if infused else type(None)}
     m1 = VisitDefinition.objects.get(study=study, code="M1")
     outside = study_day is not None and not 21 <= study_day <= 35
     assert out_of_window(m1, days["M1"]) is outside
