@@ -161,6 +161,22 @@ def test_a_role_without_queries_reads_none_of_them_nor_their_messages(client, tr
     assert VISIT_QUERY_TEXT not in page
     entry_form = page_text(client.get(reverse("visit_entry", args=[trail.visit.pk])))
     assert VISIT_QUERY_TEXT not in entry_form
+    # Nor how many are open, beside a visit's status.
+    participant_page = reverse("participant_detail", args=[trail.visit.participant_id])
+    for url in (participant_page, reverse("record_status")):
+        assert "open queries" not in page_text(client.get(url)), url
+    assert "open queries" not in page.split('id="changes"', 1)[0]
+
+
+def test_a_monitor_sees_how_many_queries_are_open_beside_a_visits_status(client, monitor, trail):
+    client.force_login(monitor)
+    participant_page = reverse("participant_detail", args=[trail.visit.participant_id])
+    for url in (
+        participant_page,
+        reverse("record_status"),
+        reverse("visit_detail", args=[trail.visit.pk]),
+    ):
+        assert "open queries" in page_text(client.get(url)), url
 
 
 def test_the_query_list_leaves_out_the_queries_on_records_the_reader_may_not_see(client, trail):
