@@ -36,6 +36,7 @@ from medications.models import MedicationCourse
 from safety.models import AdverseEvent, CrsEpisode, IcansEpisode, TreatmentRecord
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
+    VIEW_QUERIES,
     VISIT_RECORD_MODELS,
     BilagAssessment,
     DataQuery,
@@ -448,10 +449,10 @@ def visit_sources(visit_id: int, reader: User) -> list[HistorySource]:
         (VisitSignOff.history.filter(visit_id=visit_id), _sign_off_name),
     ]
     if reader.has_perm(VIEW_QUERIES):
-        query_ids = DataQuery.history.filter(visit_id=visit_id).values("id")
+        queries = DataQuery.history.filter(visit_id=visit_id)
         sources += [
-            (DataQuery.history.filter(visit_id=visit_id), _query_name),
-            (_query_messages(query_ids), _query_message_name),
+            (queries, _query_name),
+            (_query_messages(queries.values("id")), _query_message_name),
         ]
     return sources
 
@@ -503,10 +504,6 @@ class AuditSource:
     related_sets: tuple[RelatedSet, ...] = ()
 
 
-#: The right to see queries and their messages (the Queries pages').
-VIEW_QUERIES = view_permission(DataQuery)
-
-
 def trail_rights() -> list[str]:
     """Return the rights that decide which parts of the trial's audit trail a reader sees
     (trial_data_sources): that to see queries and those to see each kind of record beside the
@@ -529,9 +526,7 @@ def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSou
     )
     sources = [
         AuditSource(
-            Participant.history.filter(id__in=participant_ids),
-            _("participant"),
-            participant="id",
+            Participant.history.filter(id__in=participant_ids), _("participant"), participant="id"
         ),
         AuditSource(
             MissedVisit.history.filter(participant_id__in=participant_ids),
@@ -554,9 +549,7 @@ def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSou
             for model in VISIT_RECORD_MODELS
         ),
         AuditSource(
-            VisitSignOff.history.filter(visit_id__in=visit_ids),
-            _sign_off_name,
-            visit="visit_id",
+            VisitSignOff.history.filter(visit_id__in=visit_ids), _sign_off_name, visit="visit_id"
         ),
         AuditSource(
             record_sign_offs,

@@ -38,7 +38,7 @@ from responses.scoring.sledai import SLEDAI_DESCRIPTORS
 from safety.grading.b_cells import DEFAULT_APLASIA_THRESHOLD_PER_UL
 from trialsite.constraints import CheckConstraint
 from trialsite.i18n import RECORD_LANGUAGE, StrOrPromise
-from trialsite.records import RecordKind, kind_of
+from trialsite.records import RecordKind, kind_of, view_permission
 from trialsite.validators import (
     STUDY_DAY_MAX,
     STUDY_DAY_MIN,
@@ -1327,6 +1327,10 @@ class DataQuery(models.Model):
     def is_open(self) -> bool:
         """Say whether the query still waits for someone (the site, or its raiser)."""
         return self.status != QueryStatus.CLOSED
+
+
+#: The right to see queries and their messages, wherever a page or the audit trail shows them.
+VIEW_QUERIES = view_permission(DataQuery)
 
 
 class QueryAction(models.TextChoices):

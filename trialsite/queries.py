@@ -48,6 +48,7 @@ from trialsite.models import (
     NOT_DONE,
     QUERY_FIELD_LABELS,
     STORED_LAB_FIELDS,
+    VIEW_QUERIES,
     BilagAssessment,
     DataQuery,
     LabResult,
@@ -64,7 +65,6 @@ from trialsite.records import kind_of, of_kinds_seen, of_record
 
 RAISE_PERMISSION = "trialsite.raise_query"
 ANSWER_PERMISSION = "trialsite.answer_query"
-VIEW_PERMISSION = "trialsite.view_dataquery"
 #: The right to correct a visit's data, which a correction with an answer needs too.
 CORRECT_PERMISSION = "trialsite.change_visit"
 
@@ -617,7 +617,7 @@ def awaiting_statuses(user: User) -> list[str]:
 
 def queries_awaiting(user: User) -> QuerySet[DataQuery]:
     """Return the queries at the user's sites that wait for the user, oldest first."""
-    if not user.has_perm(VIEW_PERMISSION):
+    if not user.has_perm(VIEW_QUERIES):
         return DataQuery.objects.none()
     return (
         queries_visible_to(user)

@@ -23,12 +23,11 @@ from trialsite import queries, records, selectors, services
 from trialsite.forms import add_refusal, lab_field_name
 from trialsite.http import AuthenticatedHttpRequest
 from trialsite.i18n import StrOrPromise
-from trialsite.models import DataQuery, Participant, QueryStatus, Visit
+from trialsite.models import VIEW_QUERIES, DataQuery, Participant, QueryStatus, Visit
 from trialsite.pagination import paginate, query_string, sort_columns, sort_order
 from trialsite.queries import (
     ANSWER_PERMISSION,
     RAISE_PERMISSION,
-    VIEW_PERMISSION,
     QueryRow,
 )
 from trialsite.query_forms import (
@@ -80,7 +79,7 @@ DEFAULT_QUERY_SORT = "-age"
 
 
 def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    services.require_permission(request.user, VIEW_PERMISSION)
+    services.require_permission(request.user, VIEW_QUERIES)
     site = request.GET.get("site", "")
     status = request.GET.get("status", "")
     if status not in queries.STATUS_FILTERS:
@@ -113,7 +112,7 @@ def query_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def query_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     query = _visible_query(request, pk)
-    services.require_permission(request.user, VIEW_PERMISSION)
+    services.require_permission(request.user, VIEW_QUERIES)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     return _query_page(request, query)
@@ -324,7 +323,7 @@ class VisitQueryPanel:
 def visit_query_panel(request: AuthenticatedHttpRequest, visit: Visit) -> VisitQueryPanel:
     """Return what the visit page shows of the visit's queries (none without the right to see
     queries)."""
-    rows = queries.visit_queries(visit) if request.user.has_perm(VIEW_PERMISSION) else []
+    rows = queries.visit_queries(visit) if request.user.has_perm(VIEW_QUERIES) else []
     by_field = queries.open_counts_by_field(rows)
 
     def starting(prefix: str) -> int:
@@ -363,7 +362,7 @@ def record_query_panel(request: AuthenticatedHttpRequest, record: Model) -> Reco
     """Return what a record's page shows of its queries (trialsite.records; none without the
     right to see queries)."""
     kind = records.kind_of(type(record))
-    rows = queries.record_queries(record) if request.user.has_perm(VIEW_PERMISSION) else []
+    rows = queries.record_queries(record) if request.user.has_perm(VIEW_QUERIES) else []
     open_by_field = queries.open_counts_by_field(rows)
     can_raise = request.user.has_perm(RAISE_PERMISSION)
     return RecordQueryPanel(
@@ -384,7 +383,7 @@ def participant_record_queries(
 ) -> list[QueryRow]:
     """Return the queries on a participant's records other than visits, for the participant
     page (none without the right to see queries)."""
-    if not request.user.has_perm(VIEW_PERMISSION):
+    if not request.user.has_perm(VIEW_QUERIES):
         return []
     return queries.participant_record_queries(participant.pk)
 
@@ -396,7 +395,7 @@ def entry_field_queries(
     value's form field, ``visit_date``, or ``visit`` for the whole visit); none without the
     right to see queries."""
     by_field: dict[str, list[QueryRow]] = {}
-    if not request.user.has_perm(VIEW_PERMISSION):
+    if not request.user.has_perm(VIEW_QUERIES):
         return by_field
     for row in queries.visit_queries(visit):
         if row.query.is_open:
@@ -427,7 +426,7 @@ def home_queries(request: AuthenticatedHttpRequest) -> HomeQueries | None:
     """Return Home's panel of the queries awaiting the user (None without the right to see
     queries)."""
     user = request.user
-    if not user.has_perm(VIEW_PERMISSION):
+    if not user.has_perm(VIEW_QUERIES):
         return None
     awaiting = queries.queries_awaiting(user)
     statuses = queries.awaiting_statuses(user)
