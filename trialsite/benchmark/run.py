@@ -28,7 +28,7 @@ from responses.selectors import raw_reads
 from responses.services import recompute_all_responses
 from trialsite import queries, services
 from trialsite.benchmark.cohort import SITES, ScheduledVisit, generate_cohort
-from trialsite.benchmark.database import throwaway_database
+from trialsite.benchmark.database import settle, throwaway_database
 from trialsite.benchmark.measure import (
     BenchmarkError,
     PageTiming,
@@ -262,6 +262,7 @@ def run_size(size: int, *, runs: int, saves: int, seed: int, progress: Progress)
         author=None,
         reason=BENCHMARK_REASON,
     )
+    settle()
     clients = {
         DATA_MANAGER: logged_in_client(data_manager),
         COORDINATOR: logged_in_client(coordinator),
