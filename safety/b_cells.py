@@ -9,6 +9,7 @@ still in progress is a count all the same. Each function reads with a fixed numb
 whatever the number of participants and visits.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -189,8 +190,13 @@ class BCellReport:
     threshold_per_ul: Decimal
     rows: tuple[BCellRow, ...]
 
+    @cached_property
+    def _statuses(self) -> Counter[BCellStatus]:
+        """Count the participants in each status (each status read once, for every count)."""
+        return Counter(row.status for row in self.rows)
+
     def _with_status(self, *statuses: BCellStatus) -> int:
-        return sum(1 for row in self.rows if row.status in statuses)
+        return sum(self._statuses[status] for status in statuses)
 
     @property
     def counted(self) -> int:

@@ -154,8 +154,11 @@ def b_cell_status(counts: Iterable[tuple[int, Decimal]], threshold_per_ul: Decim
     for day, count in ordered:
         _check_study_day(day)
         _check_count(count)
+    # Every pair has a count: only the visits after the infusion are read.
     first_aplasia_day, reconstitution_day, counted = _landmarks(
-        (day, _aplasia_after_infusion(day, count, threshold_per_ul)) for day, count in ordered
+        (day, aplasia_at(count, threshold_per_ul))
+        for day, count in ordered
+        if day >= FIRST_DAY_AFTER_INFUSION
     )
     return _status(first_aplasia_day, reconstitution_day, counted=counted)
 
