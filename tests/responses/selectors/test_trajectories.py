@@ -79,3 +79,21 @@ def test_a_participant_infused_on_the_cut_is_drawn(study):
     assert data.sledai.trajectories == (Trajectory("S01-001", ((-7, D(1)),)),)
     assert data.pga.medians == (VisitMedian("BL", -7, D("0.30"), 1),)
     assert trajectories(study, as_of=date(2025, 4, 29)).sledai.trajectories == ()
+
+
+def test_the_median_of_two_whole_totals_falls_halfway_as_a_decimal(study):
+    arthritis = person(study, "S01-001")
+    record_visit(arthritis, "BL", date(2025, 2, 24), sledai={"arthritis"}, pga="1.00")  # 4
+    fever = person(study, "S01-002")
+    record_visit(fever, "BL", date(2025, 2, 24), sledai={"fever"}, pga="0.25")  # 1
+    fever_too = person(study, "S01-003")
+    record_visit(fever_too, "BL", date(2025, 2, 24), sledai={"fever"}, pga="0.50")  # 1
+
+    # Three baselines, 4, 1 and 1: the middle one, 1. Without S01-003: (1 + 4) / 2 = 2.5.
+    (median,) = trajectories(study).sledai.medians
+    assert (median.median, type(median.median), median.n) == (D(1), Decimal, 3)
+    Participant.objects.filter(participant_id="S01-003").update(infusion_date=date(2025, 5, 5))
+    (median,) = trajectories(study).sledai.medians
+    assert (median.median, type(median.median), median.n) == (D("2.5"), Decimal, 2)
+    # PGA 1.00 and 0.25: 0.625, exactly.
+    assert trajectories(study).pga.medians[0].median == D("0.625")
