@@ -637,19 +637,23 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     each save one change however many audited rows it wrote: every record the audit trail reads
     (trialsite.history.trial_data_sources), deleted visits included. A fixed number of queries:
     one or two per kind of record for the rows' heads, one per kind whose shown rows are named
-    by their values, and one each for the users, the visits and the participants named."""
+    by their values, one for the participants of the rows' visits, and one each for the users,
+    the visits and the participants named."""
     sources = trial_data_sources(participants_visible_to(user).values("pk"), user)
     heads, complete_after = _latest_history_heads(sources, limit)
-    visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
-        [head.visit for head in heads if head.visit is not None]
-    )
-    # A deleted visit's participant is named by the visit's own history rows.
+    # The participant of each row's visit tells the saves apart: read as numbers, not visits
+    # (after a burst, thousands of rows); a deleted visit's participant is named by the
+    # visit's own history rows. Only the visits of the saves shown are read whole, below.
     visit_participants = {
         head.visit: head.participant
         for head in heads
         if head.visit is not None and head.participant is not None
     }
-    visit_participants.update({pk: visit.participant_id for pk, visit in visits.items()})
+    visit_participants.update(
+        Visit.objects.filter(pk__in={head.visit for head in heads} - {None}).values_list(
+            "pk", "participant_id"
+        )
+    )
     saves: list[_Save] = []
     open_saves: dict[tuple[object, ...], _Save] = {}
     for head in heads:
@@ -670,6 +674,9 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
         save for save in saves if complete_after is None or save.when - ONE_SAVE > complete_after
     ]
     names = _row_names([head for save in saves for head in save.rows])
+    visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
+        {save.visit_pk for save in saves} - {None}
+    )
     users = User.objects.in_bulk({save.user_id for save in saves} - {None})
     participant_ids: dict[int | None, str] = dict(
         Participant.objects.filter(
