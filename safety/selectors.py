@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from statistics import median
 from typing import cast
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from responses.scoring.statistics import PERCENT_QUANTUM, rounded
+from responses.scoring.statistics import PERCENT_QUANTUM, exact_median, rounded
 from safety.ctcae import CTCAE_SOC_OF_TERM, CTCAE_TERMS_BY_SOC
 from safety.display import seriousness_criteria
 from safety.grading.crs import CRS_DEATH_GRADE
@@ -280,8 +279,8 @@ def _grade_counts(people: Sequence[ParticipantSafety]) -> list[GradeCount]:
 def _spread(days: list[int]) -> Spread:
     if not days:
         return Spread(0, None, None, None)
-    # The median of Decimals is exact: the middle two of an even count average to a half day.
-    return Spread(len(days), median(Decimal(day) for day in days), min(days), max(days))
+    # Exact: the middle two of an even count average to a half day.
+    return Spread(len(days), exact_median(days), min(days), max(days))
 
 
 def _timing(kind: EpisodeKind, people: Sequence[ParticipantSafety]) -> EpisodeTiming:

@@ -11,6 +11,7 @@ from django.db.models import (
 )
 
 from responses.scoring.bilag import BILAG_SYSTEMS
+from responses.scoring.statistics import exact_median
 from responses.selectors.common import (
     enrolled_as_of,
     visits_as_of,
@@ -120,20 +121,10 @@ def _trajectory_set(
     return TrajectorySet(
         trajectories=tuple(Trajectory(pid, tuple(values)) for pid, values in points.items()),
         medians=tuple(
-            VisitMedian(code, target, _median(values), len(values))
+            VisitMedian(code, target, exact_median(values), len(values))
             for (_order, code, target), values in sorted(by_visit.items())
         ),
     )
-
-
-def _median(values: list[Score]) -> Decimal:
-    """Return the median as a decimal: the median of two whole totals may fall halfway. The
-    values are sorted as they are (whole totals sort several times quicker than decimals)."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2 == 1:
-        return Decimal(ordered[middle])
-    return (Decimal(ordered[middle - 1]) + Decimal(ordered[middle])) / 2
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from responses.scoring.statistics import clopper_pearson, whole_percents
+from responses.scoring.statistics import clopper_pearson, exact_median, whole_percents
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,27 @@ def test_clopper_pearson_matches_published_limits(responders, evaluable, low, hi
 )
 def test_sentence_percents_are_rounded_once_from_the_exact_values(successes, trials, percents):
     assert whole_percents(successes, trials) == percents
+
+
+@pytest.mark.parametrize(
+    ("values", "median"),
+    [
+        ([9, 1, 2], Decimal(2)),  # sorted 1, 2, 9: the middle one
+        ([5, 1, 2, 9], Decimal("3.5")),  # sorted 1, 2, 5, 9: (2 + 5) / 2
+        ([4, 1], Decimal("2.5")),  # whole totals may fall halfway
+        ([7], Decimal(7)),
+        ([0, 0], Decimal(0)),
+        ([Decimal("1.00"), Decimal("0.25")], Decimal("0.625")),  # exact, not rounded
+        ([Decimal("1.50"), Decimal("0.25"), Decimal("0.50")], Decimal("0.50")),
+    ],
+)
+def test_the_exact_median_sorts_first_and_is_a_decimal(values, median):
+    result = exact_median(values)
+
+    assert result == median
+    assert type(result) is Decimal
+
+
+def test_the_median_of_no_values_is_refused():
+    with pytest.raises(ValueError, match="no values"):
+        exact_median([])
