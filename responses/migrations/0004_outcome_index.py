@@ -11,12 +11,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='endpointresult',
-            name='endpoint_result_by_endpoint',
-        ),
+        # Built first: building blocks only writes; the old index is dropped just before the
+        # commit, so reads are not blocked while the new one is built.
         migrations.AddIndex(
             model_name='endpointresult',
             index=models.Index(fields=['endpoint', 'visit', 'outcome', 'treatment_failure'], name='endpoint_result_outcomes'),
+        ),
+        migrations.RemoveIndex(
+            model_name='endpointresult',
+            name='endpoint_result_by_endpoint',
         ),
     ]
