@@ -650,9 +650,9 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
         if head.visit is not None and head.participant is not None
     }
     visit_participants.update(
-        Visit.objects.filter(pk__in={head.visit for head in heads} - {None}).values_list(
-            "pk", "participant_id"
-        )
+        Visit.objects.filter(pk__in={head.visit for head in heads} - {None})
+        .order_by()
+        .values_list("pk", "participant_id")
     )
     saves: list[_Save] = []
     open_saves: dict[tuple[object, ...], _Save] = {}

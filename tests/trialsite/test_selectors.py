@@ -2,9 +2,11 @@
 
 from datetime import date
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -14,7 +16,13 @@ from tests.trialsite.test_imports import VISITS_HEADER, visit_line
 from trialsite import services
 from trialsite.history import trial_data_sources
 from trialsite.imports import import_visits
-from trialsite.models import BilagAssessment, Participant, PgaAssessment, SledaiAssessment
+from trialsite.models import (
+    BilagAssessment,
+    Participant,
+    PgaAssessment,
+    SledaiAssessment,
+    Visit,
+)
 from trialsite.selectors import RecentChange, recent_changes
 
 
@@ -171,11 +179,16 @@ def test_after_a_big_import_recent_changes_reads_each_history_at_most_twice(
     author = UserFactory(role="Data manager")
     _import_visits_of(participants, study, author)
 
-    with CaptureQueriesContext(connection) as captured:
+    loads = mock.patch.object(QuerySet, "in_bulk", autospec=True, side_effect=QuerySet.in_bulk)
+    with CaptureQueriesContext(connection) as captured, loads as in_bulk:
         changes = recent_changes(author, limit=1)
 
     assert [change.reason for change in changes] == ["imported from visits.csv"]
     assert changes[0].visit is not None
+    # Only the visit shown is read whole, not every visit the rows read name.
+    assert [
+        set(call.args[1]) for call in in_bulk.call_args_list if call.args[0].model is Visit
+    ] == [{changes[0].visit.pk}]
     # Each history twice at most, then the participants of the rows' visits, and the users, the
     # visits and the participants named.
     assert (
