@@ -217,6 +217,13 @@ def test_latest_is_the_last_visit_with_a_count(pairs, latest):
         pytest.param(lambda: b_cell_course([], D("Infinity")), ValueError, id="inf-threshold"),
         pytest.param(lambda: b_cell_status([(7, 0.5)], ONE), TypeError, id="status-float-count"),
         pytest.param(lambda: b_cell_status([(7, None)], ONE), TypeError, id="status-no-count"),
+        # Checked before the infusion too, though only the counts after it are read.
+        pytest.param(
+            lambda: b_cell_status([(-7, None)], ONE), TypeError, id="status-no-count-before"
+        ),
+        pytest.param(
+            lambda: b_cell_status([(0, D("-1"))], ONE), ValueError, id="status-negative-day-0"
+        ),
         pytest.param(
             lambda: b_cell_status([(7, D("-1"))], ONE), ValueError, id="status-negative-count"
         ),
