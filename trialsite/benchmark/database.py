@@ -44,7 +44,7 @@ def settle() -> None:
     """Leave the database as PostgreSQL's autovacuum leaves it soon after a bulk write: its
     dead rows cleared, its pages marked all-visible (which lets a read answered by an index skip
     the table) and its statistics fresh. Production keeps autovacuum on, PostgreSQL's default;
-    a server set up for tests often has it off (this repository's CI server does), so the
+    a server set up for tests often has it off (the CI machines' server here does), so the
     benchmark does that work itself before it measures."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
