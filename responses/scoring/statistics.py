@@ -72,7 +72,7 @@ def proportion(successes: int, trials: int) -> Decimal:
 def exact_median(values: Iterable[int | Decimal]) -> Decimal:
     """Return the median of whole numbers or decimals as a decimal, exactly: the middle two of
     an even count average to a half (whole SLEDAI-2K totals 1 and 4: 2.5). The values are sorted
-    as they are, whole numbers several times quicker than decimals. Refuses no values."""
+    as they are, whole numbers several times quicker than decimals. No values: ValueError."""
     ordered = sorted(values)
     if not ordered:
         raise ValueError("The median of no values")

@@ -222,7 +222,9 @@ def test_latest_is_the_last_visit_with_a_count(pairs, latest):
             lambda: b_cell_status([(-7, None)], ONE), TypeError, id="status-no-count-before"
         ),
         pytest.param(
-            lambda: b_cell_status([(0, D("-1"))], ONE), ValueError, id="status-negative-day-0"
+            lambda: b_cell_status([(0, D("-1"))], ONE),
+            ValueError,
+            id="status-negative-count-on-day-0",
         ),
         pytest.param(
             lambda: b_cell_status([(7, D("-1"))], ONE), ValueError, id="status-negative-count"
