@@ -28,6 +28,7 @@ from trialsite.history import (
     AuditEntry,
     AuditSource,
     FieldChange,
+    Version,
     administration_sources,
     trial_data_sources,
     versions,
@@ -93,14 +94,14 @@ class _Names:
             visit_codes=dict(_deleted_then_current(VisitDefinition, {}, ("code",))),
         )
 
-    def of(self, record: Any, source: AuditSource) -> tuple[str, str]:
+    def of(self, version: Version, source: AuditSource) -> tuple[str, str]:
         """Return the participant ID and the visit a version of ``source`` belongs to."""
-        participant = getattr(record, source.participant) if source.participant else None
+        participant = version[source.participant] if source.participant else None
         visit = ""
-        if source.visit is not None and getattr(record, source.visit) is not None:
-            participant, visit = self.visits.get(getattr(record, source.visit), (None, ""))
+        if source.visit is not None and version[source.visit] is not None:
+            participant, visit = self.visits.get(version[source.visit], (None, ""))
         elif source.visit_definition is not None:
-            visit = self.visit_codes.get(getattr(record, source.visit_definition), "")
+            visit = self.visit_codes.get(version[source.visit_definition], "")
         return self.participant_ids.get(participant, "") if participant else "", visit
 
 
@@ -114,9 +115,9 @@ def _deleted_then_current(
     yield from model._default_manager.filter(**lookups).order_by().values_list("id", *names)
 
 
-def _versions_of(source: AuditSource) -> Iterator[tuple[Any, AuditEntry, AuditSource]]:
-    for record, entry in versions(source.history, source.what, source.related_sets):
-        yield record, entry, source
+def _versions_of(source: AuditSource) -> Iterator[tuple[Version, AuditEntry, AuditSource]]:
+    for version, entry in versions(source.history, source.what, source.related_sets):
+        yield version, entry, source
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,11 @@ def audit_lines(
     total = sum(source.history.count() for source in sources) if progress is not None else 0
     names = _Names.read(participant_ids)
     merged = heapq.merge(*map(_versions_of, sources), key=lambda version: version[1].when)
-    for read, (record, entry, source) in enumerate(merged, start=1):
+    for read, (version, entry, source) in enumerate(merged, start=1):
         if progress is not None:
             progress(read, total)
-        participant_id, visit = names.of(record, source)
-        yield AuditLine(entry, record.history_type, participant_id, visit)
+        participant_id, visit = names.of(version, source)
+        yield AuditLine(entry, version["history_type"], participant_id, visit)
 
 
 def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:

@@ -3,27 +3,26 @@
 A visit's page shows its own trail (``visit_changes``), a participant's changes page theirs
 (trialsite.audit_export.audit_lines); the data manager's export
 (trialsite.audit_export) reads every audited record of the trial through ``trial_data_sources``
-and ``administration_sources``. Each version is compared with the previous version of its row,
-which the database hands over beside it (a window over the row's history), so a history of any
-size is read in chunks, never held in memory whole. A history that keeps a snapshot of a
-many-to-many field with each version (a user's roles, a role's permissions: ``RelatedSet``) is
-compared on it too, the snapshots read beside the versions.
+and ``administration_sources``. Each version is compared with the previous version of its row:
+the database names it beside the version (a window over the row's history), and the previous
+versions of a chunk's changes are read by id together, so a history of any size is read in
+chunks, never held in memory whole. Versions are read as values (a ``Version``, a dict of the
+row's columns), not as model objects: the export reads every version of the trial. A history
+that keeps a snapshot of a many-to-many field with each version (a user's roles, a role's
+permissions: ``RelatedSet``) is compared on it too, the snapshots read a chunk at a time.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import Group, User
 from django.db.models import (
-    DecimalField,
     F,
     Field,
     Model,
     OuterRef,
-    Prefetch,
     QuerySet,
     Subquery,
     Window,
@@ -87,8 +86,12 @@ class AuditEntry:
     latest_save: bool = False
 
 
+#: One version of an audited row as read: its columns by attribute name ("visit_id"), the
+#: history id of the row's previous version ("previous_history_id"; None: a first version) and
+#: the author's "author_username".
+Version = dict[str, Any]
 #: What people call a row of a history ("PGA", "visit"), or a function naming one version of it.
-RowName = StrOrPromise | Callable[[Any], str]
+RowName = StrOrPromise | Callable[[Version], str]
 #: The audit history of one kind of row, with what people call it.
 HistorySource = tuple[QuerySet, RowName]
 
@@ -112,61 +115,83 @@ class _RelatedNames:
         return self.names[(model, pk)]
 
 
-def _display(record: Any, field: str, related_names: _RelatedNames) -> str:
-    meta = record._meta.get_field(field)
-    if meta.is_relation:
-        pk = getattr(record, meta.attname)
-        return str(NOT_RECORDED) if pk is None else related_names(meta.related_model, pk)
-    value = getattr(record, field)
-    if value is None or value == "":
-        return str(NOT_RECORDED)
-    if isinstance(value, bool):
-        if issubclass(record.instance_type, SledaiAssessment):
-            return str(_("present") if value else _("absent"))
-        return str(_("yes") if value else _("no"))
-    if isinstance(value, datetime):  # a time the server stamped (a sign-off voided)
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    display = getattr(record, f"get_{field}_display", None)
-    return str(display()) if display is not None else str(value)
+def choice_label(model: type[Model], field: str, value: object) -> str:
+    """Return what a field with choices shows for a value, as ``get_<field>_display`` does."""
+    choices = cast(Field, model._meta.get_field(field)).flatchoices
+    return str(dict(choices).get(value, value))
+
+
+class _Shown:
+    """Show a history's values as the audit trail does: labels of choices, names of the rows
+    pointed to, present/absent for the SLEDAI-2K's descriptors, "not recorded" for a blank."""
+
+    def __init__(self, history_model: Any, related_names: _RelatedNames) -> None:
+        self.related_names = related_names
+        self.descriptors = issubclass(history_model.instance_type, SledaiAssessment)
+        self.choices: dict[str, dict[object, object]] = {}
+
+    def __call__(self, field: Field, value: object) -> str:
+        if field.is_relation:
+            if value is None:
+                return str(NOT_RECORDED)
+            return self.related_names(cast(type[Model], field.related_model), value)
+        if value is None or value == "":
+            return str(NOT_RECORDED)
+        if isinstance(value, bool):
+            if self.descriptors:
+                return str(_("present") if value else _("absent"))
+            return str(_("yes") if value else _("no"))
+        if isinstance(value, datetime):  # a time the server stamped (a sign-off voided)
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if field.choices:
+            if field.name not in self.choices:
+                self.choices[field.name] = dict(field.flatchoices)
+            return str(self.choices[field.name].get(value, value))
+        return str(value)
 
 
 def _compared_fields(history_model: Any) -> list[Field]:
-    """Return the fields a version is compared on (those simple_history's diff compares)."""
-    return [field for field in history_model.tracked_fields if field.editable]
-
-
-def _with_previous_version(history: QuerySet, fields: list[Field]) -> QuerySet:
-    """Annotate each version with the history id and the values of the previous version of
-    the same row (by history id), None for a row's first version."""
-    row = F(history.model.instance_type._meta.pk.attname)
-
-    def previous(column: str) -> Window:
-        return Window(Lag(column), partition_by=[row], order_by=F("history_id").asc())
-
-    return history.annotate(
-        previous_history_id=previous("history_id"),
-        **{f"previous_{field.attname}": previous(field.attname) for field in fields},
+    """Return the history's fields a version is compared on (those simple_history's diff
+    compares), by name: the order its diff lists the changes in."""
+    return sorted(
+        (
+            history_model._meta.get_field(field.name)
+            for field in history_model.tracked_fields
+            if field.editable
+        ),
+        key=lambda field: field.name,
     )
 
 
-def _as_stored(field: Field, value: object) -> object:
-    # SQLite hands a window's decimal over unquantized (1.5); its column gives 1.50.
-    if isinstance(value, Decimal) and isinstance(field, DecimalField):
-        return value.quantize(Decimal(1).scaleb(-field.decimal_places))
-    return value
+def _previous_versions(
+    history_model: Any, chunk: list[Version], fields: list[Field]
+) -> dict[int, Version]:
+    """Read the previous versions of a chunk's versions, their compared columns by history id:
+    one query, none for a chunk of first versions."""
+    wanted = {version["previous_history_id"] for version in chunk} - {None}
+    if not wanted:
+        return {}
+    rows = history_model._base_manager.filter(history_id__in=wanted)
+    return {
+        row["history_id"]: row for row in rows.values("history_id", *(f.attname for f in fields))
+    }
 
 
-def _previous_version(record: Any, fields: list[Field]) -> Any | None:
-    """Rebuild the previous version of a record's row from the values annotated beside it."""
-    if record.previous_history_id is None:
-        return None
-    return type(record)(
-        history_id=record.previous_history_id,
-        **{
-            field.attname: _as_stored(field, getattr(record, f"previous_{field.attname}"))
-            for field in fields
-        },
-    )
+def _field_changes(
+    version: Version, previous: Version, fields: list[Field], shown: _Shown
+) -> list[FieldChange]:
+    """Return the fields a version changed since the previous version of its row, with the
+    values before and after as the trail shows them."""
+    changes = []
+    for field in fields:
+        old, new = previous[field.attname], version[field.attname]
+        if old != new:
+            changes.append(
+                FieldChange(
+                    field=str(field.verbose_name), old=shown(field, old), new=shown(field, new)
+                )
+            )
+    return changes
 
 
 @dataclass(frozen=True)
@@ -181,9 +206,9 @@ class RelatedSet:
 
 
 class _Snapshots:
-    """The snapshots of a history's related sets, read with prefetching (one query per chunk of
-    versions and set). The snapshot of the previous version of a row is the one remembered from
-    that version, read before it; only the last version of each row is remembered."""
+    """The snapshots of a history's related sets, read a chunk of versions at a time (one query
+    per chunk and set). The snapshot of the previous version of a row is the one remembered
+    from that version, read before it; only the last version of each row is remembered."""
 
     def __init__(self, history_model: Any, related_sets: tuple[RelatedSet, ...]) -> None:
         self.related_sets = related_sets
@@ -195,16 +220,17 @@ class _Snapshots:
             self.rows[related.field] = getattr(history_model, related.field).model
             self.targets[related.field] = field.m2m_reverse_field_name()
         self.seen: dict[int, dict[str, str]] = {}
+        #: The snapshot rows of each set of the chunk being read, by history id.
+        self.chunk: dict[str, dict[int, list[Any]]] = {}
 
-    def prefetches(self) -> list[Prefetch]:
-        return [
-            Prefetch(
-                rows._meta.get_field("history").remote_field.get_accessor_name(),
-                queryset=rows.objects.select_related(self.targets[field]),
-                to_attr=f"snapshot_{field}",
-            )
-            for field, rows in self.rows.items()
-        ]
+    def read(self, chunk: list[Version]) -> None:
+        """Read the snapshots of a chunk of versions."""
+        history_ids = [version["history_id"] for version in chunk]
+        for related in self.related_sets:
+            self.chunk[related.field] = {history_id: [] for history_id in history_ids}
+            rows = self.rows[related.field].objects.filter(history_id__in=history_ids)
+            for row in rows.select_related(self.targets[related.field]):
+                self.chunk[related.field][row.history_id].append(row)
 
     def _names(self, related: RelatedSet, rows: list[Any]) -> str:
         target = self.targets[related.field]
@@ -220,15 +246,15 @@ class _Snapshots:
             )
         return ", ".join(sorted(names)) or str(_("none"))
 
-    def _of_previous(self, record: Any) -> dict[str, str]:
-        previous = self.seen.pop(record.previous_history_id, None)
+    def _of_previous(self, version: Version) -> dict[str, str]:
+        previous = self.seen.pop(version["previous_history_id"], None)
         if previous is None:  # read out of history id order (a clock set back): read it again
             previous = {
                 related.field: self._names(
                     related,
                     list(
                         self.rows[related.field]
-                        .objects.filter(history_id=record.previous_history_id)
+                        .objects.filter(history_id=version["previous_history_id"])
                         .select_related(self.targets[related.field])
                     ),
                 )
@@ -236,19 +262,20 @@ class _Snapshots:
             }
         return previous
 
-    def changes(self, record: Any) -> list[FieldChange]:
-        """Return the changes of the record's related sets since its previous version (none
-        for a first version), and remember its snapshot for its next version."""
+    def changes(self, version: Version) -> list[FieldChange]:
+        """Return the changes of the version's related sets since the previous version of its
+        row (none for a first version), and remember its snapshot for its next version; its
+        chunk was ``read`` first."""
         if not self.related_sets:
             return []
         now = {
-            related.field: self._names(related, getattr(record, f"snapshot_{related.field}"))
+            related.field: self._names(related, self.chunk[related.field][version["history_id"]])
             for related in self.related_sets
         }
-        self.seen[record.history_id] = now
-        if record.previous_history_id is None:
+        self.seen[version["history_id"]] = now
+        if version["previous_history_id"] is None:
             return []
-        before = self._of_previous(record)
+        before = self._of_previous(version)
         return [
             FieldChange(field=str(related.label), old=before[related.field], new=now[related.field])
             for related in self.related_sets
@@ -257,15 +284,16 @@ class _Snapshots:
 
 
 def _steps_merged(
-    versions_: Iterator[tuple[Any, AuditEntry]], labels: set[str]
-) -> Iterator[tuple[Any, AuditEntry]]:
+    versions_: Iterator[tuple[Version, AuditEntry]], labels: set[str], row: str
+) -> Iterator[tuple[Version, AuditEntry]]:
     """Merge consecutive versions of one row that change only its related sets, by the same
     author for the same reason within SAME_SAVE, into the last of them: the admin replaces a
     user's roles in steps (the old ones go, then the new come), each step a version, and the
-    trail shows the replacement. A replacement that changed nothing is left out."""
-    pending: tuple[Any, AuditEntry] | None = None
+    trail shows the replacement. A replacement that changed nothing is left out. ``row``: the
+    column naming the row a version is of."""
+    pending: tuple[Version, AuditEntry] | None = None
     for record, entry in versions_:
-        if pending is not None and _steps_of_one_save(pending, (record, entry), labels):
+        if pending is not None and _steps_of_one_save(pending, (record, entry), labels, row):
             steps = [*pending[1].changes, *entry.changes]
             olds: dict[str, str] = {}
             news: dict[str, str] = {}
@@ -287,14 +315,13 @@ def _steps_merged(
 
 
 def _steps_of_one_save(
-    first: tuple[Any, AuditEntry], then: tuple[Any, AuditEntry], labels: set[str]
+    first: tuple[Version, AuditEntry], then: tuple[Version, AuditEntry], labels: set[str], row: str
 ) -> bool:
     (record, entry), (next_record, next_entry) = first, then
-    row = record.instance_type._meta.pk.attname
     return (
-        record.history_type == next_record.history_type == "~"
-        and getattr(record, row) == getattr(next_record, row)
-        and record.history_user_id == next_record.history_user_id
+        record["history_type"] == next_record["history_type"] == "~"
+        and record[row] == next_record[row]
+        and record["history_user_id"] == next_record["history_user_id"]
         and entry.reason == next_entry.reason
         and next_entry.when - entry.when <= SAME_SAVE
         and bool(entry.changes)
@@ -305,62 +332,72 @@ def _steps_of_one_save(
 
 def versions(
     history: QuerySet, what: RowName, related_sets: tuple[RelatedSet, ...] = ()
-) -> Iterator[tuple[Any, AuditEntry]]:
+) -> Iterator[tuple[Version, AuditEntry]]:
     """Yield the versions of one history in time order, each with its audit entry (compared
     with the previous version of the same row); saves that changed nothing are left out. A
     change whose previous version was never recorded (rows created by a data migration) is
-    kept, without details. The history is read in chunks, in one query (plus one per chunk and
-    related set, and one per related row a change names, such as a new site). The entries'
-    words are in the language active when the iteration starts."""
+    kept, without details. The history is read in chunks, in one query (plus one per chunk
+    holding changes, one per chunk and related set, and one per related row a change names,
+    such as a new site). The entries' words are in the language active when the iteration
+    starts."""
     versions_ = _versions(history, what, related_sets)
     if related_sets:
-        versions_ = _steps_merged(versions_, {str(related.label) for related in related_sets})
+        row = history.model.instance_type._meta.pk.attname
+        versions_ = _steps_merged(versions_, {str(related.label) for related in related_sets}, row)
     yield from versions_
+
+
+def _chunks(versions_: Iterator[Version]) -> Iterator[list[Version]]:
+    chunk: list[Version] = []
+    for version in versions_:
+        chunk.append(version)
+        if len(chunk) == HISTORY_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _versions(
     history: QuerySet, what: RowName, related_sets: tuple[RelatedSet, ...]
-) -> Iterator[tuple[Any, AuditEntry]]:
+) -> Iterator[tuple[Version, AuditEntry]]:
     fields = _compared_fields(history.model)
-    related_names = _RelatedNames()
+    shown = _Shown(history.model, _RelatedNames())
     snapshots = _Snapshots(history.model, related_sets)
     kinds = {"+": str(_("entered")), "~": str(_("changed")), "-": str(_("deleted"))}
     name_of = what if callable(what) else _fixed_name(str(what))
-    records = (
-        _with_previous_version(history, fields)
-        # The author's name alone: not a user object for each version.
-        .annotate(author_username=F(f"history_user__{User.USERNAME_FIELD}"))
-        .prefetch_related(*snapshots.prefetches())
+    row = F(history.model.instance_type._meta.pk.attname)
+    rows = (
+        history.annotate(
+            previous_history_id=Window(
+                Lag("history_id"), partition_by=[row], order_by=F("history_id").asc()
+            ),
+            # The author's name alone: not a user object for each version.
+            author_username=F(f"history_user__{User.USERNAME_FIELD}"),
+        )
         .order_by("history_date", "history_id")
+        .values()
     )
-    for record in records.iterator(chunk_size=HISTORY_CHUNK):
-        previous = _previous_version(record, fields)
-        changes = []
-        if previous is not None:
-            changes = [
-                FieldChange(
-                    field=str(record._meta.get_field(change.field).verbose_name),
-                    old=_display(previous, change.field, related_names),
-                    new=_display(record, change.field, related_names),
+    for chunk in _chunks(rows.iterator(chunk_size=HISTORY_CHUNK)):
+        previous_versions = _previous_versions(history.model, chunk, fields)
+        snapshots.read(chunk)
+        for version in chunk:
+            previous = previous_versions.get(version["previous_history_id"])
+            changes = [] if previous is None else _field_changes(version, previous, fields, shown)
+            changes += snapshots.changes(version)
+            if version["history_type"] != "~" or changes or previous is None:
+                yield (
+                    version,
+                    AuditEntry(
+                        when=version["history_date"],
+                        who=version["author_username"] or "",
+                        reason=version["history_change_reason"] or "",
+                        what=name_of(version),
+                        kind=kinds[version["history_type"]],
+                        changes=changes,
+                        history_id=version["history_id"],
+                    ),
                 )
-                for change in record.diff_against(
-                    previous, included_fields=[field.name for field in fields]
-                ).changes
-            ]
-        changes += snapshots.changes(record)
-        if record.history_type != "~" or changes or previous is None:
-            yield (
-                record,
-                AuditEntry(
-                    when=record.history_date,
-                    who=record.author_username or "",
-                    reason=record.history_change_reason or "",
-                    what=name_of(record),
-                    kind=kinds[record.history_type],
-                    changes=changes,
-                    history_id=record.history_id,
-                ),
-            )
 
 
 def _fixed_name(name: str) -> Callable[[Any], str]:
@@ -373,10 +410,10 @@ def entries(history: QuerySet, what: RowName) -> list[AuditEntry]:
     return [entry for _record, entry in versions(history, what)]
 
 
-def _not_done_name(record: Any) -> str:
+def _not_done_name(version: Version) -> str:
     return _("%(answer)s not done (%(reason)s)") % {
-        "answer": record.get_answer_display(),
-        "reason": record.reason,
+        "answer": choice_label(NotDoneAnswer, "answer", version["answer"]),
+        "reason": version["reason"],
     }
 
 
@@ -390,31 +427,33 @@ RECORD_NAMES: dict[type, RowName] = {
 }
 
 
-def _sign_off_name(record: Any) -> str:
-    return str(_("sign-off: %(step)s") % {"step": record.get_kind_display()})
+def _sign_off_name(version: Version) -> str:
+    return str(
+        _("sign-off: %(step)s") % {"step": choice_label(VisitSignOff, "kind", version["kind"])}
+    )
 
 
-def _record_sign_off_name(record: Any) -> str:
-    kind = queried_record_kind(record.record_type_id)
+def _record_sign_off_name(version: Version) -> str:
+    kind = queried_record_kind(version["record_type_id"])
     return str(
         _("sign-off: %(step)s of %(record)s %(id)s")
         % {
-            "step": record.get_kind_display(),
+            "step": choice_label(RecordSignOff, "kind", version["kind"]),
             "record": kind.label if kind is not None else "",
-            "id": record.record_id,
+            "id": version["record_id"],
         }
     )
 
 
-def _query_name(record: Any) -> str:
+def _query_name(version: Version) -> str:
     return str(
         _("query Q%(id)s on %(field)s")
-        % {"id": record.id, "field": query_about(record.field, record.record_type_id)}
+        % {"id": version["id"], "field": query_about(version["field"], version["record_type_id"])}
     )
 
 
-def _query_message_name(record: Any) -> str:
-    return str(_("query Q%(id)s message") % {"id": record.query_id})
+def _query_message_name(version: Version) -> str:
+    return str(_("query Q%(id)s message") % {"id": version["query_id"]})
 
 
 def _query_messages(query_ids: QuerySet) -> QuerySet:
@@ -604,61 +643,68 @@ def trial_data_sources(participant_ids: QuerySet, reader: User) -> list[AuditSou
     ]
 
 
-def _crs_episode_name(record: Any) -> str:
-    return str(_("CRS episode from %(date)s") % {"date": record.onset_date.isoformat()})
+def _crs_episode_name(version: Version) -> str:
+    return str(_("CRS episode from %(date)s") % {"date": version["onset_date"].isoformat()})
 
 
-def _icans_episode_name(record: Any) -> str:
-    return str(_("ICANS episode from %(date)s") % {"date": record.onset_date.isoformat()})
+def _icans_episode_name(version: Version) -> str:
+    return str(_("ICANS episode from %(date)s") % {"date": version["onset_date"].isoformat()})
 
 
-def _adverse_event_name(record: Any) -> str:
-    term = f"{record.term}: {record.term_specify}" if record.term_specify else record.term
+def _adverse_event_name(version: Version) -> str:
+    term = version["term"]
+    if version["term_specify"]:
+        term = f"{term}: {version['term_specify']}"
     return str(
         _("adverse event %(term)s from %(date)s")
-        % {"term": term, "date": record.start_date.isoformat()}
+        % {"term": term, "date": version["start_date"].isoformat()}
     )
 
 
-def _medication_course_name(record: Any) -> str:
+def _medication_course_name(version: Version) -> str:
     return str(
         _("%(drug)s course from %(date)s")
-        % {"drug": record.drug, "date": record.start_date.isoformat()}
+        % {"drug": version["drug"], "date": version["start_date"].isoformat()}
     )
 
 
-def _study_name(record: Any) -> str:
-    return str(_("study %(protocol)s") % {"protocol": record.protocol_number})
+def _study_name(version: Version) -> str:
+    return str(_("study %(protocol)s") % {"protocol": version["protocol_number"]})
 
 
-def _visit_definition_name(record: Any) -> str:
-    return str(_("visit schedule: %(code)s") % {"code": record.code})
+def _visit_definition_name(version: Version) -> str:
+    return str(_("visit schedule: %(code)s") % {"code": version["code"]})
 
 
-def _dose_level_name(record: Any) -> str:
-    return str(_("dose level: %(dose)s") % {"dose": dose_label(record.cells_per_kg)})
+def _dose_level_name(version: Version) -> str:
+    return str(_("dose level: %(dose)s") % {"dose": dose_label(version["cells_per_kg"])})
 
 
-def _site_name(record: Any) -> str:
-    return str(_("site %(code)s") % {"code": record.code})
+def _site_name(version: Version) -> str:
+    return str(_("site %(code)s") % {"code": version["code"]})
 
 
-def _site_membership_name(record: Any) -> str:
+def _or_id(name: str | None, pk: int) -> str | int:
+    return pk if name is None else name
+
+
+def _site_membership_name(version: Version) -> str:
     return str(
         _("site membership: %(user)s @ %(site)s")
         % {
-            "user": record.user.get_username() if record.user is not None else record.user_id,
-            "site": record.site.code if record.site is not None else record.site_id,
+            # A user or site deleted since: its id.
+            "user": _or_id(version["user_username"], version["user_id"]),
+            "site": _or_id(version["site_code"], version["site_id"]),
         }
     )
 
 
-def _user_name(record: Any) -> str:
-    return str(_("user %(username)s") % {"username": record.username})
+def _user_name(version: Version) -> str:
+    return str(_("user %(username)s") % {"username": version["username"]})
 
 
-def _role_name(record: Any) -> str:
-    return str(_("role %(name)s") % {"name": record.name})
+def _role_name(version: Version) -> str:
+    return str(_("role %(name)s") % {"name": version["name"]})
 
 
 def administration_sources() -> list[AuditSource]:
@@ -670,7 +716,12 @@ def administration_sources() -> list[AuditSource]:
         AuditSource(VisitDefinition.history.all(), _visit_definition_name),
         AuditSource(StudyDoseLevel.history.all(), _dose_level_name),
         AuditSource(Site.history.all(), _site_name),
-        AuditSource(SiteMembership.history.select_related("user", "site"), _site_membership_name),
+        AuditSource(
+            SiteMembership.history.annotate(
+                user_username=F(f"user__{User.USERNAME_FIELD}"), site_code=F("site__code")
+            ),
+            _site_membership_name,
+        ),
         AuditSource(
             get_history_manager_for_model(User).all(),
             _user_name,

@@ -46,7 +46,7 @@ from responses.scoring.sledai import (
 from responses.scoring.sri import SRI_MAX_NEW_BILAG_A, SRI_MAX_NEW_BILAG_B, SRI_PGA_WORSENING
 from trialsite import records
 from trialsite.day_numbers import DAY_ZERO, DayNumber, visit_study_day
-from trialsite.history import AuditSource, trial_data_sources
+from trialsite.history import AuditSource, Version, trial_data_sources
 from trialsite.i18n import StrOrPromise
 from trialsite.models import (
     ANSWER_LABELS,
@@ -709,9 +709,9 @@ def _row_names(heads: list[_Head]) -> dict[tuple[int, int], StrOrPromise]:
         else:
             names[_row_key(head)] = what
     for source_id, (source, history_ids) in wanted.items():
-        what = cast(Callable[[Any], str], source.what)
-        for record in source.history.filter(history_id__in=history_ids):
-            names[source_id, record.history_id] = what(record)
+        what = cast(Callable[[Version], str], source.what)
+        for version in source.history.filter(history_id__in=history_ids).values():
+            names[source_id, version["history_id"]] = what(version)
     return names
 
 

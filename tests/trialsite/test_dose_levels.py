@@ -60,7 +60,7 @@ def test_the_dose_level_is_named_as_the_protocol_writes_it_in_the_audit_trail(st
         for source in administration_sources()
         if source.history.model is StudyDoseLevel.history.model
     )
-    record = source.history.get(id=level.pk)
+    record = source.history.filter(id=level.pk).values().get()
     assert source.what(record) == "dose level: 0.6 \N{MULTIPLICATION SIGN} 10\N{SUPERSCRIPT FIVE}"
 
 
