@@ -86,9 +86,10 @@ class AuditEntry:
     latest_save: bool = False
 
 
-#: One version of an audited row as read: its columns by attribute name ("visit_id"), the
-#: history id of the row's previous version ("previous_history_id"; None: a first version) and
-#: the author's "author_username".
+#: One version of an audited row as read: its columns by attribute name ("visit_id") and the
+#: annotations of its history's query; ``versions`` adds the history id of the row's previous
+#: version ("previous_history_id"; None: a first version) and the author's "author_username".
+#: A name (RowName) reads only the row's columns and its own source's annotations.
 Version = dict[str, Any]
 #: What people call a row of a history ("PGA", "visit"), or a function naming one version of it.
 RowName = StrOrPromise | Callable[[Version], str]
@@ -337,9 +338,9 @@ def versions(
     with the previous version of the same row); saves that changed nothing are left out. A
     change whose previous version was never recorded (rows created by a data migration) is
     kept, without details. The history is read in chunks, in one query (plus one per chunk
-    holding changes, one per chunk and related set, and one per related row a change names,
-    such as a new site). The entries' words are in the language active when the iteration
-    starts."""
+    holding versions with a previous version, one per chunk and related set, and one per
+    related row a change names, such as a new site). The entries' words are in the language
+    active when the iteration starts."""
     versions_ = _versions(history, what, related_sets)
     if related_sets:
         row = history.model.instance_type._meta.pk.attname
@@ -527,7 +528,7 @@ def _same_save(entry: AuditEntry, newest: AuditEntry) -> bool:
 
 @dataclass(frozen=True)
 class AuditSource:
-    """The audit history of one kind of record and what people call it, with the attributes of
+    """The audit history of one kind of record and what people call it, with the keys of
     a version that name its participant, its visit and the scheduled visit it stands for (a
     missed visit); None where the record has none."""
 
@@ -689,6 +690,8 @@ def _or_id(name: str | None, pk: int) -> str | int:
 
 
 def _site_membership_name(version: Version) -> str:
+    """Name a site membership by its user and site: the annotations of its history's query in
+    ``administration_sources``."""
     return str(
         _("site membership: %(user)s @ %(site)s")
         % {

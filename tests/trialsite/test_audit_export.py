@@ -34,7 +34,7 @@ from tests.trialsite.test_role_audit import user_change_data
 from trialsite import services
 from trialsite.audit_export import AUDIT_TRAIL_COLUMNS, audit_trail_rows
 from trialsite.history import administration_sources, trial_data_sources
-from trialsite.models import DataQuery, Participant, QueryMessage, Study
+from trialsite.models import DataQuery, Participant, QueryMessage, Site, SiteMembership, Study
 
 
 def write_audit_trail(client):
@@ -324,7 +324,8 @@ def test_sign_offs_their_voiding_and_query_messages_are_in_the_trail(
     services.visit_verify(visit=visit, author=monitor)
     investigator = UserFactory(username="inv", role="Investigator", sites=[participant_a.site])
     services.visit_sign(visit=visit, author=investigator, password=TEST_PASSWORD)
-    services.visit_unlock(visit=visit, author=data_manager, reason="Rash was missed")
+    with at("2026-03-01T08:00:00"):
+        services.visit_unlock(visit=visit, author=data_manager, reason="Rash was missed")
     query = DataQuery.objects.create(
         visit=visit,
         participant_id=visit.participant_id,
@@ -346,15 +347,61 @@ def test_sign_offs_their_voiding_and_query_messages_are_in_the_trail(
     assert ("mon", "sign-off: source-verified", "created", "", "", "Source verified") in trail
     signed = "Signed: I confirm these assessments are accurate."
     assert ("inv", "sign-off: signed", "created", "", "", signed) in trail
-    assert (
-        "dm",
-        "sign-off: signed",
-        "changed",
-        "reason voided",
-        "Rash was missed",
-        "Rash was missed",
-    ) in trail
+    # The voiding changed three fields, listed by field name: a text, a time the server
+    # stamped (in UTC) and a user, each "not recorded" before.
+    voiding = [
+        (row["field"], row["old"], row["new"], row["reason"])
+        for row in rows
+        if row["record"] == "sign-off: signed" and row["action"] == "changed"
+    ]
+    assert voiding == [
+        ("reason voided", "not recorded", "Rash was missed", "Rash was missed"),
+        ("voided at", "not recorded", "2026-03-01 08:00:00 UTC", "Rash was missed"),
+        ("voided by", "not recorded", "dm", "Rash was missed"),
+    ]
     assert {row["visit"] for row in rows if row["record"].startswith("query")} == {"BL 2026-01-20"}
+
+
+def test_a_descriptor_shows_present_or_absent_and_a_deleted_user_is_named_by_id(
+    client, participant_a, data_manager, site_a
+):
+    visit = record_visit(participant_a, "BL", date(2026, 1, 20), user=data_manager)
+    services.visit_save_assessments(
+        visit=visit,
+        sledai={**NONE_PRESENT, "arthritis": True},
+        pga=Decimal("1.00"),
+        bilag=ALL_E,
+        author=data_manager,
+        reason="Arthritis was missed",
+    )
+    leaver, successor = UserFactory(username="leaver"), UserFactory(username="successor")
+    membership = SiteMembership(user=leaver, site=site_a)
+    services.save_with_audit(membership, author=data_manager, reason="Joins S01")
+    membership.user = successor
+    services.save_with_audit(membership, author=data_manager, reason="Handed over")
+    leaver_id = leaver.pk
+    leaver.delete()
+
+    rows = download(client, data_manager)
+
+    changes = {(row["field"], row["old"], row["new"]) for row in rows if row["action"] == "changed"}
+    assert ("Arthritis", "absent", "present") in changes
+    assert ("user", f"deleted user (id {leaver_id})", "successor") in changes
+
+
+def test_a_change_whose_previous_version_was_never_recorded_is_kept_without_details(
+    client, data_manager
+):
+    # As a data migration leaves a row: changed, with no version before it in the history.
+    Site.history.model.objects.create(
+        id=99, code="S99", name="Ninety-nine", history_type="~", history_date=timezone.now()
+    )
+
+    rows = download(client, data_manager)
+
+    assert [(row["action"], row["field"]) for row in rows if row["record"] == "site S99"] == [
+        ("changed", "")
+    ]
 
 
 def test_formulas_in_participant_ids_and_reasons_are_neutralised(client, study, data_manager):
@@ -433,14 +480,17 @@ def test_a_change_of_roles_in_admin_is_one_row_with_its_author(client, data_mana
     assert not [row for row in rows if row["who"] == "root" and row["new"] == "none"]
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3])
 def test_histories_read_in_small_chunks_give_the_same_file(
-    client, participant_a, data_manager, monkeypatch
+    client, participant_a, data_manager, monkeypatch, chunk
 ):
     record_visit(participant_a, "BL", date(2026, 1, 20), user=data_manager)
     record_visit(participant_a, "D0", date(2026, 2, 9), pga="1.50", user=data_manager)
     whole = download(client, data_manager)
-    # Every history is then read a row at a time, the dozen of them interleaved by the merge.
-    monkeypatch.setattr("trialsite.history.HISTORY_CHUNK", 1)
+    # Every history is then read a few rows at a time, the dozen of them interleaved by the
+    # merge: a version's previous version in an earlier chunk, or in its own, a chunk ending
+    # on a history's last version.
+    monkeypatch.setattr("trialsite.history.HISTORY_CHUNK", chunk)
     assert download(client, data_manager) == whole
     assert len(whole) > 10
 
@@ -454,7 +504,7 @@ def test_histories_read_in_small_chunks_give_the_same_file(
 #: Seven keep the exports (the files kept too long deleted, the new export's row written,
 #: taken by its task, read, saved with the file, its task named, read back) and two read the
 #: author's rights again, as the worker's own. Two read the previous versions of the visits'
-#: and the users' changes (one per history and chunk of versions that holds changes).
+#: and the users' versions that have one (one per history and chunk holding such versions).
 QUERY_BUDGET = 49
 
 

@@ -138,8 +138,9 @@ def test_the_query_count_does_not_grow_with_the_trail(
         for n in range(corrections):
             correct_pga(visit, "2.00" if n % 2 else "2.50", f"Correction {n}", None)
         # The session, the user, their second factor and rights (5), the menu's open queries,
-        # the participant, a query per kind of record and the names of the visits and
-        # participants (each read as they are now and as deleted).
+        # the participant, a query per kind of record, one per kind with versions that have a
+        # previous version (read by id; the PGA's and the visit's here) and the names of the
+        # visits and participants (each read as they are now and as deleted).
         with django_assert_max_num_queries(36):
             assert client.get(url).status_code == 200
 
