@@ -742,28 +742,28 @@ def _latest_history_heads(
     ``limit`` saves whole. Rows older than the oldest row of a history read to its bound may
     miss rows of that history: only saves wholly newer than the newest such row (the datetime
     returned) are whole. When a burst of saves (an import) leaves fewer than ``limit`` of them,
-    the sources are read once more, ten times deeper; usually one query per source. If that
-    still does not tell (rows written in bulk, thousands within ONE_SAVE), the rows read are
-    taken as whole: the newest saves are shown, though one of them may then list fewer kinds of
-    record than it wrote.
+    the sources read to their bound are read once more, ten times deeper (the others were read
+    whole); usually one query per source. If that still does not tell (rows written in bulk,
+    thousands within ONE_SAVE), the rows read are taken as whole: the newest saves are shown,
+    though one of them may then list fewer kinds of record than it wrote.
     """
     per_source = limit * ROWS_PER_CHANGE
+    found = [_heads(source, per_source) for source in sources]
     while True:
-        heads: list[_Head] = []
-        complete_after: datetime | None = None
-        for source in sources:
-            found = _heads(source, per_source)
-            heads += found
-            if len(found) == per_source and (
-                complete_after is None or found[-1].history_date > complete_after
-            ):
-                complete_after = found[-1].history_date
-        heads.sort(key=lambda head: head.history_date, reverse=True)
+        bounded = [number for number, rows in enumerate(found) if len(rows) == per_source]
+        complete_after = max((found[number][-1].history_date for number in bounded), default=None)
+        heads = sorted(
+            (head for rows in found for head in rows),
+            key=lambda head: head.history_date,
+            reverse=True,
+        )
         if complete_after is None or _saves_at_least(heads, complete_after) >= limit:
             return heads, complete_after
         if per_source >= limit * ROWS_PER_CHANGE * DEEPER_READ:
             return heads, None
         per_source *= DEEPER_READ
+        for number in bounded:
+            found[number] = _heads(sources[number], per_source)
 
 
 def _heads(source: AuditSource, count: int) -> list[_Head]:
