@@ -5,7 +5,7 @@ A visit's page shows its own trail (``visit_changes``), a participant's changes 
 (trialsite.audit_export) reads every audited record of the trial through ``trial_data_sources``
 and ``administration_sources``. Each version is compared with the previous version of its row:
 the database names it beside the version (a window over the row's history), and the previous
-versions of a chunk's changes are read by id together, so a history of any size is read in
+versions of a chunk of versions are read by id together, so a history of any size is read in
 chunks, never held in memory whole. Versions are read as values (a ``Version``, a dict of the
 row's columns), not as model objects: the export reads every version of the trial. A history
 that keeps a snapshot of a many-to-many field with each version (a user's roles, a role's
@@ -15,6 +15,7 @@ permissions: ``RelatedSet``) is compared on it too, the snapshots read a chunk a
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from django.contrib.auth.models import Group, User
@@ -116,10 +117,15 @@ class _RelatedNames:
         return self.names[(model, pk)]
 
 
-def choice_label(model: type[Model], field: str, value: object) -> str:
+@cache
+def _choices(model: type[Model], field: str) -> dict[object, object]:
+    """Return the labels of a field's choices by value (their words translated when shown)."""
+    return dict(cast(Field, model._meta.get_field(field)).flatchoices)
+
+
+def _choice_label(model: type[Model], field: str, value: object) -> str:
     """Return what a field with choices shows for a value, as ``get_<field>_display`` does."""
-    choices = cast(Field, model._meta.get_field(field)).flatchoices
-    return str(dict(choices).get(value, value))
+    return str(_choices(model, field).get(value, value))
 
 
 class _Shown:
@@ -127,9 +133,9 @@ class _Shown:
     pointed to, present/absent for the SLEDAI-2K's descriptors, "not recorded" for a blank."""
 
     def __init__(self, history_model: Any, related_names: _RelatedNames) -> None:
+        self.history_model = history_model
         self.related_names = related_names
         self.descriptors = issubclass(history_model.instance_type, SledaiAssessment)
-        self.choices: dict[str, dict[object, object]] = {}
 
     def __call__(self, field: Field, value: object) -> str:
         if field.is_relation:
@@ -145,9 +151,7 @@ class _Shown:
         if isinstance(value, datetime):  # a time the server stamped (a sign-off voided)
             return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         if field.choices:
-            if field.name not in self.choices:
-                self.choices[field.name] = dict(field.flatchoices)
-            return str(self.choices[field.name].get(value, value))
+            return _choice_label(self.history_model, field.name, value)
         return str(value)
 
 
@@ -401,7 +405,7 @@ def _versions(
                 )
 
 
-def _fixed_name(name: str) -> Callable[[Any], str]:
+def _fixed_name(name: str) -> Callable[[Version], str]:
     """Name every row of a history alike."""
     return lambda _record: name
 
@@ -413,7 +417,7 @@ def entries(history: QuerySet, what: RowName) -> list[AuditEntry]:
 
 def _not_done_name(version: Version) -> str:
     return _("%(answer)s not done (%(reason)s)") % {
-        "answer": choice_label(NotDoneAnswer, "answer", version["answer"]),
+        "answer": _choice_label(NotDoneAnswer, "answer", version["answer"]),
         "reason": version["reason"],
     }
 
@@ -430,7 +434,7 @@ RECORD_NAMES: dict[type, RowName] = {
 
 def _sign_off_name(version: Version) -> str:
     return str(
-        _("sign-off: %(step)s") % {"step": choice_label(VisitSignOff, "kind", version["kind"])}
+        _("sign-off: %(step)s") % {"step": _choice_label(VisitSignOff, "kind", version["kind"])}
     )
 
 
@@ -439,7 +443,7 @@ def _record_sign_off_name(version: Version) -> str:
     return str(
         _("sign-off: %(step)s of %(record)s %(id)s")
         % {
-            "step": choice_label(RecordSignOff, "kind", version["kind"]),
+            "step": _choice_label(RecordSignOff, "kind", version["kind"]),
             "record": kind.label if kind is not None else "",
             "id": version["record_id"],
         }
