@@ -1,11 +1,12 @@
 """The cells of every CSV download: formulas neutralised, numbers kept, empty for None."""
 
+import csv
 from datetime import date
 from io import StringIO
 
 import pytest
 
-from trialsite.csvfiles import csv_lines, neutralise_formula, write_csv
+from trialsite.csvfiles import csv_lines, neutralise_formula, text_csv_lines, write_csv
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,38 @@ def test_lines_and_file_hold_the_same_csv():
     write_csv(out, ("a", "b", "c", "d"), rows)
     assert out.getvalue() == "".join(csv_lines(("a", "b", "c", "d"), rows))
     assert out.getvalue() == 'a,b,c,d\r\n\'=1+1,,1,2026-11-29\r\n"two\nlines",-3,0,\r\n'
+
+
+#: Cells that start a formula, or look as if they might, in every way the CSV writer may write
+#: them: plain, quoted (a comma, a quote, a line break inside), empty, and after an empty cell.
+TRICKY_CELLS = (
+    "=1+2",
+    "=SUM(A1,A2)",
+    '=HYPERLINK("x")',
+    "@cmd\nnext line",
+    "\r=1",
+    "\t=1",
+    "-12",
+    "-",
+    '"=1"',
+    "a,=b",
+    "a\n=b",
+    "",
+    "S01-001",
+)
+
+
+@pytest.mark.parametrize("first", TRICKY_CELLS, ids=repr)
+def test_lines_neutralise_every_cell_wherever_it_stands(first):
+    """Each line is searched for a cell starting a formula rather than neutralised cell by
+    cell: the file must be the same as if every cell were."""
+    rows = [(first, second, third) for second in TRICKY_CELLS for third in TRICKY_CELLS]
+    expected = csv.writer(io := StringIO())
+    for row in [("a", "b", "c"), *rows]:
+        expected.writerow([neutralise_formula(cell) for cell in row])
+    assert "".join(text_csv_lines(("a", "b", "c"), rows)) == io.getvalue()
+    assert "".join(csv_lines(("a", "b", "c"), rows)) == io.getvalue()
+
+
+def test_header_cells_are_neutralised_too():
+    assert "".join(text_csv_lines(("=a", "b"), [])) == "'=a,b\r\n"
