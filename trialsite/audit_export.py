@@ -15,15 +15,15 @@ column names are a fixed contract, and so are the cells (record names, field nam
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db.models import Model, Q, QuerySet
 from django.utils import translation
 from simple_history.utils import get_history_manager_for_model
 
-from trialsite.csvfiles import csv_lines
+from trialsite.csvfiles import text_csv_lines
 from trialsite.history import (
     AuditEntry,
     AuditSource,
@@ -120,9 +120,9 @@ def _versions_of(source: AuditSource) -> Iterator[tuple[Version, AuditEntry, Aud
         yield version, entry, source
 
 
-@dataclass(frozen=True)
-class AuditLine:
-    """One version of an audited record, with the participant and the visit it belongs to."""
+class AuditLine(NamedTuple):
+    """One version of an audited record, with the participant and the visit it belongs to (a
+    named tuple, as AuditEntry)."""
 
     entry: AuditEntry
     #: simple_history's history type: "+" created, "~" changed, "-" deleted.
@@ -162,6 +162,15 @@ def audit_lines(
         yield AuditLine(entry, version["history_type"], participant_id, visit)
 
 
+#: The changes of a creation or deletion (or a change of unknown details): one row without a field.
+NO_FIELD = (FieldChange(field="", old="", new=""),)
+
+
+def _utc_time(when: datetime) -> str:
+    """Write a time as the when_utc column holds it: 2026-11-30T09:15:00Z (strftime is slower)."""
+    return when.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
+
+
 def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:
     """Yield the audit trail the user may see as rows of AUDIT_TRAIL_COLUMNS, oldest first: a
     row per changed field, one row for a creation or deletion (no field). ``progress``: as
@@ -174,10 +183,9 @@ def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[A
     )
     for line in lines:
         entry = line.entry
-        when = entry.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = _utc_time(entry.when)
         action = ACTIONS[line.history_type]
-        # A creation or deletion (or a change of unknown details) is one row without a field.
-        for change in entry.changes or [FieldChange(field="", old="", new="")]:
+        for change in entry.changes or NO_FIELD:
             yield (
                 when,
                 entry.who,
@@ -196,4 +204,4 @@ def audit_trail_csv(user: User, progress: Progress | None = None) -> str:
     """Return the audit trail the user may see as CSV text, written in English whatever the
     language around (``progress``: as ``audit_lines``)."""
     with translation.override("en"):
-        return "".join(csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user, progress)))
+        return "".join(text_csv_lines(AUDIT_TRAIL_COLUMNS, audit_trail_rows(user, progress)))

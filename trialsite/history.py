@@ -13,10 +13,10 @@ permissions: ``RelatedSet``) is compared on it too, the snapshots read a chunk a
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import Group, User
 from django.db.models import (
@@ -75,8 +75,10 @@ class FieldChange:
     new: str
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
+    """One version of an audited row as the trail shows it. A named tuple, not a frozen
+    dataclass: one is built for each version of the whole trial, in half the time."""
+
     when: datetime
     who: str
     reason: str
@@ -310,7 +312,7 @@ def _steps_merged(
                 for field, old in olds.items()
                 if old != news[field]
             ]
-            pending = (record, replace(entry, changes=changes)) if changes else None
+            pending = (record, entry._replace(changes=changes)) if changes else None
             continue
         if pending is not None:
             yield pending
@@ -516,10 +518,7 @@ def visit_changes(visit: Visit, reader: User) -> list[AuditEntry]:
     if not entries_:
         return []
     newest = entries_[0]
-    return [
-        AuditEntry(**{**entry.__dict__, "latest_save": _same_save(entry, newest)})
-        for entry in entries_
-    ]
+    return [entry._replace(latest_save=_same_save(entry, newest)) for entry in entries_]
 
 
 def _same_save(entry: AuditEntry, newest: AuditEntry) -> bool:
