@@ -14,12 +14,12 @@ Adverse events count the same way: those starting on or before the cut, at their
 Every function reads with a fixed number of queries whatever the number of participants.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import cast
+from typing import NamedTuple, cast
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -167,8 +167,9 @@ def percent_of(part: int, whole: int) -> Decimal | None:
     return rounded(Decimal(part) * 100 / Decimal(whole), PERCENT_QUANTUM)
 
 
-@dataclass(frozen=True)
-class _Person:
+class _Person(NamedTuple):
+    """An enrolled participant as read (a named tuple: one per participant of the trial)."""
+
     pk: int
     participant_id: str
     site: str
@@ -249,20 +250,19 @@ def _episode_row(
 
 def _participant_safety(person: _Person, episodes: list[EpisodeRow]) -> ParticipantSafety:
     ordered = sorted(episodes, key=lambda episode: (KINDS.index(episode.kind), episode.onset_date))
+    worst = dict.fromkeys(KINDS, 0)  # 0: no episode of that kind
+    for episode in ordered:
+        worst[episode.kind] = max(worst[episode.kind], episode.grade)
     return ParticipantSafety(
         participant_pk=person.pk,
         participant_id=person.participant_id,
         site=person.site,
         dose_cells_per_kg=person.dose_cells_per_kg,
         infusion_date=cast(date, person.infusion_date),
-        worst_crs=_worst(ordered, EpisodeKind.CRS),
-        worst_icans=_worst(ordered, EpisodeKind.ICANS),
+        worst_crs=worst[EpisodeKind.CRS],
+        worst_icans=worst[EpisodeKind.ICANS],
         episodes=tuple(ordered),
     )
-
-
-def _worst(episodes: Iterable[EpisodeRow], kind: EpisodeKind) -> int:
-    return max((episode.grade for episode in episodes if episode.kind == kind), default=0)
 
 
 def _grade_counts(people: Sequence[ParticipantSafety]) -> list[GradeCount]:
