@@ -636,11 +636,11 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
     """Return the latest saves that changed the participants of the user's sites, newest first,
     each save one change however many audited rows it wrote: every record the audit trail reads
     (trialsite.history.trial_data_sources), deleted visits included. A fixed number of queries:
-    one or two per kind of record for the rows' heads, one per kind whose shown rows are named
+    one to three per kind of record for the rows' heads, one per kind whose shown rows are named
     by their values, one for the participants of the rows' visits, and one each for the users,
     the visits and the participants named."""
     sources = trial_data_sources(participants_visible_to(user).values("pk"), user)
-    heads, complete_after = _latest_history_heads(sources, limit)
+    heads = _latest_history_heads(sources, limit)
     # The participant of each row's visit tells the saves apart: read as numbers, not visits
     # (after a burst, thousands of rows); a deleted visit's participant is named by the
     # visit's own history rows. Only the visits of the saves shown are read whole, below.
@@ -670,9 +670,6 @@ def recent_changes(user: User, limit: int = 10) -> list[RecentChange]:
             saves.append(save)
             open_saves[key] = save
         save.rows.append(head)
-    saves = [
-        save for save in saves if complete_after is None or save.when - ONE_SAVE > complete_after
-    ]
     names = _row_names([head for save in saves for head in save.rows])
     visits = Visit.objects.select_related("participant", "visit_definition").in_bulk(
         {save.visit_pk for save in saves} - {None}
@@ -735,43 +732,119 @@ def _changed_records(
     return tuple(ChangedRecords(kind=kinds[key], names=tuple(by_kind[key])) for key in kinds)
 
 
-def _latest_history_heads(
-    sources: list[AuditSource], limit: int
-) -> tuple[list[_Head], datetime | None]:
-    """Read the heads of the newest history rows of each source, newest first, enough to hold
-    ``limit`` saves whole. Rows older than the oldest row of a history read to its bound may
-    miss rows of that history: only saves wholly newer than the newest such row (the datetime
-    returned) are whole. When a burst of saves (an import) leaves fewer than ``limit`` of them,
-    the sources read to their bound are read once more, ten times deeper (the others were read
-    whole); usually one query per source. If that still does not tell (rows written in bulk,
-    thousands within ONE_SAVE), the rows read are taken as whole: the newest saves are shown,
-    though one of them may then list fewer kinds of record than it wrote.
+def _latest_history_heads(sources: list[AuditSource], limit: int) -> list[_Head]:
+    """Read the heads of the history rows of the ``limit`` newest saves, newest first (with
+    newer rows of the saves after them).
+
+    Each history's ``limit`` x ROWS_PER_CHANGE newest rows are read first. A history holding
+    that many may hold older rows: every row newer than the oldest row read of any such
+    history (the bound) is read, so the saves whose newest row is newer than the bound are
+    known, and the newest ``limit`` of them are the newest saves. Their rows at or before the
+    bound are then read by what they are about (their visit or participant), one query per
+    history read to its bound. When fewer than ``limit`` saves are newer than the bound (many
+    rows of a few saves), the histories read to their bound are read once more, ten times
+    deeper, first. A history holding more rows of the newest saves than a read takes is taken
+    as read: one of those saves may then list fewer kinds of record than it wrote.
     """
     per_source = limit * ROWS_PER_CHANGE
     found = [_heads(source, per_source) for source in sources]
     while True:
         bounded = [number for number, rows in enumerate(found) if len(rows) == per_source]
-        complete_after = max((found[number][-1].history_date for number in bounded), default=None)
-        heads = sorted(
-            (head for rows in found for head in rows),
-            key=lambda head: head.history_date,
-            reverse=True,
-        )
-        if complete_after is None or _saves_at_least(heads, complete_after) >= limit:
-            return heads, complete_after
-        if per_source >= limit * ROWS_PER_CHANGE * DEEPER_READ:
-            return heads, None
+        heads = _newest_first(found)
+        if not bounded:
+            return heads  # every history read whole
+        bound = max(found[number][-1].history_date for number in bounded)
+        newest = _newest_saves(heads, bound, limit)
+        if len(newest) == limit or per_source >= limit * ROWS_PER_CHANGE * DEEPER_READ:
+            break
         per_source *= DEEPER_READ
         for number in bounded:
             found[number] = _heads(sources[number], per_source)
+    about = _RowsAbout(newest)
+    read = {(id(head.source), head.history_id) for head in heads}
+    rest = [
+        [
+            head
+            for head in _heads(sources[number], per_source, about.saves(sources[number]), bound)
+            if (id(head.source), head.history_id) not in read
+        ]
+        for number in bounded
+    ]
+    return _newest_first([heads, *rest])
 
 
-def _heads(source: AuditSource, count: int) -> list[_Head]:
-    """Read the heads of a source's ``count`` newest history rows, newest first."""
+def _newest_first(rows: Iterable[list[_Head]]) -> list[_Head]:
+    return sorted(
+        (head for some in rows for head in some), key=lambda head: head.history_date, reverse=True
+    )
+
+
+#: What a save is about: ("visit", its id), or ("participant", its id) for a participant's own
+#: records. recent_changes tells saves apart by participant and visit, and a visit has one
+#: participant: the same saves.
+About = tuple[str, int | None]
+#: A save's author, reason and what it is about: its rows each within ONE_SAVE of the one before.
+SaveKey = tuple[int | None, str, About]
+
+
+def _save_key(head: _Head) -> SaveKey:
+    about = ("visit", head.visit) if head.visit is not None else ("participant", head.participant)
+    return head.history_user_id, head.history_change_reason or "", about
+
+
+def _newest_saves(heads: list[_Head], bound: datetime, limit: int) -> list[SaveKey]:
+    """Return the keys of the ``limit`` newest saves among these rows (newest first) whose
+    newest row is newer than ``bound``, newest first (fewer if there are fewer)."""
+    newest: list[SaveKey] = []
+    last_row: dict[SaveKey, datetime] = {}
+    for head in heads:
+        if head.history_date <= bound or len(newest) == limit:
+            break
+        key = _save_key(head)
+        if key not in last_row or last_row[key] - head.history_date > ONE_SAVE:
+            newest.append(key)
+        last_row[key] = head.history_date
+    return newest
+
+
+class _RowsAbout:
+    """The rows of each history about what some saves are about: their visits, and the
+    participants of those about a participant's own records."""
+
+    def __init__(self, saves: list[SaveKey]) -> None:
+        self.visits = {about_id for _user, _reason, (kind, about_id) in saves if kind == "visit"}
+        self.participants = {
+            about_id for _user, _reason, (kind, about_id) in saves if kind == "participant"
+        }
+
+    def saves(self, source: AuditSource) -> Q:
+        """Select a history's rows about these visits, or about these participants and no
+        visit (every history of a participant's records names one or the other)."""
+        rows = Q(pk__in=[])  # none, but those named below
+        if source.visit:
+            rows |= Q(**{f"{source.visit}__in": self.visits})
+        if source.participant:
+            participants = Q(**{f"{source.participant}__in": self.participants})
+            if source.visit:
+                participants &= Q(**{f"{source.visit}__isnull": True})
+            rows |= participants
+        return rows
+
+
+def _heads(
+    source: AuditSource, count: int, rows: Q | None = None, before: datetime | None = None
+) -> list[_Head]:
+    """Read the heads of a source's ``count`` newest history rows, newest first: of the rows
+    ``rows`` selects, at or before ``before``, if given."""
     named = [attribute for attribute in (source.visit, source.participant) if attribute]
-    rows = source.history.order_by("-history_date").values_list(*_HEAD_COLUMNS, *named)[:count]
+    history = source.history
+    if rows is not None:
+        history = history.filter(rows)
+    if before is not None:
+        history = history.filter(history_date__lte=before)
+    read = history.order_by("-history_date").values_list(*_HEAD_COLUMNS, *named)[:count]
     heads = []
-    for history_id, history_date, user_id, reason, kind, *ids in rows:
+    for history_id, history_date, user_id, reason, kind, *ids in read:
         values = dict(zip(named, ids, strict=True))
         heads.append(
             _Head(
@@ -786,27 +859,6 @@ def _heads(source: AuditSource, count: int) -> list[_Head]:
             )
         )
     return heads
-
-
-def _saves_at_least(heads: list[_Head], complete_after: datetime) -> int:
-    """Count the saves wholly newer than ``complete_after``, at least: the rows of one user with
-    one reason about one visit (or, for a participant's own records, one participant), each
-    within ONE_SAVE of the one before, count once. recent_changes splits saves by participant and
-    visit and a visit has one participant, so it never joins what this counts apart: an import
-    that wrote thousands of visits in one go counts a save per visit."""
-    count = 0
-    last_row: dict[tuple[object, ...], datetime] = {}
-    for head in heads:
-        if head.history_date - ONE_SAVE <= complete_after:
-            break
-        about = (
-            ("visit", head.visit) if head.visit is not None else ("participant", head.participant)
-        )
-        key = (head.history_user_id, head.history_change_reason or "", about)
-        if key not in last_row or last_row[key] - head.history_date > ONE_SAVE:
-            count += 1
-        last_row[key] = head.history_date
-    return count
 
 
 def _participant_pk(head: _Head, visit_participants: Mapping[int, int]) -> int | None:

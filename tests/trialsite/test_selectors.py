@@ -1,6 +1,6 @@
 """The read side of data capture (trialsite/selectors.py)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -9,11 +9,13 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from simple_history.utils import get_history_manager_for_model
 
 from responses.scoring.sledai import SLEDAI_FIELDS
 from tests.factories import ALL_E, ParticipantFactory, UserFactory, record_visit
 from tests.trialsite.test_imports import VISITS_HEADER, visit_line
-from trialsite import services
+from trialsite import selectors, services
 from trialsite.history import trial_data_sources
 from trialsite.imports import import_visits
 from trialsite.models import (
@@ -168,15 +170,27 @@ def _import_visits_of(participants: int, study, author) -> None:
     assert report.problems == []
 
 
+def _counting(read_heads, rows_read: list[int]):
+    """Wrap selectors._heads, noting how many rows each call read."""
+
+    def counted(*args, **kwargs):
+        heads = read_heads(*args, **kwargs)
+        rows_read.append(len(heads))
+        return heads
+
+    return counted
+
+
 @pytest.mark.parametrize("participants", [4, 40])
-def test_after_a_big_import_recent_changes_reads_each_history_at_most_twice(
+def test_after_a_big_import_recent_changes_reads_the_newest_save_and_no_deeper(
     study, participants
 ) -> None:
-    # The newest save only (limit 1: 10 rows of each kind read first, then 100). 40
-    # participants: 120 visits, more history rows of each kind than both reads take, all by one
-    # author with one reason within moments. The histories are read once more, deeper, and no
-    # further (reading on, at 24,000 imported visits, took seconds); a history read whole the
-    # first time (fewer rows than asked for) is not read again.
+    # The newest save only (limit 1: 10 rows of each kind read first). 40 participants: 120
+    # visits, more history rows of each kind than the first read takes, all by one author with
+    # one reason within moments. Only the rows of the newest save's visit are read beyond
+    # that, once per history read to its bound (reading every history deeper, at 24,000
+    # imported visits, took seconds); a history read whole the first time (fewer rows than
+    # asked for) is not read again.
     author = UserFactory(role="Data manager")
     _import_visits_of(participants, study, author)
     sources = trial_data_sources(Participant.objects.values("pk"), author)
@@ -184,15 +198,23 @@ def test_after_a_big_import_recent_changes_reads_each_history_at_most_twice(
     assert 0 < len(read_to_their_bound) < len(sources)
 
     loads = mock.patch.object(QuerySet, "in_bulk", autospec=True, side_effect=QuerySet.in_bulk)
-    with CaptureQueriesContext(connection) as captured, loads as in_bulk:
+    rows_read: list[int] = []
+    with (
+        CaptureQueriesContext(connection) as captured,
+        loads as in_bulk,
+        mock.patch.object(selectors, "_heads", side_effect=_counting(selectors._heads, rows_read)),
+    ):
         changes = recent_changes(author, limit=1)
 
     assert [change.reason for change in changes] == ["imported from visits.csv"]
     assert changes[0].visit is not None
+    assert _described(changes[0]) == [("created", ["BILAG-2004", "PGA", "SLEDAI-2K", "visit"])]
     # Only the visit shown is read whole, not every visit the rows read name.
     assert [
         set(call.args[1]) for call in in_bulk.call_args_list if call.args[0].model is Visit
     ] == [{changes[0].visit.pk}]
+    # At most 10 rows of each history, then the newest save's own rows: no history deeper.
+    assert sum(rows_read) <= 10 * len(sources) + 5
     # Each history once, those read to their bound once more, then the participants of the
     # rows' visits, and the users, the visits and the participants named.
     assert len(captured) <= len(sources) + len(read_to_their_bound) + 4
@@ -220,3 +242,63 @@ def test_a_burst_of_saves_still_shows_the_latest_saves_whole(study, site_a, coor
         f"S01-{number:03d}" for number in range(105, 95, -1)
     ]
     assert all(_described(change) == [("created", ["participant"])] for change in changes)
+
+
+def _history_row(model, visit: Visit, when, reason: str, author) -> None:
+    """Write a change of the visit's record into its history at ``when``, as a save would."""
+    row = get_history_manager_for_model(model).filter(visit_id=visit.pk).latest("history_id")
+    row.history_id = None
+    row.history_type = "~"
+    row.history_date, row.history_change_reason, row.history_user = when, reason, author
+    row.save()
+
+
+def test_the_newest_save_is_shown_whole_though_its_rows_lie_deeper_than_any_read(
+    participant_a, coordinator_a
+) -> None:
+    # The newest save changed a visit's PGA, then, 0.2 s later, its SLEDAI-2K. In between,
+    # 150 changes of another visit's PGA were written: the save's PGA lies deeper than the
+    # first read of the PGA history (10 rows, limit 1) and ten times deeper. It is read by
+    # the save's visit.
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
+    start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
+    _history_row(PgaAssessment, visit, start, "Re-read from the source notes", coordinator_a)
+    for number in range(1, 151):
+        moment = start + timedelta(milliseconds=number)
+        _history_row(PgaAssessment, other, moment, "Corrected in a batch", coordinator_a)
+    moment = start + timedelta(milliseconds=200)
+    _history_row(SledaiAssessment, visit, moment, "Re-read from the source notes", coordinator_a)
+
+    (newest,) = recent_changes(coordinator_a, limit=1)
+
+    assert (newest.reason, newest.visit) == ("Re-read from the source notes", visit)
+    assert _described(newest) == [("changed", ["PGA", "SLEDAI-2K"])]
+
+
+def test_saves_of_many_rows_are_read_deeper_to_find_the_save_before_them(
+    participant_a, coordinator_a
+) -> None:
+    # The newest save wrote 30 rows of PGA history (more than the first read of 20, limit 2):
+    # only one save starts after the oldest row read, so the PGA history is read deeper and
+    # the save before it, another visit's PGA changed a second earlier, is found.
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
+    start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
+    _history_row(PgaAssessment, other, start, "Typing error", coordinator_a)
+    for number in range(30):
+        moment = start + timedelta(seconds=1, milliseconds=number)
+        _history_row(PgaAssessment, visit, moment, "Corrected in a batch", coordinator_a)
+
+    newest, before = recent_changes(coordinator_a, limit=2)
+
+    assert (newest.reason, newest.visit, _described(newest)) == (
+        "Corrected in a batch",
+        visit,
+        [("changed", ["PGA"])],
+    )
+    assert (before.reason, before.visit, _described(before)) == (
+        "Typing error",
+        other,
+        [("changed", ["PGA"])],
+    )
