@@ -733,8 +733,8 @@ def _changed_records(
 
 
 def _latest_history_heads(sources: list[AuditSource], limit: int) -> list[_Head]:
-    """Read the heads of the history rows of the ``limit`` newest saves, newest first (with
-    newer rows of the saves after them).
+    """Read the heads of the history rows of the ``limit`` newest saves, newest first, among
+    rows of older saves read on the way.
 
     Each history's ``limit`` x ROWS_PER_CHANGE newest rows are read first. A history holding
     that many may hold older rows: every row newer than the oldest row read of any such
@@ -765,7 +765,7 @@ def _latest_history_heads(sources: list[AuditSource], limit: int) -> list[_Head]
     rest = [
         [
             head
-            for head in _heads(sources[number], per_source, about.saves(sources[number]), bound)
+            for head in _heads(sources[number], per_source, about.rows_of(sources[number]), bound)
             if (id(head.source), head.history_id) not in read
         ]
         for number in bounded
@@ -781,9 +781,9 @@ def _newest_first(rows: Iterable[list[_Head]]) -> list[_Head]:
 
 #: What a save is about: ("visit", its id), or ("participant", its id) for a participant's own
 #: records. recent_changes tells saves apart by participant and visit, and a visit has one
-#: participant: the same saves.
+#: participant: as finely, or (a deleted visit whose participant is not known) more finely.
 About = tuple[str, int | None]
-#: A save's author, reason and what it is about: its rows each within ONE_SAVE of the one before.
+#: A save's author, reason and what it is about: its rows are within ONE_SAVE of its newest.
 SaveKey = tuple[int | None, str, About]
 
 
@@ -793,17 +793,18 @@ def _save_key(head: _Head) -> SaveKey:
 
 
 def _newest_saves(heads: list[_Head], bound: datetime, limit: int) -> list[SaveKey]:
-    """Return the keys of the ``limit`` newest saves among these rows (newest first) whose
-    newest row is newer than ``bound``, newest first (fewer if there are fewer)."""
+    """Return the keys of the ``limit`` newest saves whose newest row is newer than ``bound``,
+    newest first (fewer if there are fewer), from these rows, newest first. A save holds the
+    rows of its key within ONE_SAVE of its newest row, as in recent_changes."""
     newest: list[SaveKey] = []
-    last_row: dict[SaveKey, datetime] = {}
+    save_when: dict[SaveKey, datetime] = {}
     for head in heads:
         if head.history_date <= bound or len(newest) == limit:
             break
         key = _save_key(head)
-        if key not in last_row or last_row[key] - head.history_date > ONE_SAVE:
+        if key not in save_when or save_when[key] - head.history_date > ONE_SAVE:
             newest.append(key)
-        last_row[key] = head.history_date
+            save_when[key] = head.history_date
     return newest
 
 
@@ -817,7 +818,7 @@ class _RowsAbout:
             about_id for _user, _reason, (kind, about_id) in saves if kind == "participant"
         }
 
-    def saves(self, source: AuditSource) -> Q:
+    def rows_of(self, source: AuditSource) -> Q:
         """Select a history's rows about these visits, or about these participants and no
         visit (every history of a participant's records names one or the other)."""
         rows = Q(pk__in=[])  # none, but those named below

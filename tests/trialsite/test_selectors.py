@@ -20,6 +20,7 @@ from trialsite.history import trial_data_sources
 from trialsite.imports import import_visits
 from trialsite.models import (
     BilagAssessment,
+    MissedVisit,
     Participant,
     PgaAssessment,
     SledaiAssessment,
@@ -213,8 +214,9 @@ def test_after_a_big_import_recent_changes_reads_the_newest_save_and_no_deeper(
     assert [
         set(call.args[1]) for call in in_bulk.call_args_list if call.args[0].model is Visit
     ] == [{changes[0].visit.pk}]
-    # At most 10 rows of each history, then the newest save's own rows: no history deeper.
-    assert sum(rows_read) <= 10 * len(sources) + 5
+    # At most 10 rows of each history, then the newest save's own rows (a row in each history
+    # read to its bound): no history deeper.
+    assert sum(rows_read) <= 10 * len(sources) + len(read_to_their_bound)
     # Each history once, those read to their bound once more, then the participants of the
     # rows' visits, and the users, the visits and the participants named.
     assert len(captured) <= len(sources) + len(read_to_their_bound) + 4
@@ -244,9 +246,10 @@ def test_a_burst_of_saves_still_shows_the_latest_saves_whole(study, site_a, coor
     assert all(_described(change) == [("created", ["participant"])] for change in changes)
 
 
-def _history_row(model, visit: Visit, when, reason: str, author) -> None:
-    """Write a change of the visit's record into its history at ``when``, as a save would."""
-    row = get_history_manager_for_model(model).filter(visit_id=visit.pk).latest("history_id")
+def _history_row(model, when, reason: str, author, **record) -> None:
+    """Write a change of the record (``record``: a filter of the model's history naming it)
+    into its history at ``when``, as a save would."""
+    row = get_history_manager_for_model(model).filter(**record).latest("history_id")
     row.history_id = None
     row.history_type = "~"
     row.history_date, row.history_change_reason, row.history_user = when, reason, author
@@ -263,12 +266,18 @@ def test_the_newest_save_is_shown_whole_though_its_rows_lie_deeper_than_any_read
     visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
     other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
     start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
-    _history_row(PgaAssessment, visit, start, "Re-read from the source notes", coordinator_a)
+    _history_row(
+        PgaAssessment, start, "Re-read from the source notes", coordinator_a, visit_id=visit.pk
+    )
     for number in range(1, 151):
         moment = start + timedelta(milliseconds=number)
-        _history_row(PgaAssessment, other, moment, "Corrected in a batch", coordinator_a)
+        _history_row(
+            PgaAssessment, moment, "Corrected in a batch", coordinator_a, visit_id=other.pk
+        )
     moment = start + timedelta(milliseconds=200)
-    _history_row(SledaiAssessment, visit, moment, "Re-read from the source notes", coordinator_a)
+    _history_row(
+        SledaiAssessment, moment, "Re-read from the source notes", coordinator_a, visit_id=visit.pk
+    )
 
     (newest,) = recent_changes(coordinator_a, limit=1)
 
@@ -285,10 +294,12 @@ def test_saves_of_many_rows_are_read_deeper_to_find_the_save_before_them(
     visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
     other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
     start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
-    _history_row(PgaAssessment, other, start, "Typing error", coordinator_a)
+    _history_row(PgaAssessment, start, "Typing error", coordinator_a, visit_id=other.pk)
     for number in range(30):
         moment = start + timedelta(seconds=1, milliseconds=number)
-        _history_row(PgaAssessment, visit, moment, "Corrected in a batch", coordinator_a)
+        _history_row(
+            PgaAssessment, moment, "Corrected in a batch", coordinator_a, visit_id=visit.pk
+        )
 
     newest, before = recent_changes(coordinator_a, limit=2)
 
@@ -302,3 +313,46 @@ def test_saves_of_many_rows_are_read_deeper_to_find_the_save_before_them(
         other,
         [("changed", ["PGA"])],
     )
+
+
+def test_a_participants_own_save_is_shown_whole_behind_a_burst_of_rows(
+    study, site_a, participant_a, coordinator_a
+) -> None:
+    # As above, for a save of a participant's own records (no visit): the participant changed,
+    # then, 0.2 s later, a missed visit recorded; in between, 150 changes of another
+    # participant. The save's participant row is read by its participant.
+    other = services.participant_create(
+        study=study,
+        site=site_a,
+        participant_id="S01-002",
+        sex="F",
+        age_at_enrollment=12,
+        enrollment_date=date(2026, 1, 5),
+        author=coordinator_a,
+        reason="Enrolled",
+    )
+    services.missed_visit_record(
+        participant=participant_a,
+        visit_definition=study.visit_definitions.get(code="M1"),
+        reason="unreachable",
+        author=coordinator_a,
+        audit_reason="Family cancelled",
+    )
+    start = timezone.now() + timedelta(hours=1)  # after every row written above
+    _history_row(Participant, start, "Consent re-read", coordinator_a, id=participant_a.pk)
+    for number in range(1, 151):
+        moment = start + timedelta(milliseconds=number)
+        _history_row(Participant, moment, "Corrected in a batch", coordinator_a, id=other.pk)
+    moment = start + timedelta(milliseconds=200)
+    _history_row(
+        MissedVisit, moment, "Consent re-read", coordinator_a, participant_id=participant_a.pk
+    )
+
+    (newest,) = recent_changes(coordinator_a, limit=1)
+
+    assert (newest.reason, newest.participant_id, newest.visit) == (
+        "Consent re-read",
+        participant_a.participant_id,
+        None,
+    )
+    assert _described(newest) == [("changed", ["missed visit", "participant"])]
