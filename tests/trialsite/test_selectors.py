@@ -113,18 +113,22 @@ def test_a_save_that_changed_only_sledai_shows_only_sledai_changed(
     assert SledaiAssessment.history.filter(visit_id=visit.pk).count() == 2
 
 
+def _record_m1_missed(participant, author) -> None:
+    services.missed_visit_record(
+        participant=participant,
+        visit_definition=participant.study.visit_definitions.get(code="M1"),
+        reason="unreachable",
+        author=author,
+        audit_reason="Family cancelled",
+    )
+
+
 def test_recent_changes_include_missed_and_deleted_visits_with_their_participant(
-    participant_a, coordinator_a, study
+    participant_a, coordinator_a
 ) -> None:
     visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
     services.visit_delete(visit=visit, author=coordinator_a, reason="Entered for the wrong child")
-    services.missed_visit_record(
-        participant=participant_a,
-        visit_definition=study.visit_definitions.get(code="M1"),
-        reason="unreachable",
-        author=coordinator_a,
-        audit_reason="Family cancelled",
-    )
+    _record_m1_missed(participant_a, coordinator_a)
 
     missed, deleted = recent_changes(coordinator_a, limit=2)
 
@@ -256,16 +260,22 @@ def _history_row(model, when, reason: str, author, **record) -> None:
     row.save()
 
 
+@pytest.fixture
+def two_visits(participant_a, coordinator_a):
+    """Participant A's BL and M1, and a moment after every history row they wrote."""
+    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
+    other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
+    return visit, other, timezone.now() + timedelta(hours=1)
+
+
 def test_the_newest_save_is_shown_whole_though_its_rows_lie_deeper_than_any_read(
-    participant_a, coordinator_a
+    two_visits, coordinator_a
 ) -> None:
     # The newest save changed a visit's PGA, then, 0.2 s later, its SLEDAI-2K. In between,
     # 150 changes of another visit's PGA were written: the save's PGA lies deeper than the
     # first read of the PGA history (10 rows, limit 1) and ten times deeper. It is read by
     # the save's visit.
-    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
-    other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
-    start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
+    visit, other, start = two_visits
     _history_row(
         PgaAssessment, start, "Re-read from the source notes", coordinator_a, visit_id=visit.pk
     )
@@ -286,14 +296,12 @@ def test_the_newest_save_is_shown_whole_though_its_rows_lie_deeper_than_any_read
 
 
 def test_saves_of_many_rows_are_read_deeper_to_find_the_save_before_them(
-    participant_a, coordinator_a
+    two_visits, coordinator_a
 ) -> None:
     # The newest save wrote 30 rows of PGA history (more than the first read of 20, limit 2):
     # only one save starts after the oldest row read, so the PGA history is read deeper and
     # the save before it, another visit's PGA changed a second earlier, is found.
-    visit = record_visit(participant_a, "BL", date(2026, 2, 2), user=coordinator_a)
-    other = record_visit(participant_a, "M1", date(2026, 3, 11), user=coordinator_a)
-    start = timezone.now() + timedelta(hours=1)  # after every row the visits wrote
+    visit, other, start = two_visits
     _history_row(PgaAssessment, start, "Typing error", coordinator_a, visit_id=other.pk)
     for number in range(30):
         moment = start + timedelta(seconds=1, milliseconds=number)
@@ -331,13 +339,7 @@ def test_a_participants_own_save_is_shown_whole_behind_a_burst_of_rows(
         author=coordinator_a,
         reason="Enrolled",
     )
-    services.missed_visit_record(
-        participant=participant_a,
-        visit_definition=study.visit_definitions.get(code="M1"),
-        reason="unreachable",
-        author=coordinator_a,
-        audit_reason="Family cancelled",
-    )
+    _record_m1_missed(participant_a, coordinator_a)
     start = timezone.now() + timedelta(hours=1)  # after every row written above
     _history_row(Participant, start, "Consent re-read", coordinator_a, id=participant_a.pk)
     for number in range(1, 151):
