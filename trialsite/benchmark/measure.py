@@ -70,14 +70,30 @@ class PageTiming:
     queries: int
 
 
+def _seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
 def time_runs(run: Callable[[], object], runs: int) -> Timing:
     """Time ``runs`` calls of ``run`` (the caller has warmed it up)."""
-    samples = []
+    return Timing(tuple(_seconds(run) for _run in range(runs)))
+
+
+def time_in_turn(
+    report: Callable[[], object], read: Callable[[], object], runs: int
+) -> tuple[Timing, Timing]:
+    """Time a report and its raw read in turn, ``runs`` times each, after one call of each to
+    warm up. Both are timed in the same minutes: on a shared machine the speed moves by half
+    from one minute to the next, and their ratio would move with it."""
+    report()
+    read()
+    reports, reads = [], []
     for _run in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return Timing(tuple(samples))
+        reports.append(_seconds(report))
+        reads.append(_seconds(read))
+    return Timing(tuple(reports)), Timing(tuple(reads))
 
 
 def logged_in_client(user: User) -> Client:
@@ -102,17 +118,24 @@ def _read(response: HttpResponseBase) -> bytes:
     return response.content  # type: ignore[attr-defined]  # a plain HttpResponse
 
 
-def measure_page(client: Client, url: str, runs: int) -> PageTiming | None:
-    """Render the page once to warm up, twice counting queries, then ``runs`` times timed.
-    Return None when the user may not open it (403). The fewer of the two counts is the page's:
-    a signed-in session is extended at most once a minute (trialsite/idle_sessions.py), a few
-    queries more on the request that does it, so one of two requests in a row does not."""
+def page_request(client: Client, url: str) -> Callable[[], int]:
+    """Return a call that asks for the page and reads the whole answer; it returns the status."""
 
     def get() -> int:
         response = client.get(url)
         _read(response)
         return response.status_code
 
+    return get
+
+
+def measure_page(client: Client, url: str, runs: int) -> PageTiming | None:
+    """Render the page once to warm up, twice counting queries, then ``runs`` times timed.
+    Return None when the user may not open it (403). The fewer of the two counts is the page's:
+    a signed-in session is extended at most once a minute (trialsite/idle_sessions.py), a few
+    queries more on the request that does it, so one of two requests in a row does not."""
+
+    get = page_request(client, url)
     status = get()
     if status == 403:
         return None
@@ -126,20 +149,13 @@ def measure_page(client: Client, url: str, runs: int) -> PageTiming | None:
     return PageTiming(timing=time_runs(get, runs), queries=min(counts))
 
 
-def measure_command(name: str, arguments: tuple[str, ...], runs: int) -> Timing:
-    """Time a management command writing to memory, after one run to warm up."""
+def command_run(name: str, arguments: tuple[str, ...]) -> Callable[[], None]:
+    """Return a call that runs a management command writing to memory."""
 
     def run() -> None:
         call_command(name, *arguments, stdout=io.StringIO())
 
-    run()
-    return time_runs(run, runs)
-
-
-def measure_read(read: Callable[[], object], runs: int) -> Timing:
-    """Time a raw read, after one read to warm up."""
-    read()
-    return time_runs(read, runs)
+    return run
 
 
 #: The reason a benchmark save gives for its change, as a coordinator types one.

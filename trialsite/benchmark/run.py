@@ -33,12 +33,13 @@ from trialsite.benchmark.measure import (
     BenchmarkError,
     PageTiming,
     Timing,
+    command_run,
     logged_in_client,
-    measure_command,
     measure_page,
-    measure_read,
     measure_saves,
+    page_request,
     served_as_gunicorn_serves,
+    time_in_turn,
 )
 from trialsite.benchmark.raw_reads import read_audit_trail, read_safety
 from trialsite.i18n import StrOrPromise
@@ -268,10 +269,11 @@ def run_size(size: int, *, runs: int, saves: int, seed: int, progress: Progress)
         COORDINATOR: logged_in_client(coordinator),
     }
     progress(_("%(size)d participants: rendering the pages") % {"size": size})
+    subjects = _page_subjects(study, coordinator)
     with served_as_gunicorn_serves():
-        pages = _measure_pages(clients, _page_subjects(study, coordinator), runs)
+        pages = _measure_pages(clients, subjects, runs)
     progress(_("%(size)d participants: exports and raw reads") % {"size": size})
-    exports = _measure_exports(pages, study=study, as_of=today, runs=runs)
+    exports = _measure_exports(clients[DATA_MANAGER], subjects, study=study, as_of=today, runs=runs)
     exports += (_measure_audit_trail(clients[DATA_MANAGER], runs),)
     progress(_("%(size)d participants: saving visits") % {"size": size})
     visits = _visits_to_save(study, coordinator, saves)
@@ -306,24 +308,27 @@ def _measure_pages(
 
 
 def _measure_exports(
-    pages: tuple[PageResult, ...], *, study: Study, as_of: date, runs: int
+    data_manager: Client, subjects: "_Subjects", *, study: Study, as_of: date, runs: int
 ) -> tuple[ExportResult, ...]:
-    """Time each export command, and set it and each page with a raw read (as the data manager
-    rendered it) beside the read."""
-    exports = [
-        ExportResult(
-            export.label,
-            measure_command(export.command, export.arguments, runs),
-            measure_read(partial(export.raw_read, study, as_of), runs),
-            of_a_page=False,
+    """Time each export command, and each page with a raw read as the data manager (served as
+    gunicorn serves it, as the pages are), in turn with its raw read."""
+    exports = []
+    for export in EXPORTS:
+        timing, raw = time_in_turn(
+            command_run(export.command, export.arguments),
+            partial(export.raw_read, study, as_of),
+            runs,
         )
-        for export in EXPORTS
-    ]
-    for result in pages:
-        timing = result.by_role[DATA_MANAGER]
-        if result.page.raw_read is not None and timing is not None:
-            raw = measure_read(partial(result.page.raw_read, study, as_of), runs)
-            exports.append(ExportResult(str(result.page.label), timing.timing, raw, of_a_page=True))
+        exports.append(ExportResult(export.label, timing, raw, of_a_page=False))
+    with served_as_gunicorn_serves():
+        for page in PAGES:
+            if page.raw_read is not None:
+                timing, raw = time_in_turn(
+                    page_request(data_manager, _url(page, subjects)),
+                    partial(page.raw_read, study, as_of),
+                    runs,
+                )
+                exports.append(ExportResult(str(page.label), timing, raw, of_a_page=True))
     return tuple(exports)
 
 
@@ -346,8 +351,7 @@ def _measure_audit_trail(client: Client, runs: int) -> ExportResult:
             raise BenchmarkError(f"Its download answered {downloaded.status_code}.")
 
     with override_settings(TASKS=_TASKS_IN_THE_REQUEST):
-        timing = measure_read(export, runs)
-    raw = measure_read(read_audit_trail, runs)
+        timing, raw = time_in_turn(export, read_audit_trail, runs)
     return ExportResult(AUDIT_TRAIL, timing, raw, of_a_page=False)
 
 
