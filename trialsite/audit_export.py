@@ -15,7 +15,8 @@ column names are a fixed contract, and so are the cells (record names, field nam
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
@@ -115,11 +116,6 @@ def _deleted_then_current(
     yield from model._default_manager.filter(**lookups).order_by().values_list("id", *names)
 
 
-def _versions_of(source: AuditSource) -> Iterator[tuple[Version, AuditEntry, AuditSource]]:
-    for version, entry in versions(source.history, source.what, source.related_sets):
-        yield version, entry, source
-
-
 class AuditLine(NamedTuple):
     """One version of an audited record, with the participant and the visit it belongs to (a
     named tuple, as AuditEntry)."""
@@ -129,6 +125,12 @@ class AuditLine(NamedTuple):
     history_type: str
     participant_id: str
     visit: str
+
+
+def _lines_of(source: AuditSource, names: _Names) -> Iterator[AuditLine]:
+    for version, entry in versions(source.history, source.what, source.related_sets):
+        participant_id, visit = names.of(version, source)
+        yield AuditLine(entry, version["history_type"], participant_id, visit)
 
 
 def audit_lines(
@@ -154,21 +156,36 @@ def audit_lines(
         sources += administration_sources()
     total = sum(source.history.count() for source in sources) if progress is not None else 0
     names = _Names.read(participant_ids)
-    merged = heapq.merge(*map(_versions_of, sources), key=lambda version: version[1].when)
-    for read, (version, entry, source) in enumerate(merged, start=1):
+    merged = heapq.merge(
+        *(_lines_of(source, names) for source in sources), key=attrgetter("entry.when")
+    )
+    for read, line in enumerate(merged, start=1):
         if progress is not None:
             progress(read, total)
-        participant_id, visit = names.of(version, source)
-        yield AuditLine(entry, version["history_type"], participant_id, visit)
+        yield line
 
 
 #: The changes of a creation or deletion (or a change of unknown details): one row without a field.
 NO_FIELD = (FieldChange(field="", old="", new=""),)
 
 
-def _utc_time(when: datetime) -> str:
-    """Write a time as the when_utc column holds it: 2026-11-30T09:15:00Z (strftime is slower)."""
-    return when.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
+class _UtcSeconds:
+    """Write times as the when_utc column holds them, 2026-11-30T09:15:00Z, each second once: the
+    trail runs in time order, and one save, or an import, records many versions in one second."""
+
+    def __init__(self) -> None:
+        self.start = self.end = datetime.max.replace(tzinfo=UTC)
+        self.text = ""
+
+    def __call__(self, when: datetime) -> str:
+        if not self.start <= when < self.end:
+            self.start = when.replace(microsecond=0)
+            self.end = self.start + timedelta(seconds=1)
+            # strftime is slower.
+            self.text = (
+                when.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
+            )
+        return self.text
 
 
 def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[AuditRow]:
@@ -181,9 +198,10 @@ def audit_trail_rows(user: User, progress: Progress | None = None) -> Iterator[A
         administration=user_sees_all_sites(user),
         progress=progress,
     )
+    utc_time = _UtcSeconds()
     for line in lines:
         entry = line.entry
-        when = _utc_time(entry.when)
+        when = utc_time(entry.when)
         action = ACTIONS[line.history_type]
         for change in entry.changes or NO_FIELD:
             yield (

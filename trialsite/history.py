@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import islice
 from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import Group, User
@@ -273,8 +274,6 @@ class _Snapshots:
         """Return the changes of the version's related sets since the previous version of its
         row (none for a first version), and remember its snapshot for its next version; its
         chunk was ``read`` first."""
-        if not self.related_sets:
-            return []
         now = {
             related.field: self._names(related, self.chunk[related.field][version["history_id"]])
             for related in self.related_sets
@@ -355,13 +354,7 @@ def versions(
 
 
 def _chunks(versions_: Iterator[Version]) -> Iterator[list[Version]]:
-    chunk: list[Version] = []
-    for version in versions_:
-        chunk.append(version)
-        if len(chunk) == HISTORY_CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
+    while chunk := list(islice(versions_, HISTORY_CHUNK)):
         yield chunk
 
 
@@ -391,7 +384,8 @@ def _versions(
         for version in chunk:
             previous = previous_versions.get(version["previous_history_id"])
             changes = [] if previous is None else _field_changes(version, previous, fields, shown)
-            changes += snapshots.changes(version)
+            if related_sets:
+                changes += snapshots.changes(version)
             if version["history_type"] != "~" or changes or previous is None:
                 yield (
                     version,

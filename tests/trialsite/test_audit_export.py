@@ -226,6 +226,32 @@ def test_times_are_utc_whatever_the_display_time_zone(client, settings, particip
     assert withdrawal[0]["who"] == ""  # the system
 
 
+def test_each_time_is_cut_to_its_own_second(client, participant_a, data_manager):
+    """A time is written once per second (the trail runs in time order): the last microsecond
+    of a second is still that second, the first of the next is the next."""
+    reasons_by_time = [
+        ("2026-03-03T04:15:00.999999", "Moved abroad"),
+        ("2026-03-03T04:15:01.000000", "Moved abroad, again"),
+        ("2026-03-03T04:15:01.999999", "Moved abroad, last"),
+        ("2026-03-03T04:16:01.000001", "Moved back"),
+    ]
+    for when, reason in reasons_by_time:
+        with at(when):
+            participant_a.withdrawal_reason = reason
+            services.participant_save(participant=participant_a, author=None, reason="Withdrew")
+
+    rows = download(client, data_manager)
+
+    assert [
+        (row["when_utc"], row["new"]) for row in rows if row["field"] == "withdrawal reason"
+    ] == [
+        ("2026-03-03T04:15:00Z", "Moved abroad"),
+        ("2026-03-03T04:15:01Z", "Moved abroad, again"),
+        ("2026-03-03T04:15:01Z", "Moved abroad, last"),
+        ("2026-03-03T04:16:01Z", "Moved back"),
+    ]
+
+
 def test_cells_are_english_whatever_the_users_language(client, participant_a, data_manager):
     with at("2026-02-02T02:00:00"):
         record_visit(participant_a, "BL", date(2026, 1, 20), user=data_manager)
