@@ -15,7 +15,7 @@ column names are a fixed contract, and so are the cells (record names, field nam
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -170,21 +170,25 @@ NO_FIELD = (FieldChange(field="", old="", new=""),)
 
 
 class _UtcSeconds:
-    """Write times as the when_utc column holds them, 2026-11-30T09:15:00Z, each second once: the
-    trail runs in time order, and one save, or an import, records many versions in one second."""
+    """Write times as the when_utc column holds them, 2026-11-30T09:15:00Z, each second once:
+    the trail runs in time order, and one save, or an import, records many versions in one
+    second, so a time within the second written last is written as it was (any time, in any
+    order and any time zone, is written right; only the speed needs the order)."""
 
     def __init__(self) -> None:
-        self.start = self.end = datetime.max.replace(tzinfo=UTC)
+        #: The second written last, from its first microsecond to its last, in UTC (none yet:
+        #: a range holding no time).
+        self.first = datetime.max.replace(tzinfo=UTC)
+        self.last = datetime.min.replace(tzinfo=UTC)
         self.text = ""
 
     def __call__(self, when: datetime) -> str:
-        if not self.start <= when < self.end:
-            self.start = when.replace(microsecond=0)
-            self.end = self.start + timedelta(seconds=1)
+        if not self.first <= when <= self.last:
+            utc = when.astimezone(UTC)
+            self.first = utc.replace(microsecond=0)
+            self.last = utc.replace(microsecond=999_999)
             # strftime is slower.
-            self.text = (
-                when.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
-            )
+            self.text = utc.isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
         return self.text
 
 

@@ -274,6 +274,8 @@ class _Snapshots:
         """Return the changes of the version's related sets since the previous version of its
         row (none for a first version), and remember its snapshot for its next version; its
         chunk was ``read`` first."""
+        if not self.related_sets:
+            return []
         now = {
             related.field: self._names(related, self.chunk[related.field][version["history_id"]])
             for related in self.related_sets
@@ -384,8 +386,7 @@ def _versions(
         for version in chunk:
             previous = previous_versions.get(version["previous_history_id"])
             changes = [] if previous is None else _field_changes(version, previous, fields, shown)
-            if related_sets:
-                changes += snapshots.changes(version)
+            changes += snapshots.changes(version)
             if version["history_type"] != "~" or changes or previous is None:
                 yield (
                     version,

@@ -3,26 +3,18 @@
 PostgreSQL compresses a large text with pglz by default; lz4 writes the 14 MB audit trail of
 2,000 participants in half the time (docs/performance.md) and reads it as fast. Only a server
 built with lz4 offers it (its default_toast_compression setting lists it); on another server,
-and on SQLite, the files stay as they are. Only files written from now on are compressed so.
+and on SQLite, the columns keep the server's default. Only files written from now on are
+compressed so. Undone, the columns follow the server's default again.
 """
 
+from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 FILE_COLUMNS = (("jobs_importjob", "file_text"), ("jobs_exportjob", "file_text"))
 
 
-def _set_compression(schema_editor, method: str) -> None:
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT %s = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'",
-            [method],
-        )
-        row = cursor.fetchone()
-    if row is None or not row[0]:
-        return
+def _set_compression(schema_editor: BaseDatabaseSchemaEditor, method: str) -> None:
     for table, column in FILE_COLUMNS:
         schema_editor.execute(
             f"ALTER TABLE {schema_editor.quote_name(table)} "
@@ -30,12 +22,23 @@ def _set_compression(schema_editor, method: str) -> None:
         )
 
 
-def compress_with_lz4(apps, schema_editor) -> None:
-    _set_compression(schema_editor, "lz4")
+def compress_with_lz4(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+            " WHERE name = 'default_toast_compression'"
+        )
+        offered = cursor.fetchone()
+    if offered is not None and offered[0]:
+        _set_compression(schema_editor, "lz4")
 
 
-def compress_with_pglz(apps, schema_editor) -> None:
-    _set_compression(schema_editor, "pglz")
+def compress_as_the_server_does(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        _set_compression(schema_editor, "DEFAULT")
 
 
 class Migration(migrations.Migration):
@@ -44,5 +47,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(compress_with_lz4, compress_with_pglz),
+        migrations.RunPython(compress_with_lz4, compress_as_the_server_does),
     ]

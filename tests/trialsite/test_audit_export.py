@@ -5,10 +5,12 @@ neutralising and its query budget. The export's own pages: tests/jobs/test_expor
 import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from io import StringIO
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -32,7 +34,7 @@ from tests.factories import (
 )
 from tests.trialsite.test_role_audit import user_change_data
 from trialsite import services
-from trialsite.audit_export import AUDIT_TRAIL_COLUMNS, audit_trail_rows
+from trialsite.audit_export import AUDIT_TRAIL_COLUMNS, _UtcSeconds, audit_trail_rows
 from trialsite.history import administration_sources, trial_data_sources
 from trialsite.models import DataQuery, Participant, QueryMessage, Site, SiteMembership, Study
 
@@ -250,6 +252,30 @@ def test_each_time_is_cut_to_its_own_second(client, participant_a, data_manager)
         ("2026-03-03T04:15:01Z", "Moved abroad, last"),
         ("2026-03-03T04:16:01Z", "Moved back"),
     ]
+
+
+def test_a_time_is_written_in_its_utc_second_in_any_order_and_any_time_zone():
+    paris = ZoneInfo("Europe/Paris")
+    times = [
+        # Paris leaves summer time on 2026-10-25: 02:30 comes twice, an hour apart.
+        (datetime(2026, 10, 25, 2, 30, 0, 200_000, tzinfo=paris), "2026-10-25T00:30:00Z"),
+        (datetime(2026, 10, 25, 2, 30, 0, 700_000, tzinfo=paris, fold=1), "2026-10-25T01:30:00Z"),
+        (datetime(2026, 10, 25, 0, 30, 0, 900_000, tzinfo=UTC), "2026-10-25T00:30:00Z"),
+        (
+            datetime(2026, 10, 25, 8, 30, 0, 100_000, tzinfo=ZoneInfo("Asia/Shanghai")),
+            "2026-10-25T00:30:00Z",
+        ),
+        # An offset of half a second moves the time into the second before.
+        (
+            datetime(2026, 10, 25, 0, 30, 0, 300_000, tzinfo=dt_timezone(timedelta(seconds=0.5))),
+            "2026-10-25T00:29:59Z",
+        ),
+        (datetime.min.replace(tzinfo=UTC), "0001-01-01T00:00:00Z"),
+        (datetime.max.replace(tzinfo=UTC), "9999-12-31T23:59:59Z"),
+    ]
+    utc_time = _UtcSeconds()
+
+    assert [utc_time(when) for when, _written in times] == [written for _when, written in times]
 
 
 def test_cells_are_english_whatever_the_users_language(client, participant_a, data_manager):
