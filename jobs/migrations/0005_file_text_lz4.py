@@ -9,6 +9,7 @@ compressed so. Undone, the columns follow the server's default again.
 
 from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 FILE_COLUMNS = (("jobs_importjob", "file_text"), ("jobs_exportjob", "file_text"))
@@ -22,17 +23,21 @@ def _set_compression(schema_editor: BaseDatabaseSchemaEditor, method: str) -> No
         )
 
 
-def compress_with_lz4(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    connection = schema_editor.connection
+def lz4_offered(connection: BaseDatabaseWrapper) -> bool:
+    """Say whether the database is a PostgreSQL server built with lz4."""
     if connection.vendor != "postgresql":
-        return
+        return False
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
             " WHERE name = 'default_toast_compression'"
         )
         offered = cursor.fetchone()
-    if offered is not None and offered[0]:
+    return offered is not None and bool(offered[0])
+
+
+def compress_with_lz4(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    if lz4_offered(schema_editor.connection):
         _set_compression(schema_editor, "lz4")
 
 
